@@ -1,0 +1,100 @@
+-- Core booking schema. PostgreSQL is the judge: the booked_seats primary key makes a
+-- double sale impossible whatever the code above it does (invariant 1).
+
+CREATE TABLE events (
+  id                 uuid PRIMARY KEY,
+  organizer_id       text        NOT NULL,
+  name               text        NOT NULL,
+  category           text        NOT NULL,
+  starts_at          timestamptz NOT NULL,
+  venue_name         text        NOT NULL,
+  venue_city         text        NOT NULL,
+  sale_opens_at      timestamptz NOT NULL,
+  max_seats_per_user integer     NOT NULL CHECK (max_seats_per_user > 0),
+  currency           text        NOT NULL,
+  price_tiers        jsonb       NOT NULL,
+  -- [{name, price_tier, rows: [{label, seats, first_seat_no}]}], the map as created
+  sections           jsonb       NOT NULL,
+  seat_count         integer     NOT NULL CHECK (seat_count > 0),
+  created_at         timestamptz NOT NULL
+);
+CREATE INDEX events_by_start ON events (starts_at, id);
+CREATE INDEX events_by_city ON events (lower(venue_city), starts_at, id);
+CREATE INDEX events_by_category ON events (category, starts_at, id);
+
+-- One row per seat. The hold columns are the live state; a hold whose hold_expires_at
+-- has passed is simply available (lazy expiry), whether or not the sweeper has run.
+-- fillfactor leaves room on each page so hold updates stay HOT (no index churn).
+CREATE TABLE seats (
+  event_id        uuid        NOT NULL REFERENCES events (id),
+  seat_no         integer     NOT NULL CHECK (seat_no >= 0),
+  section         text        NOT NULL,
+  row_label       text        NOT NULL,
+  number          integer     NOT NULL,
+  price_tier      text        NOT NULL,
+  price_cents     bigint      NOT NULL,
+  hold_token      bigint,
+  hold_expires_at timestamptz,
+  booking_id      uuid,
+  version         bigint      NOT NULL DEFAULT 0,
+  PRIMARY KEY (event_id, seat_no),
+  CHECK ((hold_token IS NULL) = (hold_expires_at IS NULL))
+) WITH (fillfactor = 80);
+CREATE INDEX seats_by_hold_token ON seats (hold_token) WHERE hold_token IS NOT NULL;
+
+-- Fencing tokens: monotonic, issued with every hold (invariant 4).
+CREATE SEQUENCE hold_fencing_token_seq;
+-- Seat versions: every change to a seat takes the next value; a snapshot's version is
+-- the largest version among its seats.
+CREATE SEQUENCE seat_version_seq;
+
+CREATE TABLE reservations (
+  id            uuid        PRIMARY KEY,
+  event_id      uuid        NOT NULL REFERENCES events (id),
+  user_id       text        NOT NULL,
+  status        text        NOT NULL CHECK (status IN ('active', 'confirmed', 'cancelled', 'expired')),
+  fencing_token bigint      NOT NULL UNIQUE,
+  seat_nos      integer[]   NOT NULL,
+  total_cents   bigint      NOT NULL,
+  currency      text        NOT NULL,
+  created_at    timestamptz NOT NULL,
+  expires_at    timestamptz NOT NULL,
+  ended_at      timestamptz
+);
+CREATE INDEX reservations_due ON reservations (expires_at) WHERE status = 'active';
+CREATE INDEX reservations_by_user ON reservations (event_id, user_id) WHERE status IN ('active', 'confirmed');
+
+CREATE TABLE bookings (
+  id             uuid        PRIMARY KEY,
+  reservation_id uuid        NOT NULL UNIQUE REFERENCES reservations (id),
+  event_id       uuid        NOT NULL REFERENCES events (id),
+  user_id        text        NOT NULL,
+  seat_nos       integer[]   NOT NULL,
+  total_cents    bigint      NOT NULL,
+  currency       text        NOT NULL,
+  charge_id      text        NOT NULL,
+  created_at     timestamptz NOT NULL
+);
+CREATE INDEX bookings_by_user ON bookings (user_id, created_at DESC, id);
+
+-- Invariant 1: at most one confirmed booking per seat, enforced by the database.
+CREATE TABLE booked_seats (
+  event_id   uuid    NOT NULL,
+  seat_no    integer NOT NULL,
+  booking_id uuid    NOT NULL REFERENCES bookings (id),
+  PRIMARY KEY (event_id, seat_no),
+  FOREIGN KEY (event_id, seat_no) REFERENCES seats (event_id, seat_no)
+);
+
+-- Invariant 5: durable idempotency keys, scoped per user.
+CREATE TABLE idempotency_keys (
+  user_id         text        NOT NULL,
+  key             text        NOT NULL,
+  request_hash    text        NOT NULL,
+  state           text        NOT NULL CHECK (state IN ('in_flight', 'completed')),
+  -- {kind: 'booking', body} or {kind: 'error', code, detail, extensions}
+  response        jsonb,
+  created_at      timestamptz NOT NULL,
+  locked_at       timestamptz NOT NULL,
+  PRIMARY KEY (user_id, key)
+);

@@ -1,0 +1,68 @@
+// The built-in `test` payment provider, named after Stripe's test payment methods:
+// pm_card_visa succeeds, pm_card_chargeDeclined is declined. Like Stripe it dedupes by
+// idempotency key, and it counts charges and refunds so tests can prove one charge per key.
+import { randomUUID } from 'node:crypto';
+import type { ChargeOutcome, ChargeRequest, Payments } from '../../app/ports.ts';
+
+export const testPaymentMethods = {
+  succeeds: 'pm_card_visa',
+  declined: 'pm_card_chargeDeclined',
+} as const;
+
+interface Charge {
+  id: string;
+  request: ChargeRequest;
+  outcome: ChargeOutcome;
+  refunded: boolean;
+}
+
+/** Bounded so a long-running demo cannot grow without limit; old entries are forgotten. */
+const chargesRememberedMax = 100_000;
+
+export class TestPayments implements Payments {
+  private readonly byKey = new Map<string, Charge>();
+  private readonly byId = new Map<string, Charge>();
+  chargeCount = 0;
+  refundCount = 0;
+
+  async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    const previous = this.byKey.get(request.idempotencyKey);
+    if (previous) return previous.outcome;
+    const id = `ch_test_${randomUUID().replace(/-/g, '')}`;
+    const outcome: ChargeOutcome =
+      request.paymentMethod === testPaymentMethods.succeeds
+        ? { kind: 'succeeded', chargeId: id }
+        : {
+            kind: 'declined',
+            reason:
+              request.paymentMethod === testPaymentMethods.declined
+                ? 'Your card was declined.'
+                : `unknown test payment method "${request.paymentMethod}"`,
+          };
+    const charge: Charge = { id, request, outcome, refunded: false };
+    if (this.byKey.size >= chargesRememberedMax) this.forgetOldest();
+    this.byKey.set(request.idempotencyKey, charge);
+    this.byId.set(id, charge);
+    if (outcome.kind === 'succeeded') this.chargeCount += 1;
+    return outcome;
+  }
+
+  async refund(chargeId: string): Promise<void> {
+    const charge = this.byId.get(chargeId);
+    if (!charge || charge.refunded) return;
+    charge.refunded = true;
+    this.refundCount += 1;
+  }
+
+  /** Successful charges made under a key (0 or 1), for tests. */
+  chargesFor(idempotencyKey: string): number {
+    return this.byKey.get(idempotencyKey)?.outcome.kind === 'succeeded' ? 1 : 0;
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.byKey.entries().next().value;
+    if (!oldest) return;
+    this.byKey.delete(oldest[0]);
+    this.byId.delete(oldest[1].id);
+  }
+}

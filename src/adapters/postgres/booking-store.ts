@@ -1,0 +1,568 @@
+// BookingStore on PostgreSQL / PGlite. Every seat decision is a conditional write here.
+//
+// Locking discipline (invariant 7, and why nothing deadlocks):
+// - A hold claims seats with SELECT … FOR UPDATE SKIP LOCKED: a seat another request is
+//   touching right now counts as taken, so a hold never waits on another user's locks.
+// - The only lock a hold waits for is its own user's advisory lock (the per-user cap).
+// - Confirm and cancel lock the reservation row first, then its seats; the sweeper takes
+//   reservation rows with SKIP LOCKED. Locks are always taken reservation → seats.
+import { randomUUID } from 'node:crypto';
+import { DomainError } from '../../domain/errors.ts';
+import type { ReservationStatus, SeatStatus } from '../../domain/holds.ts';
+import type {
+  BookingRecord,
+  BookingStore,
+  CancelOutcome,
+  ConfirmCommand,
+  ConfirmOutcome,
+  EventFilter,
+  EventRecord,
+  HoldCommand,
+  HoldOutcome,
+  IdempotencyClaim,
+  IdempotencyKeyRef,
+  NewEvent,
+  ReservationRecord,
+  SeatCounts,
+  SeatDetail,
+  SeatSnapshot,
+  StoredResponse,
+} from '../../app/ports.ts';
+import { type Database, rollbackWith, transactionOrRollback } from './database.ts';
+
+interface EventRow {
+  id: string;
+  organizer_id: string;
+  name: string;
+  category: string;
+  starts_at: Date;
+  venue_name: string;
+  venue_city: string;
+  sale_opens_at: Date;
+  max_seats_per_user: number;
+  currency: string;
+  price_tiers: EventRecord['priceTiers'];
+  sections: EventRecord['sections'];
+  seat_count: number;
+  created_at: Date;
+}
+
+interface ReservationRow {
+  id: string;
+  event_id: string;
+  user_id: string;
+  status: ReservationStatus;
+  fencing_token: number;
+  seat_nos: number[];
+  total_cents: number;
+  currency: string;
+  created_at: Date;
+  expires_at: Date;
+  booking_id: string | null;
+}
+
+interface BookingRow {
+  id: string;
+  reservation_id: string;
+  event_id: string;
+  user_id: string;
+  seat_nos: number[];
+  total_cents: number;
+  currency: string;
+  created_at: Date;
+}
+
+interface SeatRow {
+  seat_no: number;
+  section: string;
+  row_label: string;
+  number: number;
+  price_cents: number;
+}
+
+const eventColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
+  max_seats_per_user, currency, price_tiers, sections, seat_count, created_at`;
+
+const reservationColumns = `r.id, r.event_id, r.user_id, r.status, r.fencing_token, r.seat_nos, r.total_cents,
+  r.currency, r.created_at, r.expires_at, b.id AS booking_id`;
+
+const bookingColumns = 'id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, created_at';
+
+// A seat's status at $now, the SQL twin of domain/holds.ts seatStatusAt.
+const seatStatusSql = (now: string) =>
+  `CASE WHEN booking_id IS NOT NULL THEN 'booked' WHEN hold_expires_at > ${now} THEN 'held' ELSE 'available' END`;
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids come from URLs: anything that is not a uuid names nothing, without asking the database. */
+export function isUuid(value: string): boolean {
+  return uuidPattern.test(value);
+}
+
+function toEvent(row: EventRow): EventRecord {
+  return {
+    id: row.id,
+    organizerId: row.organizer_id,
+    name: row.name,
+    category: row.category,
+    startsAtMs: row.starts_at.getTime(),
+    venue: { name: row.venue_name, city: row.venue_city },
+    saleOpensAtMs: row.sale_opens_at.getTime(),
+    maxSeatsPerUser: row.max_seats_per_user,
+    currency: row.currency,
+    priceTiers: row.price_tiers,
+    sections: row.sections,
+    seatCount: row.seat_count,
+    createdAtMs: row.created_at.getTime(),
+  };
+}
+
+function toReservation(row: ReservationRow): ReservationRecord {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    userId: row.user_id,
+    status: row.status,
+    fencingToken: row.fencing_token,
+    seatNos: row.seat_nos,
+    totalCents: row.total_cents,
+    currency: row.currency,
+    createdAtMs: row.created_at.getTime(),
+    expiresAtMs: row.expires_at.getTime(),
+    bookingId: row.booking_id,
+  };
+}
+
+function toBooking(row: BookingRow): BookingRecord {
+  return {
+    id: row.id,
+    reservationId: row.reservation_id,
+    eventId: row.event_id,
+    userId: row.user_id,
+    seatNos: row.seat_nos,
+    totalCents: row.total_cents,
+    currency: row.currency,
+    createdAtMs: row.created_at.getTime(),
+  };
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const candidate = error as { code?: string; constraint?: string; message?: string };
+  return (
+    candidate?.code === '23505' && (candidate.constraint === constraint || !!candidate.message?.includes(constraint))
+  );
+}
+
+const ts = (ms: number) => new Date(ms);
+
+export class PostgresBookingStore implements BookingStore {
+  constructor(private readonly db: Database) {}
+
+  async createEvent(event: NewEvent): Promise<string> {
+    const id = randomUUID();
+    const { rows: seatRows, seatCount, currency } = event.seatMap;
+    const sections = event.sections.map((section) => ({
+      name: section.name,
+      price_tier: section.price_tier,
+      rows: section.rows.map((row) => ({ label: row.label, seats: row.seats })),
+    }));
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO events (${eventColumns})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [
+          id,
+          event.organizerId,
+          event.name,
+          event.category,
+          ts(event.startsAtMs),
+          event.venue.name,
+          event.venue.city,
+          ts(event.saleOpensAtMs),
+          event.maxSeatsPerUser,
+          currency,
+          JSON.stringify(event.priceTiers),
+          JSON.stringify(sections),
+          seatCount,
+          ts(event.createdAtMs),
+        ],
+      );
+      // One statement for the whole map: the rows go over as arrays and the database
+      // expands each into its seats (100,000 seats is one round trip, not 100,000).
+      await tx.query(
+        `INSERT INTO seats (event_id, seat_no, section, row_label, number, price_tier, price_cents)
+         SELECT $1, r.first_seat_no + g.n - 1, r.section, r.row_label, g.n, r.price_tier, r.price_cents
+         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::bigint[])
+              AS r(section, row_label, seat_count, first_seat_no, price_tier, price_cents)
+         CROSS JOIN LATERAL generate_series(1, r.seat_count) AS g(n)`,
+        [
+          id,
+          seatRows.map((row) => row.sectionName),
+          seatRows.map((row) => row.rowLabel),
+          seatRows.map((row) => row.seatCount),
+          seatRows.map((row) => row.firstSeatNo),
+          seatRows.map((row) => row.priceTierId),
+          seatRows.map((row) => row.priceCents),
+        ],
+      );
+    });
+    return id;
+  }
+
+  async findEvent(eventId: string): Promise<EventRecord | null> {
+    if (!isUuid(eventId)) return null;
+    const { rows } = await this.db.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE id = $1`, [eventId]);
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
+  async listEvents(filter: EventFilter): Promise<EventRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.city !== undefined) where.push(`lower(venue_city) = lower(${param(filter.city)})`);
+    if (filter.category !== undefined) where.push(`category = ${param(filter.category)}`);
+    if (filter.fromMs !== undefined) where.push(`starts_at >= ${param(ts(filter.fromMs))}`);
+    if (filter.toMs !== undefined) where.push(`starts_at < ${param(ts(filter.toMs))}`);
+    if (filter.text !== undefined) {
+      // Substring match on name, venue and city; full-text search is the catalog's job.
+      const pattern = `%${filter.text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      const p = param(pattern);
+      where.push(`(name ILIKE ${p} OR venue_name ILIKE ${p} OR venue_city ILIKE ${p})`);
+    }
+    if (filter.after) {
+      where.push(`(starts_at, id) > (${param(ts(filter.after.startsAtMs))}, ${param(filter.after.id)}::uuid)`);
+    }
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${eventColumns} FROM events
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY starts_at, id LIMIT ${param(filter.limit)}`,
+      params,
+    );
+    return rows.map(toEvent);
+  }
+
+  async countSeats(eventId: string, nowMs: number): Promise<SeatCounts> {
+    const { rows } = await this.db.query<{ total: number; held: number; booked: number }>(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE booking_id IS NULL AND hold_expires_at > $2)::int AS held,
+              count(*) FILTER (WHERE booking_id IS NOT NULL)::int AS booked
+       FROM seats WHERE event_id = $1`,
+      [eventId, ts(nowMs)],
+    );
+    const row = rows[0] ?? { total: 0, held: 0, booked: 0 };
+    return { available: row.total - row.held - row.booked, held: row.held, booked: row.booked };
+  }
+
+  async seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot> {
+    const { rows } = await this.db.query<SeatRow & { status: SeatStatus; version: number }>(
+      `SELECT seat_no, section, row_label, number, price_cents, version, ${seatStatusSql('$2')} AS status
+       FROM seats WHERE event_id = $1 ORDER BY seat_no`,
+      [eventId, ts(nowMs)],
+    );
+    let version = 0;
+    const seats = rows.map((row) => {
+      if (row.version > version) version = row.version;
+      return {
+        seatNo: row.seat_no,
+        section: row.section,
+        row: row.row_label,
+        number: row.number,
+        priceCents: row.price_cents,
+        status: row.status,
+      };
+    });
+    return { version, seats };
+  }
+
+  async seatDetails(eventId: string, seatNos: number[]): Promise<SeatDetail[]> {
+    const { rows } = await this.db.query<SeatRow>(
+      `SELECT seat_no, section, row_label, number, price_cents FROM seats
+       WHERE event_id = $1 AND seat_no = ANY($2::int[]) ORDER BY seat_no`,
+      [eventId, seatNos],
+    );
+    return rows.map((row) => ({
+      seatNo: row.seat_no,
+      section: row.section,
+      row: row.row_label,
+      number: row.number,
+      priceCents: row.price_cents,
+    }));
+  }
+
+  async hasEvents(): Promise<boolean> {
+    const { rows } = await this.db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM events) AS found');
+    return rows[0]?.found === true;
+  }
+
+  async hold(command: HoldCommand): Promise<HoldOutcome> {
+    const now = ts(command.nowMs);
+    return transactionOrRollback(this.db, async (tx) => {
+      // Serializes one user's concurrent holds on this event so the per-user cap holds.
+      // Other users never contend for this lock (64-bit key from event and user).
+      const { rows: lockRows } = await tx.query<{ token: number }>(
+        `SELECT nextval('hold_fencing_token_seq') AS token
+         FROM (SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))) AS user_lock`,
+        [command.eventId, command.userId],
+      );
+      const token = lockRows[0]!.token;
+      // A fresh statement after the lock, so it sees the user's just-committed holds.
+      const { rows: ownedRows } = await tx.query<{ seats: number }>(
+        `SELECT coalesce(sum(cardinality(seat_nos)), 0)::int AS seats FROM reservations
+         WHERE event_id = $1 AND user_id = $2 AND (status = 'confirmed' OR (status = 'active' AND expires_at > $3))`,
+        [command.eventId, command.userId, now],
+      );
+      const heldOrBooked = ownedRows[0]!.seats;
+      if (heldOrBooked + command.seatNos.length > command.maxSeatsPerUser) {
+        return { kind: 'user_limit', heldOrBooked };
+      }
+      // The decision: claim every requested seat that is free at $now and not being
+      // touched by another transaction; record the reservation only if all were claimed.
+      const reservationId = randomUUID();
+      const { rows: claimed } = await tx.query<{ seat_no: number; price_cents: number; recorded: number }>(
+        `WITH wanted AS (
+           SELECT seat_no FROM seats
+           WHERE event_id = $1 AND seat_no = ANY($2::int[])
+             AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= $3)
+           ORDER BY seat_no
+           FOR UPDATE SKIP LOCKED
+         ), claimed AS (
+           UPDATE seats s
+           SET hold_token = $4, hold_expires_at = $5, version = nextval('seat_version_seq')
+           FROM wanted WHERE s.event_id = $1 AND s.seat_no = wanted.seat_no
+           RETURNING s.seat_no, s.price_cents
+         ), recorded AS (
+           INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
+           SELECT $6, $1, $7, 'active', $4, $2::int[], sum(price_cents), $8, $3, $5
+           FROM claimed HAVING count(*) = cardinality($2::int[])
+           RETURNING 1
+         )
+         SELECT seat_no, price_cents, (SELECT count(*) FROM recorded)::int AS recorded FROM claimed`,
+        [
+          command.eventId,
+          command.seatNos,
+          now,
+          token,
+          ts(command.expiresAtMs),
+          reservationId,
+          command.userId,
+          command.currency,
+        ],
+      );
+      if (claimed.length !== command.seatNos.length || claimed[0]?.recorded !== 1) {
+        const got = new Set(claimed.map((row) => row.seat_no));
+        rollbackWith<HoldOutcome>({ kind: 'conflict', seatNos: command.seatNos.filter((seatNo) => !got.has(seatNo)) });
+      }
+      const reservation: ReservationRecord = {
+        id: reservationId,
+        eventId: command.eventId,
+        userId: command.userId,
+        status: 'active',
+        fencingToken: token,
+        seatNos: command.seatNos,
+        totalCents: claimed.reduce((sum, row) => sum + row.price_cents, 0),
+        currency: command.currency,
+        createdAtMs: command.nowMs,
+        expiresAtMs: command.expiresAtMs,
+        bookingId: null,
+      };
+      return { kind: 'held', reservation };
+    });
+  }
+
+  async findReservation(reservationId: string): Promise<ReservationRecord | null> {
+    if (!isUuid(reservationId)) return null;
+    const { rows } = await this.db.query<ReservationRow>(
+      `SELECT ${reservationColumns} FROM reservations r LEFT JOIN bookings b ON b.reservation_id = r.id WHERE r.id = $1`,
+      [reservationId],
+    );
+    return rows[0] ? toReservation(rows[0]) : null;
+  }
+
+  async cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ status: ReservationStatus }>(
+        'SELECT status FROM reservations WHERE id = $1 FOR UPDATE',
+        [reservation.id],
+      );
+      const status = rows[0]?.status;
+      if (status === 'confirmed') return 'confirmed';
+      if (status !== 'active') return 'already_ended';
+      await tx.query(`UPDATE reservations SET status = 'cancelled', ended_at = $2 WHERE id = $1`, [
+        reservation.id,
+        ts(nowMs),
+      ]);
+      await this.releaseSeats(tx, reservation);
+      return 'cancelled';
+    });
+  }
+
+  /** Frees the seats that still carry this reservation's fencing token. */
+  private async releaseSeats(tx: { query: Database['query'] }, reservation: ReservationRecord): Promise<void> {
+    await tx.query(
+      `UPDATE seats SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
+       WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3`,
+      [reservation.eventId, reservation.seatNos, reservation.fencingToken],
+    );
+  }
+
+  async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
+    const { reservation, nowMs } = command;
+    const now = ts(nowMs);
+    try {
+      return await transactionOrRollback(this.db, async (tx) => {
+        const { rows } = await tx.query<{ status: ReservationStatus; fencing_token: number; expires_at: Date }>(
+          'SELECT status, fencing_token, expires_at FROM reservations WHERE id = $1 FOR UPDATE',
+          [reservation.id],
+        );
+        const current = rows[0]!;
+        if (current.status !== 'active' || current.expires_at.getTime() <= nowMs) {
+          return { kind: 'hold_lost', status: current.status === 'active' ? 'expired' : current.status };
+        }
+        const bookingId = randomUUID();
+        // The fencing check: only seats still held under this reservation's token, live at $now.
+        const moved = await tx.query(
+          `UPDATE seats SET hold_token = NULL, hold_expires_at = NULL, booking_id = $4, version = nextval('seat_version_seq')
+           WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3 AND hold_expires_at > $5`,
+          [reservation.eventId, reservation.seatNos, current.fencing_token, bookingId, now],
+        );
+        if (moved.rowCount !== reservation.seatNos.length)
+          rollbackWith<ConfirmOutcome>({ kind: 'hold_lost', status: 'expired' });
+        const { rows: bookingRows } = await tx.query<BookingRow>(
+          `INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
+           VALUES ($1, $2, $3, $4, $5::int[], $6, $7, $8, $9) RETURNING ${bookingColumns}`,
+          [
+            bookingId,
+            reservation.id,
+            reservation.eventId,
+            reservation.userId,
+            reservation.seatNos,
+            reservation.totalCents,
+            reservation.currency,
+            command.chargeId,
+            now,
+          ],
+        );
+        // Invariant 1's backstop: the primary key refuses a seat that is already booked.
+        await tx.query('INSERT INTO booked_seats (event_id, seat_no, booking_id) SELECT $1, unnest($2::int[]), $3', [
+          reservation.eventId,
+          reservation.seatNos,
+          bookingId,
+        ]);
+        await tx.query(`UPDATE reservations SET status = 'confirmed', ended_at = $2 WHERE id = $1`, [
+          reservation.id,
+          now,
+        ]);
+        const booking = toBooking(bookingRows[0]!);
+        const response = command.responseFor(booking);
+        await this.completeIdempotencyKeyIn(tx, command.idempotency, response);
+        return { kind: 'confirmed', booking, response };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'booked_seats_pkey')) {
+        throw new DomainError('SEAT_UNAVAILABLE', 'a seat of this reservation is already booked');
+      }
+      throw error;
+    }
+  }
+
+  async expireDue(nowMs: number, batchSize: number): Promise<number> {
+    // SKIP LOCKED: several sweepers (one per process) split the work and never wait for
+    // each other, nor for a confirm or cancel that holds a reservation row.
+    const { rows } = await this.db.query<{ ended: number }>(
+      `WITH due AS (
+         SELECT id FROM reservations WHERE status = 'active' AND expires_at <= $1
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), ended AS (
+         UPDATE reservations r SET status = 'expired', ended_at = $1
+         FROM due WHERE r.id = due.id
+         RETURNING r.event_id, r.seat_nos, r.fencing_token
+       ), freed AS (
+         UPDATE seats s SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
+         FROM ended WHERE s.event_id = ended.event_id AND s.seat_no = ANY(ended.seat_nos) AND s.hold_token = ended.fencing_token
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM ended)::int AS ended, (SELECT count(*) FROM freed)::int AS freed`,
+      [ts(nowMs), batchSize],
+    );
+    return rows[0]?.ended ?? 0;
+  }
+
+  async claimIdempotencyKey(
+    ref: IdempotencyKeyRef,
+    requestHash: string,
+    nowMs: number,
+    staleAfterMs: number,
+  ): Promise<IdempotencyClaim> {
+    const now = ts(nowMs);
+    const inserted = await this.db.query(
+      `INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at, locked_at)
+       VALUES ($1, $2, $3, 'in_flight', $4, $4) ON CONFLICT (user_id, key) DO NOTHING`,
+      [ref.userId, ref.key, requestHash, now],
+    );
+    if (inserted.rowCount === 1) return { kind: 'claimed' };
+    const { rows } = await this.db.query<{ request_hash: string; state: string; response: StoredResponse }>(
+      'SELECT request_hash, state, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
+      [ref.userId, ref.key],
+    );
+    const existing = rows[0];
+    if (!existing) return this.claimIdempotencyKey(ref, requestHash, nowMs, staleAfterMs); // released meanwhile
+    if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
+    if (existing.state === 'completed') {
+      return { kind: 'replay', response: existing.response };
+    }
+    // A claim left behind by a process that died mid-request may be taken over; the
+    // payment provider dedupes by the same key, so the retry cannot charge twice.
+    const takeover = await this.db.query(
+      `UPDATE idempotency_keys SET locked_at = $3
+       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND locked_at <= $4`,
+      [ref.userId, ref.key, now, ts(nowMs - staleAfterMs)],
+    );
+    return takeover.rowCount === 1 ? { kind: 'claimed' } : { kind: 'in_flight' };
+  }
+
+  async completeIdempotencyKey(ref: IdempotencyKeyRef, response: StoredResponse): Promise<void> {
+    await this.completeIdempotencyKeyIn(this.db, ref, response);
+  }
+
+  private async completeIdempotencyKeyIn(
+    tx: { query: Database['query'] },
+    ref: IdempotencyKeyRef,
+    response: StoredResponse,
+  ) {
+    await tx.query(`UPDATE idempotency_keys SET state = 'completed', response = $3 WHERE user_id = $1 AND key = $2`, [
+      ref.userId,
+      ref.key,
+      JSON.stringify(response),
+    ]);
+  }
+
+  async releaseIdempotencyKey(ref: IdempotencyKeyRef): Promise<void> {
+    await this.db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_flight'`, [
+      ref.userId,
+      ref.key,
+    ]);
+  }
+
+  async findBooking(bookingId: string): Promise<BookingRecord | null> {
+    if (!isUuid(bookingId)) return null;
+    const { rows } = await this.db.query<BookingRow>(`SELECT ${bookingColumns} FROM bookings WHERE id = $1`, [
+      bookingId,
+    ]);
+    return rows[0] ? toBooking(rows[0]) : null;
+  }
+
+  async listBookings(userId: string, limit: number): Promise<BookingRecord[]> {
+    const { rows } = await this.db.query<BookingRow>(
+      `SELECT ${bookingColumns} FROM bookings WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2`,
+      [userId, limit],
+    );
+    return rows.map(toBooking);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+}

@@ -1,0 +1,144 @@
+// One small interface over node-postgres and PGlite so the same SQL runs on both.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+// int8 columns (counts, fencing tokens, cents) fit in a double for every value we store;
+// PGlite already answers numbers, so node-postgres is made to agree.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface Database extends SqlExecutor {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in a transaction: committed when it returns, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Thrown inside a transaction to roll it back on purpose (a partial hold, say) and still
+ * hand a value to the caller. See rollbackWith / withRollbackValue.
+ */
+class Rollback<T> extends Error {
+  constructor(readonly value: T) {
+    super('transaction rolled back on purpose');
+  }
+}
+
+export function rollbackWith<T>(value: T): never {
+  throw new Rollback(value);
+}
+
+/** Runs a transaction that may end in rollbackWith(value): that value is then returned. */
+export async function transactionOrRollback<T>(db: Database, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction(fn);
+  } catch (error) {
+    if (error instanceof Rollback) return error.value as T;
+    throw error;
+  }
+}
+
+export interface PostgresOptions {
+  url: string;
+  poolMax: number;
+  /** Used by tests to give each run its own schema. */
+  searchPath?: string;
+}
+
+export function connectPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const toResult = <Row>(result: pg.QueryResult): QueryResult<Row> => ({
+    rows: result.rows as Row[],
+    rowCount: result.rowCount ?? 0,
+  });
+  return {
+    kind: 'postgres',
+    async query<Row>(text: string, params?: unknown[]) {
+      return toResult<Row>(await pool.query(text, params));
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const value = await fn({
+          query: async <Row>(text: string, params?: unknown[]) => toResult<Row>(await client.query(text, params)),
+          exec: async (script: string) => {
+            await client.query(script);
+          },
+        });
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async exec(script: string) {
+      await pool.query(script);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+export async function openPglite(dataDir: string): Promise<Database> {
+  let location = dataDir;
+  if (!dataDir.startsWith('memory://')) {
+    location = path.resolve(dataDir, 'pglite');
+    mkdirSync(location, { recursive: true });
+  }
+  const db = await PGlite.create(location);
+  const toResult = <Row>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<Row> => ({
+    rows: result.rows as Row[],
+    rowCount: result.affectedRows || result.rows.length,
+  });
+  return {
+    kind: 'pglite',
+    async query<Row>(text: string, params?: unknown[]) {
+      return toResult<Row>(await db.query(text, params));
+    },
+    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>) {
+      // PGlite serves one connection: its transaction holds the database for its duration.
+      return db.transaction((tx) =>
+        fn({
+          query: async <Row>(text: string, params?: unknown[]) => toResult<Row>(await tx.query(text, params)),
+          exec: async (script: string) => {
+            await tx.exec(script);
+          },
+        }),
+      );
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// The expiry sweeper. Reads are already correct without it (lazy expiry); it finalizes
+// reservations and clears seat rows so the database tells the truth to anyone reading it.
+import type { Deps } from './deps.ts';
+
+export async function expireDueHolds(deps: Pick<Deps, 'store' | 'clock'>, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ended = await deps.store.expireDue(deps.clock.nowMs(), batchSize);
+    total += ended;
+    if (ended < batchSize) return total;
+  }
+}
+
+export interface Sweeper {
+  stop(): Promise<void>;
+}
+
+/** Runs expireDueHolds every intervalMs; errors are reported, never fatal. */
+export function startSweeper(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  options: { intervalMs: number; batchSize: number; onError: (error: unknown) => void },
+): Sweeper {
+  let running: Promise<unknown> | null = null;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped || running) return; // a slow sweep is never stacked behind another
+    running = expireDueHolds(deps, options.batchSize)
+      .catch(options.onError)
+      .finally(() => {
+        running = null;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}

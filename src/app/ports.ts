@@ -1,0 +1,194 @@
+// The interfaces the use cases need from the outside world. Adapters implement them;
+// times are epoch milliseconds throughout.
+import type { ReservationStatus, SeatStatus } from '../domain/holds.ts';
+import type { ExpandedSeatMap, PriceTier, SectionInput } from '../domain/seat-map.ts';
+
+export interface Clock {
+  nowMs(): number;
+}
+
+export interface Venue {
+  name: string;
+  city: string;
+}
+
+export interface NewEvent {
+  organizerId: string;
+  name: string;
+  category: string;
+  startsAtMs: number;
+  venue: Venue;
+  saleOpensAtMs: number;
+  maxSeatsPerUser: number;
+  priceTiers: PriceTier[];
+  sections: SectionInput[];
+  seatMap: ExpandedSeatMap;
+  createdAtMs: number;
+}
+
+export interface EventRecord {
+  id: string;
+  organizerId: string;
+  name: string;
+  category: string;
+  startsAtMs: number;
+  venue: Venue;
+  saleOpensAtMs: number;
+  maxSeatsPerUser: number;
+  currency: string;
+  priceTiers: PriceTier[];
+  sections: SectionInput[];
+  seatCount: number;
+  createdAtMs: number;
+}
+
+export interface SeatCounts {
+  available: number;
+  held: number;
+  booked: number;
+}
+
+export interface SeatDetail {
+  seatNo: number;
+  section: string;
+  row: string;
+  number: number;
+  priceCents: number;
+}
+
+export interface SeatSnapshot {
+  version: number;
+  seats: (SeatDetail & { status: SeatStatus })[];
+}
+
+export interface EventCursor {
+  startsAtMs: number;
+  id: string;
+}
+
+export interface EventFilter {
+  text?: string;
+  city?: string;
+  category?: string;
+  fromMs?: number;
+  toMs?: number;
+  after?: EventCursor;
+  limit: number;
+}
+
+export interface ReservationRecord {
+  id: string;
+  eventId: string;
+  userId: string;
+  /** As stored; see reservationStatusAt for what a client sees. */
+  status: ReservationStatus;
+  fencingToken: number;
+  seatNos: number[];
+  totalCents: number;
+  currency: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  bookingId: string | null;
+}
+
+export interface BookingRecord {
+  id: string;
+  reservationId: string;
+  eventId: string;
+  userId: string;
+  seatNos: number[];
+  totalCents: number;
+  currency: string;
+  createdAtMs: number;
+}
+
+export interface HoldCommand {
+  eventId: string;
+  userId: string;
+  seatNos: number[];
+  nowMs: number;
+  expiresAtMs: number;
+  maxSeatsPerUser: number;
+  currency: string;
+}
+
+export type HoldOutcome =
+  | { kind: 'held'; reservation: ReservationRecord }
+  | { kind: 'conflict'; seatNos: number[] }
+  | { kind: 'user_limit'; heldOrBooked: number };
+
+/** What a confirmation answered, kept under its idempotency key and replayed verbatim. */
+export type StoredResponse =
+  | { kind: 'booking'; body: Record<string, unknown> }
+  | { kind: 'error'; code: string; detail: string; extensions: Record<string, unknown> };
+
+export interface IdempotencyKeyRef {
+  userId: string;
+  key: string;
+}
+
+export type IdempotencyClaim =
+  { kind: 'claimed' } | { kind: 'replay'; response: StoredResponse } | { kind: 'mismatch' } | { kind: 'in_flight' };
+
+export interface ConfirmCommand {
+  reservation: ReservationRecord;
+  nowMs: number;
+  chargeId: string;
+  idempotency: IdempotencyKeyRef;
+  /** Builds the response stored under the idempotency key in the confirming transaction. */
+  responseFor(booking: BookingRecord): StoredResponse;
+}
+
+export type ConfirmOutcome =
+  | { kind: 'confirmed'; booking: BookingRecord; response: StoredResponse }
+  | { kind: 'hold_lost'; status: ReservationStatus };
+
+export type CancelOutcome = 'cancelled' | 'confirmed' | 'already_ended';
+
+/** PostgreSQL (or PGlite): the judge of every seat. */
+export interface BookingStore {
+  createEvent(event: NewEvent): Promise<string>;
+  findEvent(eventId: string): Promise<EventRecord | null>;
+  listEvents(filter: EventFilter): Promise<EventRecord[]>;
+  countSeats(eventId: string, nowMs: number): Promise<SeatCounts>;
+  seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot>;
+  seatDetails(eventId: string, seatNos: number[]): Promise<SeatDetail[]>;
+  hasEvents(): Promise<boolean>;
+
+  hold(command: HoldCommand): Promise<HoldOutcome>;
+  findReservation(reservationId: string): Promise<ReservationRecord | null>;
+  cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome>;
+  confirm(command: ConfirmCommand): Promise<ConfirmOutcome>;
+  /** Ends up to batchSize reservations whose hold has passed; returns how many. */
+  expireDue(nowMs: number, batchSize: number): Promise<number>;
+
+  claimIdempotencyKey(
+    ref: IdempotencyKeyRef,
+    requestHash: string,
+    nowMs: number,
+    staleAfterMs: number,
+  ): Promise<IdempotencyClaim>;
+  completeIdempotencyKey(ref: IdempotencyKeyRef, response: StoredResponse): Promise<void>;
+  releaseIdempotencyKey(ref: IdempotencyKeyRef): Promise<void>;
+
+  findBooking(bookingId: string): Promise<BookingRecord | null>;
+  listBookings(userId: string, limit: number): Promise<BookingRecord[]>;
+
+  ping(): Promise<void>;
+}
+
+export type ChargeOutcome = { kind: 'succeeded'; chargeId: string } | { kind: 'declined'; reason: string };
+
+export interface ChargeRequest {
+  /** Charges with the same key are one charge (as with Stripe's Idempotency-Key). */
+  idempotencyKey: string;
+  amountCents: number;
+  currency: string;
+  paymentMethod: string;
+  description: string;
+}
+
+export interface Payments {
+  charge(request: ChargeRequest): Promise<ChargeOutcome>;
+  refund(chargeId: string): Promise<void>;
+}

@@ -1,0 +1,29 @@
+// Reading and cancelling a reservation. Someone else's reservation does not exist (404).
+import { DomainError } from '../domain/errors.ts';
+import type { Deps } from './deps.ts';
+import { reservationView } from './views.ts';
+
+export async function requireOwnReservation(deps: Deps, userId: string, reservationId: string) {
+  const reservation = await deps.store.findReservation(reservationId);
+  if (!reservation || reservation.userId !== userId) {
+    throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${reservationId}`);
+  }
+  return reservation;
+}
+
+export async function getReservation(deps: Deps, userId: string, reservationId: string) {
+  const reservation = await requireOwnReservation(deps, userId, reservationId);
+  const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
+  return reservationView(reservation, seats, deps.clock.nowMs());
+}
+
+/** Frees the seats at once. Cancelling an ended hold is a no-op; a confirmed one is refused. */
+export async function cancelReservation(deps: Deps, userId: string, reservationId: string): Promise<void> {
+  const reservation = await requireOwnReservation(deps, userId, reservationId);
+  const outcome = await deps.store.cancel(reservation, deps.clock.nowMs());
+  if (outcome === 'confirmed') {
+    throw new DomainError('RESERVATION_ALREADY_CONFIRMED', 'a confirmed reservation cannot be cancelled', {
+      booking_id: reservation.bookingId,
+    });
+  }
+}

@@ -1,0 +1,51 @@
+// Business errors with a stable code. The HTTP layer maps each code to a status in one
+// place (http/plugins/problems.ts); nothing below http knows about status codes.
+
+export const ErrorCodes = [
+  'VALIDATION_FAILED',
+  'INVALID_SEAT_MAP',
+  'UNKNOWN_SEATS',
+  'DUPLICATE_SEATS',
+  'TOO_MANY_SEATS',
+  'USER_SEAT_LIMIT_EXCEEDED',
+  'SEAT_UNAVAILABLE',
+  'SALE_NOT_OPEN',
+  'EVENT_NOT_FOUND',
+  'RESERVATION_NOT_FOUND',
+  'BOOKING_NOT_FOUND',
+  'PAYMENT_DECLINED',
+  'RESERVATION_EXPIRED',
+  'RESERVATION_CANCELLED',
+  'RESERVATION_ALREADY_CONFIRMED',
+  'IDEMPOTENCY_KEY_REQUIRED',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_FLIGHT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export interface FieldError {
+  /** JSON pointer to the offending field, e.g. /seat_map/sections/2/rows/0/seats */
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  /** Extra members for the problem document, e.g. conflicting_seat_ids. */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
+    super(detail);
+    this.name = 'DomainError';
+    this.code = code;
+    this.extensions = extensions;
+  }
+}
+
+/** Programmer errors: a broken invariant in our own code. These crash the request (500). */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`Assertion failed: ${message}`);
+}

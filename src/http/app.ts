@@ -1,0 +1,81 @@
+// Builds the Fastify application. server.ts starts it; tests inject() into it.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Deps } from '../app/deps.ts';
+import { type Authenticator, registerAuth } from './plugins/auth.ts';
+import { registerMetrics } from './plugins/metrics.ts';
+import { registerProblemHandlers } from './plugins/problems.ts';
+import { eventRoutes } from './routes/events.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { reservationRoutes } from './routes/reservations.ts';
+
+// ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv,
+) => Ajv;
+
+export interface AppOptions {
+  deps: Deps;
+  authenticator: Authenticator;
+  bodyLimitBytes: number;
+  eventBodyLimitBytes: number;
+  logger: FastifyServerOptions['logger'];
+}
+
+function makeAjv(coerceTypes: boolean | 'array') {
+  // Bodies are strict: "5" is not 5 and unknown fields are refused, never stripped.
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+const requestIdPattern = /^[\w.\-:]{1,128}$/;
+
+export async function buildApp(options: AppOptions) {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  // Trust a caller's request id only when it looks like one.
+  app.addHook('onRequest', async (request, reply) => {
+    const given = request.headers['x-request-id'];
+    if (typeof given === 'string' && !requestIdPattern.test(given)) request.id = randomUUID();
+    reply.header('x-request-id', request.id);
+  });
+
+  const bodyAjv = makeAjv(false);
+  const otherAjv = makeAjv('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema));
+
+  registerProblemHandlers(app);
+  registerAuth(app, options.authenticator);
+  const metrics = registerMetrics(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Boxoffice API',
+        version: '1.0.0',
+        description: 'Reserved-seating ticket booking. Errors are RFC 9457 problem documents with a stable `code`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
+  reservationRoutes(app, options.deps);
+  operationsRoutes(app, options.deps, options.authenticator, metrics);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { getBooking, listMyBookings } from '../../app/bookings.ts';
+import { confirmReservation } from '../../app/confirm-reservation.ts';
+import type { Deps } from '../../app/deps.ts';
+import { cancelReservation, getReservation } from '../../app/reservations.ts';
+import { requireUser, signedIn } from '../plugins/auth.ts';
+import { bearerAuth, responses, Seat, Text } from '../schemas/common.ts';
+
+export const Reservation = Type.Object({
+  reservation_id: Type.String(),
+  event_id: Type.String(),
+  status: Type.Union(['active', 'confirmed', 'cancelled', 'expired'].map((status) => Type.Literal(status))),
+  created_at: Type.String(),
+  expires_at: Type.String(),
+  seats: Type.Array(Seat),
+  total_cents: Type.Integer(),
+  currency: Type.String(),
+  booking_id: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Booking = Type.Object({
+  booking_id: Type.String(),
+  reservation_id: Type.String(),
+  event_id: Type.String(),
+  status: Type.Literal('confirmed'),
+  seats: Type.Array(Seat),
+  total_cents: Type.Integer(),
+  currency: Type.String(),
+  created_at: Type.String(),
+});
+
+const IdParams = (name: string) => Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export function reservationRoutes(app: FastifyInstance, deps: Deps) {
+  app.get(
+    '/v1/reservations/:reservation_id',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['reservations'],
+        summary: 'Your reservation',
+        security: bearerAuth,
+        params: IdParams('reservation_id'),
+        response: responses({ 200: Reservation }),
+      },
+    },
+    async (request) =>
+      getReservation(deps, requireUser(request).id, (request.params as { reservation_id: string }).reservation_id),
+  );
+
+  app.post(
+    '/v1/reservations/:reservation_id/confirm',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['reservations'],
+        summary: 'Pay and turn the hold into a booking (idempotent under Idempotency-Key)',
+        security: bearerAuth,
+        params: IdParams('reservation_id'),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ description: '1-255 visible ASCII characters' })),
+        }),
+        body: Type.Object(
+          { payment_method: Text(1, 100, { description: 'test provider: pm_card_visa, pm_card_chargeDeclined' }) },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: Booking }),
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const result = await confirmReservation(deps, {
+        userId: user.id,
+        reservationId: (request.params as { reservation_id: string }).reservation_id,
+        paymentMethod: (request.body as { payment_method: string }).payment_method,
+        idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+      });
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(result.booking);
+    },
+  );
+
+  app.delete(
+    '/v1/reservations/:reservation_id',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['reservations'],
+        summary: 'Cancel your hold: the seats are available at once',
+        security: bearerAuth,
+        params: IdParams('reservation_id'),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await cancelReservation(
+        deps,
+        requireUser(request).id,
+        (request.params as { reservation_id: string }).reservation_id,
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/bookings/:booking_id',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['bookings'],
+        summary: 'Your booking',
+        security: bearerAuth,
+        params: IdParams('booking_id'),
+        response: responses({ 200: Booking }),
+      },
+    },
+    async (request) => getBooking(deps, requireUser(request).id, (request.params as { booking_id: string }).booking_id),
+  );
+
+  app.get(
+    '/v1/me/bookings',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['bookings'],
+        summary: 'Your bookings, newest first',
+        security: bearerAuth,
+        response: responses({ 200: Type.Object({ bookings: Type.Array(Booking) }) }),
+      },
+    },
+    async (request) => listMyBookings(deps, requireUser(request).id),
+  );
+}

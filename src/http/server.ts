@@ -1,0 +1,104 @@
+// Starts and stops the service: config, database, app, sweeper, graceful shutdown, and
+// with WORKERS > 1 a node:cluster primary that forks workers sharing the port.
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { startSweeper } from '../app/expire-holds.ts';
+import { ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
+import { seedDemoEvent } from '../demo.ts';
+import { createRuntime } from '../runtime.ts';
+import { buildApp } from './app.ts';
+
+async function startWorker(config: Config) {
+  const runtime = await createRuntime(config);
+  const app = await buildApp({
+    deps: runtime.deps,
+    authenticator: runtime.authenticator,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
+    logger: { level: config.LOG_LEVEL },
+  });
+  const sweeper = startSweeper(runtime.deps, {
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    batchSize: config.SWEEP_BATCH_SIZE,
+    onError: (error) => app.log.error({ err: error }, 'expiry sweep failed'),
+  });
+  const demoEventId = !config.DATABASE_URL && config.DEMO_EVENT === 'auto' ? await seedDemoEvent(runtime.deps) : null;
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+
+  if (!cluster.isWorker || cluster.worker?.id === 1) printWelcome(address, config, demoEventId);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      app.log.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    deadline.unref();
+    await app.close(); // stops accepting, lets in-flight requests finish
+    await sweeper.stop();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function printWelcome(address: string, config: Config, demoEventId: string | null) {
+  const lines = [`Boxoffice listening on ${address}  (API docs: ${address}/docs)`];
+  if (demoEventId) lines.push(`Demo event on sale now: ${address}/v1/events/${demoEventId}/seats`);
+  if (isDemoMode(config)) {
+    lines.push(
+      'Demo mode (no AUTH_SECRET / AUTH_JWKS_URL): get a token with',
+      `  curl -s -X POST ${address}/v1/dev/token -H 'content-type: application/json' -d '{"user_id":"alice","role":"customer"}'`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function startPrimary(config: Config) {
+  // Workers must agree on the demo secret, or a token from one is refused by another.
+  const env =
+    isDemoMode(config) && !config.DEMO_AUTH_SECRET ? { DEMO_AUTH_SECRET: randomBytes(32).toString('base64url') } : {};
+  let stopping = false;
+  const fork = () => cluster.fork(env);
+  for (let index = 0; index < config.WORKERS; index += 1) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1000);
+    deadline.unref();
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config.WORKERS > 1 && cluster.isPrimary) startPrimary(config);
+  else await startWorker(config);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`boxoffice failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
