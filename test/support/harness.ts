@@ -9,10 +9,25 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
+import type { Database } from '../../src/adapters/postgres/database.ts';
+import { createAuthenticator, type Role } from '../../src/http/plugins/auth.ts';
 
 export const testDb = (process.env.BOXOFFICE_TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
 export const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const testSecret = 'test-secret-for-boxoffice-tests-0123456789';
+
+const testAuthenticator = createAuthenticator({ secret: testSecret });
+
+/** A token any server started with AUTH_SECRET=testSecret accepts. */
+export function signToken(userId: string, role: Role = 'customer'): Promise<string> {
+  return testAuthenticator.sign!({ id: userId, role }, 3600);
+}
+
+/** DATABASE_URL for a server process that should live in this schema. */
+export function postgresUrlFor(schema: string): string {
+  const separator = postgresUrl.includes('?') ? '&' : '?';
+  return `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
 
 export interface TestApp {
   app: FastifyInstance;
@@ -170,8 +185,8 @@ export async function tableCounts(t: TestApp): Promise<Record<string, number>> {
  * booked seat in booked_seats exactly once, every active reservation holding all its
  * seats under its own token (no partial hold).
  */
-export async function checkInvariants(t: { runtime: Runtime }, nowMs = Date.now()): Promise<string[]> {
-  const db = t.runtime.db;
+export async function checkInvariants(target: { runtime: Runtime } | Database, nowMs = Date.now()): Promise<string[]> {
+  const db = 'runtime' in target ? target.runtime.db : target;
   const problems: string[] = [];
   const now = new Date(nowMs);
   const doubleBooked = await db.query(

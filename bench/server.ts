@@ -1,0 +1,229 @@
+// The service under test, as a child process: `node --import tsx src/http/server.ts`.
+// Every started server is remembered so it is killed however the benchmark ends.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+// Every variable src/config.ts reads: the child sees only the values the benchmark sets.
+const configKeys = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'DATA_DIR',
+  'REDIS_URL',
+  'AUTH_SECRET',
+  'AUTH_JWKS_URL',
+  'DEMO_AUTH_SECRET',
+  'AUTH_ISSUER',
+  'AUTH_AUDIENCE',
+  'HOLD_TTL_SECONDS',
+  'PAYMENT_PROVIDER',
+  'WORKERS',
+  'LOG_LEVEL',
+  'BODY_LIMIT_BYTES',
+  'EVENT_BODY_LIMIT_BYTES',
+  'SEATS_PER_EVENT_MAX',
+  'SECTIONS_PER_EVENT_MAX',
+  'ROWS_PER_SECTION_MAX',
+  'SEATS_PER_ROW_MAX',
+  'SEATS_PER_HOLD_MAX',
+  'SWEEP_INTERVAL_MS',
+  'SWEEP_BATCH_SIZE',
+  'IDEMPOTENCY_IN_FLIGHT_STALE_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'DEMO_EVENT',
+];
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Kills every server still running, at once (used when the benchmark is interrupted). */
+export function killAllServers() {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerLogEntry {
+  scenario: string;
+  level: number;
+  msg: string;
+  err?: string;
+}
+
+const clockTicksPerSecond = 100; // USER_HZ on Linux
+
+/** user + system CPU seconds of a process, from /proc (null where there is no /proc). */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of every visible process named `postgres` (backends that exit meanwhile are lost). */
+export function postgresCpuSeconds(): number | null {
+  let total = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const seconds = processCpuSeconds(Number(entry));
+    if (seconds !== null) {
+      total += seconds;
+      found = true;
+    }
+  }
+  return found ? total : null;
+}
+
+export interface StartOptions {
+  root: string;
+  env: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+export class ServerProcess {
+  /** Label the log lines written from now on are filed under. */
+  scenario = 'startup';
+  readonly logs: ServerLogEntry[] = [];
+  private readonly tail: string[] = [];
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly origin: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        live.delete(child);
+        resolve();
+      });
+    });
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.record(line);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  }
+
+  static async start(options: StartOptions): Promise<ServerProcess> {
+    const port = await freePort();
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && !configKeys.includes(key)) env[key] = value;
+    }
+    Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/http/server.ts'], {
+      cwd: options.root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
+    try {
+      await server.waitReady(options.readyTimeoutMs ?? 60_000);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    server.scenario = 'idle';
+    return server;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exit === null;
+  }
+
+  cpuSeconds(): number | null {
+    return this.child.pid === undefined ? null : processCpuSeconds(this.child.pid);
+  }
+
+  /** The last lines the server wrote, for error messages. */
+  recentOutput(lines = 30): string {
+    return this.tail.slice(-lines).join('\n');
+  }
+
+  private record(line: string) {
+    this.tail.push(line);
+    if (this.tail.length > 200) this.tail.shift();
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+      if (typeof entry.level === 'number' && entry.level >= 40) {
+        this.logs.push({
+          scenario: this.scenario,
+          level: entry.level,
+          msg: entry.msg ?? '',
+          err: entry.err ? [entry.err.code, entry.err.message].filter(Boolean).join(' ') : undefined,
+        });
+      }
+    } catch {
+      // Not pino JSON: the welcome banner, or a crash trace (kept in the tail).
+      if (/error|exception|fatal/i.test(line)) this.logs.push({ scenario: this.scenario, level: 50, msg: line });
+    }
+  }
+
+  private async waitReady(timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.alive) {
+        throw new Error(`server exited during startup (${JSON.stringify(this.exit)}):\n${this.recentOutput()}`);
+      }
+      try {
+        const response = await request(`${this.origin}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+        await response.body.text();
+        if (response.statusCode === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`server not ready after ${timeoutMs} ms:\n${this.recentOutput()}`);
+  }
+
+  /** SIGTERM (graceful: the server closes its database), SIGKILL if that takes too long. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    if (!this.alive) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  exitStatus() {
+    return this.exit;
+  }
+}
