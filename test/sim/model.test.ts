@@ -62,6 +62,8 @@ interface Model {
   reservations: ModelReservation[];
   keys: KeyUse[];
   nextKey: number;
+  /** What this execution did, resolved against the model: appended to a failure's message. */
+  trace: string[];
 }
 
 interface Real {
@@ -94,6 +96,11 @@ function heldOrBooked(m: Model, user: User): number {
   return m.reservations
     .filter((r) => r.user === user && ['active', 'confirmed'].includes(visibleStatus(r, m.now)))
     .reduce((sum, r) => sum + r.seats.length, 0);
+}
+
+function note(m: Model, line: string): string {
+  m.trace.push(line);
+  return line;
 }
 
 const stranger = (user: User): User => users[(users.indexOf(user) + 1) % users.length]!;
@@ -171,7 +178,7 @@ class Hold implements Command {
   ) {}
   check = () => true;
   async run(m: Model, real: Real) {
-    const context = this.toString();
+    const context = note(m, `${this.toString()} at ${iso(m.now)}`);
     const response = await request(real, 'POST', `/v1/events/${real.eventId}/reservations`, this.user, {
       seat_ids: this.seats.map(seatId),
     });
@@ -219,7 +226,6 @@ class Hold implements Command {
 }
 
 class Confirm implements Command {
-  private shown = '';
   constructor(
     readonly index: number,
     readonly method: Method,
@@ -230,8 +236,10 @@ class Confirm implements Command {
     const r = pick(m.reservations, this.index);
     const actor = this.byStranger ? stranger(r.user) : r.user;
     const key = `${real.run}-k${m.nextKey++}`;
-    this.shown = `confirm(#${m.reservations.indexOf(r)} of ${r.user}, by ${actor}, ${this.method}, key ${key})`;
-    const context = this.shown;
+    const context = note(
+      m,
+      `confirm(#${m.reservations.indexOf(r)} of ${r.user} [${visibleStatus(r, m.now)}], by ${actor}, ${this.method}, key ${key})`,
+    );
     const response = await request(
       real,
       'POST',
@@ -282,11 +290,10 @@ class Confirm implements Command {
       body: response.body,
     });
   }
-  toString = () => this.shown || `confirm(#${this.index}, ${this.method}${this.byStranger ? ', by a stranger' : ''})`;
+  toString = () => `confirm(#${this.index}, ${this.method}${this.byStranger ? ', by a stranger' : ''})`;
 }
 
 class Replay implements Command {
-  private shown = '';
   constructor(
     readonly index: number,
     readonly variant: 'same' | 'other-method' | 'other-reservation',
@@ -298,8 +305,10 @@ class Replay implements Command {
     const variant = this.variant === 'other-reservation' && others.length === 0 ? 'other-method' : this.variant;
     const reservation = variant === 'other-reservation' ? pick(others, this.index) : use.reservation;
     const method: Method = variant === 'other-method' ? (use.method === 'visa' ? 'declined' : 'visa') : use.method;
-    this.shown = `replay(key ${use.key} of ${use.user} [first ${use.status}], ${variant}: #${m.reservations.indexOf(reservation)}, ${method})`;
-    const context = this.shown;
+    const context = note(
+      m,
+      `replay(key ${use.key} of ${use.user} [first ${use.status}], ${variant}: #${m.reservations.indexOf(reservation)}, ${method})`,
+    );
     const response = await request(
       real,
       'POST',
@@ -321,11 +330,10 @@ class Replay implements Command {
       assert.equal(response.body.replayed, true, context);
     }
   }
-  toString = () => this.shown || `replay(key #${this.index}, ${this.variant})`;
+  toString = () => `replay(key #${this.index}, ${this.variant})`;
 }
 
 class Cancel implements Command {
-  private shown = '';
   constructor(
     readonly index: number,
     readonly byStranger: boolean,
@@ -335,8 +343,7 @@ class Cancel implements Command {
     const r = pick(m.reservations, this.index);
     const actor = this.byStranger ? stranger(r.user) : r.user;
     const status = visibleStatus(r, m.now);
-    this.shown = `cancel(#${m.reservations.indexOf(r)} of ${r.user} [${status}], by ${actor})`;
-    const context = this.shown;
+    const context = note(m, `cancel(#${m.reservations.indexOf(r)} of ${r.user} [${status}], by ${actor})`);
     const response = await request(real, 'DELETE', `/v1/reservations/${r.id}`, actor);
     if (actor !== r.user) return expectProblem(response, 404, 'RESERVATION_NOT_FOUND', context);
     if (status === 'confirmed') {
@@ -348,30 +355,28 @@ class Cancel implements Command {
     // Cancelling an ended hold (cancelled or expired) is a no-op; a live one ends now.
     if (status === 'active') r.status = 'cancelled';
   }
-  toString = () => this.shown || `cancel(#${this.index}${this.byStranger ? ', by a stranger' : ''})`;
+  toString = () => `cancel(#${this.index}${this.byStranger ? ', by a stranger' : ''})`;
 }
 
 class View implements Command {
-  private shown = '';
   constructor(readonly index: number) {}
   check = (m: Readonly<Model>) => m.reservations.length > 0;
   async run(m: Model, real: Real) {
     const r = pick(m.reservations, this.index);
-    this.shown = `view(#${m.reservations.indexOf(r)} of ${r.user})`;
+    const shown = note(m, `view(#${m.reservations.indexOf(r)} of ${r.user} [${visibleStatus(r, m.now)}])`);
     const response = await request(real, 'GET', `/v1/reservations/${r.id}`, r.user);
-    assert.equal(response.status, 200, `${this.shown}: ${response.raw}`);
-    assert.equal(response.body.status, visibleStatus(r, m.now), this.shown);
-    assert.equal(response.body.booking_id, r.bookingId, this.shown);
-    assert.equal(response.body.expires_at, iso(r.expiresAt), this.shown);
+    assert.equal(response.status, 200, `${shown}: ${response.raw}`);
+    assert.equal(response.body.status, visibleStatus(r, m.now), shown);
+    assert.equal(response.body.booking_id, r.bookingId, shown);
+    assert.equal(response.body.expires_at, iso(r.expiresAt), shown);
   }
-  toString = () => this.shown || `view(#${this.index})`;
+  toString = () => `view(#${this.index})`;
 }
 
 type AdvanceSpec =
   { kind: 'random'; ms: number } | { kind: 'to-expiry'; index: number; offset: -1 | 0 | 1; ms: number };
 
 class Advance implements Command {
-  private shown = '';
   constructor(readonly spec: AdvanceSpec) {}
   check = () => true;
   async run(m: Model, real: Real) {
@@ -385,18 +390,19 @@ class Advance implements Command {
         why = `to expires_at of #${m.reservations.indexOf(r)}${this.spec.offset ? ` ${this.spec.offset > 0 ? '+' : ''}${this.spec.offset}` : ''}`;
       }
     }
-    this.shown = `advance(${delta} ms, ${why})`;
+    note(m, `advance(${delta} ms, ${why}) -> ${iso(m.now + delta)}`);
     real.clock.advance(delta);
     m.now += delta;
     assert.equal(real.clock.nowMs(), m.now);
   }
-  toString = () => this.shown || `advance(${JSON.stringify(this.spec)})`;
+  toString = () => `advance(${JSON.stringify(this.spec)})`;
 }
 
 /** The background sweeper's work: clients must see the same whether it ran or not. */
 class Sweep implements Command {
   check = () => true;
-  async run(_m: Model, real: Real) {
+  async run(m: Model, real: Real) {
+    note(m, 'sweep()');
     await expireDueHolds(real.t.runtime.deps, 500);
   }
   toString = () => 'sweep()';
@@ -405,7 +411,7 @@ class Sweep implements Command {
 class ReadSeatMap implements Command {
   check = () => true;
   async run(m: Model, real: Real) {
-    await assertSeatMap(m, real, 'readSeatMap()');
+    await assertSeatMap(m, real, note(m, 'readSeatMap()'));
   }
   toString = () => 'readSeatMap()';
 }
@@ -489,18 +495,25 @@ describe('booking model (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(fc.commands([commandArb], { maxCommands }), async (commands) => {
         const eventId = await createEvent(t, eventOverrides, clock.nowMs());
-        const model: Model = { now: clock.nowMs(), reservations: [], keys: [], nextKey: 0 };
+        const model: Model = { now: clock.nowMs(), reservations: [], keys: [], nextKey: 0, trace: [] };
         const real: Real = { t, clock, eventId, run: randomUUID(), tokens };
-        await fc.asyncModelRun(() => ({ model, real }), commands);
-        await assertSeatMap(model, real, 'after the sequence');
-        for (const use of model.keys) {
-          assert.equal(
-            t.payments.chargesFor(`${use.user}:${use.key}`),
-            use.status === 201 ? 1 : 0,
-            `charges under key ${use.key} (answered ${use.status})`,
-          );
+        try {
+          await fc.asyncModelRun(() => ({ model, real }), commands);
+          await assertSeatMap(model, real, 'after the sequence');
+          for (const use of model.keys) {
+            assert.equal(
+              t.payments.chargesFor(`${use.user}:${use.key}`),
+              use.status === 201 ? 1 : 0,
+              `charges under key ${use.key} (answered ${use.status})`,
+            );
+          }
+          assert.deepEqual(await checkInvariants(t, clock.nowMs()), [], 'checkInvariants');
+        } catch (error) {
+          if (error instanceof Error) {
+            error.message += `\n  executed (event ${eventId}):\n    ${model.trace.join('\n    ')}`;
+          }
+          throw error;
         }
-        assert.deepEqual(await checkInvariants(t, clock.nowMs()), []);
       }),
       { seed, numRuns, ...(path ? { path } : {}) },
     );

@@ -63,26 +63,29 @@ const EventSummary = Type.Object({
   price_to_cents: Type.Integer(),
 });
 
-const EventDetail = Type.Intersect([
-  EventSummary,
-  Type.Object({
-    organizer_id: Type.String(),
-    max_seats_per_user: Type.Integer(),
-    on_sale: Type.Boolean(),
-    price_tiers: Type.Array(
-      Type.Object({ id: Type.String(), name: Type.String(), price_cents: Type.Integer(), currency: Type.String() }),
-    ),
-    sections: Type.Array(
-      Type.Object({
-        name: Type.String(),
-        price_tier: Type.String(),
-        rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Integer() })),
-      }),
-    ),
-    counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),
-    created_at: Type.String(),
-  }),
-]);
+const EventDetail = Type.Object({
+  ...EventSummary.properties,
+  organizer_id: Type.String(),
+  max_seats_per_user: Type.Integer(),
+  on_sale: Type.Boolean(),
+  price_tiers: Type.Array(
+    Type.Object({ id: Type.String(), name: Type.String(), price_cents: Type.Integer(), currency: Type.String() }),
+  ),
+  sections: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      price_tier: Type.String(),
+      rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Integer() })),
+    }),
+  ),
+  counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),
+  created_at: Type.String(),
+});
+
+const SeatWithStatus = Type.Object({
+  ...Seat.properties,
+  status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
+});
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
@@ -157,14 +160,7 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
           200: Type.Object({
             event_id: Type.String(),
             version: Type.Integer(),
-            seats: Type.Array(
-              Type.Intersect([
-                Seat,
-                Type.Object({
-                  status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
-                }),
-              ]),
-            ),
+            seats: Type.Array(SeatWithStatus),
           }),
         }),
       },
