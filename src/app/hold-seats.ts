@@ -31,9 +31,7 @@ export async function holdSeats(deps: Deps, userId: string, eventId: string, sea
         conflicting_seat_ids: conflicting,
       });
     }
-    case 'held': {
-      const seats = await deps.store.seatDetails(event.id, outcome.reservation.seatNos);
-      return reservationView(outcome.reservation, seats, nowMs);
-    }
+    case 'held':
+      return reservationView(outcome.reservation, outcome.seats, nowMs);
   }
 }

@@ -113,7 +113,7 @@ export interface HoldCommand {
 }
 
 export type HoldOutcome =
-  | { kind: 'held'; reservation: ReservationRecord }
+  | { kind: 'held'; reservation: ReservationRecord; seats: SeatDetail[] }
   | { kind: 'conflict'; seatNos: number[] }
   | { kind: 'user_limit'; heldOrBooked: number };
 

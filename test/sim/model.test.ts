@@ -510,7 +510,9 @@ describe('booking model (fast-check)', () => {
           assert.deepEqual(await checkInvariants(t, clock.nowMs()), [], 'checkInvariants');
         } catch (error) {
           if (error instanceof Error) {
+            const original = error.message;
             error.message += `\n  executed (event ${eventId}):\n    ${model.trace.join('\n    ')}`;
+            if (error.stack) error.stack = error.stack.replace(original, error.message);
           }
           throw error;
         }

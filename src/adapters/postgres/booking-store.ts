@@ -146,6 +146,10 @@ function toBooking(row: BookingRow): BookingRecord {
   };
 }
 
+function toSeatDetail(row: SeatRow): SeatDetail {
+  return { seatNo: row.seat_no, section: row.section, row: row.row_label, number: row.number, priceCents: row.price_cents };
+}
+
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const candidate = error as { code?: string; constraint?: string; message?: string };
   return (
@@ -283,13 +287,7 @@ export class PostgresBookingStore implements BookingStore {
        WHERE event_id = $1 AND seat_no = ANY($2::int[]) ORDER BY seat_no`,
       [eventId, seatNos],
     );
-    return rows.map((row) => ({
-      seatNo: row.seat_no,
-      section: row.section,
-      row: row.row_label,
-      number: row.number,
-      priceCents: row.price_cents,
-    }));
+    return rows.map(toSeatDetail);
   }
 
   async hasEvents(): Promise<boolean> {
@@ -321,7 +319,7 @@ export class PostgresBookingStore implements BookingStore {
       // The decision: claim every requested seat that is free at $now and not being
       // touched by another transaction; record the reservation only if all were claimed.
       const reservationId = randomUUID();
-      const { rows: claimed } = await tx.query<{ seat_no: number; price_cents: number; recorded: number }>(
+      const { rows: claimed } = await tx.query<SeatRow & { recorded: number }>(
         `WITH wanted AS (
            SELECT seat_no FROM seats
            WHERE event_id = $1 AND seat_no = ANY($2::int[])
@@ -332,14 +330,15 @@ export class PostgresBookingStore implements BookingStore {
            UPDATE seats s
            SET hold_token = $4, hold_expires_at = $5, version = nextval('seat_version_seq')
            FROM wanted WHERE s.event_id = $1 AND s.seat_no = wanted.seat_no
-           RETURNING s.seat_no, s.price_cents
+           RETURNING s.seat_no, s.section, s.row_label, s.number, s.price_cents
          ), recorded AS (
            INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
            SELECT $6, $1, $7, 'active', $4, $2::int[], sum(price_cents), $8, $3, $5
            FROM claimed HAVING count(*) = cardinality($2::int[])
            RETURNING 1
          )
-         SELECT seat_no, price_cents, (SELECT count(*) FROM recorded)::int AS recorded FROM claimed`,
+         SELECT seat_no, section, row_label, number, price_cents, (SELECT count(*) FROM recorded)::int AS recorded
+         FROM claimed ORDER BY seat_no`,
         [
           command.eventId,
           command.seatNos,
@@ -368,7 +367,7 @@ export class PostgresBookingStore implements BookingStore {
         expiresAtMs: command.expiresAtMs,
         bookingId: null,
       };
-      return { kind: 'held', reservation };
+      return { kind: 'held', reservation, seats: claimed.map(toSeatDetail) };
     });
   }
 
