@@ -12,7 +12,8 @@ export interface Venue {
   city: string;
 }
 
-export interface NewEvent {
+/** What an organizer says about an event; stored as given. */
+interface EventFields {
   organizerId: string;
   name: string;
   category: string;
@@ -22,24 +23,17 @@ export interface NewEvent {
   maxSeatsPerUser: number;
   priceTiers: PriceTier[];
   sections: SectionInput[];
-  seatMap: ExpandedSeatMap;
   createdAtMs: number;
 }
 
-export interface EventRecord {
+export interface NewEvent extends EventFields {
+  seatMap: ExpandedSeatMap;
+}
+
+export interface EventRecord extends EventFields {
   id: string;
-  organizerId: string;
-  name: string;
-  category: string;
-  startsAtMs: number;
-  venue: Venue;
-  saleOpensAtMs: number;
-  maxSeatsPerUser: number;
   currency: string;
-  priceTiers: PriceTier[];
-  sections: SectionInput[];
   seatCount: number;
-  createdAtMs: number;
 }
 
 export interface SeatCounts {
