@@ -1,5 +1,7 @@
 // Use cases for organizers creating events and buyers browsing them.
 import { DomainError } from '../domain/errors.ts';
+import { isStorableInstant, parseInstant } from '../domain/instants.ts';
+import { isUuid } from '../domain/ids.ts';
 import { expandSeatMap, type PriceTier, type SectionInput } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
 import type { EventCursor } from './ports.ts';
@@ -17,8 +19,8 @@ export interface CreateEventInput {
 }
 
 export async function createEvent(deps: Deps, organizerId: string, input: CreateEventInput) {
-  const startsAtMs = Date.parse(input.starts_at);
-  const saleOpensAtMs = Date.parse(input.sale_opens_at);
+  const startsAtMs = parseInstant(input.starts_at, '/starts_at');
+  const saleOpensAtMs = parseInstant(input.sale_opens_at, '/sale_opens_at');
   if (saleOpensAtMs >= startsAtMs) {
     throw new DomainError('VALIDATION_FAILED', 'the sale must open before the event starts', {
       errors: [{ path: '/sale_opens_at', message: 'must be before starts_at' }],
@@ -55,8 +57,8 @@ export const eventsPageSizeDefault = 20;
 
 export async function listEvents(deps: Deps, query: ListEventsQuery) {
   const limit = query.limit ?? eventsPageSizeDefault;
-  const fromMs = query.from === undefined ? undefined : Date.parse(query.from);
-  const toMs = query.to === undefined ? undefined : Date.parse(query.to);
+  const fromMs = query.from === undefined ? undefined : parseInstant(query.from, '/from');
+  const toMs = query.to === undefined ? undefined : parseInstant(query.to, '/to');
   if (fromMs !== undefined && toMs !== undefined && toMs < fromMs) {
     throw new DomainError('VALIDATION_FAILED', '"to" must not be before "from"', {
       errors: [{ path: '/to', message: 'must not be before from' }],
@@ -91,8 +93,9 @@ function decodeCursor(text: string): EventCursor {
       Array.isArray(value) &&
       value.length === 2 &&
       Number.isSafeInteger(value[0]) &&
+      isStorableInstant(value[0]) &&
       typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(value[1])
+      isUuid(value[1])
     ) {
       return { startsAtMs: value[0], id: value[1] };
     }

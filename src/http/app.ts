@@ -8,7 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Deps } from '../app/deps.ts';
 import { type Authenticator, registerAuth } from './plugins/auth.ts';
 import { registerMetrics } from './plugins/metrics.ts';
-import { registerProblemHandlers } from './plugins/problems.ts';
+import { registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
@@ -43,6 +43,12 @@ export async function buildApp(options: AppOptions) {
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL, an over-long id) are
+    // problem documents like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      return sendProblem(request, reply, status, status === 414 ? 'URI_TOO_LONG' : 'MALFORMED_REQUEST', error.message);
+    },
   });
   // Trust a caller's request id only when it looks like one.
   app.addHook('onRequest', async (request, reply) => {

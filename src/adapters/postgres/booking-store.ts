@@ -8,6 +8,7 @@
 //   reservation rows with SKIP LOCKED. Locks are always taken reservation → seats.
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/errors.ts';
+import { isUuid } from '../../domain/ids.ts';
 import type { ReservationStatus, SeatStatus } from '../../domain/holds.ts';
 import type {
   BookingRecord,
@@ -92,13 +93,6 @@ const bookingColumns = 'id, reservation_id, event_id, user_id, seat_nos, total_c
 const seatStatusSql = (now: string) =>
   `CASE WHEN booking_id IS NOT NULL THEN 'booked' WHEN hold_expires_at > ${now} THEN 'held' ELSE 'available' END`;
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids come from URLs: anything that is not a uuid names nothing, without asking the database. */
-export function isUuid(value: string): boolean {
-  return uuidPattern.test(value);
-}
-
 function toEvent(row: EventRow): EventRecord {
   return {
     id: row.id,
@@ -147,7 +141,13 @@ function toBooking(row: BookingRow): BookingRecord {
 }
 
 function toSeatDetail(row: SeatRow): SeatDetail {
-  return { seatNo: row.seat_no, section: row.section, row: row.row_label, number: row.number, priceCents: row.price_cents };
+  return {
+    seatNo: row.seat_no,
+    section: row.section,
+    row: row.row_label,
+    number: row.number,
+    priceCents: row.price_cents,
+  };
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

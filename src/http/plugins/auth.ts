@@ -20,6 +20,9 @@ declare module 'fastify' {
   }
 }
 
+// A user id is stored as text: no control characters, no unpaired surrogates.
+const subjectPattern = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]{1,200}$/u;
+
 export interface AuthOptions {
   secret?: string;
   /** Demo mode only: the secret to mint with instead of a fresh random one. */
@@ -53,7 +56,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
         ? await jwtVerify(token, jwks, verifyOptions)
         : await jwtVerify(token, hmacKey!, verifyOptions);
       const role = payload.role ?? 'customer';
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 200) {
+      if (typeof payload.sub !== 'string' || !subjectPattern.test(payload.sub)) {
         throw new Error('token has no usable sub');
       }
       if (!roles.includes(role as Role)) throw new Error('token has an unknown role');

@@ -1,9 +1,13 @@
 // Shared schema pieces. Every string that reaches PostgreSQL refuses control characters
-// (a NUL byte cannot be stored in text) so bad input is a 400, never a 500.
+// (a NUL byte cannot be stored in text) and unpaired UTF-16 surrogates (they cannot be
+// stored as sent), so bad input is a 400, never a 500 or a silently changed value.
+// Ajv compiles patterns with the "u" flag, where [\uD800-\uDFFF] matches only lone halves.
 import { Type, type TSchema } from 'typebox';
 
+export const textPattern = '^[^\\u0000-\\u001f\\u007f\\uD800-\\uDFFF]*$';
+
 export const Text = (minLength: number, maxLength: number, options: Record<string, unknown> = {}) =>
-  Type.String({ minLength, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...options });
+  Type.String({ minLength, maxLength, pattern: textPattern, ...options });
 
 export const DateTime = (description?: string) => Type.String({ format: 'date-time', maxLength: 40, description });
 
