@@ -252,6 +252,25 @@ describe('booking flow over HTTP', () => {
     assert.equal(late.json().code, 'RESERVATION_EXPIRED');
   });
 
+  test('when an expired but unswept hold is cancelled, then it stays expired and confirm is 410 (model seed 152414694)', async () => {
+    const held = (await hold(alice, ['s18'])).json();
+    clock.advance(600_000);
+    const cancelled = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/reservations/${held.reservation_id}`,
+      headers: auth(alice),
+    });
+    assert.equal(cancelled.statusCode, 204);
+    const view = await t.app.inject({
+      method: 'GET',
+      url: `/v1/reservations/${held.reservation_id}`,
+      headers: auth(alice),
+    });
+    assert.equal(view.json().status, 'expired');
+    const late = await confirm(alice, held.reservation_id, 'expired-cancel-key');
+    assert.equal(late.statusCode, 410);
+  });
+
   test('when unauthenticated or a customer creates an event, then 401 / 403', async () => {
     const anonymous = await t.app.inject({ method: 'POST', url: '/v1/events', payload: eventBody() });
     assert.equal(anonymous.statusCode, 401);

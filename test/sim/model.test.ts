@@ -3,8 +3,9 @@
 // answer, with a small in-memory model of the booking rules. One app for the whole file;
 // every fast-check run (and every shrink attempt) gets a fresh event and fresh keys.
 //
-// Replay a failure: FC_SEED=<seed> [FC_PATH=<path>] node test/run.mjs model
-// (fast-check's report prints both). FC_RUNS=<n> changes the number of runs.
+// Replay a failure: FC_SEED=<seed> node test/run.mjs model (runs and shrinks again), or
+// straight to the counterexample with FC_SEED=<seed> FC_PATH=<path> FC_REPLAY_PATH=<replayPath>
+// (fast-check's report prints all three). FC_RUNS=<n> changes the number of runs.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -62,8 +63,6 @@ interface Model {
   reservations: ModelReservation[];
   keys: KeyUse[];
   nextKey: number;
-  /** What this execution did, resolved against the model: appended to a failure's message. */
-  trace: string[];
 }
 
 interface Real {
@@ -73,6 +72,10 @@ interface Real {
   /** Unique per setup: idempotency keys are per user across events, so they must not repeat. */
   run: string;
   tokens: Record<User, string>;
+  /** What this execution did, resolved against the model and with the answers: added to a failure's message. */
+  trace: string[];
+  /** Whether the next answer belongs on the last trace line (only a command's first request's does). */
+  awaitingAnswer?: boolean;
 }
 
 type Visible = 'active' | 'confirmed' | 'cancelled' | 'expired';
@@ -98,8 +101,9 @@ function heldOrBooked(m: Model, user: User): number {
     .reduce((sum, r) => sum + r.seats.length, 0);
 }
 
-function note(m: Model, line: string): string {
-  m.trace.push(line);
+function note(real: Real, line: string): string {
+  real.trace.push(line);
+  real.awaitingAnswer = true;
   return line;
 }
 
@@ -125,6 +129,10 @@ async function request(
     ...(payload === undefined ? {} : { payload: payload as Json }),
   });
   const body: Json = response.body ? response.json() : {};
+  if (real.awaitingAnswer) {
+    real.trace[real.trace.length - 1] += ` → ${response.statusCode}${body.code ? ` ${body.code}` : ''}`;
+    real.awaitingAnswer = false;
+  }
   return { status: response.statusCode, body, headers: response.headers, raw: response.body };
 }
 
@@ -178,7 +186,7 @@ class Hold implements Command {
   ) {}
   check = () => true;
   async run(m: Model, real: Real) {
-    const context = note(m, `${this.toString()} at ${iso(m.now)}`);
+    const context = note(real, `${this.toString()} at ${iso(m.now)}`);
     const response = await request(real, 'POST', `/v1/events/${real.eventId}/reservations`, this.user, {
       seat_ids: this.seats.map(seatId),
     });
@@ -237,7 +245,7 @@ class Confirm implements Command {
     const actor = this.byStranger ? stranger(r.user) : r.user;
     const key = `${real.run}-k${m.nextKey++}`;
     const context = note(
-      m,
+      real,
       `confirm(#${m.reservations.indexOf(r)} of ${r.user} [${visibleStatus(r, m.now)}], by ${actor}, ${this.method}, key ${key})`,
     );
     const response = await request(
@@ -289,6 +297,8 @@ class Confirm implements Command {
       status: response.status,
       body: response.body,
     });
+    // Booked on 201; on 402 the hold is kept; otherwise nothing moved.
+    await assertSeatMap(m, real, `${context}, then the seat map`);
   }
   toString = () => `confirm(#${this.index}, ${this.method}${this.byStranger ? ', by a stranger' : ''})`;
 }
@@ -306,7 +316,7 @@ class Replay implements Command {
     const reservation = variant === 'other-reservation' ? pick(others, this.index) : use.reservation;
     const method: Method = variant === 'other-method' ? (use.method === 'visa' ? 'declined' : 'visa') : use.method;
     const context = note(
-      m,
+      real,
       `replay(key ${use.key} of ${use.user} [first ${use.status}], ${variant}: #${m.reservations.indexOf(reservation)}, ${method})`,
     );
     const response = await request(
@@ -343,7 +353,7 @@ class Cancel implements Command {
     const r = pick(m.reservations, this.index);
     const actor = this.byStranger ? stranger(r.user) : r.user;
     const status = visibleStatus(r, m.now);
-    const context = note(m, `cancel(#${m.reservations.indexOf(r)} of ${r.user} [${status}], by ${actor})`);
+    const context = note(real, `cancel(#${m.reservations.indexOf(r)} of ${r.user} [${status}], by ${actor})`);
     const response = await request(real, 'DELETE', `/v1/reservations/${r.id}`, actor);
     if (actor !== r.user) return expectProblem(response, 404, 'RESERVATION_NOT_FOUND', context);
     if (status === 'confirmed') {
@@ -354,6 +364,10 @@ class Cancel implements Command {
     assert.equal(response.status, 204, `${context}: ${response.raw}`);
     // Cancelling an ended hold (cancelled or expired) is a no-op; a live one ends now.
     if (status === 'active') r.status = 'cancelled';
+    // Its seats are free at once, and the reservation reads as the model says.
+    await assertSeatMap(m, real, `${context}, then the seat map`);
+    const view = await request(real, 'GET', `/v1/reservations/${r.id}`, r.user);
+    assert.equal(view.body.status, visibleStatus(r, m.now), `${context}, then GET the reservation: ${view.raw}`);
   }
   toString = () => `cancel(#${this.index}${this.byStranger ? ', by a stranger' : ''})`;
 }
@@ -363,7 +377,7 @@ class View implements Command {
   check = (m: Readonly<Model>) => m.reservations.length > 0;
   async run(m: Model, real: Real) {
     const r = pick(m.reservations, this.index);
-    const shown = note(m, `view(#${m.reservations.indexOf(r)} of ${r.user} [${visibleStatus(r, m.now)}])`);
+    const shown = note(real, `view(#${m.reservations.indexOf(r)} of ${r.user} [${visibleStatus(r, m.now)}])`);
     const response = await request(real, 'GET', `/v1/reservations/${r.id}`, r.user);
     assert.equal(response.status, 200, `${shown}: ${response.raw}`);
     assert.equal(response.body.status, visibleStatus(r, m.now), shown);
@@ -390,7 +404,7 @@ class Advance implements Command {
         why = `to expires_at of #${m.reservations.indexOf(r)}${this.spec.offset ? ` ${this.spec.offset > 0 ? '+' : ''}${this.spec.offset}` : ''}`;
       }
     }
-    note(m, `advance(${delta} ms, ${why}) -> ${iso(m.now + delta)}`);
+    note(real, `advance(${delta} ms, ${why}) → now ${iso(m.now + delta)}`);
     real.clock.advance(delta);
     m.now += delta;
     assert.equal(real.clock.nowMs(), m.now);
@@ -402,7 +416,7 @@ class Advance implements Command {
 class Sweep implements Command {
   check = () => true;
   async run(m: Model, real: Real) {
-    note(m, 'sweep()');
+    note(real, 'sweep()');
     await expireDueHolds(real.t.runtime.deps, 500);
   }
   toString = () => 'sweep()';
@@ -411,7 +425,7 @@ class Sweep implements Command {
 class ReadSeatMap implements Command {
   check = () => true;
   async run(m: Model, real: Real) {
-    await assertSeatMap(m, real, note(m, 'readSeatMap()'));
+    await assertSeatMap(m, real, note(real, 'readSeatMap()'));
   }
   toString = () => 'readSeatMap()';
 }
@@ -470,6 +484,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() ^ 0;
 const path = process.env.FC_PATH;
+const replayPath = process.env.FC_REPLAY_PATH;
 const numRuns = Number(process.env.FC_RUNS ?? 40);
 const maxCommands = 25;
 
@@ -490,33 +505,36 @@ describe('booking model (fast-check)', () => {
 
   test('when random holds, confirms, replays, cancels, clock moves and sweeps run, then every answer and the seat map match the model', async () => {
     console.log(
-      `model test: FC_SEED=${seed}${path ? ` FC_PATH=${path}` : ''} numRuns=${numRuns} maxCommands=${maxCommands} (${process.env.BOXOFFICE_TEST_DB ?? 'pglite'})`,
+      `model test: FC_SEED=${seed}${path ? ` FC_PATH=${path}` : ''}${replayPath ? ` FC_REPLAY_PATH=${replayPath}` : ''} numRuns=${numRuns} maxCommands=${maxCommands} (${process.env.BOXOFFICE_TEST_DB ?? 'pglite'})`,
     );
     await fc.assert(
-      fc.asyncProperty(fc.commands([commandArb], { maxCommands }), async (commands) => {
-        const eventId = await createEvent(t, eventOverrides, clock.nowMs());
-        const model: Model = { now: clock.nowMs(), reservations: [], keys: [], nextKey: 0, trace: [] };
-        const real: Real = { t, clock, eventId, run: randomUUID(), tokens };
-        try {
-          await fc.asyncModelRun(() => ({ model, real }), commands);
-          await assertSeatMap(model, real, 'after the sequence');
-          for (const use of model.keys) {
-            assert.equal(
-              t.payments.chargesFor(`${use.user}:${use.key}`),
-              use.status === 201 ? 1 : 0,
-              `charges under key ${use.key} (answered ${use.status})`,
-            );
+      fc.asyncProperty(
+        fc.commands([commandArb], { maxCommands, size: 'max', ...(replayPath ? { replayPath } : {}) }),
+        async (commands) => {
+          const eventId = await createEvent(t, eventOverrides, clock.nowMs());
+          const model: Model = { now: clock.nowMs(), reservations: [], keys: [], nextKey: 0 };
+          const real: Real = { t, clock, eventId, run: randomUUID(), tokens, trace: [] };
+          try {
+            await fc.asyncModelRun(() => ({ model, real }), commands);
+            await assertSeatMap(model, real, 'after the sequence');
+            for (const use of model.keys) {
+              assert.equal(
+                t.payments.chargesFor(`${use.user}:${use.key}`),
+                use.status === 201 ? 1 : 0,
+                `charges under key ${use.key} (answered ${use.status})`,
+              );
+            }
+            assert.deepEqual(await checkInvariants(t, clock.nowMs()), [], 'checkInvariants');
+          } catch (error) {
+            if (error instanceof Error) {
+              const original = error.message;
+              error.message += `\n  executed (event ${eventId}):\n    ${real.trace.join('\n    ')}`;
+              if (error.stack) error.stack = error.stack.replace(original, error.message);
+            }
+            throw error;
           }
-          assert.deepEqual(await checkInvariants(t, clock.nowMs()), [], 'checkInvariants');
-        } catch (error) {
-          if (error instanceof Error) {
-            const original = error.message;
-            error.message += `\n  executed (event ${eventId}):\n    ${model.trace.join('\n    ')}`;
-            if (error.stack) error.stack = error.stack.replace(original, error.message);
-          }
-          throw error;
-        }
-      }),
+        },
+      ),
       { seed, numRuns, ...(path ? { path } : {}) },
     );
   });

@@ -382,13 +382,14 @@ export class PostgresBookingStore implements BookingStore {
 
   async cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome> {
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ status: ReservationStatus }>(
-        'SELECT status FROM reservations WHERE id = $1 FOR UPDATE',
+      const { rows } = await tx.query<{ status: ReservationStatus; expires_at: Date }>(
+        'SELECT status, expires_at FROM reservations WHERE id = $1 FOR UPDATE',
         [reservation.id],
       );
-      const status = rows[0]?.status;
-      if (status === 'confirmed') return 'confirmed';
-      if (status !== 'active') return 'already_ended';
+      const current = rows[0];
+      if (current?.status === 'confirmed') return 'confirmed';
+      // A hold past its expiry has ended, swept or not: it stays "expired", not "cancelled".
+      if (current?.status !== 'active' || current.expires_at.getTime() <= nowMs) return 'already_ended';
       await tx.query(`UPDATE reservations SET status = 'cancelled', ended_at = $2 WHERE id = $1`, [
         reservation.id,
         ts(nowMs),
