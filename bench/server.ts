@@ -78,10 +78,13 @@ export function processCpuSeconds(pid: number): number | null {
   }
 }
 
-/** CPU seconds of every visible process named `postgres` (backends that exit meanwhile are lost). */
-export function postgresCpuSeconds(): number | null {
-  let total = 0;
-  let found = false;
+/**
+ * CPU seconds per process of the PostgreSQL processes working for this run: the backends
+ * connected to `database` plus the shared auxiliary processes (WAL writer, checkpointer, …).
+ * Backends of other databases on the same server are left out.
+ */
+export function postgresCpuSnapshot(database: string): Map<number, number> | null {
+  const snapshot = new Map<number, number>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -90,18 +93,48 @@ export function postgresCpuSeconds(): number | null {
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
+    let title: string;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
     } catch {
       continue;
     }
+    const isBackend = /\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]/.test(title);
+    if (isBackend && !title.includes(` ${database} `)) continue;
     const seconds = processCpuSeconds(Number(entry));
-    if (seconds !== null) {
-      total += seconds;
-      found = true;
-    }
+    if (seconds !== null) snapshot.set(Number(entry), seconds);
   }
-  return found ? total : null;
+  return snapshot.size > 0 ? snapshot : null;
+}
+
+/** CPU seconds used between two snapshots by the processes alive at the second (exited ones are lost). */
+export function postgresCpuDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (!before || !after) return null;
+  let total = 0;
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
+  return total;
+}
+
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+export interface ServerMetrics {
+  /** Cumulative: every POST /v1/events/{id}/reservations so far. */
+  holdSecondsSum: number;
+  holdCount: number;
+  /** Event loop delay since the previous scrape (prom-client resets it on every scrape). */
+  loopLagMeanS: number;
+  loopLagP99S: number;
+  loopLagMaxS: number;
 }
 
 export interface StartOptions {
@@ -147,6 +180,9 @@ export class ServerProcess {
       cwd: options.root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C reaches the benchmark only, which stops the load
+      // first and then the server (a server stopping under load would skew the figures).
+      detached: true,
     });
     live.add(child);
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
@@ -221,6 +257,38 @@ export class ServerProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /** The server's own view from GET /metrics: hold request durations and event loop delay. */
+  async metrics(): Promise<ServerMetrics | null> {
+    try {
+      const response = await request(`${this.origin}/metrics`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) return null;
+      let sum = 0;
+      let count = 0;
+      const gauges: Record<string, number> = {};
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#')) continue;
+        const match = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
+        if (!match) continue;
+        const [, name, labels = '', value] = match;
+        if (labels.includes('route="/v1/events/:event_id/reservations"') && labels.includes('method="POST"')) {
+          if (name === 'http_request_duration_seconds_sum') sum += Number(value);
+          if (name === 'http_request_duration_seconds_count') count += Number(value);
+        }
+        if (name!.startsWith('nodejs_eventloop_lag_')) gauges[name!] = Number(value);
+      }
+      return {
+        holdSecondsSum: sum,
+        holdCount: count,
+        loopLagMeanS: gauges.nodejs_eventloop_lag_mean_seconds ?? NaN,
+        loopLagP99S: gauges.nodejs_eventloop_lag_p99_seconds ?? NaN,
+        loopLagMaxS: gauges.nodejs_eventloop_lag_max_seconds ?? NaN,
+      };
+    } catch {
+      return null;
+    }
   }
 
   exitStatus() {

@@ -59,7 +59,11 @@ CREATE TABLE reservations (
   currency      text        NOT NULL,
   created_at    timestamptz NOT NULL,
   expires_at    timestamptz NOT NULL,
-  ended_at      timestamptz
+  ended_at      timestamptz,
+  -- The confirmation currently paying for this hold (its provider key), so two
+  -- confirmations with different Idempotency-Keys never both charge the card.
+  paying_key    text,
+  paying_since  timestamptz
 );
 CREATE INDEX reservations_due ON reservations (expires_at) WHERE status = 'active';
 CREATE INDEX reservations_by_user ON reservations (event_id, user_id) WHERE status IN ('active', 'confirmed');
@@ -94,7 +98,13 @@ CREATE TABLE idempotency_keys (
   state           text        NOT NULL CHECK (state IN ('in_flight', 'completed')),
   -- {kind: 'booking', body} or {kind: 'error', code, detail, extensions}
   response        jsonb,
+  -- The claim of the request working under this key; a takeover issues a new lease and
+  -- the old holder can then neither complete the key nor refund its charge.
+  lease           uuid        NOT NULL,
+  -- The provider's charge made under this key, so a takeover can refund it.
+  charge_id       text,
   created_at      timestamptz NOT NULL,
   locked_at       timestamptz NOT NULL,
   PRIMARY KEY (user_id, key)
 );
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);

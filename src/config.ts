@@ -37,6 +37,7 @@ const ConfigSchema = Type.Object({
   SWEEP_INTERVAL_MS: Integer(50, 60_000, 500),
   SWEEP_BATCH_SIZE: Integer(1, 100_000, 500),
   IDEMPOTENCY_IN_FLIGHT_STALE_MS: Integer(1_000, 3_600_000, 60_000),
+  IDEMPOTENCY_KEY_RETENTION_HOURS: Integer(1, 24 * 365, 24),
   SHUTDOWN_TIMEOUT_MS: Integer(100, 120_000, 10_000),
   DEMO_EVENT: Type.Union([Type.Literal('auto'), Type.Literal('off')], { default: 'auto' }),
 });

@@ -1,15 +1,21 @@
 // Pay for a held reservation and turn it into a booking, exactly once per Idempotency-Key.
 //
-// The story: own the reservation → claim the key (or replay what it answered) → check the
-// hold is still live → charge (the provider dedupes by the same key) → in one transaction
-// move the seats to booked, write the booking and store the answer under the key. If the
-// hold was lost while paying (expired, re-held by someone else: the fencing token no
-// longer matches), the charge is refunded and the answer is 410.
+// The story: own the reservation → claim the key under a lease (or replay what it
+// answered) → check the hold is still live → mark the hold as being paid (so a second
+// key cannot charge too) → charge (the provider dedupes by a key derived from ours) →
+// record the charge → in one transaction, if the lease still stands: move the seats to
+// booked, write the booking and store the answer. If the hold was lost while paying
+// (expired, re-held by someone else: the fencing token no longer matches), the refusal
+// is stored under the key and the charge refunded: 410.
+//
+// Only the lease holder stores an answer, and a charge is refunded only after its
+// refusal was stored under the lease, so a charge that paid for a booking is never
+// refunded, whatever processes die or time out.
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
-import { reservationStatusAt } from '../domain/holds.ts';
+import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { IdempotencyKeyRef, ReservationRecord, StoredResponse } from './ports.ts';
+import type { IdempotencyLease, ReservationRecord, StoredResponse } from './ports.ts';
 import { requireOwnReservation } from './reservations.ts';
 import { bookingView } from './views.ts';
 
@@ -28,6 +34,26 @@ export interface ConfirmResult {
 
 export const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 
+const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+function confirmRequestHash(reservationId: string, paymentMethod: string): string {
+  return sha256(['confirm', reservationId, paymentMethod]);
+}
+
+/** The provider's idempotency key: user, key and request named unambiguously (a user id may hold ':'). */
+function paymentKeyFor(userId: string, key: string, requestHash: string): string {
+  return sha256(['boxoffice-confirm', userId, key, requestHash]);
+}
+
+/** The provider key a confirm request charges under (for tests and reconciliation). */
+export function paymentKeyOf(input: Omit<ConfirmInput, 'idempotencyKey'> & { idempotencyKey: string }): string {
+  return paymentKeyFor(
+    input.userId,
+    input.idempotencyKey,
+    confirmRequestHash(input.reservationId, input.paymentMethod),
+  );
+}
+
 export async function confirmReservation(deps: Deps, input: ConfirmInput): Promise<ConfirmResult> {
   const key = input.idempotencyKey;
   if (key === undefined || !idempotencyKeyPattern.test(key)) {
@@ -36,13 +62,10 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
       'send an Idempotency-Key header of 1 to 255 visible ASCII characters',
     );
   }
-  const reservation = await requireOwnReservation(deps, input.userId, input.reservationId);
-  const ref: IdempotencyKeyRef = { userId: input.userId, key };
-  const requestHash = createHash('sha256')
-    .update(JSON.stringify(['confirm', input.reservationId, input.paymentMethod]))
-    .digest('hex');
+  await requireOwnReservation(deps, input.userId, input.reservationId);
+  const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
   const claim = await deps.store.claimIdempotencyKey(
-    ref,
+    { userId: input.userId, key },
     requestHash,
     deps.clock.nowMs(),
     deps.settings.idempotencyInFlightStaleMs,
@@ -51,23 +74,28 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     case 'mismatch':
       throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
     case 'in_flight':
-      throw new DomainError(
-        'IDEMPOTENCY_KEY_IN_FLIGHT',
-        'a request with this Idempotency-Key is still being processed',
-      );
+      throw inFlight();
     case 'replay':
       return answer(claim.response, true);
     case 'claimed':
       break;
   }
   try {
-    return answer(await confirmClaimed(deps, reservation, input.paymentMethod, ref), false);
+    const paymentKey = paymentKeyFor(input.userId, key, requestHash);
+    const work = { deps, lease: claim.lease, paymentKey, earlierChargeId: claim.chargeId };
+    return answer(await confirmClaimed(work, input.reservationId, input.paymentMethod), false);
   } catch (error) {
-    // Unexpected failure: free the key so the client's retry can run (and, since the
-    // provider dedupes by key, cannot charge twice).
-    await deps.store.releaseIdempotencyKey(ref).catch(() => {});
+    if (!(error instanceof DomainError)) {
+      // Unexpected failure: a retry of the same request may take the key over at once
+      // (and, since the provider dedupes by key, cannot charge twice).
+      await deps.store.abandonIdempotencyKey(claim.lease).catch(() => {});
+    }
     throw error;
   }
+}
+
+function inFlight() {
+  return new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'a request with this Idempotency-Key is still being processed');
 }
 
 function answer(response: StoredResponse, replayed: boolean): ConfirmResult {
@@ -83,70 +111,111 @@ function refusal(code: DomainError['code'], detail: string, extensions: Record<s
   return { kind: 'error', code, detail, extensions };
 }
 
-function refusalFor(status: ReturnType<typeof reservationStatusAt>, reservation: ReservationRecord): Refusal | null {
+function refusalFor(status: ReservationStatus, reservation: ReservationRecord, refunded: boolean): Refusal {
+  const extra = refunded ? { refunded: true } : {};
   switch (status) {
     case 'expired':
-      return refusal('RESERVATION_EXPIRED', 'the hold on these seats has ended; hold them again to buy');
+    case 'active': // only reached when the hold was lost while its row still says active
+      return refusal('RESERVATION_EXPIRED', 'the hold on these seats has ended; hold them again to buy', extra);
     case 'cancelled':
-      return refusal('RESERVATION_CANCELLED', 'this reservation was cancelled');
+      return refusal('RESERVATION_CANCELLED', 'this reservation was cancelled', extra);
     case 'confirmed':
       return refusal('RESERVATION_ALREADY_CONFIRMED', 'this reservation is already confirmed', {
         booking_id: reservation.bookingId,
+        ...extra,
       });
-    case 'active':
-      return null;
   }
 }
 
-/** Runs with the key claimed; every ending is stored under the key before it is returned. */
-async function confirmClaimed(
-  deps: Deps,
-  reservation: ReservationRecord,
-  paymentMethod: string,
-  ref: IdempotencyKeyRef,
-) {
-  const finish = async (response: StoredResponse) => {
-    await deps.store.completeIdempotencyKey(ref, response);
+interface ClaimedWork {
+  deps: Deps;
+  lease: IdempotencyLease;
+  paymentKey: string;
+  /** A charge an earlier holder of this key made and recorded before it died. */
+  earlierChargeId: string | null;
+}
+
+/** Runs with the key claimed; every ending is stored under the lease before it is returned. */
+async function confirmClaimed(work: ClaimedWork, reservationId: string, paymentMethod: string) {
+  const { deps, lease } = work;
+  const settings = deps.settings;
+  /** Stores the answer if the lease still stands; then (and only then) refunds. */
+  const finish = async (response: StoredResponse, refundChargeId: string | null = null) => {
+    if (!(await deps.store.completeIdempotencyKey(lease, response))) throw inFlight();
+    if (refundChargeId) await deps.payments.refund(refundChargeId);
     return response;
   };
-  const before = refusalFor(
-    reservationStatusAt(reservation.status, reservation.expiresAtMs, deps.clock.nowMs()),
-    reservation,
+
+  /** Reads the reservation as it is now and, if its hold is gone, stores the refusal. */
+  const refuseIfEnded = async () => {
+    const current = (await deps.store.findReservation(reservationId))!;
+    const status = reservationStatusAt(current.status, current.expiresAtMs, deps.clock.nowMs());
+    if (status === 'active') return { current, refused: null };
+    // An earlier holder of this key may have charged before it died: refund that too.
+    const refund = work.earlierChargeId;
+    return { current, refused: await finish(refusalFor(status, current, refund !== null), refund) };
+  };
+
+  // Read again after the claim: another key may have confirmed or cancelled meanwhile.
+  const { current: reservation, refused } = await refuseIfEnded();
+  if (refused) return refused;
+  const started = await deps.store.beginPayment(
+    reservation.id,
+    work.paymentKey,
+    deps.clock.nowMs(),
+    settings.idempotencyInFlightStaleMs,
   );
-  if (before) return finish(before);
+  if (started === 'busy') {
+    // Another confirmation (another key) is paying for this hold right now. Nothing is
+    // stored: this key may be retried once that payment has ended.
+    await deps.store.abandonIdempotencyKey(lease);
+    throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
+  }
+  if (started === 'ended') {
+    const { refused: endedMeanwhile } = await refuseIfEnded();
+    if (endedMeanwhile) return endedMeanwhile;
+    throw new Error('assertion: a hold too ended to pay for reads as live');
+  }
 
   const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
   const charge = await deps.payments.charge({
-    idempotencyKey: `${ref.userId}:${ref.key}`,
+    idempotencyKey: work.paymentKey,
     amountCents: reservation.totalCents,
     currency: reservation.currency,
     paymentMethod,
     description: `reservation ${reservation.id}`,
   });
   if (charge.kind === 'declined') {
+    await deps.store.endPayment(reservation.id, work.paymentKey);
     return finish(
       refusal('PAYMENT_DECLINED', charge.reason, {
         reservation_expires_at: new Date(reservation.expiresAtMs).toISOString(),
       }),
     );
   }
+  if (!(await deps.store.recordCharge(lease, charge.chargeId))) throw inFlight();
   let outcome;
   try {
     outcome = await deps.store.confirm({
       reservation,
       nowMs: deps.clock.nowMs(),
       chargeId: charge.chargeId,
-      idempotency: ref,
+      lease,
       responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, seats) }),
+      refusalFor: (lostStatus) => refusalFor(lostStatus, reservation, true),
     });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
-    await deps.payments.refund(charge.chargeId);
-    return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }));
+    return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }), charge.chargeId);
   }
-  if (outcome.kind === 'confirmed') return outcome.response;
-  await deps.payments.refund(charge.chargeId);
-  const after =
-    refusalFor(outcome.status, reservation) ?? refusal('RESERVATION_EXPIRED', 'the hold ended while paying');
-  return finish({ ...after, extensions: { ...after.extensions, refunded: true } });
+  switch (outcome.kind) {
+    case 'confirmed':
+      return outcome.response;
+    case 'lease_lost':
+      // The request that took the key over finishes with the same (deduped) charge.
+      throw inFlight();
+    case 'hold_lost':
+      await deps.payments.refund(charge.chargeId);
+      return outcome.response;
+  }
 }

@@ -11,6 +11,18 @@ export async function expireDueHolds(deps: Pick<Deps, 'store' | 'clock'>, batchS
   }
 }
 
+/**
+ * Forgets completed Idempotency-Keys older than the retention window (a client retries
+ * within minutes, not days); one batch per call keeps each sweep short.
+ */
+export async function purgeOldIdempotencyKeys(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  retentionMs: number,
+  batchSize: number,
+): Promise<number> {
+  return deps.store.purgeIdempotencyKeys(deps.clock.nowMs() - retentionMs, batchSize);
+}
+
 export interface Sweeper {
   stop(): Promise<void>;
 }
@@ -18,13 +30,14 @@ export interface Sweeper {
 /** Runs expireDueHolds every intervalMs; errors are reported, never fatal. */
 export function startSweeper(
   deps: Pick<Deps, 'store' | 'clock'>,
-  options: { intervalMs: number; batchSize: number; onError: (error: unknown) => void },
+  options: { intervalMs: number; batchSize: number; keyRetentionMs: number; onError: (error: unknown) => void },
 ): Sweeper {
   let running: Promise<unknown> | null = null;
   let stopped = false;
   const timer = setInterval(() => {
     if (stopped || running) return; // a slow sweep is never stacked behind another
     running = expireDueHolds(deps, options.batchSize)
+      .then(() => purgeOldIdempotencyKeys(deps, options.keyRetentionMs, options.batchSize))
       .catch(options.onError)
       .finally(() => {
         running = null;

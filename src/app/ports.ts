@@ -121,21 +121,37 @@ export interface IdempotencyKeyRef {
   key: string;
 }
 
+/** A claim on a key: only its holder may record a charge, complete or abandon the key. */
+export interface IdempotencyLease extends IdempotencyKeyRef {
+  lease: string;
+}
+
 export type IdempotencyClaim =
-  { kind: 'claimed' } | { kind: 'replay'; response: StoredResponse } | { kind: 'mismatch' } | { kind: 'in_flight' };
+  /** chargeId: a charge an earlier holder of this key recorded before it died. */
+  | { kind: 'claimed'; lease: IdempotencyLease; chargeId: string | null }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'mismatch' }
+  | { kind: 'in_flight' };
 
 export interface ConfirmCommand {
   reservation: ReservationRecord;
   nowMs: number;
   chargeId: string;
-  idempotency: IdempotencyKeyRef;
-  /** Builds the response stored under the idempotency key in the confirming transaction. */
+  lease: IdempotencyLease;
+  /** The answer stored under the key when the booking is made. */
   responseFor(booking: BookingRecord): StoredResponse;
+  /** The answer stored under the key when the hold turns out to be gone. */
+  refusalFor(status: ReservationStatus): StoredResponse;
 }
 
 export type ConfirmOutcome =
   | { kind: 'confirmed'; booking: BookingRecord; response: StoredResponse }
-  | { kind: 'hold_lost'; status: ReservationStatus };
+  /** The hold was gone; the refusal is stored under the key, the charge is to be refunded. */
+  | { kind: 'hold_lost'; response: StoredResponse }
+  /** Another request took the key over: it, not this one, finishes (with the same charge). */
+  | { kind: 'lease_lost' };
+
+export type PaymentStart = 'started' | 'busy' | 'ended';
 
 export type CancelOutcome = 'cancelled' | 'confirmed' | 'already_ended';
 
@@ -162,8 +178,17 @@ export interface BookingStore {
     nowMs: number,
     staleAfterMs: number,
   ): Promise<IdempotencyClaim>;
-  completeIdempotencyKey(ref: IdempotencyKeyRef, response: StoredResponse): Promise<void>;
-  releaseIdempotencyKey(ref: IdempotencyKeyRef): Promise<void>;
+  recordCharge(lease: IdempotencyLease, chargeId: string): Promise<boolean>;
+  /** Stores the final answer; false when the lease was lost to a takeover. */
+  completeIdempotencyKey(lease: IdempotencyLease, response: StoredResponse): Promise<boolean>;
+  /** After an unexpected error: a retry with the same request may take the key over at once. */
+  abandonIdempotencyKey(lease: IdempotencyLease): Promise<void>;
+  /** Forgets completed keys created before the given instant; returns how many. */
+  purgeIdempotencyKeys(createdBeforeMs: number, batchSize: number): Promise<number>;
+
+  /** Marks the hold as being paid under paymentKey; 'busy' when another payment is under way. */
+  beginPayment(reservationId: string, paymentKey: string, nowMs: number, staleAfterMs: number): Promise<PaymentStart>;
+  endPayment(reservationId: string, paymentKey: string): Promise<void>;
 
   findBooking(bookingId: string): Promise<BookingRecord | null>;
   listBookings(userId: string, limit: number): Promise<BookingRecord[]>;

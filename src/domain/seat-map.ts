@@ -33,13 +33,15 @@ export interface ExpandedRow {
   priceCents: number;
 }
 
+export const seatMapErrorsShownMax = 20;
+
 export interface ExpandedSeatMap {
   rows: ExpandedRow[];
   seatCount: number;
   currency: string;
 }
 
-/** Validates tiers and sections together; throws INVALID_SEAT_MAP listing every problem. */
+/** Validates tiers and sections together; throws INVALID_SEAT_MAP listing the problems (the first 20). */
 export function expandSeatMap(
   priceTiers: PriceTier[],
   sections: SectionInput[],
@@ -107,8 +109,13 @@ export function expandSeatMap(
     });
   }
   if (errors.length > 0) {
-    throw new DomainError('INVALID_SEAT_MAP', errors.map((error) => `${error.path}: ${error.message}`).join('; '), {
-      errors,
+    // A huge broken map must not make a huge answer: the first few problems are enough.
+    const shown = errors.slice(0, seatMapErrorsShownMax);
+    const more = errors.length - shown.length;
+    const detail = shown.map((error) => `${error.path}: ${error.message}`).join('; ');
+    throw new DomainError('INVALID_SEAT_MAP', more > 0 ? `${detail}; and ${more} more` : detail, {
+      errors: shown,
+      ...(more > 0 ? { errors_not_shown: more } : {}),
     });
   }
   return { rows, seatCount, currency: priceTiers[0]?.currency ?? 'USD' };

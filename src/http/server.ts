@@ -20,6 +20,7 @@ async function startWorker(config: Config) {
   const sweeper = startSweeper(runtime.deps, {
     intervalMs: config.SWEEP_INTERVAL_MS,
     batchSize: config.SWEEP_BATCH_SIZE,
+    keyRetentionMs: config.IDEMPOTENCY_KEY_RETENTION_HOURS * 3_600_000,
     onError: (error) => app.log.error({ err: error }, 'expiry sweep failed'),
   });
   const demoEventId = !config.DATABASE_URL && config.DEMO_EVENT === 'auto' ? await seedDemoEvent(runtime.deps) : null;
@@ -63,12 +64,35 @@ function startPrimary(config: Config) {
   const env =
     isDemoMode(config) && !config.DEMO_AUTH_SECRET ? { DEMO_AUTH_SECRET: randomBytes(32).toString('base64url') } : {};
   let stopping = false;
-  const fork = () => cluster.fork(env);
+  // A worker that dies soon after it started (bad database URL, say) is restarted with
+  // growing pauses; after several such deaths in a row the primary gives up, so a
+  // supervisor sees the failure instead of a primary that serves nothing.
+  const quickDeathMs = 10_000;
+  const quickDeathsMax = 5;
+  let quickDeaths = 0;
+  const startedAt = new Map<number, number>();
+  const fork = () => {
+    const worker = cluster.fork(env);
+    startedAt.set(worker.id, Date.now());
+  };
   for (let index = 0; index < config.WORKERS; index += 1) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-    fork();
+    const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
+    startedAt.delete(worker.id);
+    quickDeaths = livedMs < quickDeathMs ? quickDeaths + 1 : 0;
+    if (quickDeaths >= quickDeathsMax) {
+      process.stderr.write(`workers keep dying at start (${quickDeaths} in a row); giving up\n`);
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    const pauseMs = Math.min(30_000, 250 * 2 ** quickDeaths);
+    process.stderr.write(
+      `worker ${worker.process.pid} exited (${signal ?? code}); starting another in ${pauseMs} ms\n`,
+    );
+    setTimeout(fork, pauseMs);
   });
   const stop = () => {
     stopping = true;

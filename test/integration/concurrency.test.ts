@@ -57,11 +57,22 @@ describe(`concurrent buyers on ${testDb}`, () => {
     if (schema) await dropSchema(schema);
   });
 
-  const call = async (base: string, method: 'GET' | 'POST' | 'DELETE', path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    base: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    token?: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const response = await request(`${base}${path}`, {
       method,
       dispatcher: agent,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.body.text();
@@ -78,7 +89,17 @@ describe(`concurrent buyers on ${testDb}`, () => {
       'POST',
       '/v1/events',
       organizer,
-      eventBody({ seat_map: { sections: [{ name: 'A', price_tier: 'front', rows: Array.from({ length: 6 }, (_, i) => ({ label: String(i + 1), seats: 10 })) }] } }),
+      eventBody({
+        seat_map: {
+          sections: [
+            {
+              name: 'A',
+              price_tier: 'front',
+              rows: Array.from({ length: 6 }, (_, i) => ({ label: String(i + 1), seats: 10 })),
+            },
+          ],
+        },
+      }),
     );
     assert.equal(created.status, 201);
     const eventId: string = created.body.event_id;
@@ -93,19 +114,27 @@ describe(`concurrent buyers on ${testDb}`, () => {
         const count = 1 + random.int(4);
         const seats = new Set<number>();
         while (seats.size < count) seats.add(random.int(seatsInEvent));
-        return { seatIds: random.shuffle([...seats].map((seatNo) => `s${seatNo}`)), then: random.pick(['confirm', 'cancel', 'keep'] as const) };
+        return {
+          seatIds: random.shuffle([...seats].map((seatNo) => `s${seatNo}`)),
+          then: random.pick(['confirm', 'cancel', 'keep'] as const),
+        };
       }),
     }));
 
     const statuses = new Map<number, number>();
     const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    const expected = new Map<string, { userIndex: number; seatIds: string[]; status: 'active' | 'confirmed' | 'cancelled' }>();
+    const expected = new Map<
+      string,
+      { userIndex: number; seatIds: string[]; status: 'active' | 'confirmed' | 'cancelled' }
+    >();
     const problems: string[] = [];
 
     await Promise.all(
       plans.map(async (plan, userIndex) => {
         for (const [roundIndex, round] of plan.rounds.entries()) {
-          const held = await call(plan.base, 'POST', `/v1/events/${eventId}/reservations`, plan.token, { seat_ids: round.seatIds });
+          const held = await call(plan.base, 'POST', `/v1/events/${eventId}/reservations`, plan.token, {
+            seat_ids: round.seatIds,
+          });
           count(held.status);
           if (held.status === 409 && held.body.code === 'SEAT_UNAVAILABLE') {
             const conflicting: string[] = held.body.conflicting_seat_ids;
@@ -117,10 +146,18 @@ describe(`concurrent buyers on ${testDb}`, () => {
           const id: string = held.body.reservation_id;
           expected.set(id, { userIndex, seatIds: round.seatIds, status: 'active' });
           if (round.then === 'confirm') {
-            const confirmed = await call(plan.base, 'POST', `/v1/reservations/${id}/confirm`, plan.token, { payment_method: 'pm_card_visa' }, { 'idempotency-key': `race-${userIndex}-${roundIndex}` });
+            const confirmed = await call(
+              plan.base,
+              'POST',
+              `/v1/reservations/${id}/confirm`,
+              plan.token,
+              { payment_method: 'pm_card_visa' },
+              { 'idempotency-key': `race-${userIndex}-${roundIndex}` },
+            );
             count(confirmed.status);
             if (confirmed.status === 201) expected.get(id)!.status = 'confirmed';
-            else problems.push(`confirm of a live hold answered ${confirmed.status}: ${JSON.stringify(confirmed.body)}`);
+            else
+              problems.push(`confirm of a live hold answered ${confirmed.status}: ${JSON.stringify(confirmed.body)}`);
           } else if (round.then === 'cancel') {
             const cancelled = await call(plan.base, 'DELETE', `/v1/reservations/${id}`, plan.token);
             count(cancelled.status);
@@ -150,7 +187,10 @@ describe(`concurrent buyers on ${testDb}`, () => {
       assert.ok(row, `reservation ${id} answered 201 but is missing`);
       assert.equal(row.user_id, `buyer-${want.userIndex}`);
       assert.equal(row.status, want.status, `reservation ${id}`);
-      assert.deepEqual([...row.seat_nos].sort((a, b) => a - b), want.seatIds.map((id) => Number(id.slice(1))).sort((a, b) => a - b));
+      assert.deepEqual(
+        [...row.seat_nos].sort((a, b) => a - b),
+        want.seatIds.map((id) => Number(id.slice(1))).sort((a, b) => a - b),
+      );
     }
     assert.deepEqual(await checkInvariants(db), []);
 
@@ -158,7 +198,8 @@ describe(`concurrent buyers on ${testDb}`, () => {
     // live reservations and bookings.
     const map = await call(urls[0]!, 'GET', `/v1/events/${eventId}/seats`);
     const taken = new Set<string>();
-    for (const want of expected.values()) if (want.status !== 'cancelled') want.seatIds.forEach((seatId) => taken.add(seatId));
+    for (const want of expected.values())
+      if (want.status !== 'cancelled') want.seatIds.forEach((seatId) => taken.add(seatId));
     for (const seat of map.body.seats as { seat_id: string; status: string }[]) {
       assert.equal(seat.status !== 'available', taken.has(seat.seat_id), `seat ${seat.seat_id} is ${seat.status}`);
     }

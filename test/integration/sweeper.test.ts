@@ -22,7 +22,12 @@ describe(`expiry sweeper on ${testDb}`, () => {
       stores.push(new PostgresBookingStore(secondDb));
     }
     for (const store of stores) {
-      sweepers.push(startSweeper({ store, clock: systemClock }, { intervalMs: 500, batchSize: 7, onError: (error) => console.error(error) }));
+      sweepers.push(
+        startSweeper(
+          { store, clock: systemClock },
+          { intervalMs: 500, batchSize: 7, keyRetentionMs: 3_600_000, onError: (error) => console.error(error) },
+        ),
+      );
     }
   });
   after(async () => {
@@ -36,7 +41,12 @@ describe(`expiry sweeper on ${testDb}`, () => {
     const ids: string[] = [];
     for (let index = 0; index < 40; index += 1) {
       const token = await t.token(`abandoner-${index}`);
-      const response = await t.app.inject({ method: 'POST', url: `/v1/events/${eventId}/reservations`, headers: auth(token), payload: { seat_ids: [`s${index}`] } });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `/v1/events/${eventId}/reservations`,
+        headers: auth(token),
+        payload: { seat_ids: [`s${index}`] },
+      });
       assert.equal(response.statusCode, 201);
       ids.push(response.json().reservation_id);
     }
@@ -53,8 +63,14 @@ describe(`expiry sweeper on ${testDb}`, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(remaining, 0, 'all holds swept within 2 s of expiry');
-    const statuses = await t.runtime.db.query<{ status: string }>('SELECT DISTINCT status FROM reservations WHERE id = ANY($1::uuid[])', [ids]);
-    assert.deepEqual(statuses.rows.map((row) => row.status), ['expired']);
+    const statuses = await t.runtime.db.query<{ status: string }>(
+      'SELECT DISTINCT status FROM reservations WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    assert.deepEqual(
+      statuses.rows.map((row) => row.status),
+      ['expired'],
+    );
   });
 
   test('when a swept seat was re-held by someone else, then the sweeper leaves the new hold alone', async () => {
@@ -62,12 +78,31 @@ describe(`expiry sweeper on ${testDb}`, () => {
     const store = t.runtime.deps.store;
     const nowMs = Date.now();
     // Drive the store with explicit times: an old hold that expired, a new hold on the same seat.
-    const old = await store.hold({ eventId, userId: 'old', seatNos: [3], nowMs: nowMs - 5_000, expiresAtMs: nowMs - 1_000, maxSeatsPerUser: 8, currency: 'USD' });
+    const old = await store.hold({
+      eventId,
+      userId: 'old',
+      seatNos: [3],
+      nowMs: nowMs - 5_000,
+      expiresAtMs: nowMs - 1_000,
+      maxSeatsPerUser: 8,
+      currency: 'USD',
+    });
     assert.equal(old.kind, 'held');
-    const fresh = await store.hold({ eventId, userId: 'new', seatNos: [3], nowMs, expiresAtMs: nowMs + 60_000, maxSeatsPerUser: 8, currency: 'USD' });
+    const fresh = await store.hold({
+      eventId,
+      userId: 'new',
+      seatNos: [3],
+      nowMs,
+      expiresAtMs: nowMs + 60_000,
+      maxSeatsPerUser: 8,
+      currency: 'USD',
+    });
     assert.equal(fresh.kind, 'held');
     await expireDueHolds({ store, clock: systemClock }, 100);
-    const { rows } = await t.runtime.db.query<{ hold_token: number }>('SELECT hold_token FROM seats WHERE event_id = $1 AND seat_no = 3', [eventId]);
+    const { rows } = await t.runtime.db.query<{ hold_token: number }>(
+      'SELECT hold_token FROM seats WHERE event_id = $1 AND seat_no = 3',
+      [eventId],
+    );
     assert.equal(rows[0]!.hold_token, fresh.kind === 'held' ? fresh.reservation.fencingToken : -1);
   });
 });

@@ -6,6 +6,7 @@
 // Replay a failure: FC_SEED=<seed> node test/run.mjs model (runs and shrinks again), or
 // straight to the counterexample with FC_SEED=<seed> FC_PATH=<path> FC_REPLAY_PATH=<replayPath>
 // (fast-check's report prints all three). FC_RUNS=<n> changes the number of runs.
+import { paymentKeyOf } from '../../src/app/confirm-reservation.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -519,7 +520,14 @@ describe('booking model (fast-check)', () => {
             await assertSeatMap(model, real, 'after the sequence');
             for (const use of model.keys) {
               assert.equal(
-                t.payments.chargesFor(`${use.user}:${use.key}`),
+                t.payments.chargesFor(
+                  paymentKeyOf({
+                    userId: use.user,
+                    idempotencyKey: use.key,
+                    reservationId: use.reservation.id,
+                    paymentMethod: methods[use.method],
+                  }),
+                ),
                 use.status === 201 ? 1 : 0,
                 `charges under key ${use.key} (answered ${use.status})`,
               );

@@ -15,12 +15,15 @@ describe('configuration', () => {
   });
 
   test('when values are bad, then the start stops with a message naming each', () => {
-    assert.throws(() => loadConfig({ PORT: 'eighty', HOLD_TTL_SECONDS: '0' }), (error: Error) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /PORT/);
-      assert.match(error.message, /HOLD_TTL_SECONDS/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', HOLD_TTL_SECONDS: '0' }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /PORT/);
+        assert.match(error.message, /HOLD_TTL_SECONDS/);
+        return true;
+      },
+    );
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
     assert.throws(() => loadConfig({ AUTH_SECRET: 'short' }), /AUTH_SECRET/);
     assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);

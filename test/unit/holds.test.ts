@@ -42,20 +42,44 @@ describe('hold rules with an injected clock', () => {
   });
 
   test('when the sale opens, then holds are refused before and allowed from that instant', () => {
-    assert.equal(code(() => assertSaleOpen(1_000, 999)), 'SALE_NOT_OPEN');
-    assert.equal(code(() => assertSaleOpen(1_000, 1_000)), 'no error');
+    assert.equal(
+      code(() => assertSaleOpen(1_000, 999)),
+      'SALE_NOT_OPEN',
+    );
+    assert.equal(
+      code(() => assertSaleOpen(1_000, 1_000)),
+      'no error',
+    );
   });
 
   test('when a request names seats, then unknown, duplicate, empty and too many are refused', () => {
     assert.deepEqual(parseHoldRequest(['s3', 's1'], 10, 4), [3, 1]);
-    assert.equal(code(() => parseHoldRequest([], 10, 4)), 'VALIDATION_FAILED');
-    assert.equal(code(() => parseHoldRequest(['s1', 's2', 's3', 's4', 's5'], 10, 4)), 'TOO_MANY_SEATS');
-    assert.equal(code(() => parseHoldRequest(['s1', 's1'], 10, 4)), 'DUPLICATE_SEATS');
-    assert.equal(code(() => parseHoldRequest(['s1', 's10'], 10, 4)), 'UNKNOWN_SEATS');
+    assert.equal(
+      code(() => parseHoldRequest([], 10, 4)),
+      'VALIDATION_FAILED',
+    );
+    assert.equal(
+      code(() => parseHoldRequest(['s1', 's2', 's3', 's4', 's5'], 10, 4)),
+      'TOO_MANY_SEATS',
+    );
+    assert.equal(
+      code(() => parseHoldRequest(['s1', 's1'], 10, 4)),
+      'DUPLICATE_SEATS',
+    );
+    assert.equal(
+      code(() => parseHoldRequest(['s1', 's10'], 10, 4)),
+      'UNKNOWN_SEATS',
+    );
   });
 
   test('when held and booked seats plus the request pass the per-user cap, then the hold is refused', () => {
-    assert.equal(code(() => assertWithinUserLimit(6, 2, 8)), 'no error');
-    assert.equal(code(() => assertWithinUserLimit(6, 3, 8)), 'USER_SEAT_LIMIT_EXCEEDED');
+    assert.equal(
+      code(() => assertWithinUserLimit(6, 2, 8)),
+      'no error',
+    );
+    assert.equal(
+      code(() => assertWithinUserLimit(6, 3, 8)),
+      'USER_SEAT_LIMIT_EXCEEDED',
+    );
   });
 });

@@ -25,7 +25,14 @@ describe('seat map expansion', () => {
     const map = expandSeatMap(
       tiers,
       [
-        { name: 'Front', price_tier: 'gold', rows: [{ label: 'A', seats: 3 }, { label: 'B', seats: 2 }] },
+        {
+          name: 'Front',
+          price_tier: 'gold',
+          rows: [
+            { label: 'A', seats: 3 },
+            { label: 'B', seats: 2 },
+          ],
+        },
         { name: 'Back', price_tier: 'silver', rows: [{ label: 'A', seats: 4 }] },
       ],
       limits,
@@ -44,7 +51,14 @@ describe('seat map expansion', () => {
 
   test('when the map is wrong in several ways, then every problem is reported with its path', () => {
     const errors = invalid([
-      { name: 'X', price_tier: 'bronze', rows: [{ label: '1', seats: 0 }, { label: '1', seats: 2 }] },
+      {
+        name: 'X',
+        price_tier: 'bronze',
+        rows: [
+          { label: '1', seats: 0 },
+          { label: '1', seats: 2 },
+        ],
+      },
       { name: 'X', price_tier: 'gold', rows: [] },
     ]);
     assert.deepEqual(errors.map((error) => error.path).sort(), [
@@ -60,19 +74,29 @@ describe('seat map expansion', () => {
     const rows = Array.from({ length: 10 }, (_, index) => ({ label: String(index), seats: 100 }));
     const sections = Array.from({ length: 2 }, (_, index) => ({ name: `S${index}`, price_tier: 'gold', rows }));
     assert.match(invalid(sections)[0]!.message, /at most 1000 seats per event/);
-    assert.match(invalid([{ name: 'A', price_tier: 'gold', rows: [{ label: '1', seats: 101 }] }])[0]!.message, /at most 100 seats per row/);
+    assert.match(
+      invalid([{ name: 'A', price_tier: 'gold', rows: [{ label: '1', seats: 101 }] }])[0]!.message,
+      /at most 100 seats per row/,
+    );
     assert.equal(invalid([], tiers)[0]!.path, '/seat_map/sections');
   });
 
   test('when tiers disagree on currency or repeat an id, then the map is refused', () => {
     const section = [{ name: 'A', price_tier: 'gold', rows: [{ label: '1', seats: 1 }] }];
-    assert.equal(invalid(section, [...tiers, { id: 'gold', name: 'Again', price_cents: 1, currency: 'EUR' }])[0]!.path, '/price_tiers/2/id');
-    assert.equal(invalid(section, [tiers[0]!, { id: 'usd', name: 'Dollar', price_cents: 1, currency: 'USD' }])[0]!.path, '/price_tiers');
+    assert.equal(
+      invalid(section, [...tiers, { id: 'gold', name: 'Again', price_cents: 1, currency: 'EUR' }])[0]!.path,
+      '/price_tiers/2/id',
+    );
+    assert.equal(
+      invalid(section, [tiers[0]!, { id: 'usd', name: 'Dollar', price_cents: 1, currency: 'USD' }])[0]!.path,
+      '/price_tiers',
+    );
   });
 
   test('when seat ids are parsed, then only ids of existing seats map back to their number', () => {
     assert.equal(seatNoOf(seatIdOf(0), 10), 0);
     assert.equal(seatNoOf(seatIdOf(9), 10), 9);
-    for (const bad of ['s10', 's-1', 's01', 'S1', 's', '1', 's1 ', 's1e3', 's99999999999']) assert.equal(seatNoOf(bad, 10), undefined, bad);
+    for (const bad of ['s10', 's-1', 's01', 'S1', 's', '1', 's1 ', 's1e3', 's99999999999'])
+      assert.equal(seatNoOf(bad, 10), undefined, bad);
   });
 });

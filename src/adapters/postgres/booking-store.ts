@@ -22,6 +22,7 @@ import type {
   HoldOutcome,
   IdempotencyClaim,
   IdempotencyKeyRef,
+  IdempotencyLease,
   NewEvent,
   ReservationRecord,
   SeatCounts,
@@ -299,10 +300,10 @@ export class PostgresBookingStore implements BookingStore {
     const now = ts(command.nowMs);
     return transactionOrRollback(this.db, async (tx) => {
       // Serializes one user's concurrent holds on this event so the per-user cap holds.
-      // Other users never contend for this lock (64-bit key from event and user).
+      // Other users do not contend for this lock: its key is a 64-bit hash of event and user.
       const { rows: lockRows } = await tx.query<{ token: number }>(
         `SELECT nextval('hold_fencing_token_seq') AS token
-         FROM (SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))) AS user_lock`,
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))) AS user_lock`,
         [command.eventId, command.userId],
       );
       const token = lockRows[0]!.token;
@@ -409,17 +410,29 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
-    const { reservation, nowMs } = command;
+    const { reservation, nowMs, lease } = command;
     const now = ts(nowMs);
     try {
       return await transactionOrRollback(this.db, async (tx) => {
+        // Lease first: a request whose key was taken over must neither book nor refund.
+        const { rows: leaseRows } = await tx.query(
+          `SELECT 1 FROM idempotency_keys
+           WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3 FOR UPDATE`,
+          [lease.userId, lease.key, lease.lease],
+        );
+        if (leaseRows.length === 0) return { kind: 'lease_lost' };
         const { rows } = await tx.query<{ status: ReservationStatus; fencing_token: number; expires_at: Date }>(
           'SELECT status, fencing_token, expires_at FROM reservations WHERE id = $1 FOR UPDATE',
           [reservation.id],
         );
         const current = rows[0]!;
+        const holdLost = async (status: ReservationStatus): Promise<ConfirmOutcome> => {
+          const response = command.refusalFor(status);
+          await this.completeIdempotencyKeyIn(tx, lease, response);
+          return { kind: 'hold_lost', response };
+        };
         if (current.status !== 'active' || current.expires_at.getTime() <= nowMs) {
-          return { kind: 'hold_lost', status: current.status === 'active' ? 'expired' : current.status };
+          return holdLost(current.status === 'active' ? 'expired' : current.status);
         }
         const bookingId = randomUUID();
         // The fencing check: only seats still held under this reservation's token, live at $now.
@@ -428,8 +441,10 @@ export class PostgresBookingStore implements BookingStore {
            WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3 AND hold_expires_at > $5`,
           [reservation.eventId, reservation.seatNos, current.fencing_token, bookingId, now],
         );
-        if (moved.rowCount !== reservation.seatNos.length)
-          rollbackWith<ConfirmOutcome>({ kind: 'hold_lost', status: 'expired' });
+        if (moved.rowCount !== reservation.seatNos.length) {
+          // Cannot happen while the row says active and live; if it does, nothing moves.
+          rollbackWith<ConfirmOutcome>({ kind: 'hold_lost', response: command.refusalFor('expired') });
+        }
         const { rows: bookingRows } = await tx.query<BookingRow>(
           `INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
            VALUES ($1, $2, $3, $4, $5::int[], $6, $7, $8, $9) RETURNING ${bookingColumns}`,
@@ -451,13 +466,14 @@ export class PostgresBookingStore implements BookingStore {
           reservation.seatNos,
           bookingId,
         ]);
-        await tx.query(`UPDATE reservations SET status = 'confirmed', ended_at = $2 WHERE id = $1`, [
-          reservation.id,
-          now,
-        ]);
+        await tx.query(
+          `UPDATE reservations SET status = 'confirmed', ended_at = $2, paying_key = NULL, paying_since = NULL
+           WHERE id = $1`,
+          [reservation.id, now],
+        );
         const booking = toBooking(bookingRows[0]!);
         const response = command.responseFor(booking);
-        await this.completeIdempotencyKeyIn(tx, command.idempotency, response);
+        await this.completeIdempotencyKeyIn(tx, lease, response);
         return { kind: 'confirmed', booking, response };
       });
     } catch (error) {
@@ -466,6 +482,29 @@ export class PostgresBookingStore implements BookingStore {
       }
       throw error;
     }
+  }
+
+  async beginPayment(reservationId: string, paymentKey: string, nowMs: number, staleAfterMs: number) {
+    const now = ts(nowMs);
+    const started = await this.db.query(
+      `UPDATE reservations SET paying_key = $2, paying_since = $3
+       WHERE id = $1 AND status = 'active' AND expires_at > $3
+         AND (paying_key IS NULL OR paying_key = $2 OR paying_since <= $4)`,
+      [reservationId, paymentKey, now, ts(nowMs - staleAfterMs)],
+    );
+    if (started.rowCount === 1) return 'started' as const;
+    const { rows } = await this.db.query<{ live: boolean }>(
+      `SELECT status = 'active' AND expires_at > $2 AS live FROM reservations WHERE id = $1`,
+      [reservationId, now],
+    );
+    return rows[0]?.live ? ('busy' as const) : ('ended' as const);
+  }
+
+  async endPayment(reservationId: string, paymentKey: string): Promise<void> {
+    await this.db.query(
+      'UPDATE reservations SET paying_key = NULL, paying_since = NULL WHERE id = $1 AND paying_key = $2',
+      [reservationId, paymentKey],
+    );
   }
 
   async expireDue(nowMs: number, batchSize: number): Promise<number> {
@@ -497,53 +536,75 @@ export class PostgresBookingStore implements BookingStore {
     staleAfterMs: number,
   ): Promise<IdempotencyClaim> {
     const now = ts(nowMs);
+    const lease: IdempotencyLease = { ...ref, lease: randomUUID() };
     const inserted = await this.db.query(
-      `INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at, locked_at)
-       VALUES ($1, $2, $3, 'in_flight', $4, $4) ON CONFLICT (user_id, key) DO NOTHING`,
-      [ref.userId, ref.key, requestHash, now],
+      `INSERT INTO idempotency_keys (user_id, key, request_hash, state, lease, created_at, locked_at)
+       VALUES ($1, $2, $3, 'in_flight', $4, $5, $5) ON CONFLICT (user_id, key) DO NOTHING`,
+      [ref.userId, ref.key, requestHash, lease.lease, now],
     );
-    if (inserted.rowCount === 1) return { kind: 'claimed' };
+    if (inserted.rowCount === 1) return { kind: 'claimed', lease, chargeId: null };
     const { rows } = await this.db.query<{ request_hash: string; state: string; response: StoredResponse }>(
       'SELECT request_hash, state, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
       [ref.userId, ref.key],
     );
     const existing = rows[0];
-    if (!existing) return this.claimIdempotencyKey(ref, requestHash, nowMs, staleAfterMs); // released meanwhile
+    if (!existing) return this.claimIdempotencyKey(ref, requestHash, nowMs, staleAfterMs); // purged meanwhile
     if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
-    if (existing.state === 'completed') {
-      return { kind: 'replay', response: existing.response };
-    }
-    // A claim left behind by a process that died mid-request may be taken over; the
-    // payment provider dedupes by the same key, so the retry cannot charge twice.
-    const takeover = await this.db.query(
-      `UPDATE idempotency_keys SET locked_at = $3
-       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND locked_at <= $4`,
-      [ref.userId, ref.key, now, ts(nowMs - staleAfterMs)],
+    if (existing.state === 'completed') return { kind: 'replay', response: existing.response };
+    // A claim whose holder died (or gave up after an error) is taken over under a new
+    // lease; the old holder, if it still runs, can no longer complete or refund.
+    const { rows: taken } = await this.db.query<{ charge_id: string | null }>(
+      `UPDATE idempotency_keys SET lease = $3, locked_at = $4
+       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND locked_at <= $5
+       RETURNING charge_id`,
+      [ref.userId, ref.key, lease.lease, now, ts(nowMs - staleAfterMs)],
     );
-    return takeover.rowCount === 1 ? { kind: 'claimed' } : { kind: 'in_flight' };
+    return taken[0] ? { kind: 'claimed', lease, chargeId: taken[0].charge_id } : { kind: 'in_flight' };
   }
 
-  async completeIdempotencyKey(ref: IdempotencyKeyRef, response: StoredResponse): Promise<void> {
-    await this.completeIdempotencyKeyIn(this.db, ref, response);
+  async recordCharge(lease: IdempotencyLease, chargeId: string): Promise<boolean> {
+    const updated = await this.db.query(
+      `UPDATE idempotency_keys SET charge_id = $4
+       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3`,
+      [lease.userId, lease.key, lease.lease, chargeId],
+    );
+    return updated.rowCount === 1;
+  }
+
+  async completeIdempotencyKey(lease: IdempotencyLease, response: StoredResponse): Promise<boolean> {
+    return this.completeIdempotencyKeyIn(this.db, lease, response);
   }
 
   private async completeIdempotencyKeyIn(
     tx: { query: Database['query'] },
-    ref: IdempotencyKeyRef,
+    lease: IdempotencyLease,
     response: StoredResponse,
-  ) {
-    await tx.query(`UPDATE idempotency_keys SET state = 'completed', response = $3 WHERE user_id = $1 AND key = $2`, [
-      ref.userId,
-      ref.key,
-      JSON.stringify(response),
-    ]);
+  ): Promise<boolean> {
+    const updated = await tx.query(
+      `UPDATE idempotency_keys SET state = 'completed', response = $4
+       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3`,
+      [lease.userId, lease.key, lease.lease, JSON.stringify(response)],
+    );
+    return updated.rowCount === 1;
   }
 
-  async releaseIdempotencyKey(ref: IdempotencyKeyRef): Promise<void> {
-    await this.db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_flight'`, [
-      ref.userId,
-      ref.key,
-    ]);
+  async abandonIdempotencyKey(lease: IdempotencyLease): Promise<void> {
+    // The row (and its request hash) stays: a retry must still send the same request.
+    await this.db.query(
+      `UPDATE idempotency_keys SET locked_at = 'epoch'
+       WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3`,
+      [lease.userId, lease.key, lease.lease],
+    );
+  }
+
+  async purgeIdempotencyKeys(createdBeforeMs: number, batchSize: number): Promise<number> {
+    const deleted = await this.db.query(
+      `DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+         SELECT user_id, key FROM idempotency_keys
+         WHERE state = 'completed' AND created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [ts(createdBeforeMs), batchSize],
+    );
+    return deleted.rowCount;
   }
 
   async findBooking(bookingId: string): Promise<BookingRecord | null> {

@@ -1,5 +1,5 @@
 // One small interface over node-postgres and PGlite so the same SQL runs on both.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -79,6 +79,12 @@ export function connectPostgres(options: PostgresOptions): Database {
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>) {
       const client = await pool.connect();
       let broken = false;
+      // The pool stops listening for a client's errors while it is checked out; a backend
+      // that dies between two statements would otherwise crash the process.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const value = await fn({
@@ -95,6 +101,7 @@ export function connectPostgres(options: PostgresOptions): Database {
         });
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
@@ -107,13 +114,64 @@ export function connectPostgres(options: PostgresOptions): Database {
   };
 }
 
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite's files belong to one process: a second process on the same folder would see
+ * its own copy of the data and lose the other's writes. A pid file keeps it out; a file
+ * left by a process that is gone is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const lockPath = path.join(dir, 'boxoffice.pid');
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lockPath, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
+        throw new Error(
+          `the embedded database in ${dir} is in use by process ${holder}; stop that process or set DATA_DIR to another folder`,
+        );
+      }
+      unlinkSync(lockPath);
+    }
+  }
+  throw new Error(`could not lock the embedded database in ${dir}`);
+}
+
 export async function openPglite(dataDir: string): Promise<Database> {
   let location = dataDir;
+  let unlock = () => {};
   if (!dataDir.startsWith('memory://')) {
+    mkdirSync(path.resolve(dataDir), { recursive: true });
+    unlock = lockDataDir(path.resolve(dataDir));
     location = path.resolve(dataDir, 'pglite');
     mkdirSync(location, { recursive: true });
   }
-  const db = await PGlite.create(location);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(location);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const toResult = <Row>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<Row> => ({
     rows: result.rows as Row[],
     rowCount: result.affectedRows || result.rows.length,
@@ -139,6 +197,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     },
     async close() {
       await db.close();
+      unlock();
     },
   };
 }

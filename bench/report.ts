@@ -1,0 +1,281 @@
+// Result shapes, the markdown rendering, and writing bench/results/<stamp>-core.{json,md}.
+import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { LoadResult } from './load.ts';
+import type { Summary } from './stats.ts';
+import type { DatabaseStats, EventCheck, HoldCheck } from './verify.ts';
+
+export type Backend = 'postgres' | 'pglite';
+export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended';
+
+export interface ScenarioBase {
+  name: string;
+  backend: Backend;
+  kind: ScenarioKind;
+  ok: boolean;
+  error?: string;
+  server_log: { warnings: number; errors: number; samples: string[] };
+}
+
+export interface CreateEventResult extends ScenarioBase {
+  kind: 'create-event';
+  seat_map: string;
+  seat_count: number;
+  body_bytes: number;
+  repetitions: number;
+  samples_s: number[];
+  min_s: number;
+  median_s: number;
+  max_s: number;
+  target_s: number | null;
+  meets_target: boolean | null;
+  verification: { ok: boolean; events: EventCheck[] } | null;
+}
+
+export interface HoldResult extends ScenarioBase {
+  kind: 'hold-uncontended' | 'hold-contended';
+  event: { id: string; seat_count: number; max_seats_per_user: number; setup_create_s: number } | null;
+  load: {
+    connections: number;
+    duration_target_s: number;
+    warmup_s: number;
+    seats_per_request: string;
+    users: number;
+    hot_seats: number | null;
+  };
+  /** When the last 201 arrived, seconds after the load began (in the flash sale: when the hot seats sold out). */
+  last_201_after_s: number | null;
+  result: LoadResult | null;
+  throughput_rps: number;
+  rate_201_per_s: number;
+  rate_409_per_s: number;
+  share_201: number;
+  share_409: number;
+  cpu_pct_of_one_core: {
+    server: number | null;
+    postgres: number | null;
+    bench_client: number;
+    machine: number | null;
+    other: number | null;
+  };
+  /** CPU time per request (server process; PostgreSQL processes of the run). */
+  cpu_ms_per_request: { server: number | null; postgres: number | null };
+  load_average_1m_at_start: number | null;
+  /** pg_stat_activity of the service's connections, sampled every 100 ms during the load (PostgreSQL only). */
+  postgres_wait_sample: { samples: number; states: Record<string, number> } | null;
+  /** From the server's /metrics: mean time inside the server per hold, and its event loop delay during the load. */
+  server_side: {
+    hold_mean_ms: number;
+    event_loop_delay_mean_ms: number;
+    event_loop_delay_p99_ms: number;
+    event_loop_delay_max_ms: number;
+  } | null;
+  verification: HoldCheck | null;
+}
+
+export type ScenarioResult = CreateEventResult | HoldResult;
+
+export interface RunReport {
+  format: 'boxoffice-bench-core/1';
+  started_at: string;
+  finished_at: string;
+  mode: 'full' | 'quick';
+  interrupted: boolean;
+  selected_scenarios: string[];
+  environment: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpu_count: number;
+    cpu_model: string;
+    memory_gb: number;
+    postgres_version: string | null;
+    pglite_version: string | null;
+    boxoffice_version: string;
+    git_commit: string | null;
+    git_dirty: boolean | null;
+    /** Busy CPU of the whole machine over 2 s before the run, % of one core. */
+    machine_busy_before_start_pct: number | null;
+    load_average_1m_at_start: number;
+  };
+  server_env: Record<string, string>;
+  scenarios: ScenarioResult[];
+  postgres_database_stats: DatabaseStats | null;
+  anomalies: string[];
+  ok: boolean;
+}
+
+/** ISO 8601 basic format, safe in file names: 20251123T154000Z. */
+export function stampOf(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const ms = (value: number | undefined) =>
+  value === undefined || Number.isNaN(value) ? '–' : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+const backendName = (backend: Backend) => (backend === 'postgres' ? 'PostgreSQL' : 'PGlite');
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+function counts(record: Record<string, number>): string {
+  const entries = Object.entries(record).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? '0' : entries.map(([key, count]) => `${key} ×${int(count)}`).join(', ');
+}
+
+const latencyPair = (summary: Summary | undefined) => (summary ? `${ms(summary.p50)} / ${ms(summary.p99)}` : '–');
+
+export function renderMarkdown(report: RunReport): string {
+  const env = report.environment;
+  const lines: string[] = [];
+  const holds = report.scenarios.filter((s): s is HoldResult => s.kind !== 'create-event');
+  const creates = report.scenarios.filter((s): s is CreateEventResult => s.kind === 'create-event');
+  const firstHold = holds[0];
+  lines.push(`# Boxoffice core benchmark, ${report.started_at} (${report.mode})`);
+  lines.push('');
+  lines.push(
+    `node ${env.node} · ${env.cpu_count} CPUs (${env.cpu_model}) · PostgreSQL ${env.postgres_version ?? '–'} · ` +
+      `PGlite ${env.pglite_version ?? '–'} · commit ${env.git_commit ?? '–'}${env.git_dirty ? ' (dirty)' : ''}` +
+      (firstHold
+        ? ` · ${firstHold.load.connections} connections, ${firstHold.load.duration_target_s} s per load scenario ` +
+          `after ${firstHold.load.warmup_s} s warm-up`
+        : '') +
+      ` · machine busy before start: ${env.machine_busy_before_start_pct ?? '–'}% of one core, ` +
+      `load average ${env.load_average_1m_at_start}`,
+  );
+  lines.push('');
+  if (creates.length > 0) {
+    lines.push(`## Event creation (POST /v1/events, wall time of the request)`);
+    lines.push('');
+    lines.push('| Scenario | Backend | Seat map | Runs | Min (s) | Median (s) | Max (s) | Target | Seats in DB |');
+    lines.push('|---|---|---|---:|---:|---:|---:|---|---|');
+    for (const s of creates) {
+      if (!s.ok && s.samples_s.length === 0) {
+        lines.push(
+          `| ${s.name} | ${backendName(s.backend)} | ${s.seat_map} | 0 | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+        );
+        continue;
+      }
+      const target = s.target_s === null ? '–' : `< ${s.target_s} s: ${s.meets_target ? 'met' : 'MISSED'}`;
+      const seats = s.verification
+        ? s.verification.ok
+          ? `${int(s.seat_count)} OK`
+          : `FAIL: ${cell(s.verification.events.flatMap((e) => e.problems).join('; '))}`
+        : 'not checked';
+      lines.push(
+        `| ${s.name} | ${backendName(s.backend)} | ${s.seat_map} | ${s.repetitions} | ${s.min_s.toFixed(2)} | ` +
+          `${s.median_s.toFixed(2)} | ${s.max_s.toFixed(2)} | ${target} | ${seats} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (holds.length > 0) {
+    lines.push('## Holds (POST /v1/events/{id}/reservations, closed loop)');
+    lines.push('');
+    lines.push(
+      '| Scenario | Backend | Requests | Req/s | 201/s | 409/s | p50 ms | p99 ms | p99.9 ms | Max ms | Errors | Non-2xx | Correctness |',
+    );
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
+    for (const s of holds) {
+      if (!s.result) {
+        lines.push(
+          `| ${s.name} | ${backendName(s.backend)} | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+        );
+        continue;
+      }
+      const l = s.result.latency_ms.all;
+      const correctness = s.verification
+        ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` +
+          (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
+        : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
+      lines.push(
+        `| ${s.name} | ${backendName(s.backend)} | ${int(s.result.requests)} | ${int(s.throughput_rps)} | ` +
+          `${int(s.rate_201_per_s)} | ${int(s.rate_409_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
+          `${ms(l.max)} | ${counts(s.result.errors)} | ${counts(s.result.non_2xx)} | ${correctness} |`,
+      );
+    }
+    lines.push('');
+    lines.push(
+      '| Scenario | Seats/request | 201 share | 409 share | 201 p50 / p99 ms | 409 p50 / p99 ms | Server-side mean ms | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/req server + PG | Stopped by |',
+    );
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const s of holds) {
+      if (!s.result) continue;
+      const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+      const hot = s.load.hot_seats ? ` of ${s.load.hot_seats} hot seats` : '';
+      lines.push(
+        `| ${s.name} | ${s.load.seats_per_request}${hot} | ${pct(s.share_201)} | ${pct(s.share_409)} | ` +
+          `${latencyPair(s.result.latency_ms.by_status['201'])} | ${latencyPair(s.result.latency_ms.by_status['409'])} | ` +
+          `${ms(s.server_side?.hold_mean_ms)} | ${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
+          `${ms(s.cpu_ms_per_request.server ?? undefined)} + ${ms(s.cpu_ms_per_request.postgres ?? undefined)} | ` +
+          `${s.result.stopped_by} |`,
+      );
+    }
+    lines.push('');
+    lines.push(
+      `CPU is a percentage of one core over the measured window (${env.cpu_count} cores = ${env.cpu_count * 100}%). ` +
+        '"Other" is everything else busy on the machine meanwhile; when it is large, the figures above are depressed by it.',
+    );
+    lines.push('');
+  }
+  for (const s of holds) {
+    if (s.kind !== 'hold-contended' || !s.verification || !s.load.hot_seats) continue;
+    lines.push(
+      `${s.name}: ${s.verification.hot_seats_held ?? '–'} of ${s.load.hot_seats} hot seats held at the end by ` +
+        `${int(s.verification.active_reservations)} reservations; the last 201 came ${s.last_201_after_s ?? '–'} s ` +
+        `into the ${s.load.duration_target_s} s load; no hold succeeded after that.`,
+    );
+    lines.push('');
+  }
+  const sampled = holds.filter((s) => s.postgres_wait_sample && s.postgres_wait_sample.samples > 0);
+  if (sampled.length > 0) {
+    lines.push(
+      "Where the service's PostgreSQL connections were, sampled every 100 ms during the load (share of samples):",
+    );
+    lines.push('');
+    for (const s of sampled) {
+      const states = Object.entries(s.postgres_wait_sample!.states);
+      const total = states.reduce((sum, [, count]) => sum + count, 0);
+      const top = states
+        .slice(0, 5)
+        .map(([state, count]) => `${state} ${pct(count / total)}`)
+        .join(', ');
+      lines.push(`- ${s.name}: ${top}`);
+    }
+    lines.push('');
+  }
+  if (report.postgres_database_stats) {
+    const stats = report.postgres_database_stats;
+    lines.push(
+      `PostgreSQL bench database totals: deadlocks ${stats.deadlocks}, commits ${int(stats.xact_commit)}, ` +
+        `rollbacks ${int(stats.xact_rollback)}, conflicts ${stats.conflicts}.`,
+    );
+    lines.push('');
+  }
+  lines.push('## Anomalies');
+  lines.push('');
+  if (report.anomalies.length === 0)
+    lines.push('None: no 5xx, no transport errors, no server errors, all checks passed.');
+  else for (const anomaly of report.anomalies) lines.push(`- ${anomaly}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function writeAtomically(file: string, text: string) {
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
+export function writeReport(resultsDir: string, stamp: string, report: RunReport, markdown: string) {
+  mkdirSync(resultsDir, { recursive: true });
+  const json = path.join(resultsDir, `${stamp}-core.json`);
+  const md = path.join(resultsDir, `${stamp}-core.md`);
+  writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeAtomically(md, markdown);
+  return { json, md };
+}

@@ -1,0 +1,775 @@
+// The core benchmark scenarios: `npm run bench [-- --quick] [-- --scenario <name>]`.
+// See bench/README.md for what each figure means.
+//
+// The service runs as a child process (node --import tsx src/http/server.ts) on a free port
+// of 127.0.0.1, on a fresh PostgreSQL database created for the run (dropped at the end)
+// or on PGlite in a temporary directory (removed at the end). Each load loop is bounded
+// in time and in request count. After every scenario the database itself is checked.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import {
+  eventBody,
+  mintToken,
+  mintUserTokens,
+  seatCountOf,
+  seatId,
+  seededRandom,
+  type SeatMapShape,
+} from './fixtures.ts';
+import { runLoad, round, type LoadRequest, type LoadResult } from './load.ts';
+import {
+  type Backend,
+  type CreateEventResult,
+  type HoldResult,
+  renderMarkdown,
+  type RunReport,
+  type ScenarioKind,
+  type ScenarioResult,
+  stampOf,
+  writeReport,
+} from './report.ts';
+import { machineCpuSeconds, postgresCpuDelta, postgresCpuSnapshot, ServerProcess, killAllServers } from './server.ts';
+import { median } from './stats.ts';
+import {
+  createDatabase,
+  databaseStats,
+  dropDatabase,
+  postgresVersion,
+  type Query,
+  verifyEventSeats,
+  verifyHolds,
+  startWaitSampler,
+  type WaitSampler,
+  withPglite,
+  withPostgres,
+} from './verify.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = path.join(root, 'bench', 'results');
+
+// ---------------------------------------------------------------- settings
+
+const authSecret = 'boxoffice-bench-auth-secret-0123456789abcdef';
+const adminUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const connections = 50;
+const bigEvent: SeatMapShape = { sections: 20, rowsPerSection: 50, seatsPerRow: 100 }; // 100,000 seats
+const warmupEvent: SeatMapShape = { sections: 10, rowsPerSection: 50, seatsPerRow: 100 }; // 50,000 seats
+const createTargetS = 5; // the PostgreSQL goal for a 100,000-seat event
+const uncontendedUsers = 2_000;
+const contendedUsers = 10_000;
+const hotSeats = 200;
+const requestTimeoutMs = 30_000;
+const createTimeoutMs = 180_000;
+
+const serverEnv = {
+  LOG_LEVEL: 'warn',
+  AUTH_SECRET: authSecret,
+  HOLD_TTL_SECONDS: '600',
+  DEMO_EVENT: 'off',
+};
+
+interface ScenarioDef {
+  name: string;
+  backend: Backend;
+  kind: ScenarioKind;
+}
+
+const scenarioDefs: ScenarioDef[] = [
+  { name: 'create-event-postgres', backend: 'postgres', kind: 'create-event' },
+  { name: 'hold-uncontended-postgres', backend: 'postgres', kind: 'hold-uncontended' },
+  { name: 'hold-contended-postgres', backend: 'postgres', kind: 'hold-contended' },
+  { name: 'create-event-pglite', backend: 'pglite', kind: 'create-event' },
+  { name: 'hold-uncontended-pglite', backend: 'pglite', kind: 'hold-uncontended' },
+];
+
+// ---------------------------------------------------------------- command line
+
+const usage = `usage: npm run bench -- [--quick] [--scenario <name>[,<name>…]] [--duration <seconds>]
+
+  --quick            about 3 s per load scenario (1 s warm-up), event creation once: a smoke run
+  --scenario <name>  run only this scenario (repeatable, or comma-separated); one of:
+                       ${scenarioDefs.map((def) => def.name).join('\n                       ')}
+  --duration <s>     seconds per load scenario (default 10, or 3 with --quick)
+
+env: BENCH_POSTGRES_URL  server to create the throwaway bench_<timestamp> database on
+                         (default postgres://postgres@127.0.0.1:5432/test)`;
+
+function parseArgs(argv: string[]) {
+  let quick = false;
+  let duration: number | undefined;
+  const names: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index]!;
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg];
+    const value = () => {
+      const next = inline ?? argv[++index];
+      if (next === undefined) fail(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--quick') quick = true;
+    else if (flag === '--scenario') names.push(...value().split(',').filter(Boolean));
+    else if (flag === '--duration') {
+      duration = Number(value());
+      if (!Number.isFinite(duration) || duration <= 0 || duration > 600) fail('--duration must be 0 < s <= 600');
+    } else if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    } else fail(`unknown argument ${arg}`);
+  }
+  for (const name of names) {
+    if (!scenarioDefs.some((def) => def.name === name)) fail(`unknown scenario "${name}"`);
+  }
+  const selected = names.length ? scenarioDefs.filter((def) => names.includes(def.name)) : scenarioDefs;
+  return {
+    quick,
+    selected,
+    loadSeconds: duration ?? (quick ? 3 : 10),
+    warmupSeconds: quick ? 1 : 2,
+    createRepetitions: quick ? 1 : 3,
+  };
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${usage}\n`);
+  process.exit(2);
+}
+
+const options = parseArgs(process.argv.slice(2));
+
+// ---------------------------------------------------------------- interruption
+
+let interrupted = false;
+const onSignal = (signal: string) => {
+  if (interrupted) {
+    process.stderr.write(`\n${signal} again: killing the server now\n`);
+    killAllServers();
+    process.exit(130);
+  }
+  interrupted = true;
+  process.stderr.write(`\n${signal}: stopping the load and cleaning up (send it again to force)\n`);
+};
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+// ---------------------------------------------------------------- HTTP helpers
+
+interface Session {
+  backend: Backend;
+  /** The PostgreSQL database of the run and its URL (postgres backend only). */
+  database?: { name: string; url: string };
+  server: ServerProcess;
+  organizerToken: string;
+  warmup?: { eventId: string; seats: number; nextRequest: number; tokens: string[] };
+}
+
+async function createEvent(session: Session, shape: SeatMapShape, name: string, maxSeatsPerUser: number) {
+  const body = JSON.stringify(eventBody(shape, { name, maxSeatsPerUser }));
+  const startedAt = performance.now();
+  const response = await request(`${session.server.origin}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${session.organizerToken}`, 'content-type': 'application/json' },
+    body,
+    headersTimeout: createTimeoutMs,
+    bodyTimeout: createTimeoutMs,
+  });
+  const text = await response.body.text();
+  const seconds = (performance.now() - startedAt) / 1000;
+  if (response.statusCode !== 201) {
+    throw new Error(`POST /v1/events answered ${response.statusCode}: ${text.slice(0, 500)}`);
+  }
+  const created = JSON.parse(text) as { event_id: string; seat_count: number };
+  if (created.seat_count !== seatCountOf(shape)) {
+    throw new Error(`POST /v1/events made ${created.seat_count} seats, expected ${seatCountOf(shape)}`);
+  }
+  return { eventId: created.event_id, seconds, bodyBytes: Buffer.byteLength(body) };
+}
+
+const holdHeaders = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+const holdRequest = (eventId: string, headers: Record<string, string>, seatNos: number[]): LoadRequest => ({
+  method: 'POST',
+  path: `/v1/events/${eventId}/reservations`,
+  headers,
+  body: JSON.stringify({ seat_ids: seatNos.map(seatId) }),
+});
+
+/** Uncontended pattern: request i holds 1 seat when i is even, 2 when odd, never a seat used before. */
+const uncontendedSeats = (index: number) => {
+  const first = index + Math.floor(index / 2);
+  return index % 2 === 0 ? [first] : [first, first + 1];
+};
+/** The most requests the uncontended pattern can send on an event of this many seats. */
+const uncontendedBudget = (seats: number) => Math.floor((2 * seats) / 3);
+
+function reservationIdOf(body: string): string {
+  return (JSON.parse(body) as { reservation_id: string }).reservation_id;
+}
+
+/** Unmeasured load on a separate event, so JIT, pools and caches are warm before measuring. */
+async function warmUp(session: Session, anomalies: string[]) {
+  if (!session.warmup) {
+    const { eventId } = await createEvent(session, warmupEvent, 'Bench warm-up', 1_000);
+    const tokens = await mintUserTokens(authSecret, `warm-${session.backend}`, 500);
+    session.warmup = { eventId, seats: seatCountOf(warmupEvent), nextRequest: 0, tokens };
+  }
+  const warm = session.warmup;
+  const headers = warm.tokens.map(holdHeaders);
+  const offset = warm.nextRequest;
+  const result = await runLoad({
+    origin: session.server.origin,
+    connections,
+    durationMs: options.warmupSeconds * 1000,
+    maxRequests: Math.max(0, uncontendedBudget(warm.seats) - offset),
+    makeRequest: (index) =>
+      holdRequest(warm.eventId, headers[(offset + index) % headers.length]!, uncontendedSeats(offset + index)),
+    shouldAbort: () => interrupted,
+    requestTimeoutMs,
+  });
+  warm.nextRequest += result.requests;
+  const fiveXx = Object.entries(result.statuses).filter(([status]) => status.startsWith('5'));
+  if (fiveXx.length > 0 || Object.keys(result.errors).length > 0) {
+    anomalies.push(
+      `warm-up before ${session.server.scenario} (${session.backend}): statuses ${JSON.stringify(result.statuses)}, ` +
+        `errors ${JSON.stringify(result.errors)}`,
+    );
+  }
+}
+
+function cpuPercent(before: number | null, after: number | null, seconds: number): number | null {
+  return before === null || after === null || seconds <= 0 ? null : round(((after - before) / seconds) * 100, 0);
+}
+
+// ---------------------------------------------------------------- scenarios
+
+type Verify = (query: Query) => Promise<void>;
+
+function emptyLog() {
+  return { warnings: 0, errors: 0, samples: [] as string[] };
+}
+
+async function createEventScenario(
+  def: ScenarioDef,
+  session: Session,
+): Promise<{ result: CreateEventResult; verify: Verify }> {
+  const seatMap = `${bigEvent.sections} sections × ${bigEvent.rowsPerSection} rows × ${bigEvent.seatsPerRow} seats`;
+  // An untimed small event first: the route, JSON schema and database pool are warm.
+  await createEvent(session, { sections: 2, rowsPerSection: 10, seatsPerRow: 10 }, 'Bench warm-up (small)', 8);
+  const samples: number[] = [];
+  const eventIds: string[] = [];
+  let bodyBytes = 0;
+  for (let run = 0; run < options.createRepetitions && !interrupted; run += 1) {
+    const created = await createEvent(session, bigEvent, `Bench create ${run + 1}`, 8);
+    samples.push(created.seconds);
+    eventIds.push(created.eventId);
+    bodyBytes = created.bodyBytes;
+    log(`  ${def.name} run ${run + 1}/${options.createRepetitions}: ${created.seconds.toFixed(2)} s`);
+  }
+  const target = def.backend === 'postgres' ? createTargetS : null;
+  const med = median(samples);
+  const result: CreateEventResult = {
+    name: def.name,
+    backend: def.backend,
+    kind: 'create-event',
+    ok: samples.length > 0,
+    server_log: emptyLog(),
+    seat_map: seatMap,
+    seat_count: seatCountOf(bigEvent),
+    body_bytes: bodyBytes,
+    repetitions: samples.length,
+    samples_s: samples.map((value) => round(value, 3)),
+    min_s: round(Math.min(...samples), 3),
+    median_s: round(med, 3),
+    max_s: round(Math.max(...samples), 3),
+    target_s: target,
+    meets_target: target === null ? null : med < target,
+    verification: null,
+  };
+  const verify: Verify = async (query) => {
+    const events = [];
+    for (const eventId of eventIds) events.push(await verifyEventSeats(query, eventId, seatCountOf(bigEvent)));
+    result.verification = { ok: events.every((event) => event.ok), events };
+    if (!result.verification.ok) result.ok = false;
+  };
+  return { result, verify };
+}
+
+async function holdScenario(
+  def: ScenarioDef,
+  session: Session,
+  anomalies: string[],
+): Promise<{ result: HoldResult; verify: Verify }> {
+  const contended = def.kind === 'hold-contended';
+  const maxSeatsPerUser = contended ? 8 : 1_000;
+  const users = contended ? contendedUsers : uncontendedUsers;
+
+  const created = await createEvent(session, bigEvent, `Bench ${def.name}`, maxSeatsPerUser);
+  const seatCount = seatCountOf(bigEvent);
+  const headers = (await mintUserTokens(authSecret, `${def.name}-user`, users)).map(holdHeaders);
+  log(`  ${def.name}: event ${created.eventId} created in ${created.seconds.toFixed(2)} s; warming up`);
+  await warmUp(session, anomalies);
+
+  const acknowledged = new Map<string, number[]>();
+  const inFlight = new Map<number, number[]>();
+  const random = seededRandom(20_240_601);
+  const seatsFor = (index: number): number[] => {
+    if (!contended) return uncontendedSeats(index);
+    const first = Math.floor(random() * hotSeats);
+    if (random() < 0.5) return [first];
+    let second = Math.floor(random() * (hotSeats - 1));
+    if (second >= first) second += 1;
+    return [first, second];
+  };
+
+  log(`  ${def.name}: ${connections} clients for ${options.loadSeconds} s`);
+  const loadAverage = os.loadavg()[0]!;
+  const metrics0 = await session.server.metrics(); // also restarts the event loop delay window
+  const serverCpu0 = session.server.cpuSeconds();
+  const postgresCpu0 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+  const sampler: WaitSampler | null = session.database ? await startWaitSampler(session.database.url) : null;
+  const machineCpu0 = machineCpuSeconds();
+  const clientCpu0 = process.cpuUsage();
+  let last201At = 0;
+  const loadStartedAt = performance.now();
+  const load = await runLoad({
+    origin: session.server.origin,
+    connections,
+    durationMs: options.loadSeconds * 1000,
+    // Time is the intended bound; the count caps keep a very fast run inside the event's seats.
+    maxRequests: contended ? 2_000_000 : uncontendedBudget(seatCount),
+    makeRequest: (index) => {
+      const seatNos = seatsFor(index);
+      inFlight.set(index, seatNos);
+      return holdRequest(created.eventId, headers[index % headers.length]!, seatNos);
+    },
+    onResponse: (index, status, body) => {
+      const seatNos = inFlight.get(index)!;
+      inFlight.delete(index);
+      if (status === 201) {
+        acknowledged.set(reservationIdOf(body), seatNos);
+        last201At = performance.now();
+      }
+    },
+    shouldAbort: () => interrupted,
+    requestTimeoutMs,
+  });
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const waits = sampler ? await sampler.stop() : null;
+  const metrics1 = await session.server.metrics();
+  const serverCpu1 = session.server.cpuSeconds();
+  const postgresCpu1 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+  const machineCpu1 = machineCpuSeconds();
+  const cpu = {
+    server: cpuPercent(serverCpu0, serverCpu1, load.elapsed_s),
+    postgres: cpuPercent(0, postgresCpuDelta(postgresCpu0, postgresCpu1), load.elapsed_s),
+    bench_client: round(((clientCpu.user + clientCpu.system) / 1e6 / load.elapsed_s) * 100, 0),
+    machine: cpuPercent(machineCpu0, machineCpu1, load.elapsed_s),
+  };
+
+  const count = (status: string) => load.statuses[status] ?? 0;
+  const result: HoldResult = {
+    name: def.name,
+    backend: def.backend,
+    kind: def.kind as HoldResult['kind'],
+    ok: true,
+    server_log: emptyLog(),
+    event: {
+      id: created.eventId,
+      seat_count: seatCount,
+      max_seats_per_user: maxSeatsPerUser,
+      setup_create_s: round(created.seconds, 3),
+    },
+    load: {
+      connections,
+      duration_target_s: options.loadSeconds,
+      warmup_s: options.warmupSeconds,
+      seats_per_request: contended ? '1 or 2 (random)' : '1 or 2 (alternating)',
+      users,
+      hot_seats: contended ? hotSeats : null,
+    },
+    last_201_after_s: last201At ? round((last201At - loadStartedAt) / 1000, 3) : null,
+    result: load,
+    throughput_rps: round(load.requests / load.elapsed_s, 1),
+    rate_201_per_s: round(count('201') / load.elapsed_s, 1),
+    rate_409_per_s: round(count('409') / load.elapsed_s, 1),
+    share_201: load.requests ? round(count('201') / load.requests, 4) : 0,
+    share_409: load.requests ? round(count('409') / load.requests, 4) : 0,
+    cpu_pct_of_one_core: {
+      ...cpu,
+      // Whatever else ran on the machine meanwhile (other jobs skew every figure).
+      other:
+        cpu.machine === null
+          ? null
+          : Math.max(0, cpu.machine - (cpu.server ?? 0) - (cpu.postgres ?? 0) - cpu.bench_client),
+    },
+    cpu_ms_per_request: {
+      server: cpu.server === null ? null : round((cpu.server * 10 * load.elapsed_s) / Math.max(1, load.requests), 2),
+      postgres:
+        cpu.postgres === null ? null : round((cpu.postgres * 10 * load.elapsed_s) / Math.max(1, load.requests), 2),
+    },
+    load_average_1m_at_start: round(loadAverage, 2),
+    postgres_wait_sample: waits,
+    server_side:
+      metrics0 && metrics1 && metrics1.holdCount > metrics0.holdCount
+        ? {
+            hold_mean_ms: round(
+              ((metrics1.holdSecondsSum - metrics0.holdSecondsSum) / (metrics1.holdCount - metrics0.holdCount)) * 1000,
+              2,
+            ),
+            event_loop_delay_mean_ms: round(metrics1.loopLagMeanS * 1000, 2),
+            event_loop_delay_p99_ms: round(metrics1.loopLagP99S * 1000, 2),
+            event_loop_delay_max_ms: round(metrics1.loopLagMaxS * 1000, 2),
+          }
+        : null,
+    verification: null,
+  };
+  const verify: Verify = async (query) => {
+    result.verification = await verifyHolds(query, {
+      eventId: created.eventId,
+      acknowledged,
+      hotSeats: contended ? hotSeats : undefined,
+    });
+    if (!result.verification.ok) result.ok = false;
+  };
+  return { result, verify };
+}
+
+function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
+  const message = error instanceof Error ? error.message : String(error);
+  const base = { name: def.name, backend: def.backend, ok: false, error: message, server_log: emptyLog() };
+  if (def.kind === 'create-event') {
+    return {
+      ...base,
+      kind: 'create-event',
+      seat_map: '',
+      seat_count: seatCountOf(bigEvent),
+      body_bytes: 0,
+      repetitions: 0,
+      samples_s: [],
+      min_s: NaN,
+      median_s: NaN,
+      max_s: NaN,
+      target_s: null,
+      meets_target: null,
+      verification: null,
+    };
+  }
+  return {
+    ...base,
+    kind: def.kind,
+    event: null,
+    load: {
+      connections,
+      duration_target_s: options.loadSeconds,
+      warmup_s: options.warmupSeconds,
+      seats_per_request: '',
+      users: 0,
+      hot_seats: null,
+    },
+    last_201_after_s: null,
+    result: null,
+    throughput_rps: 0,
+    rate_201_per_s: 0,
+    rate_409_per_s: 0,
+    share_201: 0,
+    share_409: 0,
+    cpu_pct_of_one_core: { server: null, postgres: null, bench_client: 0, machine: null, other: null },
+    cpu_ms_per_request: { server: null, postgres: null },
+    load_average_1m_at_start: null,
+    postgres_wait_sample: null,
+    server_side: null,
+    verification: null,
+  };
+}
+
+// ---------------------------------------------------------------- sessions (one server per backend)
+
+interface Pending {
+  result: ScenarioResult;
+  verify?: Verify;
+}
+
+/**
+ * Starts the server, runs this backend's scenarios in order, stops it. PostgreSQL results
+ * are verified at once (the bench reads the database beside the live server); PGlite
+ * serves one process, so its checks run once the server has stopped and let go of it.
+ */
+async function runSession(
+  backend: Backend,
+  defs: ScenarioDef[],
+  env: Record<string, string>,
+  verifyLive: Query | null,
+  anomalies: string[],
+  database?: { name: string; url: string },
+): Promise<Pending[]> {
+  log(`${backend}: starting the server`);
+  const server = await ServerProcess.start({ root, env: { ...serverEnv, ...env } });
+  log(`${backend}: server pid ${server.pid} ready at ${server.origin}`);
+  const pending: Pending[] = [];
+  try {
+    const organizerToken = await mintToken(authSecret, 'bench-organizer', 'organizer');
+    const session: Session = { backend, database, server, organizerToken };
+    for (const def of defs) {
+      if (interrupted) break;
+      log(`${def.name}: running`);
+      server.scenario = def.name;
+      let entry: Pending;
+      try {
+        if (!server.alive) throw new Error(`the server is not running (exit ${JSON.stringify(server.exitStatus())})`);
+        entry =
+          def.kind === 'create-event'
+            ? await createEventScenario(def, session)
+            : await holdScenario(def, session, anomalies);
+      } catch (error) {
+        entry = { result: failedResult(def, error) };
+        log(`${def.name}: FAILED: ${(error as Error).message}`);
+        if (!server.alive) log(`server output:\n${server.recentOutput()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200)); // let the server's log lines arrive
+      server.scenario = 'idle';
+      collectLogs(server, entry.result);
+      if (verifyLive && entry.verify) {
+        await entry.verify(verifyLive);
+        entry.verify = undefined;
+      }
+      pending.push(entry);
+      summarizeToLog(entry.result);
+    }
+  } finally {
+    log(`${backend}: stopping the server`);
+    await server.stop();
+    const exit = server.exitStatus();
+    if (exit && exit.code !== 0) anomalies.push(`${backend} server exited with ${JSON.stringify(exit)} on SIGTERM`);
+    const stray = server.logs.filter((entry) => !defs.some((def) => def.name === entry.scenario) && entry.level >= 50);
+    for (const entry of stray.slice(0, 5))
+      anomalies.push(`${backend} server (${entry.scenario}): ${entry.msg} ${entry.err ?? ''}`);
+  }
+  return pending;
+}
+
+function collectLogs(server: ServerProcess, result: ScenarioResult) {
+  const mine = server.logs.filter((entry) => entry.scenario === result.name);
+  result.server_log = {
+    warnings: mine.filter((entry) => entry.level === 40).length,
+    errors: mine.filter((entry) => entry.level >= 50).length,
+    samples: [...new Set(mine.map((entry) => `${entry.msg}${entry.err ? `: ${entry.err}` : ''}`))].slice(0, 5),
+  };
+}
+
+function summarizeToLog(result: ScenarioResult) {
+  if (result.kind === 'create-event') {
+    if (result.repetitions > 0)
+      log(`${result.name}: min ${result.min_s.toFixed(2)} s, median ${result.median_s.toFixed(2)} s`);
+  } else if (result.result) {
+    const l = result.result.latency_ms.all;
+    log(
+      `${result.name}: ${result.result.requests} requests, ${result.throughput_rps} req/s, ` +
+        `statuses ${JSON.stringify(result.result.statuses)}, p50 ${l.p50} ms, p99 ${l.p99} ms` +
+        (result.verification ? `, ${result.verification.summary}` : ''),
+    );
+  }
+}
+
+function anomaliesOf(result: ScenarioResult): string[] {
+  const found: string[] = [];
+  if (result.error) found.push(`${result.name}: scenario failed: ${result.error}`);
+  if (result.server_log.errors > 0) {
+    found.push(
+      `${result.name}: server logged ${result.server_log.errors} errors: ${result.server_log.samples.join(' | ')}`,
+    );
+  }
+  if (result.kind === 'create-event') {
+    if (result.verification && !result.verification.ok) {
+      found.push(
+        `${result.name}: seat rows wrong: ${result.verification.events.flatMap((e) => e.problems).join('; ')}`,
+      );
+    }
+    if (result.meets_target === false) {
+      found.push(`${result.name}: median ${result.median_s.toFixed(2)} s misses the ${result.target_s} s target`);
+    }
+    return found;
+  }
+  if (result.result) {
+    const fiveXx = Object.entries(result.result.non_2xx).filter(([key]) => key.startsWith('5'));
+    if (fiveXx.length > 0)
+      found.push(`${result.name}: 5xx answers: ${fiveXx.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    const unexpected = Object.entries(result.result.non_2xx).filter(
+      ([key]) => !key.startsWith('5') && key !== '409 SEAT_UNAVAILABLE',
+    );
+    if (unexpected.length > 0) {
+      found.push(`${result.name}: unexpected non-2xx answers: ${unexpected.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    }
+    if (result.kind === 'hold-uncontended' && (result.result.non_2xx['409 SEAT_UNAVAILABLE'] ?? 0) > 0) {
+      found.push(
+        `${result.name}: ${result.result.non_2xx['409 SEAT_UNAVAILABLE']} 409s on seats nobody else asked for`,
+      );
+    }
+    const errors = Object.entries(result.result.errors);
+    if (errors.length > 0)
+      found.push(`${result.name}: transport errors: ${errors.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    if (result.result.stopped_by === 'count')
+      found.push(`${result.name}: stopped at the request cap before the time was up`);
+  }
+  if (result.verification && !result.verification.ok) {
+    found.push(`${result.name}: CORRECTNESS: ${result.verification.problems.join('; ')}`);
+  } else if (!result.verification && !result.error) {
+    found.push(`${result.name}: not verified`);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------- main
+
+function gitInfo(): { commit: string | null; dirty: boolean | null } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'migrations', 'package.json'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    return { commit, dirty: status.trim().length > 0 };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+function packageVersion(file: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const stamp = stampOf(startedAt);
+  const anomalies: string[] = [];
+  const pending: Pending[] = [];
+  let stats: RunReport['postgres_database_stats'] = null;
+  let pgVersion: string | null = null;
+  const git = gitInfo();
+  const loadAverageAtStart = os.loadavg()[0]!;
+  log(
+    `${options.quick ? 'quick' : 'full'} run of ${options.selected.map((def) => def.name).join(', ')}; ` +
+      `${options.loadSeconds} s per load scenario`,
+  );
+
+  // How busy the machine is before we add anything: other jobs skew every figure.
+  const busy0 = machineCpuSeconds();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const busy1 = machineCpuSeconds();
+  const busyBefore = cpuPercent(busy0, busy1, 2);
+  if (busyBefore !== null && busyBefore > 25) {
+    const warning = `the machine was already ${busyBefore}% busy (of one core) before the run: figures are depressed`;
+    log(`WARNING: ${warning}`);
+    anomalies.push(warning);
+  }
+
+  const postgresDefs = options.selected.filter((def) => def.backend === 'postgres');
+  const pgliteDefs = options.selected.filter((def) => def.backend === 'pglite');
+
+  if (postgresDefs.length > 0 && !interrupted) {
+    const database = `bench_${stamp.toLowerCase()}`;
+    pgVersion = await postgresVersion(adminUrl);
+    const url = await createDatabase(adminUrl, database);
+    log(`postgres: created database ${database}`);
+    try {
+      await withPostgres(url, async (query) => {
+        pending.push(
+          ...(await runSession('postgres', postgresDefs, { DATABASE_URL: url }, query, anomalies, {
+            name: database,
+            url,
+          })),
+        );
+      });
+      // Backends flush their statistics when they exit, i.e. now that the server is gone.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      stats = await withPostgres(url, databaseStats);
+      if (stats && stats.deadlocks > 0) anomalies.push(`PostgreSQL reported ${stats.deadlocks} deadlocks`);
+    } finally {
+      await dropDatabase(adminUrl, database).then(
+        () => log(`postgres: dropped database ${database}`),
+        (error: Error) => anomalies.push(`could not drop database ${database}: ${error.message}`),
+      );
+    }
+  }
+
+  if (pgliteDefs.length > 0 && !interrupted) {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-bench-'));
+    try {
+      const entries = await runSession('pglite', pgliteDefs, { DATA_DIR: dataDir }, null, anomalies);
+      pending.push(...entries);
+      const toVerify = entries.filter((entry) => entry.verify);
+      if (toVerify.length > 0) {
+        log('pglite: verifying in the stopped server’s data directory');
+        await withPglite(dataDir, async (query) => {
+          for (const entry of toVerify) {
+            await entry.verify!(query);
+            summarizeToLog(entry.result);
+          }
+        });
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  const scenarios = pending.map((entry) => entry.result);
+  for (const result of scenarios) anomalies.push(...anomaliesOf(result));
+  if (interrupted) anomalies.push('interrupted: some scenarios did not run');
+  const cpus = os.cpus();
+  const report: RunReport = {
+    format: 'boxoffice-bench-core/1',
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    mode: options.quick ? 'quick' : 'full',
+    interrupted,
+    selected_scenarios: options.selected.map((def) => def.name),
+    environment: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpu_count: cpus.length,
+      cpu_model: cpus[0]?.model.trim() ?? 'unknown',
+      memory_gb: round(os.totalmem() / 1024 ** 3, 1),
+      postgres_version: pgVersion,
+      pglite_version: packageVersion(path.join(root, 'node_modules/@electric-sql/pglite/package.json')),
+      boxoffice_version: packageVersion(path.join(root, 'package.json')) ?? 'unknown',
+      git_commit: git.commit,
+      git_dirty: git.dirty,
+      machine_busy_before_start_pct: busyBefore,
+      load_average_1m_at_start: round(loadAverageAtStart, 2),
+    },
+    server_env: { ...serverEnv, AUTH_SECRET: '(fixed, 44 chars)', WORKERS: '1', DATABASE_POOL_MAX: '20 (default)' },
+    scenarios,
+    postgres_database_stats: stats,
+    anomalies,
+    ok: scenarios.every((result) => result.ok) && !interrupted,
+  };
+  const markdown = renderMarkdown(report);
+  const files = writeReport(resultsDir, stamp, report, markdown);
+  process.stdout.write(`\n${markdown}\n`);
+  log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.md)}`);
+  const correctnessFailed = scenarios.some(
+    (result) => result.verification !== null && result.verification !== undefined && !result.verification.ok,
+  );
+  if (correctnessFailed) log('CORRECTNESS FAILURE: see the table above');
+  return interrupted ? 130 : report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    killAllServers();
+    process.exit(1);
+  },
+);

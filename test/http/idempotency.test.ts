@@ -1,0 +1,159 @@
+// Idempotency under failure: a key taken over while its first request still runs, an
+// unexpected error after the charge, a process that dies after charging, and provider
+// keys that must not collide across users. One booking, one kept charge, every time.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
+import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
+import type { ChargeRequest, ConfirmCommand } from '../../src/app/ports.ts';
+import { auth, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
+
+const startMs = Date.parse('2027-01-10T15:00:00Z');
+const staleMs = 5_000;
+
+/** Payments whose next charge, once armed, waits for a signal after charging. */
+class GatedPayments extends TestPayments {
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => {};
+  armAfterCharge(): () => void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+    return () => this.open();
+  }
+  override async charge(request: ChargeRequest) {
+    const outcome = await super.charge(request);
+    const gate = this.gate;
+    this.gate = null;
+    if (gate) await gate;
+    return outcome;
+  }
+}
+
+describe('idempotency under failure', () => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let payments: GatedPayments;
+  let eventId: string;
+
+  before(async () => {
+    clock = new ManualClock(startMs);
+    payments = new GatedPayments();
+    t = await startTestApp({ clock, payments, env: { IDEMPOTENCY_IN_FLIGHT_STALE_MS: String(staleMs) } });
+    eventId = await createEvent(t, {}, startMs);
+  });
+  after(() => t.close());
+
+  const hold = async (user: string, seatIds: string[]) => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/v1/events/${eventId}/reservations`,
+      headers: auth(await t.token(user)),
+      payload: { seat_ids: seatIds },
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    return response.json().reservation_id as string;
+  };
+  const confirm = async (user: string, reservationId: string, key: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/reservations/${reservationId}/confirm`,
+      headers: { ...auth(await t.token(user)), 'idempotency-key': key },
+      payload: { payment_method: 'pm_card_visa' },
+    });
+  const bookingsOf = async (reservationId: string) =>
+    (
+      await t.runtime.db.query<{ charge_id: string }>('SELECT charge_id FROM bookings WHERE reservation_id = $1', [
+        reservationId,
+      ])
+    ).rows;
+  const counters = () => ({ charges: payments.chargeCount, refunds: payments.refundCount });
+
+  test('when a slow first request is taken over, then the booking keeps its charge and the slow one backs off', async () => {
+    const reservationId = await hold('slow', ['s0']);
+    const before = counters();
+    const release = payments.armAfterCharge();
+    const first = confirm('slow', reservationId, 'slow-key'); // charges, then stalls
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(staleMs + 1); // the first claim now looks abandoned
+    const second = await confirm('slow', reservationId, 'slow-key');
+    assert.equal(second.statusCode, 201, second.body);
+    release();
+    const firstAnswer = await first;
+    assert.equal(firstAnswer.statusCode, 409, firstAnswer.body);
+    assert.equal(firstAnswer.json().code, 'IDEMPOTENCY_KEY_IN_FLIGHT');
+    assert.equal((await bookingsOf(reservationId)).length, 1);
+    assert.deepEqual(
+      counters(),
+      { charges: before.charges + 1, refunds: before.refunds },
+      'one charge, never refunded',
+    );
+    const replay = await confirm('slow', reservationId, 'slow-key');
+    assert.equal(replay.statusCode, 201);
+    assert.deepEqual(replay.json(), second.json());
+  });
+
+  test('when booking fails unexpectedly after the charge, then the key keeps its request: same body retries, another body is 422', async () => {
+    const first = await hold('unlucky', ['s1']);
+    const other = await hold('unlucky', ['s2']);
+    const store = t.runtime.deps.store;
+    const original = store.confirm.bind(store);
+    store.confirm = async () => {
+      store.confirm = original;
+      throw new Error('connection lost mid-transaction');
+    };
+    const before = counters();
+    const failed = await confirm('unlucky', first, 'unlucky-key');
+    assert.equal(failed.statusCode, 500);
+    const reused = await confirm('unlucky', other, 'unlucky-key');
+    assert.equal(reused.statusCode, 422, 'the key still belongs to the first request');
+    const retried = await confirm('unlucky', first, 'unlucky-key');
+    assert.equal(retried.statusCode, 201, retried.body);
+    assert.deepEqual(
+      counters(),
+      { charges: before.charges + 1, refunds: before.refunds },
+      'the retry reused the charge',
+    );
+    assert.equal((await bookingsOf(other)).length, 0);
+  });
+
+  test('when the process died after charging and the hold is gone by the retry, then the retry refunds the charge', async () => {
+    const reservationId = await hold('crashed', ['s3']);
+    const store = t.runtime.deps.store;
+    const original = store.confirm.bind(store);
+    let crash: (error: Error) => void = () => {};
+    store.confirm = (_command: ConfirmCommand) => {
+      store.confirm = original;
+      return new Promise((_, reject) => (crash = reject)); // the process "dies" here
+    };
+    const before = counters();
+    const dying = confirm('crashed', reservationId, 'crash-key');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(payments.chargeCount, before.charges + 1, 'the card was charged before the crash');
+    const cancelled = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/reservations/${reservationId}`,
+      headers: auth(await t.token('crashed')),
+    });
+    assert.equal(cancelled.statusCode, 204);
+    clock.advance(staleMs + 1);
+    const retried = await confirm('crashed', reservationId, 'crash-key');
+    assert.equal(retried.statusCode, 409, retried.body);
+    assert.equal(retried.json().code, 'RESERVATION_CANCELLED');
+    assert.equal(retried.json().refunded, true);
+    assert.deepEqual(counters(), { charges: before.charges + 1, refunds: before.refunds + 1 });
+    crash(new Error('process gone'));
+    await dying;
+    assert.equal(payments.refundCount, before.refunds + 1, 'nothing refunded twice');
+  });
+
+  test("when two users' ids and keys would join to the same text, then each pays its own charge", async () => {
+    const a = await hold('alice:x', ['s4']);
+    const b = await hold('alice', ['s5']);
+    const first = await confirm('alice:x', a, 'k');
+    const second = await confirm('alice', b, 'x:k');
+    assert.equal(first.statusCode, 201);
+    assert.equal(second.statusCode, 201);
+    const [chargeA] = await bookingsOf(a);
+    const [chargeB] = await bookingsOf(b);
+    assert.notEqual(chargeA!.charge_id, chargeB!.charge_id);
+  });
+});
