@@ -108,3 +108,53 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (user_id, key)
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+
+-- The hold decision, in one round trip. Each statement of a VOLATILE PL/pgSQL function
+-- takes a fresh snapshot, so the count after the advisory lock sees the user's holds
+-- committed while it waited. Seats are locked with SKIP LOCKED (never waiting on another
+-- request) and changed only when every requested seat was free: all or nothing.
+CREATE FUNCTION hold_seats(
+  p_event uuid, p_user text, p_seat_nos integer[], p_now timestamptz, p_expires timestamptz,
+  p_max_per_user integer, p_currency text, p_reservation uuid)
+RETURNS TABLE (out_kind text, out_token bigint, out_owned integer, out_seat_no integer,
+               out_section text, out_row text, out_number integer, out_price_cents bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_owned integer;
+  v_free integer[];
+  v_token bigint;
+BEGIN
+  -- One user's concurrent holds on one event take turns, so the per-user cap holds.
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_event::text || ':' || p_user, 0));
+  SELECT coalesce(sum(cardinality(r.seat_nos)), 0)::integer INTO v_owned
+  FROM reservations r
+  WHERE r.event_id = p_event AND r.user_id = p_user
+    AND (r.status = 'confirmed' OR (r.status = 'active' AND r.expires_at > p_now));
+  IF v_owned + cardinality(p_seat_nos) > p_max_per_user THEN
+    RETURN QUERY SELECT 'user_limit', NULL::bigint, v_owned, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::bigint;
+    RETURN;
+  END IF;
+
+  SELECT array_agg(free.seat_no) INTO v_free FROM (
+    SELECT s.seat_no FROM seats s
+    WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos)
+      AND s.booking_id IS NULL AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= p_now)
+    ORDER BY s.seat_no
+    FOR UPDATE SKIP LOCKED) AS free;
+  IF coalesce(cardinality(v_free), 0) <> cardinality(p_seat_nos) THEN
+    RETURN QUERY SELECT 'conflict', NULL::bigint, v_owned, wanted.seat_no, NULL::text, NULL::text, NULL::integer, NULL::bigint
+      FROM unnest(p_seat_nos) AS wanted(seat_no)
+      WHERE NOT (wanted.seat_no = ANY(coalesce(v_free, '{}')));
+    RETURN;
+  END IF;
+
+  v_token := nextval('hold_fencing_token_seq');
+  UPDATE seats s SET hold_token = v_token, hold_expires_at = p_expires, version = nextval('seat_version_seq')
+  WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos);
+  INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
+  SELECT p_reservation, p_event, p_user, 'active', v_token, p_seat_nos, sum(s.price_cents), p_currency, p_now, p_expires
+  FROM seats s WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos);
+  RETURN QUERY SELECT 'held', v_token, v_owned, s.seat_no, s.section, s.row_label, s.number, s.price_cents
+    FROM seats s WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos) ORDER BY s.seat_no;
+END
+$$;

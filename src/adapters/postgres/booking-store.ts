@@ -161,7 +161,16 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 const ts = (ms: number) => new Date(ms);
 
 export class PostgresBookingStore implements BookingStore {
-  constructor(private readonly db: Database) {}
+  // Every hold reads its event; in a flash sale that is one row read thousands of times a
+  // second. Events do not change after creation, so a short-lived copy per process is
+  // exact today; the TTL bounds staleness once events can be edited.
+  private readonly eventCache = new Map<string, { event: EventRecord; freshUntilMs: number }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly eventCacheTtlMs = 1_000,
+    private readonly eventCacheEntriesMax = 10_000,
+  ) {}
 
   async createEvent(event: NewEvent): Promise<string> {
     const id = randomUUID();
@@ -216,8 +225,14 @@ export class PostgresBookingStore implements BookingStore {
 
   async findEvent(eventId: string): Promise<EventRecord | null> {
     if (!isUuid(eventId)) return null;
+    const cached = this.eventCache.get(eventId);
+    if (cached && cached.freshUntilMs > Date.now()) return cached.event;
     const { rows } = await this.db.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE id = $1`, [eventId]);
-    return rows[0] ? toEvent(rows[0]) : null;
+    if (!rows[0]) return null;
+    const event = toEvent(rows[0]);
+    if (this.eventCache.size >= this.eventCacheEntriesMax) this.eventCache.clear();
+    this.eventCache.set(eventId, { event, freshUntilMs: Date.now() + this.eventCacheTtlMs });
+    return event;
   }
 
   async listEvents(filter: EventFilter): Promise<EventRecord[]> {
@@ -297,79 +312,51 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async hold(command: HoldCommand): Promise<HoldOutcome> {
-    const now = ts(command.nowMs);
-    return transactionOrRollback(this.db, async (tx) => {
-      // Serializes one user's concurrent holds on this event so the per-user cap holds.
-      // Other users do not contend for this lock: its key is a 64-bit hash of event and user.
-      const { rows: lockRows } = await tx.query<{ token: number }>(
-        `SELECT nextval('hold_fencing_token_seq') AS token
-         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))) AS user_lock`,
-        [command.eventId, command.userId],
-      );
-      const token = lockRows[0]!.token;
-      // A fresh statement after the lock, so it sees the user's just-committed holds.
-      const { rows: ownedRows } = await tx.query<{ seats: number }>(
-        `SELECT coalesce(sum(cardinality(seat_nos)), 0)::int AS seats FROM reservations
-         WHERE event_id = $1 AND user_id = $2 AND (status = 'confirmed' OR (status = 'active' AND expires_at > $3))`,
-        [command.eventId, command.userId, now],
-      );
-      const heldOrBooked = ownedRows[0]!.seats;
-      if (heldOrBooked + command.seatNos.length > command.maxSeatsPerUser) {
-        return { kind: 'user_limit', heldOrBooked };
-      }
-      // The decision: claim every requested seat that is free at $now and not being
-      // touched by another transaction; record the reservation only if all were claimed.
-      const reservationId = randomUUID();
-      const { rows: claimed } = await tx.query<SeatRow & { recorded: number }>(
-        `WITH wanted AS (
-           SELECT seat_no FROM seats
-           WHERE event_id = $1 AND seat_no = ANY($2::int[])
-             AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= $3)
-           ORDER BY seat_no
-           FOR UPDATE SKIP LOCKED
-         ), claimed AS (
-           UPDATE seats s
-           SET hold_token = $4, hold_expires_at = $5, version = nextval('seat_version_seq')
-           FROM wanted WHERE s.event_id = $1 AND s.seat_no = wanted.seat_no
-           RETURNING s.seat_no, s.section, s.row_label, s.number, s.price_cents
-         ), recorded AS (
-           INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
-           SELECT $6, $1, $7, 'active', $4, $2::int[], sum(price_cents), $8, $3, $5
-           FROM claimed HAVING count(*) = cardinality($2::int[])
-           RETURNING 1
-         )
-         SELECT seat_no, section, row_label, number, price_cents, (SELECT count(*) FROM recorded)::int AS recorded
-         FROM claimed ORDER BY seat_no`,
-        [
-          command.eventId,
-          command.seatNos,
-          now,
-          token,
-          ts(command.expiresAtMs),
-          reservationId,
-          command.userId,
-          command.currency,
-        ],
-      );
-      if (claimed.length !== command.seatNos.length || claimed[0]?.recorded !== 1) {
-        const got = new Set(claimed.map((row) => row.seat_no));
-        rollbackWith<HoldOutcome>({ kind: 'conflict', seatNos: command.seatNos.filter((seatNo) => !got.has(seatNo)) });
-      }
-      const reservation: ReservationRecord = {
-        id: reservationId,
-        eventId: command.eventId,
-        userId: command.userId,
-        status: 'active',
-        fencingToken: token,
-        seatNos: command.seatNos,
-        totalCents: claimed.reduce((sum, row) => sum + row.price_cents, 0),
-        currency: command.currency,
-        createdAtMs: command.nowMs,
-        expiresAtMs: command.expiresAtMs,
-        bookingId: null,
-      };
-      return { kind: 'held', reservation, seats: claimed.map(toSeatDetail) };
-    });
+    // One statement, one round trip: the decision is migrations/001_core.sql hold_seats().
+    const reservationId = randomUUID();
+    const { rows } = await this.db.query<{
+      out_kind: 'held' | 'conflict' | 'user_limit';
+      out_token: number;
+      out_owned: number;
+      out_seat_no: number;
+      out_section: string;
+      out_row: string;
+      out_number: number;
+      out_price_cents: number;
+    }>('SELECT * FROM hold_seats($1, $2, $3::int[], $4, $5, $6, $7, $8)', [
+      command.eventId,
+      command.userId,
+      command.seatNos,
+      ts(command.nowMs),
+      ts(command.expiresAtMs),
+      command.maxSeatsPerUser,
+      command.currency,
+      reservationId,
+    ]);
+    const first = rows[0]!;
+    if (first.out_kind === 'user_limit') return { kind: 'user_limit', heldOrBooked: first.out_owned };
+    if (first.out_kind === 'conflict') return { kind: 'conflict', seatNos: rows.map((row) => row.out_seat_no) };
+    const seats = rows.map((row) => ({
+      seatNo: row.out_seat_no,
+      section: row.out_section,
+      row: row.out_row,
+      number: row.out_number,
+      priceCents: row.out_price_cents,
+    }));
+    const reservation: ReservationRecord = {
+      id: reservationId,
+      eventId: command.eventId,
+      userId: command.userId,
+      status: 'active',
+      fencingToken: first.out_token,
+      seatNos: command.seatNos,
+      totalCents: seats.reduce((sum, seat) => sum + seat.priceCents, 0),
+      currency: command.currency,
+      createdAtMs: command.nowMs,
+      expiresAtMs: command.expiresAtMs,
+      bookingId: null,
+    };
+    return { kind: 'held', reservation, seats };
   }
 
   async findReservation(reservationId: string): Promise<ReservationRecord | null> {
