@@ -21,7 +21,7 @@ import {
   seededRandom,
   type SeatMapShape,
 } from './fixtures.ts';
-import { runLoad, round, type LoadRequest, type LoadResult } from './load.ts';
+import { runLoad, round, type LoadRequest } from './load.ts';
 import {
   type Backend,
   type CreateEventResult,
