@@ -1,0 +1,131 @@
+// Running the service as operators do: several workers behind one port, and PostgreSQL
+// going away and coming back.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import {
+  auth,
+  createEvent,
+  createSchema,
+  dropSchema,
+  postgresUrl,
+  postgresUrlFor,
+  startTestApp,
+  testDb,
+} from '../support/harness.ts';
+import { freePort, startServerProcess } from '../support/processes.ts';
+
+/** A TCP proxy in front of PostgreSQL that the test can cut and restore. */
+async function startCuttableProxy(target: URL) {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  const open = async () => {
+    server = createServer((client) => {
+      const upstream = createConnection(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+  };
+  const cut = async () => {
+    const closing = server ? new Promise((resolve) => server!.close(resolve)) : Promise.resolve();
+    for (const socket of sockets) socket.destroy();
+    await closing;
+    server = null;
+  };
+  await open();
+  return { port, open, cut };
+}
+
+describe(`operations on ${testDb}`, () => {
+  test(
+    'when PostgreSQL becomes unreachable, then requests get 503 with Retry-After and service resumes when it is back',
+    { skip: testDb !== 'postgres' && 'PostgreSQL only: the embedded database cannot go away' },
+    async () => {
+      const target = new URL(postgresUrl);
+      const proxy = await startCuttableProxy(target);
+      const proxied = new URL(postgresUrl);
+      proxied.host = `127.0.0.1:${proxy.port}`;
+      const t = await startTestApp({ env: { DATABASE_URL: proxied.toString(), DATABASE_POOL_MAX: '2' } });
+      try {
+        const eventId = await createEvent(t);
+        const token = await t.token('outage-buyer');
+        const hold = (seat: string) =>
+          t.app.inject({
+            method: 'POST',
+            url: `/v1/events/${eventId}/reservations`,
+            headers: auth(token),
+            payload: { seat_ids: [seat] },
+          });
+        assert.equal((await hold('s0')).statusCode, 201);
+
+        await proxy.cut();
+        const during = await hold('s1');
+        assert.equal(during.statusCode, 503, during.body);
+        assert.equal(during.json().code, 'SERVICE_UNAVAILABLE');
+        assert.ok(Number(during.headers['retry-after']) > 0);
+        const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(ready.statusCode, 503);
+        assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'alive, just not ready');
+
+        await proxy.open();
+        let after = await hold('s1');
+        for (let attempt = 0; attempt < 20 && after.statusCode === 503; attempt += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          after = await hold('s1');
+        }
+        assert.equal(after.statusCode, 201, after.body);
+        assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+      } finally {
+        await t.close();
+        await proxy.cut();
+      }
+    },
+  );
+
+  test(
+    'when started with WORKERS=2 in demo mode, then a token minted by one worker works on all and SIGTERM stops cleanly',
+    { skip: testDb !== 'postgres' && 'several workers need PostgreSQL' },
+    async () => {
+      const schema = await createSchema();
+      const server = await startServerProcess({ DATABASE_URL: postgresUrlFor(schema), WORKERS: '2' });
+      try {
+        const minted = await fetch(`${server.url}/v1/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: 'cluster-user', role: 'organizer' }),
+        });
+        assert.equal(minted.status, 200);
+        const { token } = (await minted.json()) as { token: string };
+        // New connections are spread over the workers; every one must accept the token.
+        const statuses = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(`${server.url}/v1/me/bookings`, { headers: { ...auth(token), connection: 'close' } }).then(
+              (r) => r.status,
+            ),
+          ),
+        );
+        assert.deepEqual([...new Set(statuses)], [200]);
+      } finally {
+        await server.stop();
+        await dropSchema(schema);
+      }
+      assert.equal(server.child.exitCode, 0, server.output());
+    },
+  );
+
+  test('when WORKERS=2 is asked for without DATABASE_URL, then the start stops with a clear message', async () => {
+    const failed = await startServerProcess({ WORKERS: '2', DATA_DIR: 'memory://' }, 10_000).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    assert.match(failed ?? 'it started', /WORKERS > 1 needs DATABASE_URL/);
+  });
+});
