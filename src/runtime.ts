@@ -1,6 +1,6 @@
 // The composition root: picks the adapters the configuration asks for and wires the
 // use cases to them. Used by server.ts, by the tests and by the benchmarks.
-import { ManualClock, systemClock } from './adapters/clock/system-clock.ts';
+import { systemClock } from './adapters/clock/system-clock.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
 import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
@@ -67,5 +67,3 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   });
   return { db, deps, authenticator, close: () => db.close() };
 }
-
-export { ManualClock };

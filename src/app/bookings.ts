@@ -1,5 +1,6 @@
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
+import type { SeatDetail } from './ports.ts';
 import { bookingView } from './views.ts';
 
 export const myBookingsMax = 200;
@@ -12,9 +13,23 @@ export async function getBooking(deps: Deps, userId: string, bookingId: string) 
 
 export async function listMyBookings(deps: Deps, userId: string) {
   const bookings = await deps.store.listBookings(userId, myBookingsMax);
-  const views = [];
+  // One seat query per event, not per booking.
+  const seatNosByEvent = new Map<string, number[]>();
   for (const booking of bookings) {
-    views.push(bookingView(booking, await deps.store.seatDetails(booking.eventId, booking.seatNos)));
+    seatNosByEvent.set(booking.eventId, [...(seatNosByEvent.get(booking.eventId) ?? []), ...booking.seatNos]);
   }
-  return { bookings: views };
+  const seatsByEvent = new Map<string, Map<number, SeatDetail>>();
+  for (const [eventId, seatNos] of seatNosByEvent) {
+    const seats = await deps.store.seatDetails(eventId, seatNos);
+    seatsByEvent.set(eventId, new Map(seats.map((seat) => [seat.seatNo, seat])));
+  }
+  return {
+    bookings: bookings.map((booking) => {
+      const seats = seatsByEvent.get(booking.eventId)!;
+      return bookingView(
+        booking,
+        booking.seatNos.map((seatNo) => seats.get(seatNo)!).sort((a, b) => a.seatNo - b.seatNo),
+      );
+    }),
+  };
 }

@@ -278,6 +278,29 @@ describe('booking flow over HTTP', () => {
     assert.equal(late.statusCode, 410);
   });
 
+  test('when a buyer has several bookings, then /v1/me/bookings lists each with its own seats, newest first', async () => {
+    const dora = await t.token('dora');
+    const other = await createEvent(t, {}, startMs);
+    const bought: string[][] = [];
+    for (const [event, seatIds] of [
+      [eventId, ['s25', 's26']],
+      [other, ['s1']],
+      [eventId, ['s27']],
+    ] as const) {
+      const held = await hold(dora, [...seatIds], event);
+      assert.equal(held.statusCode, 201, held.body);
+      clock.advance(1);
+      assert.equal((await confirm(dora, held.json().reservation_id, `dora-${bought.length}`)).statusCode, 201);
+      bought.push([...seatIds]);
+    }
+    const list = (await t.app.inject({ method: 'GET', url: '/v1/me/bookings', headers: auth(dora) })).json().bookings;
+    assert.deepEqual(
+      list.map((booking: { seats: { seat_id: string }[] }) => booking.seats.map((seat) => seat.seat_id)),
+      [...bought].reverse(),
+    );
+    assert.equal(list[1].event_id, other);
+  });
+
   test('when unauthenticated or a customer creates an event, then 401 / 403', async () => {
     const anonymous = await t.app.inject({ method: 'POST', url: '/v1/events', payload: eventBody() });
     assert.equal(anonymous.statusCode, 401);
