@@ -3,10 +3,10 @@ import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from './load.ts';
 import type { Summary } from './stats.ts';
-import type { DatabaseStats, EventCheck, HoldCheck } from './verify.ts';
+import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
 
 export type Backend = 'postgres' | 'pglite';
-export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended';
+export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase';
 
 export interface ScenarioBase {
   name: string;
@@ -73,7 +73,49 @@ export interface HoldResult extends ScenarioBase {
   verification: HoldCheck | null;
 }
 
-export type ScenarioResult = CreateEventResult | HoldResult;
+/** A hold, then a confirm of it (POST /v1/reservations/{id}/confirm), in a closed loop. */
+export interface PurchaseResult extends ScenarioBase {
+  kind: 'purchase';
+  event: { id: string; seat_count: number; max_seats_per_user: number; setup_create_s: number } | null;
+  load: {
+    connections: number;
+    duration_target_s: number;
+    warmup_s: number;
+    seats_per_request: string;
+    users: number;
+    payment_method: string;
+  };
+  /** From the first hold sent to the last confirm answer read. */
+  elapsed_s: number;
+  stopped_by: LoadResult['stopped_by'] | null;
+  /** Iterations started (each a hold, then its confirm if the hold answered 201). */
+  purchases_started: number;
+  /** Iterations whose hold and confirm both answered 201. */
+  purchases_completed: number;
+  purchase_rate_per_s: number;
+  /** The hold requests and the confirm requests, each counted apart. */
+  hold: LoadResult | null;
+  confirm: LoadResult | null;
+  hold_rate_per_s: number;
+  confirm_rate_per_s: number;
+  confirm_201_per_s: number;
+  cpu_pct_of_one_core: HoldResult['cpu_pct_of_one_core'];
+  /** CPU time per completed purchase (hold + confirm). */
+  cpu_ms_per_purchase: { server: number | null; postgres: number | null };
+  load_average_1m_at_start: number | null;
+  postgres_wait_sample: { samples: number; states: Record<string, number> } | null;
+  /** From the server's /metrics: mean time inside the server per hold and per confirm, and its event loop delay. */
+  server_side: {
+    hold_mean_ms: number | null;
+    confirm_mean_ms: number | null;
+    event_loop_delay_mean_ms: number;
+    event_loop_delay_p99_ms: number;
+    event_loop_delay_max_ms: number;
+  } | null;
+  verification: PurchaseCheck | null;
+}
+
+export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult;
 
 export interface RunReport {
   format: 'boxoffice-bench-core/1';
@@ -130,17 +172,20 @@ const latencyPair = (summary: Summary | undefined) => (summary ? `${ms(summary.p
 export function renderMarkdown(report: RunReport): string {
   const env = report.environment;
   const lines: string[] = [];
-  const holds = report.scenarios.filter((s): s is HoldResult => s.kind !== 'create-event');
+  const holds = report.scenarios.filter(
+    (s): s is HoldResult => s.kind === 'hold-uncontended' || s.kind === 'hold-contended',
+  );
+  const purchases = report.scenarios.filter((s): s is PurchaseResult => s.kind === 'purchase');
   const creates = report.scenarios.filter((s): s is CreateEventResult => s.kind === 'create-event');
-  const firstHold = holds[0];
+  const firstLoad = holds[0] ?? purchases[0];
   lines.push(`# Boxoffice core benchmark, ${report.started_at} (${report.mode})`);
   lines.push('');
   lines.push(
     `node ${env.node} · ${env.cpu_count} CPUs (${env.cpu_model}) · PostgreSQL ${env.postgres_version ?? '–'} · ` +
       `PGlite ${env.pglite_version ?? '–'} · commit ${env.git_commit ?? '–'}${env.git_dirty ? ' (dirty)' : ''}` +
-      (firstHold
-        ? ` · ${firstHold.load.connections} connections, ${firstHold.load.duration_target_s} s per load scenario ` +
-          `after ${firstHold.load.warmup_s} s warm-up`
+      (firstLoad
+        ? ` · ${firstLoad.load.connections} connections, ${firstLoad.load.duration_target_s} s per load scenario ` +
+          `after ${firstLoad.load.warmup_s} s warm-up`
         : '') +
       ` · machine busy before start: ${env.machine_busy_before_start_pct ?? '–'}% of one core, ` +
       `load average ${env.load_average_1m_at_start}`,
@@ -231,7 +276,76 @@ export function renderMarkdown(report: RunReport): string {
     );
     lines.push('');
   }
-  const sampled = holds.filter((s) => s.postgres_wait_sample && s.postgres_wait_sample.samples > 0);
+  if (purchases.length > 0) {
+    lines.push('## Purchases (a hold, then POST /v1/reservations/{id}/confirm of it, closed loop)');
+    lines.push('');
+    lines.push('Confirm requests:');
+    lines.push('');
+    lines.push(
+      '| Scenario | Backend | Confirms | Confirms/s | 201/s | p50 ms | p99 ms | p99.9 ms | Max ms | Statuses | Errors | Non-2xx | Purchases/s | Correctness |',
+    );
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|');
+    for (const s of purchases) {
+      if (!s.confirm) {
+        lines.push(
+          `| ${s.name} | ${backendName(s.backend)} | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+        );
+        continue;
+      }
+      const l = s.confirm.latency_ms.all;
+      const correctness = s.verification
+        ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` +
+          (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
+        : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
+      lines.push(
+        `| ${s.name} | ${backendName(s.backend)} | ${int(s.confirm.requests)} | ${int(s.confirm_rate_per_s)} | ` +
+          `${int(s.confirm_201_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ` +
+          `${counts(s.confirm.statuses)} | ${counts(s.confirm.errors)} | ${counts(s.confirm.non_2xx)} | ` +
+          `${int(s.purchase_rate_per_s)} | ${correctness} |`,
+      );
+    }
+    lines.push('');
+    lines.push('The whole purchase (hold + confirm):');
+    lines.push('');
+    lines.push(
+      '| Scenario | Seats/purchase | Purchases (both 201) | Holds | Hold p50 / p99 ms | Hold statuses | Server-side mean ms hold / confirm | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/purchase server + PG | Stopped by |',
+    );
+    lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const s of purchases) {
+      if (!s.hold) continue;
+      const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+      lines.push(
+        `| ${s.name} | ${s.load.seats_per_request} | ${int(s.purchases_completed)} of ${int(s.purchases_started)} | ` +
+          `${int(s.hold.requests)} | ${latencyPair(s.hold.latency_ms.all)} | ${counts(s.hold.statuses)} | ` +
+          `${ms(s.server_side?.hold_mean_ms ?? undefined)} / ${ms(s.server_side?.confirm_mean_ms ?? undefined)} | ` +
+          `${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
+          `${ms(s.cpu_ms_per_purchase.server ?? undefined)} + ${ms(s.cpu_ms_per_purchase.postgres ?? undefined)} | ` +
+          `${s.stopped_by ?? '–'} |`,
+      );
+    }
+    lines.push('');
+    if (holds.length === 0) {
+      lines.push(
+        `CPU is a percentage of one core over the measured window (${env.cpu_count} cores = ${env.cpu_count * 100}%). ` +
+          '"Other" is everything else busy on the machine meanwhile; when it is large, the figures above are depressed by it.',
+      );
+      lines.push('');
+    }
+    for (const s of purchases) {
+      if (!s.verification) continue;
+      const v = s.verification;
+      lines.push(
+        `${s.name}: ${int(v.bookings)} bookings holding ${int(v.seats_in_bookings)} seats; ` +
+          `${int(v.booked_seats_rows)} booked_seats rows, ${int(v.seats_marked_booked)} seats marked booked; ` +
+          `${int(v.confirmed_reservations)} confirmed and ${int(v.active_reservations)} still active reservations ` +
+          `of ${int(v.responses_hold_201)} holds answered 201.`,
+      );
+      lines.push('');
+    }
+  }
+  const sampled = [...holds, ...purchases].filter((s) => s.postgres_wait_sample && s.postgres_wait_sample.samples > 0);
   if (sampled.length > 0) {
     lines.push(
       "Where the service's PostgreSQL connections were, sampled every 100 ms during the load (share of samples):",

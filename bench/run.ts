@@ -21,11 +21,12 @@ import {
   seededRandom,
   type SeatMapShape,
 } from './fixtures.ts';
-import { runLoad, round, type LoadRequest } from './load.ts';
+import { runFlow, runLoad, round, type FlowOptions, type LoadRequest, type LoadResult } from './load.ts';
 import {
   type Backend,
   type CreateEventResult,
   type HoldResult,
+  type PurchaseResult,
   renderMarkdown,
   type RunReport,
   type ScenarioKind,
@@ -43,6 +44,7 @@ import {
   type Query,
   verifyEventSeats,
   verifyHolds,
+  verifyPurchases,
   startWaitSampler,
   type WaitSampler,
   withPglite,
@@ -63,6 +65,7 @@ const createTargetS = 5; // the PostgreSQL goal for a 100,000-seat event
 const uncontendedUsers = 2_000;
 const contendedUsers = 10_000;
 const hotSeats = 200;
+const paymentMethod = 'pm_card_visa'; // the test provider's card that always succeeds
 const requestTimeoutMs = 30_000;
 const createTimeoutMs = 180_000;
 
@@ -83,6 +86,7 @@ const scenarioDefs: ScenarioDef[] = [
   { name: 'create-event-postgres', backend: 'postgres', kind: 'create-event' },
   { name: 'hold-uncontended-postgres', backend: 'postgres', kind: 'hold-uncontended' },
   { name: 'hold-contended-postgres', backend: 'postgres', kind: 'hold-contended' },
+  { name: 'confirm-postgres', backend: 'postgres', kind: 'purchase' },
   { name: 'create-event-pglite', backend: 'pglite', kind: 'create-event' },
   { name: 'hold-uncontended-pglite', backend: 'pglite', kind: 'hold-uncontended' },
 ];
@@ -213,8 +217,46 @@ function reservationIdOf(body: string): string {
   return (JSON.parse(body) as { reservation_id: string }).reservation_id;
 }
 
-/** Unmeasured load on a separate event, so JIT, pools and caches are warm before measuring. */
-async function warmUp(session: Session, anomalies: string[]) {
+const confirmRequest = (
+  reservationId: string,
+  headers: Record<string, string>,
+  idempotencyKey: string,
+): LoadRequest => ({
+  method: 'POST',
+  path: `/v1/reservations/${encodeURIComponent(reservationId)}/confirm`,
+  headers: { ...headers, 'idempotency-key': idempotencyKey },
+  body: JSON.stringify({ payment_method: paymentMethod }),
+});
+
+const purchaseSteps = ['hold', 'confirm'] as const;
+
+/**
+ * Purchase iteration i (counted from `offset`): hold the uncontended pattern's seats of i as
+ * user i mod users, then, once that answered 201, confirm the reservation as the same user
+ * with the Idempotency-Key `${keyPrefix}-${i}`, used by no other request.
+ */
+function purchaseRequests(
+  eventId: string,
+  headers: Record<string, string>[],
+  offset: number,
+  keyPrefix: string,
+  reservationOf: Map<number, string>,
+): FlowOptions['makeRequest'] {
+  return (index, step, previous) => {
+    const n = offset + index;
+    const user = headers[n % headers.length]!;
+    if (step === 0) return holdRequest(eventId, user, uncontendedSeats(n));
+    const reservationId = reservationOf.get(index);
+    if (previous?.status !== 201 || reservationId === undefined) return null;
+    return confirmRequest(reservationId, user, `${keyPrefix}-${n}`);
+  };
+}
+
+/**
+ * Unmeasured load on a separate event, so JIT, pools and caches are warm before measuring:
+ * holds, or (purchase: true) holds each followed by its confirm.
+ */
+async function warmUp(session: Session, anomalies: string[], purchase = false) {
   if (!session.warmup) {
     const { eventId } = await createEvent(session, warmupEvent, 'Bench warm-up', 1_000);
     const tokens = await mintUserTokens(authSecret, `warm-${session.backend}`, 500);
@@ -223,28 +265,93 @@ async function warmUp(session: Session, anomalies: string[]) {
   const warm = session.warmup;
   const headers = warm.tokens.map(holdHeaders);
   const offset = warm.nextRequest;
-  const result = await runLoad({
+  const common = {
     origin: session.server.origin,
     connections,
     durationMs: options.warmupSeconds * 1000,
-    maxRequests: Math.max(0, uncontendedBudget(warm.seats) - offset),
-    makeRequest: (index) =>
-      holdRequest(warm.eventId, headers[(offset + index) % headers.length]!, uncontendedSeats(offset + index)),
     shouldAbort: () => interrupted,
     requestTimeoutMs,
-  });
-  warm.nextRequest += result.requests;
-  const fiveXx = Object.entries(result.statuses).filter(([status]) => status.startsWith('5'));
-  if (fiveXx.length > 0 || Object.keys(result.errors).length > 0) {
-    anomalies.push(
-      `warm-up before ${session.server.scenario} (${session.backend}): statuses ${JSON.stringify(result.statuses)}, ` +
-        `errors ${JSON.stringify(result.errors)}`,
-    );
+  };
+  const budget = Math.max(0, uncontendedBudget(warm.seats) - offset);
+  const results: LoadResult[] = [];
+  if (purchase) {
+    const reservationOf = new Map<number, string>();
+    const flow = await runFlow({
+      ...common,
+      maxIterations: budget,
+      steps: purchaseSteps,
+      makeRequest: purchaseRequests(warm.eventId, headers, offset, `warm-${warm.eventId}`, reservationOf),
+      onResponse: (index, step, status, body) => {
+        if (step === 0 && status === 201) reservationOf.set(index, reservationIdOf(body));
+        else if (step === 1) reservationOf.delete(index);
+      },
+      onFailure: (index) => reservationOf.delete(index),
+    });
+    warm.nextRequest += flow.iterations;
+    results.push(...Object.values(flow.steps));
+  } else {
+    const result = await runLoad({
+      ...common,
+      maxRequests: budget,
+      makeRequest: (index) =>
+        holdRequest(warm.eventId, headers[(offset + index) % headers.length]!, uncontendedSeats(offset + index)),
+    });
+    warm.nextRequest += result.requests;
+    results.push(result);
+  }
+  for (const result of results) {
+    const fiveXx = Object.entries(result.statuses).filter(([status]) => status.startsWith('5'));
+    if (fiveXx.length > 0 || Object.keys(result.errors).length > 0) {
+      anomalies.push(
+        `warm-up before ${session.server.scenario} (${session.backend}): statuses ${JSON.stringify(result.statuses)}, ` +
+          `errors ${JSON.stringify(result.errors)}`,
+      );
+    }
   }
 }
 
 function cpuPercent(before: number | null, after: number | null, seconds: number): number | null {
   return before === null || after === null || seconds <= 0 ? null : round(((after - before) / seconds) * 100, 0);
+}
+
+/**
+ * Brackets a measured load: server, PostgreSQL, benchmark and machine CPU, the server's
+ * /metrics (the first scrape also restarts its event loop delay window) and, on
+ * PostgreSQL, where the service's connections were. stop() takes the load's elapsed time.
+ */
+async function startMeasuring(session: Session) {
+  const loadAverage = os.loadavg()[0]!;
+  const metrics0 = await session.server.metrics(); // also restarts the event loop delay window
+  const serverCpu0 = session.server.cpuSeconds();
+  const postgresCpu0 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+  const sampler: WaitSampler | null = session.database ? await startWaitSampler(session.database.url) : null;
+  const machineCpu0 = machineCpuSeconds();
+  const clientCpu0 = process.cpuUsage();
+  return {
+    async stop(elapsedS: number) {
+      const clientCpu = process.cpuUsage(clientCpu0);
+      const waits = sampler ? await sampler.stop() : null;
+      const metrics1 = await session.server.metrics();
+      const serverCpu1 = session.server.cpuSeconds();
+      const postgresCpu1 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+      const machineCpu1 = machineCpuSeconds();
+      const measured = {
+        server: cpuPercent(serverCpu0, serverCpu1, elapsedS),
+        postgres: cpuPercent(0, postgresCpuDelta(postgresCpu0, postgresCpu1), elapsedS),
+        bench_client: round(((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100, 0),
+        machine: cpuPercent(machineCpu0, machineCpu1, elapsedS),
+      };
+      const cpu = {
+        ...measured,
+        // Whatever else ran on the machine meanwhile (other jobs skew every figure).
+        other:
+          measured.machine === null
+            ? null
+            : Math.max(0, measured.machine - (measured.server ?? 0) - (measured.postgres ?? 0) - measured.bench_client),
+      };
+      return { cpu, waits, metrics0, metrics1, loadAverage };
+    },
+  };
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -329,13 +436,7 @@ async function holdScenario(
   };
 
   log(`  ${def.name}: ${connections} clients for ${options.loadSeconds} s`);
-  const loadAverage = os.loadavg()[0]!;
-  const metrics0 = await session.server.metrics(); // also restarts the event loop delay window
-  const serverCpu0 = session.server.cpuSeconds();
-  const postgresCpu0 = session.database ? postgresCpuSnapshot(session.database.name) : null;
-  const sampler: WaitSampler | null = session.database ? await startWaitSampler(session.database.url) : null;
-  const machineCpu0 = machineCpuSeconds();
-  const clientCpu0 = process.cpuUsage();
+  const measuring = await startMeasuring(session);
   let last201At = 0;
   const loadStartedAt = performance.now();
   const load = await runLoad({
@@ -360,18 +461,7 @@ async function holdScenario(
     shouldAbort: () => interrupted,
     requestTimeoutMs,
   });
-  const clientCpu = process.cpuUsage(clientCpu0);
-  const waits = sampler ? await sampler.stop() : null;
-  const metrics1 = await session.server.metrics();
-  const serverCpu1 = session.server.cpuSeconds();
-  const postgresCpu1 = session.database ? postgresCpuSnapshot(session.database.name) : null;
-  const machineCpu1 = machineCpuSeconds();
-  const cpu = {
-    server: cpuPercent(serverCpu0, serverCpu1, load.elapsed_s),
-    postgres: cpuPercent(0, postgresCpuDelta(postgresCpu0, postgresCpu1), load.elapsed_s),
-    bench_client: round(((clientCpu.user + clientCpu.system) / 1e6 / load.elapsed_s) * 100, 0),
-    machine: cpuPercent(machineCpu0, machineCpu1, load.elapsed_s),
-  };
+  const { cpu, waits, metrics0, metrics1, loadAverage } = await measuring.stop(load.elapsed_s);
 
   const count = (status: string) => load.statuses[status] ?? 0;
   const result: HoldResult = {
@@ -401,14 +491,7 @@ async function holdScenario(
     rate_409_per_s: round(count('409') / load.elapsed_s, 1),
     share_201: load.requests ? round(count('201') / load.requests, 4) : 0,
     share_409: load.requests ? round(count('409') / load.requests, 4) : 0,
-    cpu_pct_of_one_core: {
-      ...cpu,
-      // Whatever else ran on the machine meanwhile (other jobs skew every figure).
-      other:
-        cpu.machine === null
-          ? null
-          : Math.max(0, cpu.machine - (cpu.server ?? 0) - (cpu.postgres ?? 0) - cpu.bench_client),
-    },
+    cpu_pct_of_one_core: cpu,
     cpu_ms_per_request: {
       server: cpu.server === null ? null : round((cpu.server * 10 * load.elapsed_s) / Math.max(1, load.requests), 2),
       postgres:
@@ -441,6 +524,165 @@ async function holdScenario(
   return { result, verify };
 }
 
+/** The booking_id of a confirm's 201 answer if it names this reservation, event and the seats its hold asked for. */
+function answerDescribes(body: string, reservationId: string, eventId: string, seatNos: number[]): string | null {
+  try {
+    const booking = JSON.parse(body) as {
+      booking_id?: unknown;
+      reservation_id?: unknown;
+      event_id?: unknown;
+      status?: unknown;
+      seats?: { seat_id?: unknown }[];
+    };
+    const answered = (booking.seats ?? []).map((seat) => String(seat.seat_id)).sort();
+    const asked = seatNos.map(seatId).sort();
+    const matches =
+      typeof booking.booking_id === 'string' &&
+      booking.reservation_id === reservationId &&
+      booking.event_id === eventId &&
+      booking.status === 'confirmed' &&
+      answered.join() === asked.join();
+    return matches ? (booking.booking_id as string) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function purchaseScenario(
+  def: ScenarioDef,
+  session: Session,
+  anomalies: string[],
+): Promise<{ result: PurchaseResult; verify: Verify }> {
+  const maxSeatsPerUser = 1_000;
+  const users = uncontendedUsers;
+  const created = await createEvent(session, bigEvent, `Bench ${def.name}`, maxSeatsPerUser);
+  const seatCount = seatCountOf(bigEvent);
+  const headers = (await mintUserTokens(authSecret, `${def.name}-user`, users)).map(holdHeaders);
+  log(
+    `  ${def.name}: event ${created.eventId} created in ${created.seconds.toFixed(2)} s; warming up (hold + confirm)`,
+  );
+  await warmUp(session, anomalies, true);
+
+  /** Iteration → the reservation its hold made (hold answered 201). */
+  const reservationOf = new Map<number, string>();
+  const held = new Map<string, number[]>();
+  const confirmed = new Map<string, string>();
+  const refused = new Set<string>();
+  const unanswered = new Set<string>();
+  let answerMismatches = 0;
+
+  log(`  ${def.name}: ${connections} clients for ${options.loadSeconds} s, each holding then confirming`);
+  const measuring = await startMeasuring(session);
+  const flow = await runFlow({
+    origin: session.server.origin,
+    connections,
+    durationMs: options.loadSeconds * 1000,
+    // Time is the intended bound; the count cap keeps a very fast run inside the event's seats.
+    maxIterations: uncontendedBudget(seatCount),
+    steps: purchaseSteps,
+    makeRequest: purchaseRequests(created.eventId, headers, 0, `${def.name}-${created.eventId}`, reservationOf),
+    onResponse: (index, step, status, body) => {
+      if (step === 0) {
+        if (status !== 201) return;
+        const reservationId = reservationIdOf(body);
+        reservationOf.set(index, reservationId);
+        held.set(reservationId, uncontendedSeats(index));
+        return;
+      }
+      const reservationId = reservationOf.get(index)!;
+      if (status !== 201) {
+        refused.add(reservationId);
+        return;
+      }
+      const bookingId = answerDescribes(body, reservationId, created.eventId, uncontendedSeats(index));
+      if (bookingId === null) answerMismatches += 1;
+      confirmed.set(reservationId, bookingId ?? '(unreadable answer)');
+    },
+    onFailure: (index, step) => {
+      if (step === 1) unanswered.add(reservationOf.get(index)!);
+    },
+    shouldAbort: () => interrupted,
+    requestTimeoutMs,
+  });
+  const { cpu, waits, metrics0, metrics1, loadAverage } = await measuring.stop(flow.elapsed_s);
+
+  const hold = flow.steps.hold!;
+  const confirm = flow.steps.confirm!;
+  const perSecond = (value: number) => round(value / flow.elapsed_s, 1);
+  const perPurchase = (pct: number | null) =>
+    pct === null ? null : round((pct * 10 * flow.elapsed_s) / Math.max(1, flow.completed), 2);
+  const meanMs = (sum0: number, count0: number, sum1: number, count1: number) =>
+    count1 > count0 ? round(((sum1 - sum0) / (count1 - count0)) * 1000, 2) : null;
+  const result: PurchaseResult = {
+    name: def.name,
+    backend: def.backend,
+    kind: 'purchase',
+    ok: true,
+    server_log: emptyLog(),
+    event: {
+      id: created.eventId,
+      seat_count: seatCount,
+      max_seats_per_user: maxSeatsPerUser,
+      setup_create_s: round(created.seconds, 3),
+    },
+    load: {
+      connections,
+      duration_target_s: options.loadSeconds,
+      warmup_s: options.warmupSeconds,
+      seats_per_request: '1 or 2 (alternating)',
+      users,
+      payment_method: paymentMethod,
+    },
+    elapsed_s: flow.elapsed_s,
+    stopped_by: flow.stopped_by,
+    purchases_started: flow.iterations,
+    purchases_completed: flow.completed,
+    purchase_rate_per_s: perSecond(flow.completed),
+    hold,
+    confirm,
+    hold_rate_per_s: perSecond(hold.requests),
+    confirm_rate_per_s: perSecond(confirm.requests),
+    confirm_201_per_s: perSecond(confirm.statuses['201'] ?? 0),
+    cpu_pct_of_one_core: cpu,
+    cpu_ms_per_purchase: { server: perPurchase(cpu.server), postgres: perPurchase(cpu.postgres) },
+    load_average_1m_at_start: round(loadAverage, 2),
+    postgres_wait_sample: waits,
+    server_side:
+      metrics0 && metrics1
+        ? {
+            hold_mean_ms: meanMs(
+              metrics0.holdSecondsSum,
+              metrics0.holdCount,
+              metrics1.holdSecondsSum,
+              metrics1.holdCount,
+            ),
+            confirm_mean_ms: meanMs(
+              metrics0.confirmSecondsSum,
+              metrics0.confirmCount,
+              metrics1.confirmSecondsSum,
+              metrics1.confirmCount,
+            ),
+            event_loop_delay_mean_ms: round(metrics1.loopLagMeanS * 1000, 2),
+            event_loop_delay_p99_ms: round(metrics1.loopLagP99S * 1000, 2),
+            event_loop_delay_max_ms: round(metrics1.loopLagMaxS * 1000, 2),
+          }
+        : null,
+    verification: null,
+  };
+  const verify: Verify = async (query) => {
+    result.verification = await verifyPurchases(query, {
+      eventId: created.eventId,
+      held,
+      confirmed,
+      refused,
+      unanswered,
+      answerMismatches,
+    });
+    if (!result.verification.ok) result.ok = false;
+  };
+  return { result, verify };
+}
+
 function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
   const message = error instanceof Error ? error.message : String(error);
   const base = { name: def.name, backend: def.backend, ok: false, error: message, server_log: emptyLog() };
@@ -458,6 +700,37 @@ function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
       max_s: NaN,
       target_s: null,
       meets_target: null,
+      verification: null,
+    };
+  }
+  if (def.kind === 'purchase') {
+    return {
+      ...base,
+      kind: 'purchase',
+      event: null,
+      load: {
+        connections,
+        duration_target_s: options.loadSeconds,
+        warmup_s: options.warmupSeconds,
+        seats_per_request: '',
+        users: 0,
+        payment_method: paymentMethod,
+      },
+      elapsed_s: 0,
+      stopped_by: null,
+      purchases_started: 0,
+      purchases_completed: 0,
+      purchase_rate_per_s: 0,
+      hold: null,
+      confirm: null,
+      hold_rate_per_s: 0,
+      confirm_rate_per_s: 0,
+      confirm_201_per_s: 0,
+      cpu_pct_of_one_core: { server: null, postgres: null, bench_client: 0, machine: null, other: null },
+      cpu_ms_per_purchase: { server: null, postgres: null },
+      load_average_1m_at_start: null,
+      postgres_wait_sample: null,
+      server_side: null,
       verification: null,
     };
   }
@@ -526,7 +799,9 @@ async function runSession(
         entry =
           def.kind === 'create-event'
             ? await createEventScenario(def, session)
-            : await holdScenario(def, session, anomalies);
+            : def.kind === 'purchase'
+              ? await purchaseScenario(def, session, anomalies)
+              : await holdScenario(def, session, anomalies);
       } catch (error) {
         entry = { result: failedResult(def, error) };
         log(`${def.name}: FAILED: ${(error as Error).message}`);
@@ -567,6 +842,15 @@ function summarizeToLog(result: ScenarioResult) {
   if (result.kind === 'create-event') {
     if (result.repetitions > 0)
       log(`${result.name}: min ${result.min_s.toFixed(2)} s, median ${result.median_s.toFixed(2)} s`);
+  } else if (result.kind === 'purchase') {
+    if (!result.confirm) return;
+    const l = result.confirm.latency_ms.all;
+    log(
+      `${result.name}: ${result.purchases_completed} purchases, ${result.purchase_rate_per_s}/s; ` +
+        `${result.confirm.requests} confirms, ${result.confirm_rate_per_s}/s, ` +
+        `statuses ${JSON.stringify(result.confirm.statuses)}, p50 ${l.p50} ms, p99 ${l.p99} ms` +
+        (result.verification ? `, ${result.verification.ok ? 'OK' : 'FAIL'}: ${result.verification.summary}` : ''),
+    );
   } else if (result.result) {
     const l = result.result.latency_ms.all;
     log(
@@ -593,6 +877,43 @@ function anomaliesOf(result: ScenarioResult): string[] {
     }
     if (result.meets_target === false) {
       found.push(`${result.name}: median ${result.median_s.toFixed(2)} s misses the ${result.target_s} s target`);
+    }
+    return found;
+  }
+  if (result.kind === 'purchase') {
+    // Uncontended, with a card that always succeeds: every hold and every confirm should answer 201.
+    for (const [step, load] of [
+      ['hold', result.hold],
+      ['confirm', result.confirm],
+    ] as const) {
+      if (!load) continue;
+      const fiveXx = Object.entries(load.non_2xx).filter(([key]) => key.startsWith('5'));
+      if (fiveXx.length > 0)
+        found.push(`${result.name}: 5xx answers to ${step}: ${fiveXx.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+      // Other 2xx by status; 3xx/4xx by status and problem code (5xx are listed above).
+      const unexpected = [
+        ...Object.entries(load.statuses).filter(([status]) => status !== '201' && status.startsWith('2')),
+        ...Object.entries(load.non_2xx).filter(([key]) => !key.startsWith('5')),
+      ];
+      if (unexpected.length > 0) {
+        found.push(
+          `${result.name}: ${step} answers other than 201: ${unexpected.map(([k, v]) => `${k} ×${v}`).join(', ')}`,
+        );
+      }
+      const errors = Object.entries(load.errors);
+      if (errors.length > 0)
+        found.push(`${result.name}: transport errors on ${step}: ${errors.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    }
+    if (result.verification && result.verification.bookings_of_unanswered_confirms > 0) {
+      found.push(
+        `${result.name}: ${result.verification.bookings_of_unanswered_confirms} confirms got no answer but booked`,
+      );
+    }
+    if (result.stopped_by === 'count') found.push(`${result.name}: stopped at the request cap before the time was up`);
+    if (result.verification && !result.verification.ok) {
+      found.push(`${result.name}: CORRECTNESS: ${result.verification.problems.join('; ')}`);
+    } else if (!result.verification && !result.error) {
+      found.push(`${result.name}: not verified`);
     }
     return found;
   }

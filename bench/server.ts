@@ -131,6 +131,9 @@ export interface ServerMetrics {
   /** Cumulative: every POST /v1/events/{id}/reservations so far. */
   holdSecondsSum: number;
   holdCount: number;
+  /** Cumulative: every POST /v1/reservations/{id}/confirm so far. */
+  confirmSecondsSum: number;
+  confirmCount: number;
   /** Event loop delay since the previous scrape (prom-client resets it on every scrape). */
   loopLagMeanS: number;
   loopLagP99S: number;
@@ -259,7 +262,7 @@ export class ServerProcess {
     clearTimeout(timer);
   }
 
-  /** The server's own view from GET /metrics: hold request durations and event loop delay. */
+  /** The server's own view from GET /metrics: hold and confirm request durations, event loop delay. */
   async metrics(): Promise<ServerMetrics | null> {
     try {
       const response = await request(`${this.origin}/metrics`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
@@ -267,6 +270,8 @@ export class ServerProcess {
       if (response.statusCode !== 200) return null;
       let sum = 0;
       let count = 0;
+      let confirmSum = 0;
+      let confirmCount = 0;
       const gauges: Record<string, number> = {};
       for (const line of text.split('\n')) {
         if (line.startsWith('#')) continue;
@@ -277,11 +282,17 @@ export class ServerProcess {
           if (name === 'http_request_duration_seconds_sum') sum += Number(value);
           if (name === 'http_request_duration_seconds_count') count += Number(value);
         }
+        if (labels.includes('route="/v1/reservations/:reservation_id/confirm"') && labels.includes('method="POST"')) {
+          if (name === 'http_request_duration_seconds_sum') confirmSum += Number(value);
+          if (name === 'http_request_duration_seconds_count') confirmCount += Number(value);
+        }
         if (name!.startsWith('nodejs_eventloop_lag_')) gauges[name!] = Number(value);
       }
       return {
         holdSecondsSum: sum,
         holdCount: count,
+        confirmSecondsSum: confirmSum,
+        confirmCount,
         loopLagMeanS: gauges.nodejs_eventloop_lag_mean_seconds ?? NaN,
         loopLagP99S: gauges.nodejs_eventloop_lag_p99_seconds ?? NaN,
         loopLagMaxS: gauges.nodejs_eventloop_lag_max_seconds ?? NaN,

@@ -142,6 +142,52 @@ export async function verifyEventSeats(query: Query, eventId: string, expected: 
   return { ok: problems.length === 0, seats: row.seats, distinct_seat_nos: row.distinct_seat_nos, problems };
 }
 
+const countOf = async (query: Query, text: string, params: unknown[]) =>
+  (await query<{ n: number }>(text, params))[0]?.n ?? 0;
+
+/** Seats named by more than one live (active and unexpired, or confirmed) reservation. */
+const countOversold = (query: Query, eventId: string, now: Date) =>
+  countOf(
+    query,
+    `SELECT count(*)::int AS n FROM (
+       SELECT seat_no FROM (
+         SELECT unnest(seat_nos) AS seat_no FROM reservations
+         WHERE event_id = $1 AND ((status = 'active' AND expires_at > $2) OR status = 'confirmed')) x
+       GROUP BY seat_no HAVING count(*) > 1) d`,
+    [eventId, now],
+  );
+
+/** Live active reservations whose seats do not all carry their fencing token. */
+const countPartialHolds = (query: Query, eventId: string, now: Date) =>
+  countOf(
+    query,
+    `SELECT count(*)::int AS n FROM reservations r
+     WHERE r.event_id = $1 AND r.status = 'active' AND r.expires_at > $2
+       AND (SELECT count(*) FROM seats s
+            WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.hold_token = r.fencing_token
+              AND s.hold_expires_at > $2 AND s.booking_id IS NULL) <> cardinality(r.seat_nos)`,
+    [eventId, now],
+  );
+
+/** Seats held (unbooked, unexpired hold) under no active reservation of theirs. */
+const countOrphanHeldSeats = (query: Query, eventId: string, now: Date) =>
+  countOf(
+    query,
+    `SELECT count(*)::int AS n FROM seats s
+     WHERE s.event_id = $1 AND s.booking_id IS NULL AND s.hold_expires_at > $2
+       AND NOT EXISTS (SELECT 1 FROM reservations r
+                       WHERE r.fencing_token = s.hold_token AND r.event_id = s.event_id AND r.status = 'active'
+                         AND s.seat_no = ANY(r.seat_nos))`,
+    [eventId, now],
+  );
+
+const countHeldSeats = (query: Query, eventId: string, now: Date) =>
+  countOf(
+    query,
+    `SELECT count(*)::int AS n FROM seats WHERE event_id = $1 AND booking_id IS NULL AND hold_expires_at > $2`,
+    [eventId, now],
+  );
+
 export interface HoldExpectation {
   eventId: string;
   /** reservation_id of every 201 the load generator read → the seat numbers it asked for. */
@@ -186,34 +232,10 @@ export async function verifyHolds(query: Query, expectation: HoldExpectation, no
      FROM reservations WHERE event_id = $1`,
     [eventId, now],
   );
-  const oversold = await one(
-    `SELECT count(*)::int AS n FROM (
-       SELECT seat_no FROM (
-         SELECT unnest(seat_nos) AS seat_no FROM reservations
-         WHERE event_id = $1 AND ((status = 'active' AND expires_at > $2) OR status = 'confirmed')) x
-       GROUP BY seat_no HAVING count(*) > 1) d`,
-    [eventId, now],
-  );
-  const partial = await one(
-    `SELECT count(*)::int AS n FROM reservations r
-     WHERE r.event_id = $1 AND r.status = 'active' AND r.expires_at > $2
-       AND (SELECT count(*) FROM seats s
-            WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.hold_token = r.fencing_token
-              AND s.hold_expires_at > $2 AND s.booking_id IS NULL) <> cardinality(r.seat_nos)`,
-    [eventId, now],
-  );
-  const orphans = await one(
-    `SELECT count(*)::int AS n FROM seats s
-     WHERE s.event_id = $1 AND s.booking_id IS NULL AND s.hold_expires_at > $2
-       AND NOT EXISTS (SELECT 1 FROM reservations r
-                       WHERE r.fencing_token = s.hold_token AND r.event_id = s.event_id AND r.status = 'active'
-                         AND s.seat_no = ANY(r.seat_nos))`,
-    [eventId, now],
-  );
-  const held = await one(
-    `SELECT count(*)::int AS n FROM seats WHERE event_id = $1 AND booking_id IS NULL AND hold_expires_at > $2`,
-    [eventId, now],
-  );
+  const oversold = await countOversold(query, eventId, now);
+  const partial = await countPartialHolds(query, eventId, now);
+  const orphans = await countOrphanHeldSeats(query, eventId, now);
+  const held = await countHeldSeats(query, eventId, now);
   const booked = await one(`SELECT count(*)::int AS n FROM seats WHERE event_id = $1 AND booking_id IS NOT NULL`, [
     eventId,
   ]);
@@ -274,6 +296,266 @@ export async function verifyHolds(query: Query, expectation: HoldExpectation, no
     active_but_not_acknowledged: notAcknowledged,
     seat_mismatches: mismatches,
     hot_seats_held: hotHeld,
+    problems,
+  };
+}
+
+export interface PurchaseExpectation {
+  eventId: string;
+  /** reservation_id of every hold answered 201 → the seat numbers its request asked for. */
+  held: Map<string, number[]>;
+  /** reservation_id of every confirm answered 201 → the booking_id of that answer. */
+  confirmed: Map<string, string>;
+  /** Reservations whose confirm was answered, but not 201: they must not have been booked. */
+  refused: Set<string>;
+  /** Reservations whose confirm got no HTTP answer: booked or not, either is consistent. */
+  unanswered: Set<string>;
+  /** Confirm 201 answers whose body did not describe that reservation and its seats (checked by the client). */
+  answerMismatches: number;
+}
+
+export interface PurchaseCheck {
+  ok: boolean;
+  /** Summary line for the report. */
+  summary: string;
+  responses_hold_201: number;
+  responses_confirm_201: number;
+  confirms_refused: number;
+  confirms_unanswered: number;
+  bookings: number;
+  /** Bookings made by a confirm that got no answer (consistent, but not acknowledged). */
+  bookings_of_unanswered_confirms: number;
+  seats_in_bookings: number;
+  booked_seats_rows: number;
+  seats_marked_booked: number;
+  confirmed_reservations: number;
+  active_reservations: number;
+  reservations_other_status: number;
+  confirm_201_without_one_booking: number;
+  booking_mismatches: number;
+  seats_in_two_bookings: number;
+  booked_seats_mismatches: number;
+  confirmed_without_booking: number;
+  bookings_without_confirmed_reservation: number;
+  oversold_seats: number;
+  partial_holds: number;
+  orphan_held_seats: number;
+  problems: string[];
+}
+
+const sameSeats = (a: readonly number[], b: readonly number[]) =>
+  [...a].sort((x, y) => x - y).join() === [...b].sort((x, y) => x - y).join();
+
+/**
+ * After the confirm scenario: every confirm answered 201 has exactly one booking, with the
+ * booking id it answered and the seats its hold asked for; booked_seats rows (and the seats'
+ * booking_id) are exactly the seats of the bookings; no seat is in two bookings; every
+ * confirmed reservation has a booking and every booking a confirmed reservation; holds that
+ * were not confirmed are still whole, live holds (no oversold seat, no partial hold).
+ */
+export async function verifyPurchases(
+  query: Query,
+  expectation: PurchaseExpectation,
+  nowMs = Date.now(),
+): Promise<PurchaseCheck> {
+  const now = new Date(nowMs);
+  const { eventId } = expectation;
+  const problems: string[] = [];
+  const note = (count: number, text: string) => {
+    if (count > 0) problems.push(`${count} ${text}`);
+  };
+
+  const reservations = await query<{
+    id: string;
+    status: string;
+    live: boolean;
+    seat_nos: number[];
+    total_cents: string;
+    user_id: string;
+  }>(
+    `SELECT id::text AS id, status, (status = 'active' AND expires_at > $2) AS live, seat_nos,
+            total_cents::text AS total_cents, user_id
+     FROM reservations WHERE event_id = $1`,
+    [eventId, now],
+  );
+  // Every booking of the event, or of one of its reservations (in case event_id were wrong).
+  const bookings = await query<{
+    id: string;
+    reservation_id: string;
+    event_id: string;
+    seat_nos: number[];
+    total_cents: string;
+    user_id: string;
+  }>(
+    `SELECT id::text AS id, reservation_id::text AS reservation_id, event_id::text AS event_id, seat_nos,
+            total_cents::text AS total_cents, user_id
+     FROM bookings
+     WHERE event_id = $1 OR reservation_id IN (SELECT id FROM reservations WHERE event_id = $1)`,
+    [eventId],
+  );
+  const bookedRows = await query<{ event_id: string; seat_no: number; booking_id: string }>(
+    `SELECT event_id::text AS event_id, seat_no, booking_id::text AS booking_id FROM booked_seats
+     WHERE event_id = $1 OR booking_id IN (SELECT id FROM bookings WHERE event_id = $1)`,
+    [eventId],
+  );
+  const seatsMarked = await query<{ seat_no: number; booking_id: string; still_held: boolean }>(
+    `SELECT seat_no, booking_id::text AS booking_id, hold_token IS NOT NULL AS still_held
+     FROM seats WHERE event_id = $1 AND booking_id IS NOT NULL`,
+    [eventId],
+  );
+  const oversold = await countOversold(query, eventId, now);
+  const partial = await countPartialHolds(query, eventId, now);
+  const orphans = await countOrphanHeldSeats(query, eventId, now);
+  const held = await countHeldSeats(query, eventId, now);
+
+  const reservationById = new Map(reservations.map((row) => [row.id, row]));
+  const bookingsByReservation = new Map<string, typeof bookings>();
+  for (const booking of bookings) {
+    const list = bookingsByReservation.get(booking.reservation_id) ?? [];
+    list.push(booking);
+    bookingsByReservation.set(booking.reservation_id, list);
+  }
+  const bookingIds = new Set(bookings.map((booking) => booking.id));
+
+  // 1. Every confirm answered 201: exactly one booking, the one answered, with the seats asked for.
+  let withoutOneBooking = 0;
+  let bookingMismatches = 0;
+  for (const [reservationId, answeredBookingId] of expectation.confirmed) {
+    const found = bookingsByReservation.get(reservationId) ?? [];
+    if (found.length !== 1) {
+      withoutOneBooking += 1;
+      continue;
+    }
+    const booking = found[0]!;
+    const asked = expectation.held.get(reservationId);
+    if (booking.id !== answeredBookingId || !asked || !sameSeats(booking.seat_nos, asked)) bookingMismatches += 1;
+  }
+  note(withoutOneBooking, 'confirms answered 201 do not have exactly one booking');
+  note(bookingMismatches, 'bookings differ from their 201 answer (booking id) or from the seats their hold asked for');
+  note(expectation.answerMismatches, 'confirm 201 answers do not describe the reservation and seats confirmed');
+
+  // 2. Every booking: a confirmed reservation of this event with the same seats, user and total,
+  //    whose confirm was answered 201 (or got no answer at all).
+  let withoutConfirmedReservation = 0;
+  let unlikeReservation = 0;
+  let bookedButRefused = 0;
+  let bookedUnasked = 0;
+  let bookedUnanswered = 0;
+  for (const booking of bookings) {
+    const reservation = reservationById.get(booking.reservation_id);
+    if (!reservation || reservation.status !== 'confirmed') withoutConfirmedReservation += 1;
+    if (
+      booking.event_id !== eventId ||
+      (reservation &&
+        (!sameSeats(booking.seat_nos, reservation.seat_nos) ||
+          booking.total_cents !== reservation.total_cents ||
+          booking.user_id !== reservation.user_id))
+    ) {
+      unlikeReservation += 1;
+    }
+    if (expectation.confirmed.has(booking.reservation_id)) continue;
+    if (expectation.unanswered.has(booking.reservation_id)) bookedUnanswered += 1;
+    else if (expectation.refused.has(booking.reservation_id)) bookedButRefused += 1;
+    else bookedUnasked += 1;
+  }
+  note(withoutConfirmedReservation, 'bookings have no confirmed reservation');
+  note(unlikeReservation, 'bookings differ from their reservation (event, seats, user or total)');
+  note(bookedButRefused, 'reservations were booked although their confirm was refused');
+  note(bookedUnasked, 'reservations were booked that no confirm was sent for');
+
+  // 3. booked_seats rows are exactly the seats of the bookings; no seat is in two bookings.
+  const bookingOfSeat = new Map<number, string[]>();
+  for (const booking of bookings) {
+    for (const seatNo of booking.seat_nos)
+      bookingOfSeat.set(seatNo, [...(bookingOfSeat.get(seatNo) ?? []), booking.id]);
+  }
+  const inTwoBookings = [...bookingOfSeat.values()].filter((ids) => ids.length > 1).length;
+  note(inTwoBookings, 'seats are in more than one booking');
+  const seatsInBookings = bookings.reduce((total, booking) => total + booking.seat_nos.length, 0);
+  let bookedSeatsMismatches = 0;
+  const bookedRowOfSeat = new Map<number, string>();
+  for (const row of bookedRows) {
+    const owners = bookingOfSeat.get(row.seat_no) ?? [];
+    if (row.event_id !== eventId || !bookingIds.has(row.booking_id) || !owners.includes(row.booking_id)) {
+      bookedSeatsMismatches += 1;
+    }
+    if (row.event_id === eventId) bookedRowOfSeat.set(row.seat_no, row.booking_id);
+  }
+  for (const [seatNo, owners] of bookingOfSeat) {
+    if (!owners.includes(bookedRowOfSeat.get(seatNo) ?? '')) bookedSeatsMismatches += 1;
+  }
+  if (bookedRows.length !== seatsInBookings) {
+    problems.push(`${bookedRows.length} booked_seats rows, but the bookings name ${seatsInBookings} seats`);
+  }
+  note(bookedSeatsMismatches, 'booked_seats rows or booking seats without their counterpart');
+  // The seats themselves: booking_id set exactly on the booked seats, and no hold left on them.
+  let seatsMarkedWrong = 0;
+  for (const seat of seatsMarked) {
+    if (bookedRowOfSeat.get(seat.seat_no) !== seat.booking_id || seat.still_held) seatsMarkedWrong += 1;
+  }
+  if (seatsMarked.length !== bookedRowOfSeat.size) {
+    problems.push(`${seatsMarked.length} seats carry a booking_id, but booked_seats has ${bookedRowOfSeat.size}`);
+  }
+  note(seatsMarkedWrong, 'seats carry another booking_id than booked_seats, or are still held');
+
+  // 4. Reservations: confirmed ones have a booking; the others are the holds no confirm booked,
+  //    still active, whole and live; every hold answered 201 is there with its seats, and no other.
+  const confirmedReservations = reservations.filter((row) => row.status === 'confirmed');
+  const confirmedWithoutBooking = confirmedReservations.filter(
+    (row) => (bookingsByReservation.get(row.id) ?? []).length === 0,
+  ).length;
+  note(confirmedWithoutBooking, 'confirmed reservations have no booking');
+  const live = reservations.filter((row) => row.live);
+  const otherStatus = reservations.length - confirmedReservations.length - live.length;
+  note(otherStatus, 'reservations ended otherwise (cancelled or expired; none should have)');
+  note(
+    live.filter((row) => expectation.confirmed.has(row.id)).length,
+    'reservations whose confirm answered 201 are still active',
+  );
+  let heldMissing = 0;
+  let heldMismatch = 0;
+  for (const [reservationId, asked] of expectation.held) {
+    const stored = reservationById.get(reservationId);
+    if (!stored) heldMissing += 1;
+    else if (!sameSeats(stored.seat_nos, asked)) heldMismatch += 1;
+  }
+  note(heldMissing, 'holds answered 201 have no reservation');
+  note(heldMismatch, 'reservations hold other seats than their request asked for');
+  note(reservations.filter((row) => !expectation.held.has(row.id)).length, 'reservations were never answered 201');
+  note(oversold, 'seats are in more than one live or confirmed reservation (oversold)');
+  note(partial, 'active reservations do not hold all their seats (partial holds)');
+  note(orphans, 'seats are held by no active reservation');
+  const seatsInLive = live.reduce((total, row) => total + row.seat_nos.length, 0);
+  if (held !== seatsInLive) problems.push(`${held} seats are held but active reservations name ${seatsInLive}`);
+
+  return {
+    ok: problems.length === 0,
+    summary:
+      `bookings: ${bookings.length.toLocaleString('en-US')} for ` +
+      `${expectation.confirmed.size.toLocaleString('en-US')} confirm 201s, ` +
+      `seats in two bookings: ${inTwoBookings}, confirmed without booking: ${confirmedWithoutBooking}, ` +
+      `bookings without confirmed reservation: ${withoutConfirmedReservation}, oversold: ${oversold}`,
+    responses_hold_201: expectation.held.size,
+    responses_confirm_201: expectation.confirmed.size,
+    confirms_refused: expectation.refused.size,
+    confirms_unanswered: expectation.unanswered.size,
+    bookings: bookings.length,
+    bookings_of_unanswered_confirms: bookedUnanswered,
+    seats_in_bookings: seatsInBookings,
+    booked_seats_rows: bookedRows.length,
+    seats_marked_booked: seatsMarked.length,
+    confirmed_reservations: confirmedReservations.length,
+    active_reservations: live.length,
+    reservations_other_status: otherStatus,
+    confirm_201_without_one_booking: withoutOneBooking,
+    booking_mismatches: bookingMismatches,
+    seats_in_two_bookings: inTwoBookings,
+    booked_seats_mismatches: bookedSeatsMismatches,
+    confirmed_without_booking: confirmedWithoutBooking,
+    bookings_without_confirmed_reservation: withoutConfirmedReservation,
+    oversold_seats: oversold,
+    partial_holds: partial,
+    orphan_held_seats: orphans,
     problems,
   };
 }
