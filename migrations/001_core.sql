@@ -158,3 +158,65 @@ BEGIN
     FROM seats s WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos) ORDER BY s.seat_no;
 END
 $$;
+
+-- The booking decision, in one round trip. Checks the caller's lease on its
+-- Idempotency-Key first (a request whose key was taken over must neither book nor store
+-- an answer), then the reservation, then moves the seats to booked under the fencing
+-- token, writes the booking and booked_seats (whose primary key refuses a double sale),
+-- and stores the answer under the key, all in the caller's one statement.
+-- Answers: 'lease_lost'; 'confirmed' with p_booked_response; 'hold_lost' with the refusal
+-- for the reservation's status from p_refusals. If the seats are no longer all held under
+-- the token (a clock-skewed host re-held one), it raises BX001 and nothing is written.
+CREATE FUNCTION confirm_reservation(
+  p_reservation uuid, p_user text, p_key text, p_lease uuid, p_now timestamptz,
+  p_booking uuid, p_charge text, p_booked_response jsonb, p_refusals jsonb)
+RETURNS TABLE (out_kind text, out_response jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r reservations%ROWTYPE;
+  v_status text;
+  v_kind text;
+  v_response jsonb;
+  v_moved integer;
+BEGIN
+  PERFORM 1 FROM idempotency_keys k
+  WHERE k.user_id = p_user AND k.key = p_key AND k.state = 'in_flight' AND k.lease = p_lease
+  FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'lease_lost', NULL::jsonb;
+    RETURN;
+  END IF;
+
+  SELECT * INTO r FROM reservations WHERE id = p_reservation FOR UPDATE;
+  v_status := CASE WHEN r.status = 'active' AND r.expires_at <= p_now THEN 'expired' ELSE r.status END;
+  IF v_status = 'active' THEN
+    UPDATE seats s
+    SET hold_token = NULL, hold_expires_at = NULL, booking_id = p_booking, version = nextval('seat_version_seq')
+    WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos)
+      AND s.hold_token = r.fencing_token AND s.hold_expires_at > p_now;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    IF v_moved <> cardinality(r.seat_nos) THEN
+      RAISE EXCEPTION 'reservation % no longer holds all its seats', r.id USING ERRCODE = 'BX001';
+    END IF;
+    INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
+    VALUES (p_booking, r.id, r.event_id, r.user_id, r.seat_nos, r.total_cents, r.currency, p_charge, p_now);
+    INSERT INTO booked_seats (event_id, seat_no, booking_id) SELECT r.event_id, unnest(r.seat_nos), p_booking;
+    UPDATE reservations
+    SET status = 'confirmed', ended_at = p_now, paying_key = NULL, paying_since = NULL
+    WHERE id = r.id;
+    v_kind := 'confirmed';
+    v_response := p_booked_response;
+  ELSE
+    v_kind := 'hold_lost';
+    v_response := p_refusals -> v_status;
+    IF v_status = 'confirmed' THEN
+      v_response := jsonb_set(v_response, '{extensions,booking_id}',
+                              to_jsonb((SELECT b.id FROM bookings b WHERE b.reservation_id = r.id)));
+    END IF;
+  END IF;
+
+  UPDATE idempotency_keys k SET state = 'completed', response = v_response
+  WHERE k.user_id = p_user AND k.key = p_key;
+  RETURN QUERY SELECT v_kind, v_response;
+END
+$$;

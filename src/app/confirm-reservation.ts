@@ -62,7 +62,7 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
       'send an Idempotency-Key header of 1 to 255 visible ASCII characters',
     );
   }
-  await requireOwnReservation(deps, input.userId, input.reservationId);
+  const reservation = await requireOwnReservation(deps, input.userId, input.reservationId);
   const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
   const claim = await deps.store.claimIdempotencyKey(
     { userId: input.userId, key },
@@ -83,7 +83,7 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
   try {
     const paymentKey = paymentKeyFor(input.userId, key, requestHash);
     const work = { deps, lease: claim.lease, paymentKey, earlierChargeId: claim.chargeId };
-    return answer(await confirmClaimed(work, input.reservationId, input.paymentMethod), false);
+    return answer(await confirmClaimed(work, reservation, input.paymentMethod), false);
   } catch (error) {
     if (!(error instanceof DomainError)) {
       // Unexpected failure: a retry of the same request may take the key over at once
@@ -136,7 +136,7 @@ interface ClaimedWork {
 }
 
 /** Runs with the key claimed; every ending is stored under the lease before it is returned. */
-async function confirmClaimed(work: ClaimedWork, reservationId: string, paymentMethod: string) {
+async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRecord, paymentMethod: string) {
   const { deps, lease } = work;
   const settings = deps.settings;
   /** Stores the answer if the lease still stands; then (and only then) refunds. */
@@ -146,18 +146,19 @@ async function confirmClaimed(work: ClaimedWork, reservationId: string, paymentM
     return response;
   };
 
-  /** Reads the reservation as it is now and, if its hold is gone, stores the refusal. */
-  const refuseIfEnded = async () => {
-    const current = (await deps.store.findReservation(reservationId))!;
+  /** If the reservation's hold is gone, stores the refusal. */
+  const refuseIfEnded = async (current: ReservationRecord) => {
     const status = reservationStatusAt(current.status, current.expiresAtMs, deps.clock.nowMs());
-    if (status === 'active') return { current, refused: null };
+    if (status === 'active') return null;
     // An earlier holder of this key may have charged before it died: refund that too.
     const refund = work.earlierChargeId;
-    return { current, refused: await finish(refusalFor(status, current, refund !== null), refund) };
+    return finish(refusalFor(status, current, refund !== null), refund);
   };
 
-  // Read again after the claim: another key may have confirmed or cancelled meanwhile.
-  const { current: reservation, refused } = await refuseIfEnded();
+  // The reservation as read before the claim; if another key confirmed or it was
+  // cancelled since, beginPayment (which checks the row itself) says so.
+  const reservation = readBeforeClaim;
+  const refused = await refuseIfEnded(reservation);
   if (refused) return refused;
   const started = await deps.store.beginPayment(
     reservation.id,
@@ -172,7 +173,7 @@ async function confirmClaimed(work: ClaimedWork, reservationId: string, paymentM
     throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
   }
   if (started === 'ended') {
-    const { refused: endedMeanwhile } = await refuseIfEnded();
+    const endedMeanwhile = await refuseIfEnded((await deps.store.findReservation(reservation.id))!);
     if (endedMeanwhile) return endedMeanwhile;
     throw new Error('assertion: a hold too ended to pay for reads as live');
   }

@@ -30,7 +30,7 @@ import type {
   SeatSnapshot,
   StoredResponse,
 } from '../../app/ports.ts';
-import { type Database, rollbackWith, transactionOrRollback } from './database.ts';
+import type { Database } from './database.ts';
 
 interface EventRow {
   id: string;
@@ -397,75 +397,48 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
+    // One statement, one round trip: the decision is migrations/001_core.sql confirm_reservation().
     const { reservation, nowMs, lease } = command;
-    const now = ts(nowMs);
+    const booking: BookingRecord = {
+      id: randomUUID(),
+      reservationId: reservation.id,
+      eventId: reservation.eventId,
+      userId: reservation.userId,
+      seatNos: reservation.seatNos,
+      totalCents: reservation.totalCents,
+      currency: reservation.currency,
+      createdAtMs: nowMs,
+    };
+    const booked = command.responseFor(booking);
+    const refusals = Object.fromEntries(
+      (['expired', 'cancelled', 'confirmed'] as const).map((status) => [status, command.refusalFor(status)]),
+    );
     try {
-      return await transactionOrRollback(this.db, async (tx) => {
-        // Lease first: a request whose key was taken over must neither book nor refund.
-        const { rows: leaseRows } = await tx.query(
-          `SELECT 1 FROM idempotency_keys
-           WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3 FOR UPDATE`,
-          [lease.userId, lease.key, lease.lease],
-        );
-        if (leaseRows.length === 0) return { kind: 'lease_lost' };
-        const { rows } = await tx.query<{ status: ReservationStatus; fencing_token: number; expires_at: Date }>(
-          'SELECT status, fencing_token, expires_at FROM reservations WHERE id = $1 FOR UPDATE',
-          [reservation.id],
-        );
-        const current = rows[0]!;
-        const holdLost = async (status: ReservationStatus): Promise<ConfirmOutcome> => {
-          const response = command.refusalFor(status);
-          await this.completeIdempotencyKeyIn(tx, lease, response);
-          return { kind: 'hold_lost', response };
-        };
-        if (current.status !== 'active' || current.expires_at.getTime() <= nowMs) {
-          return holdLost(current.status === 'active' ? 'expired' : current.status);
-        }
-        const bookingId = randomUUID();
-        // The fencing check: only seats still held under this reservation's token, live at $now.
-        const moved = await tx.query(
-          `UPDATE seats SET hold_token = NULL, hold_expires_at = NULL, booking_id = $4, version = nextval('seat_version_seq')
-           WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3 AND hold_expires_at > $5`,
-          [reservation.eventId, reservation.seatNos, current.fencing_token, bookingId, now],
-        );
-        if (moved.rowCount !== reservation.seatNos.length) {
-          // Cannot happen while the row says active and live; if it does, nothing moves.
-          rollbackWith<ConfirmOutcome>({ kind: 'hold_lost', response: command.refusalFor('expired') });
-        }
-        const { rows: bookingRows } = await tx.query<BookingRow>(
-          `INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
-           VALUES ($1, $2, $3, $4, $5::int[], $6, $7, $8, $9) RETURNING ${bookingColumns}`,
-          [
-            bookingId,
-            reservation.id,
-            reservation.eventId,
-            reservation.userId,
-            reservation.seatNos,
-            reservation.totalCents,
-            reservation.currency,
-            command.chargeId,
-            now,
-          ],
-        );
-        // Invariant 1's backstop: the primary key refuses a seat that is already booked.
-        await tx.query('INSERT INTO booked_seats (event_id, seat_no, booking_id) SELECT $1, unnest($2::int[]), $3', [
-          reservation.eventId,
-          reservation.seatNos,
-          bookingId,
-        ]);
-        await tx.query(
-          `UPDATE reservations SET status = 'confirmed', ended_at = $2, paying_key = NULL, paying_since = NULL
-           WHERE id = $1`,
-          [reservation.id, now],
-        );
-        const booking = toBooking(bookingRows[0]!);
-        const response = command.responseFor(booking);
-        await this.completeIdempotencyKeyIn(tx, lease, response);
-        return { kind: 'confirmed', booking, response };
-      });
+      const { rows } = await this.db.query<{
+        out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
+        out_response: StoredResponse;
+      }>('SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        reservation.id,
+        lease.userId,
+        lease.key,
+        lease.lease,
+        ts(nowMs),
+        booking.id,
+        command.chargeId,
+        JSON.stringify(booked),
+        JSON.stringify(refusals),
+      ]);
+      const { out_kind: kind, out_response: response } = rows[0]!;
+      if (kind === 'lease_lost') return { kind };
+      if (kind === 'hold_lost') return { kind, response };
+      return { kind, booking, response };
     } catch (error) {
+      // Invariant 1's backstop: the primary key refused a seat that is already booked.
       if (isUniqueViolation(error, 'booked_seats_pkey')) {
         throw new DomainError('SEAT_UNAVAILABLE', 'a seat of this reservation is already booked');
+      }
+      if ((error as { code?: string }).code === 'BX001') {
+        throw new DomainError('RESERVATION_EXPIRED', 'the hold on these seats has ended; hold them again to buy');
       }
       throw error;
     }
@@ -559,15 +532,7 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async completeIdempotencyKey(lease: IdempotencyLease, response: StoredResponse): Promise<boolean> {
-    return this.completeIdempotencyKeyIn(this.db, lease, response);
-  }
-
-  private async completeIdempotencyKeyIn(
-    tx: { query: Database['query'] },
-    lease: IdempotencyLease,
-    response: StoredResponse,
-  ): Promise<boolean> {
-    const updated = await tx.query(
+    const updated = await this.db.query(
       `UPDATE idempotency_keys SET state = 'completed', response = $4
        WHERE user_id = $1 AND key = $2 AND state = 'in_flight' AND lease = $3`,
       [lease.userId, lease.key, lease.lease, JSON.stringify(response)],

@@ -26,30 +26,6 @@ export interface Database extends SqlExecutor {
   close(): Promise<void>;
 }
 
-/**
- * Thrown inside a transaction to roll it back on purpose (a partial hold, say) and still
- * hand a value to the caller. See rollbackWith / withRollbackValue.
- */
-class Rollback<T> extends Error {
-  constructor(readonly value: T) {
-    super('transaction rolled back on purpose');
-  }
-}
-
-export function rollbackWith<T>(value: T): never {
-  throw new Rollback(value);
-}
-
-/** Runs a transaction that may end in rollbackWith(value): that value is then returned. */
-export async function transactionOrRollback<T>(db: Database, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  try {
-    return await db.transaction(fn);
-  } catch (error) {
-    if (error instanceof Rollback) return error.value as T;
-    throw error;
-  }
-}
-
 export interface PostgresOptions {
   url: string;
   poolMax: number;
