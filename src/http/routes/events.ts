@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
 import { createEvent, eventsPageSizeDefault, getEvent, getSeatMap, listEvents } from '../../app/events.ts';
@@ -89,7 +90,8 @@ const SeatWithStatus = Type.Object({
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBodyLimitBytes: number }) {
+export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { eventBodyLimitBytes: number }) {
+  const app = untypedApp.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/v1/events',
     {
@@ -105,7 +107,7 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
     },
     async (request, reply) => {
       const organizer = requireRole(request, 'organizer');
-      const created = await createEvent(deps, organizer.id, request.body as Parameters<typeof createEvent>[2]);
+      const created = await createEvent(deps, organizer.id, request.body);
       return reply.code(201).header('location', `/v1/events/${created.event_id}`).send(created);
     },
   );
@@ -133,7 +135,7 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
         }),
       },
     },
-    async (request) => listEvents(deps, request.query as Parameters<typeof listEvents>[1]),
+    async (request) => listEvents(deps, request.query),
   );
 
   app.get(
@@ -146,7 +148,7 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
         response: responses({ 200: EventDetail }),
       },
     },
-    async (request) => getEvent(deps, (request.params as { event_id: string }).event_id),
+    async (request) => getEvent(deps, request.params.event_id),
   );
 
   app.get(
@@ -165,7 +167,7 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
         }),
       },
     },
-    async (request) => getSeatMap(deps, (request.params as { event_id: string }).event_id),
+    async (request) => getSeatMap(deps, request.params.event_id),
   );
 
   app.post(
@@ -183,8 +185,8 @@ export function eventRoutes(app: FastifyInstance, deps: Deps, options: { eventBo
     },
     async (request, reply) => {
       const user = requireUser(request);
-      const { event_id: eventId } = request.params as { event_id: string };
-      const reservation = await holdSeats(deps, user.id, eventId, (request.body as { seat_ids: string[] }).seat_ids);
+      const { event_id: eventId } = request.params;
+      const reservation = await holdSeats(deps, user.id, eventId, request.body.seat_ids);
       return reply.code(201).header('location', `/v1/reservations/${reservation.reservation_id}`).send(reservation);
     },
   );

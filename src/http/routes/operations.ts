@@ -1,5 +1,6 @@
 // Health, readiness, metrics and (demo mode only) the token minting route.
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
 import type { Metrics } from '../plugins/metrics.ts';
@@ -8,7 +9,13 @@ import { responses, Text } from '../schemas/common.ts';
 
 const devTokenTtlSeconds = 12 * 3600;
 
-export function operationsRoutes(app: FastifyInstance, deps: Deps, authenticator: Authenticator, metrics: Metrics) {
+export function operationsRoutes(
+  untypedApp: FastifyInstance,
+  deps: Deps,
+  authenticator: Authenticator,
+  metrics: Metrics,
+) {
+  const app = untypedApp.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/healthz',
     {
@@ -75,9 +82,9 @@ export function operationsRoutes(app: FastifyInstance, deps: Deps, authenticator
       },
     },
     async (request) => {
-      const body = request.body as { user_id: string; role: (typeof roles)[number] };
+      const { user_id: userId, role = 'customer' } = request.body;
       return {
-        token: await sign({ id: body.user_id, role: body.role }, devTokenTtlSeconds),
+        token: await sign({ id: userId, role }, devTokenTtlSeconds),
         token_type: 'Bearer' as const,
         expires_in: devTokenTtlSeconds,
       };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import { getBooking, listMyBookings } from '../../app/bookings.ts';
 import { confirmReservation } from '../../app/confirm-reservation.ts';
 import type { Deps } from '../../app/deps.ts';
@@ -10,7 +11,12 @@ import { bearerAuth, responses, Seat, Text } from '../schemas/common.ts';
 export const Reservation = Type.Object({
   reservation_id: Type.String(),
   event_id: Type.String(),
-  status: Type.Union(['active', 'confirmed', 'cancelled', 'expired'].map((status) => Type.Literal(status))),
+  status: Type.Union([
+    Type.Literal('active'),
+    Type.Literal('confirmed'),
+    Type.Literal('cancelled'),
+    Type.Literal('expired'),
+  ]),
   created_at: Type.String(),
   expires_at: Type.String(),
   seats: Type.Array(Seat),
@@ -30,9 +36,12 @@ const Booking = Type.Object({
   created_at: Type.String(),
 });
 
-const IdParams = (name: string) => Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) });
+const Id = Type.String({ minLength: 1, maxLength: 100 });
+const ReservationParams = Type.Object({ reservation_id: Id });
+const BookingParams = Type.Object({ booking_id: Id });
 
-export function reservationRoutes(app: FastifyInstance, deps: Deps) {
+export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
+  const app = untypedApp.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/v1/reservations/:reservation_id',
     {
@@ -41,12 +50,11 @@ export function reservationRoutes(app: FastifyInstance, deps: Deps) {
         tags: ['reservations'],
         summary: 'Your reservation',
         security: bearerAuth,
-        params: IdParams('reservation_id'),
+        params: ReservationParams,
         response: responses({ 200: Reservation }),
       },
     },
-    async (request) =>
-      getReservation(deps, requireUser(request).id, (request.params as { reservation_id: string }).reservation_id),
+    async (request) => getReservation(deps, requireUser(request).id, request.params.reservation_id),
   );
 
   app.post(
@@ -57,7 +65,7 @@ export function reservationRoutes(app: FastifyInstance, deps: Deps) {
         tags: ['reservations'],
         summary: 'Pay and turn the hold into a booking (idempotent under Idempotency-Key)',
         security: bearerAuth,
-        params: IdParams('reservation_id'),
+        params: ReservationParams,
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: '1-255 visible ASCII characters' })),
         }),
@@ -72,12 +80,13 @@ export function reservationRoutes(app: FastifyInstance, deps: Deps) {
       const user = requireUser(request);
       const result = await confirmReservation(deps, {
         userId: user.id,
-        reservationId: (request.params as { reservation_id: string }).reservation_id,
-        paymentMethod: (request.body as { payment_method: string }).payment_method,
-        idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+        reservationId: request.params.reservation_id,
+        paymentMethod: request.body.payment_method,
+        idempotencyKey: request.headers['idempotency-key'],
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.code(201).send(result.booking);
+      // A stored answer (JSON from the idempotency table) has the shape bookingView gave it.
+      return reply.code(201).send(result.booking as Static<typeof Booking>);
     },
   );
 
@@ -89,17 +98,13 @@ export function reservationRoutes(app: FastifyInstance, deps: Deps) {
         tags: ['reservations'],
         summary: 'Cancel your hold: the seats are available at once',
         security: bearerAuth,
-        params: IdParams('reservation_id'),
+        params: ReservationParams,
         response: responses({ 204: Type.Null() }),
       },
     },
     async (request, reply) => {
-      await cancelReservation(
-        deps,
-        requireUser(request).id,
-        (request.params as { reservation_id: string }).reservation_id,
-      );
-      return reply.code(204).send();
+      await cancelReservation(deps, requireUser(request).id, request.params.reservation_id);
+      return reply.code(204).send(null);
     },
   );
 
@@ -111,11 +116,11 @@ export function reservationRoutes(app: FastifyInstance, deps: Deps) {
         tags: ['bookings'],
         summary: 'Your booking',
         security: bearerAuth,
-        params: IdParams('booking_id'),
+        params: BookingParams,
         response: responses({ 200: Booking }),
       },
     },
-    async (request) => getBooking(deps, requireUser(request).id, (request.params as { booking_id: string }).booking_id),
+    async (request) => getBooking(deps, requireUser(request).id, request.params.booking_id),
   );
 
   app.get(
