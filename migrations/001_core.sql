@@ -60,13 +60,22 @@ CREATE TABLE reservations (
   created_at    timestamptz NOT NULL,
   expires_at    timestamptz NOT NULL,
   ended_at      timestamptz,
-  -- The confirmation currently paying for this hold (its provider key), so two
-  -- confirmations with different Idempotency-Keys never both charge the card.
+  -- The confirmation currently paying for this hold, so two confirmations with
+  -- different Idempotency-Keys do not pay at the same time.
   paying_key    text,
-  paying_since  timestamptz
+  paying_since  timestamptz,
+  -- Charges are made under a provider key derived from (reservation, payment_attempt),
+  -- so whichever confirmation pays, the provider dedupes to one charge per attempt; a
+  -- decline moves to the next attempt.
+  payment_attempt integer   NOT NULL DEFAULT 0,
+  payment_started boolean   NOT NULL DEFAULT false,
+  -- Set once every charge of an ended (cancelled or expired) reservation was refunded.
+  refunds_settled boolean   NOT NULL DEFAULT false
 );
 CREATE INDEX reservations_due ON reservations (expires_at) WHERE status = 'active';
 CREATE INDEX reservations_by_user ON reservations (event_id, user_id) WHERE status IN ('active', 'confirmed');
+CREATE INDEX reservations_to_settle ON reservations (ended_at)
+  WHERE payment_started AND NOT refunds_settled AND status IN ('cancelled', 'expired');
 
 CREATE TABLE bookings (
   id             uuid        PRIMARY KEY,
@@ -105,7 +114,8 @@ CREATE TABLE idempotency_keys (
   charge_id       text,
   created_at      timestamptz NOT NULL,
   locked_at       timestamptz NOT NULL,
-  PRIMARY KEY (user_id, key)
+  PRIMARY KEY (user_id, key),
+  CHECK (state <> 'completed' OR response IS NOT NULL)
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
 
@@ -166,7 +176,8 @@ $$;
 -- and stores the answer under the key, all in the caller's one statement.
 -- Answers: 'lease_lost'; 'confirmed' with p_booked_response; 'hold_lost' with the refusal
 -- for the reservation's status from p_refusals. If the seats are no longer all held under
--- the token (a clock-skewed host re-held one), it raises BX001 and nothing is written.
+-- the token (a host with a clock running ahead re-held one), the reservation is ended as
+-- expired, its remaining seats freed, and the answer is 'hold_lost'.
 CREATE FUNCTION confirm_reservation(
   p_reservation uuid, p_user text, p_key text, p_lease uuid, p_now timestamptz,
   p_booking uuid, p_charge text, p_booked_response jsonb, p_refusals jsonb)
@@ -188,16 +199,29 @@ BEGIN
   END IF;
 
   SELECT * INTO r FROM reservations WHERE id = p_reservation FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'reservation % does not exist', p_reservation USING ERRCODE = 'BX002';
+  END IF;
   v_status := CASE WHEN r.status = 'active' AND r.expires_at <= p_now THEN 'expired' ELSE r.status END;
+  IF v_status = 'active' THEN
+    -- The fencing check: every seat still held under this reservation's token, live now.
+    SELECT count(*) INTO v_moved FROM (
+      SELECT 1 FROM seats s
+      WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos)
+        AND s.hold_token = r.fencing_token AND s.hold_expires_at > p_now
+      FOR UPDATE) AS held;
+    IF v_moved <> cardinality(r.seat_nos) THEN
+      UPDATE reservations SET status = 'expired', ended_at = p_now, paying_key = NULL, paying_since = NULL
+      WHERE id = r.id;
+      UPDATE seats s SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
+      WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.hold_token = r.fencing_token;
+      v_status := 'expired';
+    END IF;
+  END IF;
   IF v_status = 'active' THEN
     UPDATE seats s
     SET hold_token = NULL, hold_expires_at = NULL, booking_id = p_booking, version = nextval('seat_version_seq')
-    WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos)
-      AND s.hold_token = r.fencing_token AND s.hold_expires_at > p_now;
-    GET DIAGNOSTICS v_moved = ROW_COUNT;
-    IF v_moved <> cardinality(r.seat_nos) THEN
-      RAISE EXCEPTION 'reservation % no longer holds all its seats', r.id USING ERRCODE = 'BX001';
-    END IF;
+    WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.hold_token = r.fencing_token;
     INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
     VALUES (p_booking, r.id, r.event_id, r.user_id, r.seat_nos, r.total_cents, r.currency, p_charge, p_now);
     INSERT INTO booked_seats (event_id, seat_no, booking_id) SELECT r.event_id, unnest(r.seat_nos), p_booking;
@@ -215,6 +239,9 @@ BEGIN
     END IF;
   END IF;
 
+  IF v_response IS NULL THEN
+    RAISE EXCEPTION 'no answer for reservation % in state %', r.id, v_status USING ERRCODE = 'BX002';
+  END IF;
   UPDATE idempotency_keys k SET state = 'completed', response = v_response
   WHERE k.user_id = p_user AND k.key = p_key;
   RETURN QUERY SELECT v_kind, v_response;

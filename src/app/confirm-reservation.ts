@@ -10,7 +10,9 @@
 //
 // Only the lease holder stores an answer, and a charge is refunded only after its
 // refusal was stored under the lease, so a charge that paid for a booking is never
-// refunded, whatever processes die or time out.
+// refunded, whatever processes die or time out. Refunds that fail, and charges a dead or
+// too-slow request made, are caught by settleRefunds (run by the sweeper): every charge
+// of a reservation that ended without a booking is refunded.
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
@@ -40,18 +42,17 @@ function confirmRequestHash(reservationId: string, paymentMethod: string): strin
   return sha256(['confirm', reservationId, paymentMethod]);
 }
 
-/** The provider's idempotency key: user, key and request named unambiguously (a user id may hold ':'). */
-function paymentKeyFor(userId: string, key: string, requestHash: string): string {
-  return sha256(['boxoffice-confirm', userId, key, requestHash]);
+/** Names the confirming request (user, key, body) unambiguously: a user id may hold ':'. */
+function payerKeyFor(userId: string, key: string, requestHash: string): string {
+  return sha256(['boxoffice-payer', userId, key, requestHash]);
 }
 
-/** The provider key a confirm request charges under (for tests and reconciliation). */
-export function paymentKeyOf(input: Omit<ConfirmInput, 'idempotencyKey'> & { idempotencyKey: string }): string {
-  return paymentKeyFor(
-    input.userId,
-    input.idempotencyKey,
-    confirmRequestHash(input.reservationId, input.paymentMethod),
-  );
+/**
+ * The provider's idempotency key: one per reservation and payment attempt, so whichever
+ * confirmation pays (another key, a takeover, a retry), the provider makes one charge.
+ */
+export function providerKeyFor(reservationId: string, attempt: number): string {
+  return sha256(['boxoffice-reservation-payment', reservationId, attempt]);
 }
 
 export async function confirmReservation(deps: Deps, input: ConfirmInput): Promise<ConfirmResult> {
@@ -81,8 +82,8 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
       break;
   }
   try {
-    const paymentKey = paymentKeyFor(input.userId, key, requestHash);
-    const work = { deps, lease: claim.lease, paymentKey, earlierChargeId: claim.chargeId };
+    const payerKey = payerKeyFor(input.userId, key, requestHash);
+    const work = { deps, lease: claim.lease, payerKey, earlierChargeId: claim.chargeId };
     return answer(await confirmClaimed(work, reservation, input.paymentMethod), false);
   } catch (error) {
     if (!(error instanceof DomainError)) {
@@ -130,7 +131,7 @@ function refusalFor(status: ReservationStatus, reservation: ReservationRecord, r
 interface ClaimedWork {
   deps: Deps;
   lease: IdempotencyLease;
-  paymentKey: string;
+  payerKey: string;
   /** A charge an earlier holder of this key made and recorded before it died. */
   earlierChargeId: string | null;
 }
@@ -162,17 +163,17 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   if (refused) return refused;
   const started = await deps.store.beginPayment(
     reservation.id,
-    work.paymentKey,
+    work.payerKey,
     deps.clock.nowMs(),
     settings.idempotencyInFlightStaleMs,
   );
-  if (started === 'busy') {
+  if (started.kind === 'busy') {
     // Another confirmation (another key) is paying for this hold right now. Nothing is
     // stored: this key may be retried once that payment has ended.
     await deps.store.abandonIdempotencyKey(lease);
     throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
   }
-  if (started === 'ended') {
+  if (started.kind === 'ended') {
     const endedMeanwhile = await refuseIfEnded((await deps.store.findReservation(reservation.id))!);
     if (endedMeanwhile) return endedMeanwhile;
     throw new Error('assertion: a hold too ended to pay for reads as live');
@@ -180,14 +181,14 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
 
   const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
   const charge = await deps.payments.charge({
-    idempotencyKey: work.paymentKey,
+    idempotencyKey: providerKeyFor(reservation.id, started.attempt),
     amountCents: reservation.totalCents,
     currency: reservation.currency,
     paymentMethod,
     description: `reservation ${reservation.id}`,
   });
   if (charge.kind === 'declined') {
-    await deps.store.endPayment(reservation.id, work.paymentKey);
+    await deps.store.endDeclinedPayment(reservation.id, work.payerKey);
     return finish(
       refusal('PAYMENT_DECLINED', charge.reason, {
         reservation_expires_at: new Date(reservation.expiresAtMs).toISOString(),
@@ -219,4 +220,27 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
       await deps.payments.refund(charge.chargeId);
       return outcome.response;
   }
+}
+
+/**
+ * Refunds every charge of reservations that ended (cancelled or expired) without a
+ * booking. Runs after a grace period longer than any payment call may take, so a charge
+ * still under way when the hold ended is caught too. Refunds are idempotent, so two
+ * processes settling the same reservation do no harm.
+ */
+export async function settleRefunds(
+  deps: Pick<Deps, 'store' | 'payments' | 'clock' | 'settings'>,
+  batchSize: number,
+): Promise<number> {
+  const due = await deps.store.reservationsToSettle(
+    deps.clock.nowMs() - deps.settings.idempotencyInFlightStaleMs,
+    batchSize,
+  );
+  for (const reservation of due) {
+    for (let attempt = 0; attempt <= reservation.lastAttempt; attempt += 1) {
+      await deps.payments.refundByKey(providerKeyFor(reservation.id, attempt));
+    }
+    await deps.store.markRefundsSettled(reservation.id);
+  }
+  return due.length;
 }

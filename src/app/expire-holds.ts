@@ -1,5 +1,6 @@
 // The expiry sweeper. Reads are already correct without it (lazy expiry); it finalizes
 // reservations and clears seat rows so the database tells the truth to anyone reading it.
+import { settleRefunds } from './confirm-reservation.ts';
 import type { Deps } from './deps.ts';
 
 export async function expireDueHolds(deps: Pick<Deps, 'store' | 'clock'>, batchSize: number): Promise<number> {
@@ -27,9 +28,12 @@ export interface Sweeper {
   stop(): Promise<void>;
 }
 
-/** Runs expireDueHolds every intervalMs; errors are reported, never fatal. */
+/**
+ * Every intervalMs: ends due holds, refunds charges of reservations that ended without a
+ * booking, forgets old Idempotency-Keys. Errors are reported, never fatal.
+ */
 export function startSweeper(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: Deps,
   options: { intervalMs: number; batchSize: number; keyRetentionMs: number; onError: (error: unknown) => void },
 ): Sweeper {
   let running: Promise<unknown> | null = null;
@@ -37,6 +41,7 @@ export function startSweeper(
   const timer = setInterval(() => {
     if (stopped || running) return; // a slow sweep is never stacked behind another
     running = expireDueHolds(deps, options.batchSize)
+      .then(() => settleRefunds(deps, options.batchSize))
       .then(() => purgeOldIdempotencyKeys(deps, options.keyRetentionMs, options.batchSize))
       .catch(options.onError)
       .finally(() => {

@@ -151,7 +151,14 @@ export type ConfirmOutcome =
   /** Another request took the key over: it, not this one, finishes (with the same charge). */
   | { kind: 'lease_lost' };
 
-export type PaymentStart = 'started' | 'busy' | 'ended';
+/** 'started' carries the payment attempt whose provider key the charge must use. */
+export type PaymentStart = { kind: 'started'; attempt: number } | { kind: 'busy' } | { kind: 'ended' };
+
+export interface ReservationToSettle {
+  id: string;
+  /** Attempts 0..lastAttempt may each have produced a charge. */
+  lastAttempt: number;
+}
 
 export type CancelOutcome = 'cancelled' | 'confirmed' | 'already_ended';
 
@@ -186,9 +193,13 @@ export interface BookingStore {
   /** Forgets completed keys created before the given instant; returns how many. */
   purgeIdempotencyKeys(createdBeforeMs: number, batchSize: number): Promise<number>;
 
-  /** Marks the hold as being paid under paymentKey; 'busy' when another payment is under way. */
-  beginPayment(reservationId: string, paymentKey: string, nowMs: number, staleAfterMs: number): Promise<PaymentStart>;
-  endPayment(reservationId: string, paymentKey: string): Promise<void>;
+  /** Marks the hold as being paid by payerKey; 'busy' when another payer is under way. */
+  beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number): Promise<PaymentStart>;
+  /** After a decline: clears the marker and moves to the next payment attempt. */
+  endDeclinedPayment(reservationId: string, payerKey: string): Promise<void>;
+  /** Cancelled or expired reservations that started paying, ended before endedBeforeMs, not yet settled. */
+  reservationsToSettle(endedBeforeMs: number, limit: number): Promise<ReservationToSettle[]>;
+  markRefundsSettled(reservationId: string): Promise<void>;
 
   findBooking(bookingId: string): Promise<BookingRecord | null>;
   listBookings(userId: string, limit: number): Promise<BookingRecord[]>;
@@ -209,5 +220,8 @@ export interface ChargeRequest {
 
 export interface Payments {
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
+  /** Refunds a charge; refunding it again does nothing. */
   refund(chargeId: string): Promise<void>;
+  /** Refunds the successful charge made under this idempotency key, if there is one. */
+  refundByKey(idempotencyKey: string): Promise<void>;
 }

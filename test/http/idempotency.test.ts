@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
+import { settleRefunds } from '../../src/app/confirm-reservation.ts';
 import type { ChargeRequest, ConfirmCommand } from '../../src/app/ports.ts';
 import { auth, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
 
@@ -18,6 +19,14 @@ class GatedPayments extends TestPayments {
   armAfterCharge(): () => void {
     this.gate = new Promise((resolve) => (this.open = resolve));
     return () => this.open();
+  }
+  failNextRefund = false;
+  override async refund(chargeId: string) {
+    if (this.failNextRefund) {
+      this.failNextRefund = false;
+      throw new Error('provider unavailable');
+    }
+    return super.refund(chargeId);
   }
   override async charge(request: ChargeRequest) {
     const outcome = await super.charge(request);
@@ -155,5 +164,89 @@ describe('idempotency under failure', () => {
     const [chargeA] = await bookingsOf(a);
     const [chargeB] = await bookingsOf(b);
     assert.notEqual(chargeA!.charge_id, chargeB!.charge_id);
+  });
+
+  const settle = () => settleRefunds(t.runtime.deps, 100);
+  const chargesOf = (reservationId: string) => payments.chargesDescribing(reservationId);
+  const cancel = async (user: string, reservationId: string) =>
+    t.app.inject({ method: 'DELETE', url: `/v1/reservations/${reservationId}`, headers: auth(await t.token(user)) });
+
+  test('when another key pays after the first key died mid-payment, then the provider makes one charge for the reservation', async () => {
+    const reservationId = await hold('two-keys', ['s6']);
+    const store = t.runtime.deps.store;
+    const original = store.confirm.bind(store);
+    store.confirm = async () => {
+      store.confirm = original;
+      throw new Error('process lost its database connection');
+    };
+    const first = await confirm('two-keys', reservationId, 'key-a');
+    assert.equal(first.statusCode, 500);
+    const blocked = await confirm('two-keys', reservationId, 'key-b');
+    assert.equal(blocked.statusCode, 409);
+    assert.equal(blocked.json().code, 'PAYMENT_IN_PROGRESS');
+    clock.advance(staleMs + 1);
+    const second = await confirm('two-keys', reservationId, 'key-b');
+    assert.equal(second.statusCode, 201, second.body);
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 });
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 }, 'a booked charge is never settled away');
+  });
+
+  test('when a slow charge lands after its key was taken over and the hold ended, then settlement refunds it', async () => {
+    const reservationId = await hold('slow-and-cancelled', ['s7']);
+    const release = payments.armAfterCharge();
+    const slow = confirm('slow-and-cancelled', reservationId, 'slow-cancel-key');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await cancel('slow-and-cancelled', reservationId)).statusCode, 204);
+    clock.advance(staleMs + 1);
+    const retry = await confirm('slow-and-cancelled', reservationId, 'slow-cancel-key');
+    assert.equal(retry.statusCode, 409);
+    assert.equal(retry.json().code, 'RESERVATION_CANCELLED');
+    release();
+    assert.equal((await slow).statusCode, 409, 'the slow request lost its lease');
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 }, 'nobody refunded it inline');
+    clock.advance(staleMs + 1);
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
+  });
+
+  test('when the inline refund fails, then settlement refunds the charge later, once', async () => {
+    const reservationId = await hold('refund-fails', ['s8']);
+    const release = payments.armAfterCharge();
+    const paying = confirm('refund-fails', reservationId, 'refund-fails-key');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await cancel('refund-fails', reservationId)).statusCode, 204);
+    payments.failNextRefund = true;
+    release();
+    assert.equal((await paying).statusCode, 500);
+    const replay = await confirm('refund-fails', reservationId, 'refund-fails-key');
+    assert.equal(replay.json().code, 'RESERVATION_CANCELLED');
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 });
+    clock.advance(staleMs + 1);
+    await settle();
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
+  });
+
+  test('when a seat of the hold was taken under another token (clock skew), then confirm is 410, refunds, and frees the rest', async () => {
+    const reservationId = await hold('skewed', ['s9', 's10']);
+    await t.runtime.db.query(
+      `UPDATE seats SET hold_token = hold_token + 1000000 WHERE seat_no = 10 AND event_id = $1`,
+      [eventId],
+    );
+    const response = await confirm('skewed', reservationId, 'skewed-key');
+    assert.equal(response.statusCode, 410, response.body);
+    assert.equal(response.json().refunded, true);
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
+    const view = await t.app.inject({
+      method: 'GET',
+      url: `/v1/reservations/${reservationId}`,
+      headers: auth(await t.token('skewed')),
+    });
+    assert.equal(view.json().status, 'expired');
+    const again = await confirm('skewed', reservationId, 'skewed-key-2');
+    assert.equal(again.statusCode, 410, 'no payment marker left behind');
+    const seats = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}/seats` })).json().seats;
+    assert.equal(seats.find((seat: { seat_id: string }) => seat.seat_id === 's9').status, 'available');
   });
 });

@@ -24,7 +24,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
     for (const store of stores) {
       sweepers.push(
         startSweeper(
-          { store, clock: systemClock },
+          { ...t.runtime.deps, store, clock: systemClock },
           { intervalMs: 500, batchSize: 7, keyRetentionMs: 3_600_000, onError: (error) => console.error(error) },
         ),
       );

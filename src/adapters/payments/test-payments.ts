@@ -54,9 +54,21 @@ export class TestPayments implements Payments {
     this.refundCount += 1;
   }
 
-  /** Successful charges made under a key (0 or 1), for tests. */
-  chargesFor(idempotencyKey: string): number {
-    return this.byKey.get(idempotencyKey)?.outcome.kind === 'succeeded' ? 1 : 0;
+  async refundByKey(idempotencyKey: string): Promise<void> {
+    const charge = this.byKey.get(idempotencyKey);
+    if (charge?.outcome.kind === 'succeeded') await this.refund(charge.id);
+  }
+
+  /** Successful charges whose description names this text, and how many were refunded (for tests). */
+  chargesDescribing(text: string): { charged: number; refunded: number } {
+    let charged = 0;
+    let refunded = 0;
+    for (const charge of this.byKey.values()) {
+      if (charge.outcome.kind !== 'succeeded' || !charge.request.description.includes(text)) continue;
+      charged += 1;
+      if (charge.refunded) refunded += 1;
+    }
+    return { charged, refunded };
   }
 
   private forgetOldest(): void {

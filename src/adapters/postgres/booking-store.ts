@@ -437,34 +437,47 @@ export class PostgresBookingStore implements BookingStore {
       if (isUniqueViolation(error, 'booked_seats_pkey')) {
         throw new DomainError('SEAT_UNAVAILABLE', 'a seat of this reservation is already booked');
       }
-      if ((error as { code?: string }).code === 'BX001') {
-        throw new DomainError('RESERVATION_EXPIRED', 'the hold on these seats has ended; hold them again to buy');
-      }
       throw error;
     }
   }
 
-  async beginPayment(reservationId: string, paymentKey: string, nowMs: number, staleAfterMs: number) {
+  async beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number) {
     const now = ts(nowMs);
-    const started = await this.db.query(
-      `UPDATE reservations SET paying_key = $2, paying_since = $3
+    const { rows: started } = await this.db.query<{ payment_attempt: number }>(
+      `UPDATE reservations SET paying_key = $2, paying_since = $3, payment_started = true
        WHERE id = $1 AND status = 'active' AND expires_at > $3
-         AND (paying_key IS NULL OR paying_key = $2 OR paying_since <= $4)`,
-      [reservationId, paymentKey, now, ts(nowMs - staleAfterMs)],
+         AND (paying_key IS NULL OR paying_key = $2 OR paying_since <= $4)
+       RETURNING payment_attempt`,
+      [reservationId, payerKey, now, ts(nowMs - staleAfterMs)],
     );
-    if (started.rowCount === 1) return 'started' as const;
+    if (started[0]) return { kind: 'started' as const, attempt: started[0].payment_attempt };
     const { rows } = await this.db.query<{ live: boolean }>(
       `SELECT status = 'active' AND expires_at > $2 AS live FROM reservations WHERE id = $1`,
       [reservationId, now],
     );
-    return rows[0]?.live ? ('busy' as const) : ('ended' as const);
+    return rows[0]?.live ? { kind: 'busy' as const } : { kind: 'ended' as const };
   }
 
-  async endPayment(reservationId: string, paymentKey: string): Promise<void> {
+  async endDeclinedPayment(reservationId: string, payerKey: string): Promise<void> {
     await this.db.query(
-      'UPDATE reservations SET paying_key = NULL, paying_since = NULL WHERE id = $1 AND paying_key = $2',
-      [reservationId, paymentKey],
+      `UPDATE reservations SET paying_key = NULL, paying_since = NULL, payment_attempt = payment_attempt + 1
+       WHERE id = $1 AND paying_key = $2`,
+      [reservationId, payerKey],
     );
+  }
+
+  async reservationsToSettle(endedBeforeMs: number, limit: number) {
+    const { rows } = await this.db.query<{ id: string; payment_attempt: number }>(
+      `SELECT id, payment_attempt FROM reservations
+       WHERE payment_started AND NOT refunds_settled AND status IN ('cancelled', 'expired') AND ended_at <= $1
+       ORDER BY ended_at LIMIT $2`,
+      [ts(endedBeforeMs), limit],
+    );
+    return rows.map((row) => ({ id: row.id, lastAttempt: row.payment_attempt }));
+  }
+
+  async markRefundsSettled(reservationId: string): Promise<void> {
+    await this.db.query('UPDATE reservations SET refunds_settled = true WHERE id = $1', [reservationId]);
   }
 
   async expireDue(nowMs: number, batchSize: number): Promise<number> {
