@@ -109,53 +109,20 @@ function newPool(origin: string, connections: number, timeoutMs: number) {
 /** A server that is gone refuses at once: a client pauses after a failure so it does not spin through the budget. */
 const pauseAfterFailure = () => new Promise((resolve) => setTimeout(resolve, 10));
 
+/** Closed loop of single requests: a one-step flow (see runFlow). */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
-  const pool = newPool(options.origin, options.connections, timeoutMs);
-  const recorder = new Recorder();
-  let issued = 0;
-  let stoppedBy: LoadResult['stopped_by'] = 'time';
-  const startedAt = performance.now();
-  const deadline = startedAt + options.durationMs;
-
-  const client = async () => {
-    for (;;) {
-      if (options.shouldAbort?.()) {
-        stoppedBy = 'abort';
-        return;
-      }
-      if (issued >= options.maxRequests) {
-        stoppedBy = 'count';
-        return;
-      }
-      if (performance.now() >= deadline) return;
-      const index = issued;
-      issued += 1;
-      const spec = options.makeRequest(index);
-      const sentAt = performance.now();
-      try {
-        const response = await pool.request({
-          method: spec.method,
-          path: spec.path,
-          headers: spec.headers,
-          body: spec.body,
-        });
-        const body = await response.body.text();
-        recorder.answer(response.statusCode, body, performance.now() - sentAt);
-        options.onResponse?.(index, response.statusCode, body);
-      } catch (error) {
-        recorder.failure(error, performance.now() - sentAt);
-        await pauseAfterFailure();
-      }
-    }
-  };
-
-  try {
-    await Promise.all(Array.from({ length: options.connections }, client));
-  } finally {
-    await pool.close().catch(() => {});
-  }
-  return recorder.result(issued, (performance.now() - startedAt) / 1000, stoppedBy);
+  const flow = await runFlow({
+    origin: options.origin,
+    connections: options.connections,
+    durationMs: options.durationMs,
+    maxIterations: options.maxRequests,
+    steps: ['request'],
+    makeRequest: (index) => options.makeRequest(index),
+    onResponse: options.onResponse && ((index, _step, status, body) => options.onResponse!(index, status, body)),
+    shouldAbort: options.shouldAbort,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
+  return flow.steps.request!;
 }
 
 // ---------------------------------------------------------------- flows

@@ -45,8 +45,3 @@ export class DomainError extends Error {
     this.extensions = extensions;
   }
 }
-
-/** Programmer errors: a broken invariant in our own code. These crash the request (500). */
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`Assertion failed: ${message}`);
-}
