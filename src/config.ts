@@ -12,7 +12,18 @@ const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_MAX: Integer(1, 500, 20),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  // One URL, or with REDIS_CLUSTER=true the comma-separated seed nodes of a cluster.
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^,\\s]+(,rediss?://[^,\\s]+)*$' })),
+  REDIS_CLUSTER: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'bx:' }),
+  REDIS_COMMAND_TIMEOUT_MS: Integer(10, 60_000, 500),
+  HOLD_GATE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  HOLD_GATE_PENDING_MS: Integer(100, 600_000, 5_000),
+  SEAT_CHANGE_LOG_MAX: Integer(1, 1_000_000, 2_000),
+  SSE_MAX_SUBSCRIBERS: Integer(1, 1_000_000, 20_000),
+  SSE_MIN_INTERVAL_MS: Integer(0, 60_000, 250),
+  SSE_HEARTBEAT_MS: Integer(100, 600_000, 15_000),
+  SSE_MAX_BUFFERED_BYTES: Integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   // Internal: the primary of a WORKERS>1 demo-mode server shares its random secret with
@@ -72,9 +83,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.AUTH_SECRET && config.AUTH_JWKS_URL) {
     throw new ConfigError('Invalid configuration: set AUTH_SECRET or AUTH_JWKS_URL, not both');
   }
-  if (config.WORKERS > 1 && !config.DATABASE_URL) {
-    // The embedded PGlite database belongs to one process; several processes need a server.
-    throw new ConfigError('Invalid configuration: WORKERS > 1 needs DATABASE_URL (PostgreSQL)');
+  if (config.WORKERS > 1 && (!config.DATABASE_URL || !config.REDIS_URL)) {
+    // The embedded PGlite database and the in-process seat board belong to one process;
+    // several processes share PostgreSQL and Redis.
+    throw new ConfigError(
+      'Invalid configuration: WORKERS > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL (Redis); ' +
+        `missing: ${[!config.DATABASE_URL && 'DATABASE_URL', !config.REDIS_URL && 'REDIS_URL'].filter(Boolean).join(', ')}`,
+    );
   }
   return config;
 }

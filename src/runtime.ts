@@ -1,13 +1,16 @@
 // The composition root: picks the adapters the configuration asks for and wires the
 // use cases to them. Used by server.ts, by the tests and by the benchmarks.
 import { systemClock } from './adapters/clock/system-clock.ts';
+import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
+import { RedisSeatBoard } from './adapters/redis/seat-board.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
 import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
-import type { Clock, Payments } from './app/ports.ts';
+import type { BookingStore, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
 import type { Config } from './config.ts';
+import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
 
 export interface Runtime {
@@ -22,6 +25,8 @@ export interface RuntimeOverrides {
   payments?: Payments;
   /** PostgreSQL schema to work in (tests give every run its own). */
   searchPath?: string;
+  /** Where the seat board reports Redis trouble (it never throws it). */
+  onBoardError?: (error: unknown, context: string) => void;
 }
 
 export function settingsFrom(config: Config): Settings {
@@ -35,7 +40,43 @@ export function settingsFrom(config: Config): Settings {
       seatsPerRowMax: config.SEATS_PER_ROW_MAX,
     },
     idempotencyInFlightStaleMs: config.IDEMPOTENCY_IN_FLIGHT_STALE_MS,
+    holdGate: config.HOLD_GATE === 'on',
   };
+}
+
+export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
+  return {
+    maxSubscribers: config.SSE_MAX_SUBSCRIBERS,
+    minIntervalMs: config.SSE_MIN_INTERVAL_MS,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+    maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES,
+    recentMax: config.SEAT_CHANGE_LOG_MAX,
+    degradedPollMs: 2_000,
+  };
+}
+
+/** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
+export function createSeatBoard(
+  config: Config,
+  store: BookingStore,
+  clock: Clock,
+  onError: (error: unknown, context: string) => void,
+): SeatBoard {
+  const loader: SeatStateLoader = async (eventId) => {
+    const event = await store.findEvent(eventId);
+    if (!event) return { seatCount: 0, states: [] };
+    return { seatCount: event.seatCount, states: await store.seatStates(eventId, clock.nowMs()) };
+  };
+  const common = { loader, clock, pendingMs: config.HOLD_GATE_PENDING_MS, logMax: config.SEAT_CHANGE_LOG_MAX };
+  if (!config.REDIS_URL) return new MemorySeatBoard(common);
+  return new RedisSeatBoard({
+    ...common,
+    urls: config.REDIS_URL.split(','),
+    cluster: config.REDIS_CLUSTER === 'true',
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    onError,
+  });
 }
 
 export async function openDatabase(config: Config, searchPath?: string): Promise<Database> {
@@ -52,10 +93,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await db.close().catch(() => {});
     throw error;
   }
+  const store = new PostgresBookingStore(db);
+  const clock = overrides.clock ?? systemClock;
+  const board = createSeatBoard(config, store, clock, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
-    store: new PostgresBookingStore(db),
+    store,
+    board,
     payments: overrides.payments ?? new TestPayments(),
-    clock: overrides.clock ?? systemClock,
+    clock,
     settings: settingsFrom(config),
   };
   const authenticator = createAuthenticator({
@@ -65,5 +110,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
   });
-  return { db, deps, authenticator, close: () => db.close() };
+  const close = async () => {
+    await board.close();
+    await db.close();
+  };
+  return { db, deps, authenticator, close };
 }

@@ -210,6 +210,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
     if (!(error instanceof DomainError)) throw error;
     return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }), charge.chargeId);
   }
+  if (outcome.kind !== 'lease_lost') await deps.board.apply(reservation.eventId, outcome.changes);
   switch (outcome.kind) {
     case 'confirmed':
       return outcome.response;

@@ -5,7 +5,7 @@ import { isUuid } from '../domain/ids.ts';
 import { expandSeatMap, type PriceTier, type SectionInput } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
 import type { EventCursor } from './ports.ts';
-import { eventDetailView, eventSummaryView, seatView } from './views.ts';
+import { eventDetailView, eventSummaryView } from './views.ts';
 
 export interface CreateEventInput {
   name: string;
@@ -117,14 +117,4 @@ export async function getEvent(deps: Deps, eventId: string) {
   const event = await requireEvent(deps, eventId);
   const nowMs = deps.clock.nowMs();
   return eventDetailView(event, await deps.store.countSeats(event.id, nowMs), nowMs);
-}
-
-export async function getSeatMap(deps: Deps, eventId: string) {
-  const event = await requireEvent(deps, eventId);
-  const snapshot = await deps.store.seatSnapshot(event.id, deps.clock.nowMs());
-  return {
-    event_id: event.id,
-    version: snapshot.version,
-    seats: snapshot.seats.map((seat) => ({ ...seatView(seat), status: seat.status })),
-  };
 }

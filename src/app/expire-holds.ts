@@ -3,10 +3,14 @@
 import { settleRefunds } from './confirm-reservation.ts';
 import type { Deps } from './deps.ts';
 
-export async function expireDueHolds(deps: Pick<Deps, 'store' | 'clock'>, batchSize: number): Promise<number> {
+export async function expireDueHolds(
+  deps: Pick<Deps, 'store' | 'clock' | 'board'>,
+  batchSize: number,
+): Promise<number> {
   let total = 0;
   for (;;) {
-    const ended = await deps.store.expireDue(deps.clock.nowMs(), batchSize);
+    const { ended, changes } = await deps.store.expireDue(deps.clock.nowMs(), batchSize);
+    for (const [eventId, states] of changes) await deps.board.apply(eventId, states);
     total += ended;
     if (ended < batchSize) return total;
   }

@@ -97,6 +97,7 @@ export interface BookingRecord {
 }
 
 export interface HoldCommand {
+  reservationId: string;
   eventId: string;
   userId: string;
   seatNos: number[];
@@ -106,8 +107,21 @@ export interface HoldCommand {
   currency: string;
 }
 
+/**
+ * A seat's state as PostgreSQL recorded it. version is the seat row's version (from one
+ * sequence, so it only grows): mirrors apply states newest-version-wins, in any order.
+ */
+export interface SeatState {
+  seatNo: number;
+  version: number;
+  status: SeatStatus;
+  /** For a held seat: the reservation holding it and when the hold ends. */
+  holder: string | null;
+  expiresAtMs: number | null;
+}
+
 export type HoldOutcome =
-  | { kind: 'held'; reservation: ReservationRecord; seats: SeatDetail[] }
+  | { kind: 'held'; reservation: ReservationRecord; seats: SeatDetail[]; changes: SeatState[] }
   | { kind: 'conflict'; seatNos: number[] }
   | { kind: 'user_limit'; heldOrBooked: number };
 
@@ -145,9 +159,9 @@ export interface ConfirmCommand {
 }
 
 export type ConfirmOutcome =
-  | { kind: 'confirmed'; booking: BookingRecord; response: StoredResponse }
+  | { kind: 'confirmed'; booking: BookingRecord; response: StoredResponse; changes: SeatState[] }
   /** The hold was gone; the refusal is stored under the key, the charge is to be refunded. */
-  | { kind: 'hold_lost'; response: StoredResponse }
+  | { kind: 'hold_lost'; response: StoredResponse; changes: SeatState[] }
   /** Another request took the key over: it, not this one, finishes (with the same charge). */
   | { kind: 'lease_lost' };
 
@@ -160,7 +174,14 @@ export interface ReservationToSettle {
   lastAttempt: number;
 }
 
-export type CancelOutcome = 'cancelled' | 'confirmed' | 'already_ended';
+export type CancelOutcome =
+  { kind: 'cancelled'; changes: SeatState[] } | { kind: 'confirmed' } | { kind: 'already_ended' };
+
+/** What one sweep ended: the reservations, and the seats it freed, per event. */
+export interface ExpiredHolds {
+  ended: number;
+  changes: Map<string, SeatState[]>;
+}
 
 /** PostgreSQL (or PGlite): the judge of every seat. */
 export interface BookingStore {
@@ -170,14 +191,16 @@ export interface BookingStore {
   countSeats(eventId: string, nowMs: number): Promise<SeatCounts>;
   seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot>;
   seatDetails(eventId: string, seatNos: number[]): Promise<SeatDetail[]>;
+  /** Every seat that is not in its initial state (available, never changed), as of nowMs. */
+  seatStates(eventId: string, nowMs: number): Promise<SeatState[]>;
   hasEvents(): Promise<boolean>;
 
   hold(command: HoldCommand): Promise<HoldOutcome>;
   findReservation(reservationId: string): Promise<ReservationRecord | null>;
   cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome>;
   confirm(command: ConfirmCommand): Promise<ConfirmOutcome>;
-  /** Ends up to batchSize reservations whose hold has passed; returns how many. */
-  expireDue(nowMs: number, batchSize: number): Promise<number>;
+  /** Ends up to batchSize reservations whose hold has passed. */
+  expireDue(nowMs: number, batchSize: number): Promise<ExpiredHolds>;
 
   claimIdempotencyKey(
     ref: IdempotencyKeyRef,
@@ -225,3 +248,73 @@ export interface Payments {
   /** Refunds the successful charge made under this idempotency key, if there is one. */
   refundByKey(idempotencyKey: string): Promise<void>;
 }
+
+/** 2 bits per seat in seat order (see domain/availability.ts) and the version it is at. */
+export interface Availability {
+  version: number;
+  bits: Uint8Array;
+  /**
+   * Holds shown available because they ended before the read, not yet swept (a hold
+   * ends exactly at its expiry, however late the sweeper). With version, tags the state.
+   */
+  lapsed: number;
+}
+
+export type GateAnswer =
+  | { kind: 'passed' }
+  | { kind: 'conflict'; seatNos: number[] }
+  /** The gate could not answer (Redis unreachable): PostgreSQL alone decides. */
+  | { kind: 'bypassed' };
+
+/**
+ * Refuses conflicting holds before PostgreSQL is asked. A pass takes the seats
+ * provisionally, for a few seconds: the PostgreSQL decision then either settles them
+ * (SeatMapCache.apply) or gives them back (abandon). Never the judge: a wrong pass is
+ * refused by PostgreSQL, a provisional hold left behind by a dead process lapses.
+ */
+export interface HoldGate {
+  tryHold(eventId: string, seatNos: number[], holder: string, nowMs: number): Promise<GateAnswer>;
+  abandon(eventId: string, seatNos: number[], holder: string): Promise<void>;
+}
+
+/** The live seat map: PostgreSQL's seat states, written through on every change. */
+export interface SeatMapCache {
+  /** Applies changes PostgreSQL made, newest version per seat wins. Never throws. */
+  apply(eventId: string, changes: SeatState[]): Promise<void>;
+  /** The map, built from PostgreSQL on a miss; null when the cache cannot answer. */
+  availability(eventId: string, seatCount: number, nowMs: number): Promise<Availability | null>;
+}
+
+export interface SeatChange {
+  seatNo: number;
+  status: SeatStatus;
+}
+
+export interface SeatChangeBatch {
+  eventId: string;
+  version: number;
+  changes: SeatChange[];
+}
+
+export type FeedMessage =
+  | ({ kind: 'changes' } & SeatChangeBatch)
+  /** The map was rebuilt (after Redis came back): listeners take a fresh snapshot. */
+  | { kind: 'reset'; eventId: string; version: number };
+
+/** Every seat change of every process, in version order per event. */
+export interface ChangeFeed {
+  subscribe(listener: (message: FeedMessage) => void): () => void;
+  /** The batches after version, oldest first; null when the log does not reach back that far. */
+  changesSince(eventId: string, version: number): Promise<SeatChangeBatch[] | null>;
+}
+
+export type SeatBoardHealth = 'up' | 'down' | 'in-process';
+
+/** The three hot-path roles; one adapter (Redis, or in-process) plays them all. */
+export interface SeatBoard extends HoldGate, SeatMapCache, ChangeFeed {
+  health(): SeatBoardHealth;
+  close(): Promise<void>;
+}
+
+/** What a board rebuilds an event's map from: PostgreSQL. */
+export type SeatStateLoader = (eventId: string) => Promise<{ seatCount: number; states: SeatState[] }>;

@@ -21,7 +21,8 @@ export async function getReservation(deps: Deps, userId: string, reservationId: 
 export async function cancelReservation(deps: Deps, userId: string, reservationId: string): Promise<void> {
   const reservation = await requireOwnReservation(deps, userId, reservationId);
   const outcome = await deps.store.cancel(reservation, deps.clock.nowMs());
-  if (outcome === 'confirmed') {
+  if (outcome.kind === 'cancelled') await deps.board.apply(reservation.eventId, outcome.changes);
+  if (outcome.kind === 'confirmed') {
     throw new DomainError('RESERVATION_ALREADY_CONFIRMED', 'a confirmed reservation cannot be cancelled', {
       booking_id: reservation.bookingId,
     });

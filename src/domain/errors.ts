@@ -23,6 +23,7 @@ export const ErrorCodes = [
   'PAYMENT_IN_PROGRESS',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'TOO_MANY_SUBSCRIBERS',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

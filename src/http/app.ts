@@ -12,6 +12,8 @@ import { registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
+import { seatMapRoutes } from './routes/seat-maps.ts';
+import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
 
 // ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -24,6 +26,7 @@ export interface AppOptions {
   bodyLimitBytes: number;
   eventBodyLimitBytes: number;
   logger: FastifyServerOptions['logger'];
+  live: SeatFeedHubOptions;
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -79,7 +82,13 @@ export async function buildApp(options: AppOptions) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const hub = new SeatFeedHub(options.deps, options.live);
+  // Live streams never end by themselves: closing ends them, so the server can stop.
+  app.addHook('preClose', async () => hub.close());
+  metrics.observeLiveClients(() => hub.subscribers);
+
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
+  seatMapRoutes(app, options.deps, hub);
   reservationRoutes(app, options.deps);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   await app.ready();

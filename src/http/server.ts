@@ -5,18 +5,31 @@ import { randomBytes } from 'node:crypto';
 import { startSweeper } from '../app/expire-holds.ts';
 import { ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
 import { seedDemoEvent } from '../demo.ts';
-import { createRuntime } from '../runtime.ts';
+import { createRuntime, liveOptionsFrom } from '../runtime.ts';
 import { buildApp } from './app.ts';
 
 async function startWorker(config: Config) {
-  const runtime = await createRuntime(config);
+  // Redis trouble is reported, at most once per kind every 10 s: while Redis is down every
+  // request would report it, and the service keeps selling without it.
+  let report: (error: unknown, context: string) => void = () => {};
+  const lastReported = new Map<string, number>();
+  const runtime = await createRuntime(config, {
+    onBoardError: (error, context) => {
+      const now = Date.now();
+      if ((lastReported.get(context) ?? 0) > now - 10_000) return;
+      lastReported.set(context, now);
+      report(error, context);
+    },
+  });
   const app = await buildApp({
     deps: runtime.deps,
     authenticator: runtime.authenticator,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: { level: config.LOG_LEVEL },
+    live: liveOptionsFrom(config),
   });
+  report = (error, context) => app.log.warn({ err: error }, `${context} failed; serving from PostgreSQL meanwhile`);
   const sweeper = startSweeper(runtime.deps, {
     intervalMs: config.SWEEP_INTERVAL_MS,
     batchSize: config.SWEEP_BATCH_SIZE,

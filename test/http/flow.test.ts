@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
-import { auth, createEvent, eventBody, startTestApp, type TestApp } from '../support/harness.ts';
+import { auth, createEvent, eventBody, startTestApp, testDb, type TestApp } from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
 
@@ -491,6 +491,7 @@ describe('operations and demo mode', () => {
       assert.deepEqual((await t.app.inject({ method: 'GET', url: '/readyz' })).json(), {
         status: 'ready',
         database: 'ok',
+        redis: testDb === 'postgres' ? 'ok' : 'not used',
       });
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
       assert.match(metrics.body, /http_request_duration_seconds/);

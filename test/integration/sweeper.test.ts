@@ -1,6 +1,7 @@
 // The expiry sweeper, on the real clock: abandoned holds are finalized and their seat
 // rows cleared within 2 s of expiry, with two sweepers working the same database.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { PostgresBookingStore } from '../../src/adapters/postgres/booking-store.ts';
 import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';
@@ -79,6 +80,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
     const nowMs = Date.now();
     // Drive the store with explicit times: an old hold that expired, a new hold on the same seat.
     const old = await store.hold({
+      reservationId: randomUUID(),
       eventId,
       userId: 'old',
       seatNos: [3],
@@ -89,6 +91,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
     });
     assert.equal(old.kind, 'held');
     const fresh = await store.hold({
+      reservationId: randomUUID(),
       eventId,
       userId: 'new',
       seatNos: [3],
@@ -98,7 +101,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
       currency: 'USD',
     });
     assert.equal(fresh.kind, 'held');
-    await expireDueHolds({ store, clock: systemClock }, 100);
+    await expireDueHolds({ store, clock: systemClock, board: t.runtime.deps.board }, 100);
     const { rows } = await t.runtime.db.query<{ hold_token: number }>(
       'SELECT hold_token FROM seats WHERE event_id = $1 AND seat_no = 3',
       [eventId],

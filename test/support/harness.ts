@@ -7,13 +7,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock, Payments } from '../../src/app/ports.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { createRuntime, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';
+import { Redis } from 'ioredis';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import type { Database } from '../../src/adapters/postgres/database.ts';
 import { createAuthenticator, type Role } from '../../src/http/plugins/auth.ts';
 
 export const testDb = (process.env.BOXOFFICE_TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
 export const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The PostgreSQL pass also runs the Redis hot path; the PGlite pass the in-process one. */
+export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const testSecret = 'test-secret-for-boxoffice-tests-0123456789';
 
 const testAuthenticator = createAuthenticator({ secret: testSecret });
@@ -60,6 +63,24 @@ export async function createSchema(): Promise<string> {
   return schema;
 }
 
+/** Deletes every key under prefix (a test's own keys). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // best effort: a test that killed its Redis has nothing left to clean
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
@@ -75,15 +96,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
     AUTH_SECRET: testSecret,
     DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
-    ...(testDb === 'postgres' ? { DATABASE_URL: postgresUrl } : {}),
+    ...(testDb === 'postgres' ? { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl } : {}),
     ...env,
   });
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config = testConfig(options.env);
   const ownsSchema = testDb === 'postgres' && !options.schema;
   const schema = testDb === 'postgres' ? (options.schema ?? (await createSchema())) : undefined;
+  // Each schema keeps its Redis keys apart, and they are deleted with the schema.
+  const config = testConfig({ ...(schema ? { REDIS_KEY_PREFIX: `bxt:${schema}:` } : {}), ...options.env });
   const payments = (options.payments ?? new TestPayments()) as TestPayments;
   const runtime = await createRuntime(config, { clock: options.clock, payments, searchPath: schema });
   const app = await buildApp({
@@ -92,6 +114,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: false,
+    live: liveOptionsFrom(config),
   });
   return {
     app,
@@ -103,7 +126,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await app.close();
       await runtime.close();
-      if (ownsSchema && schema) await dropSchema(schema);
+      if (ownsSchema && schema) {
+        await dropSchema(schema);
+        if (config.REDIS_URL && config.REDIS_CLUSTER === 'false')
+          await deleteRedisKeys(config.REDIS_URL, `bxt:${schema}:`);
+      }
     },
   };
 }

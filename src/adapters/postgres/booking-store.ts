@@ -18,6 +18,7 @@ import type {
   ConfirmOutcome,
   EventFilter,
   EventRecord,
+  ExpiredHolds,
   HoldCommand,
   HoldOutcome,
   IdempotencyClaim,
@@ -28,6 +29,7 @@ import type {
   SeatCounts,
   SeatDetail,
   SeatSnapshot,
+  SeatState,
   StoredResponse,
 } from '../../app/ports.ts';
 import type { Database } from './database.ts';
@@ -91,8 +93,16 @@ const reservationColumns = `r.id, r.event_id, r.user_id, r.status, r.fencing_tok
 const bookingColumns = 'id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, created_at';
 
 // A seat's status at $now, the SQL twin of domain/holds.ts seatStatusAt.
-const seatStatusSql = (now: string) =>
-  `CASE WHEN booking_id IS NOT NULL THEN 'booked' WHEN hold_expires_at > ${now} THEN 'held' ELSE 'available' END`;
+const seatStatusSql = (now: string, alias = '') =>
+  `CASE WHEN ${alias}booking_id IS NOT NULL THEN 'booked' WHEN ${alias}hold_expires_at > ${now} THEN 'held' ELSE 'available' END`;
+
+const freedSeat = (seatNo: number, version: number): SeatState => ({
+  seatNo,
+  version,
+  status: 'available',
+  holder: null,
+  expiresAtMs: null,
+});
 
 function toEvent(row: EventRow): EventRecord {
   return {
@@ -306,14 +316,37 @@ export class PostgresBookingStore implements BookingStore {
     return rows.map(toSeatDetail);
   }
 
+  async seatStates(eventId: string, nowMs: number): Promise<SeatState[]> {
+    const { rows } = await this.db.query<{
+      seat_no: number;
+      version: number;
+      status: SeatStatus;
+      holder: string | null;
+      expires_at: Date | null;
+    }>(
+      `SELECT s.seat_no, s.version, ${seatStatusSql('$2', 's.')} AS status, r.id AS holder, s.hold_expires_at AS expires_at
+       FROM seats s
+       LEFT JOIN reservations r ON r.fencing_token = s.hold_token AND s.hold_expires_at > $2
+       WHERE s.event_id = $1 AND (s.version > 0 OR s.booking_id IS NOT NULL OR s.hold_token IS NOT NULL)`,
+      [eventId, ts(nowMs)],
+    );
+    return rows.map((row) => ({
+      seatNo: row.seat_no,
+      version: row.version,
+      status: row.status,
+      holder: row.status === 'held' ? row.holder : null,
+      expiresAtMs: row.status === 'held' && row.expires_at ? row.expires_at.getTime() : null,
+    }));
+  }
+
   async hasEvents(): Promise<boolean> {
     const { rows } = await this.db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM events) AS found');
     return rows[0]?.found === true;
   }
 
   async hold(command: HoldCommand): Promise<HoldOutcome> {
-    // One statement, one round trip: the decision is migrations/001_core.sql hold_seats().
-    const reservationId = randomUUID();
+    // One statement, one round trip: the decision is hold_seats() (migrations/002_seat_versions.sql).
+    const { reservationId } = command;
     const { rows } = await this.db.query<{
       out_kind: 'held' | 'conflict' | 'user_limit';
       out_token: number;
@@ -323,6 +356,7 @@ export class PostgresBookingStore implements BookingStore {
       out_row: string;
       out_number: number;
       out_price_cents: number;
+      out_version: number;
     }>('SELECT * FROM hold_seats($1, $2, $3::int[], $4, $5, $6, $7, $8)', [
       command.eventId,
       command.userId,
@@ -356,7 +390,14 @@ export class PostgresBookingStore implements BookingStore {
       expiresAtMs: command.expiresAtMs,
       bookingId: null,
     };
-    return { kind: 'held', reservation, seats };
+    const changes = rows.map((row): SeatState => ({
+      seatNo: row.out_seat_no,
+      version: row.out_version,
+      status: 'held',
+      holder: reservationId,
+      expiresAtMs: command.expiresAtMs,
+    }));
+    return { kind: 'held', reservation, seats, changes };
   }
 
   async findReservation(reservationId: string): Promise<ReservationRecord | null> {
@@ -369,31 +410,28 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome> {
-    return this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx): Promise<CancelOutcome> => {
       const { rows } = await tx.query<{ status: ReservationStatus; expires_at: Date }>(
         'SELECT status, expires_at FROM reservations WHERE id = $1 FOR UPDATE',
         [reservation.id],
       );
       const current = rows[0];
-      if (current?.status === 'confirmed') return 'confirmed';
+      if (current?.status === 'confirmed') return { kind: 'confirmed' };
       // A hold past its expiry has ended, swept or not: it stays "expired", not "cancelled".
-      if (current?.status !== 'active' || current.expires_at.getTime() <= nowMs) return 'already_ended';
+      if (current?.status !== 'active' || current.expires_at.getTime() <= nowMs) return { kind: 'already_ended' };
       await tx.query(`UPDATE reservations SET status = 'cancelled', ended_at = $2 WHERE id = $1`, [
         reservation.id,
         ts(nowMs),
       ]);
-      await this.releaseSeats(tx, reservation);
-      return 'cancelled';
+      // Frees the seats that still carry this reservation's fencing token.
+      const freed = await tx.query<{ seat_no: number; version: number }>(
+        `UPDATE seats SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
+         WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3
+         RETURNING seat_no, version`,
+        [reservation.eventId, reservation.seatNos, reservation.fencingToken],
+      );
+      return { kind: 'cancelled', changes: freed.rows.map((row) => freedSeat(row.seat_no, row.version)) };
     });
-  }
-
-  /** Frees the seats that still carry this reservation's fencing token. */
-  private async releaseSeats(tx: { query: Database['query'] }, reservation: ReservationRecord): Promise<void> {
-    await tx.query(
-      `UPDATE seats SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
-       WHERE event_id = $1 AND seat_no = ANY($2::int[]) AND hold_token = $3`,
-      [reservation.eventId, reservation.seatNos, reservation.fencingToken],
-    );
   }
 
   async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
@@ -417,6 +455,7 @@ export class PostgresBookingStore implements BookingStore {
       const { rows } = await this.db.query<{
         out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
         out_response: StoredResponse;
+        out_changes: [number, number, 'booked' | 'available'][];
       }>('SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
         reservation.id,
         lease.userId,
@@ -429,9 +468,16 @@ export class PostgresBookingStore implements BookingStore {
         JSON.stringify(refusals),
       ]);
       const { out_kind: kind, out_response: response } = rows[0]!;
+      const changes = rows[0]!.out_changes.map(([seatNo, version, status]): SeatState => ({
+        seatNo,
+        version,
+        status,
+        holder: null,
+        expiresAtMs: null,
+      }));
       if (kind === 'lease_lost') return { kind };
-      if (kind === 'hold_lost') return { kind, response };
-      return { kind, booking, response };
+      if (kind === 'hold_lost') return { kind, response, changes };
+      return { kind, booking, response, changes };
     } catch (error) {
       // Invariant 1's backstop: the primary key refused a seat that is already booked.
       if (isUniqueViolation(error, 'booked_seats_pkey')) {
@@ -480,10 +526,10 @@ export class PostgresBookingStore implements BookingStore {
     await this.db.query('UPDATE reservations SET refunds_settled = true WHERE id = $1', [reservationId]);
   }
 
-  async expireDue(nowMs: number, batchSize: number): Promise<number> {
+  async expireDue(nowMs: number, batchSize: number): Promise<ExpiredHolds> {
     // SKIP LOCKED: several sweepers (one per process) split the work and never wait for
     // each other, nor for a confirm or cancel that holds a reservation row.
-    const { rows } = await this.db.query<{ ended: number }>(
+    const { rows } = await this.db.query<{ ended: number; freed: [string, number, number][] }>(
       `WITH due AS (
          SELECT id FROM reservations WHERE status = 'active' AND expires_at <= $1
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -494,12 +540,19 @@ export class PostgresBookingStore implements BookingStore {
        ), freed AS (
          UPDATE seats s SET hold_token = NULL, hold_expires_at = NULL, version = nextval('seat_version_seq')
          FROM ended WHERE s.event_id = ended.event_id AND s.seat_no = ANY(ended.seat_nos) AND s.hold_token = ended.fencing_token
-         RETURNING 1
+         RETURNING s.event_id, s.seat_no, s.version
        )
-       SELECT (SELECT count(*) FROM ended)::int AS ended, (SELECT count(*) FROM freed)::int AS freed`,
+       SELECT (SELECT count(*) FROM ended)::int AS ended,
+              (SELECT coalesce(jsonb_agg(jsonb_build_array(event_id, seat_no, version)), '[]') FROM freed) AS freed`,
       [ts(nowMs), batchSize],
     );
-    return rows[0]?.ended ?? 0;
+    const changes = new Map<string, SeatState[]>();
+    for (const [eventId, seatNo, version] of rows[0]?.freed ?? []) {
+      const list = changes.get(eventId) ?? [];
+      list.push(freedSeat(seatNo, version));
+      changes.set(eventId, list);
+    }
+    return { ended: rows[0]?.ended ?? 0, changes };
   }
 
   async claimIdempotencyKey(

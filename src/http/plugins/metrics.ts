@@ -1,9 +1,10 @@
 // Prometheus metrics: request latency by route and status, plus the process defaults.
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
+  observeLiveClients(count: () => number): void;
 }
 
 export function registerMetrics(app: FastifyInstance): Metrics {
@@ -22,5 +23,17 @@ export function registerMetrics(app: FastifyInstance): Metrics {
       reply.elapsedTime / 1000,
     );
   });
-  return { registry };
+  return {
+    registry,
+    observeLiveClients(count) {
+      new Gauge({
+        name: 'seat_map_stream_clients',
+        help: 'Live seat-map (SSE) clients of this process',
+        registers: [registry],
+        collect() {
+          this.set(count());
+        },
+      });
+    },
+  };
 }

@@ -25,6 +25,7 @@ const statusByCode: Record<ErrorCode, number> = {
   PAYMENT_IN_PROGRESS: 409,
   RESERVATION_EXPIRED: 410,
   IDEMPOTENCY_KEY_REUSED: 422,
+  TOO_MANY_SUBSCRIBERS: 503,
 };
 
 const titles: Record<number, string> = {
@@ -115,6 +116,7 @@ export function registerProblemHandlers(app: FastifyInstance) {
     if (error instanceof DomainError) {
       const status = statusOf(error.code);
       if (status === 401) reply.header('www-authenticate', 'Bearer');
+      if (status === 503) reply.header('retry-after', '5');
       return sendProblem(request, reply, status, error.code, error.message, error.extensions);
     }
     if (error.validation) {

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
-import { createEvent, eventsPageSizeDefault, getEvent, getSeatMap, listEvents } from '../../app/events.ts';
+import { createEvent, eventsPageSizeDefault, getEvent, listEvents } from '../../app/events.ts';
 import { holdSeats } from '../../app/hold-seats.ts';
 import { requireRole, requireUser, signedIn } from '../plugins/auth.ts';
-import { bearerAuth, DateTime, responses, Seat, Text } from '../schemas/common.ts';
+import { bearerAuth, DateTime, responses, Text } from '../schemas/common.ts';
 import { Reservation } from './reservations.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -83,11 +83,6 @@ const EventDetail = Type.Object({
   created_at: Type.String(),
 });
 
-const SeatWithStatus = Type.Object({
-  ...Seat.properties,
-  status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
-});
-
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
 export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { eventBodyLimitBytes: number }) {
@@ -149,25 +144,6 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
       },
     },
     async (request) => getEvent(deps, request.params.event_id),
-  );
-
-  app.get(
-    '/v1/events/:event_id/seats',
-    {
-      schema: {
-        tags: ['events'],
-        summary: 'Every seat with its status now, in seat order',
-        params: EventParams,
-        response: responses({
-          200: Type.Object({
-            event_id: Type.String(),
-            version: Type.Integer(),
-            seats: Type.Array(SeatWithStatus),
-          }),
-        }),
-      },
-    },
-    async (request) => getSeatMap(deps, request.params.event_id),
   );
 
   app.post(

@@ -9,6 +9,12 @@ import { responses, Text } from '../schemas/common.ts';
 
 const devTokenTtlSeconds = 12 * 3600;
 
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded'), Type.Literal('unavailable')]),
+  database: Type.String(),
+  redis: Type.String({ description: "'ok', 'unreachable', or 'not used' (in-process hot path)" }),
+});
+
 export function operationsRoutes(
   untypedApp: FastifyInstance,
   deps: Deps,
@@ -33,19 +39,24 @@ export function operationsRoutes(
     {
       schema: {
         tags: ['operations'],
-        summary: 'Ready to serve: the database answers',
+        summary: 'Ready to serve: the database answers (degraded while Redis does not: still selling)',
         response: {
-          200: Type.Object({ status: Type.String(), database: Type.String() }),
-          503: Type.Object({ status: Type.String(), database: Type.String() }),
+          200: Readiness,
+          503: Readiness,
         },
       },
     },
     async (_request, reply) => {
+      const board = deps.board.health();
+      const redis = board === 'in-process' ? 'not used' : board === 'up' ? 'ok' : 'unreachable';
       try {
         await deps.store.ping();
-        return { status: 'ready', database: 'ok' };
+        return { status: board === 'down' ? ('degraded' as const) : ('ready' as const), database: 'ok', redis };
       } catch {
-        return reply.code(503).header('retry-after', '2').send({ status: 'unavailable', database: 'unreachable' });
+        return reply
+          .code(503)
+          .header('retry-after', '2')
+          .send({ status: 'unavailable' as const, database: 'unreachable', redis });
       }
     },
   );

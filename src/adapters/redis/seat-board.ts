@@ -1,0 +1,393 @@
+// The hot path on Redis, shared by every process: the hold gate, the live seat map and
+// the change feed of one event live under one hash tag ({eventId}), so each Lua script
+// touches one slot and runs unchanged on Redis Cluster. PostgreSQL stays the judge: a
+// failed Redis call never fails a request, it only makes the request take the slower
+// PostgreSQL path (and marks the event for a rebuild once Redis answers again).
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type {
+  Availability,
+  Clock,
+  FeedMessage,
+  GateAnswer,
+  SeatBoard,
+  SeatChange,
+  SeatChangeBatch,
+  SeatState,
+  SeatStateLoader,
+} from '../../app/ports.ts';
+import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
+import type { SeatStatus } from '../../domain/holds.ts';
+import { epochVersion } from '../../app/seat-board-rules.ts';
+
+// Gate entries are "state|version|expiresAtMs|holder" (see app/seat-board-rules.ts).
+// KEYS: seats, meta. ARGV: now, pendingUntil, holder, seatNo... Returns {warm, conflicts}.
+const gateLua = `
+local now = tonumber(ARGV[1])
+local conflicts, versions = {}, {}
+for i = 4, #ARGV do
+  local entry = redis.call('HGET', KEYS[1], ARGV[i])
+  versions[i] = '0'
+  if entry then
+    local st, ver, exp = string.match(entry, '^(%u)|(%d+)|(%d*)|')
+    versions[i] = ver
+    if st == 'B' or ((st == 'H' or st == 'P') and tonumber(exp) > now) then
+      conflicts[#conflicts + 1] = ARGV[i]
+    end
+  end
+end
+local warm = redis.call('HEXISTS', KEYS[2], 'warm')
+if #conflicts == 0 then
+  for i = 4, #ARGV do
+    redis.call('HSET', KEYS[1], ARGV[i], 'P|' .. versions[i] .. '|' .. ARGV[2] .. '|' .. ARGV[3])
+  end
+end
+return {warm, conflicts}`;
+
+// KEYS: seats. ARGV: holder, seatNo... Gives back the holder's provisional entries.
+const abandonLua = `
+for i = 2, #ARGV do
+  local entry = redis.call('HGET', KEYS[1], ARGV[i])
+  if entry then
+    local st, ver, holder = string.match(entry, '^(%u)|(%d+)|%d*|(.*)$')
+    if st == 'P' and holder == ARGV[1] then redis.call('HSET', KEYS[1], ARGV[i], 'F|' .. ver .. '||') end
+  end
+end
+return 0`;
+
+// KEYS: seats, map, meta, log, holds (a sorted set of held seats by expiry). ARGV: quiet, logMax, channel, eventId, epochVersion, then
+// (seatNo, state, version, expiresAtMs, holder) per seat. Newest version per seat wins;
+// a change visible in the map takes the next event version, goes to the log and is
+// published, unless quiet (a rebuild, which ends with a reset instead).
+const applyLua = `
+local changed = {}
+for i = 6, #ARGV, 5 do
+  local seat, st = ARGV[i], ARGV[i + 1]
+  local entry = redis.call('HGET', KEYS[1], seat)
+  local current = 0
+  if entry then current = tonumber(string.match(entry, '^%u|(%d+)|')) end
+  if tonumber(ARGV[i + 2]) > current then
+    redis.call('HSET', KEYS[1], seat, st .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4])
+    if st == 'H' then redis.call('ZADD', KEYS[5], ARGV[i + 3], seat) else redis.call('ZREM', KEYS[5], seat) end
+    local code = 0
+    if st == 'H' then code = 1 elseif st == 'B' then code = 2 end
+    local old = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. seat)[1]
+    if old ~= code then
+      redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. seat, code)
+      changed[#changed + 1] = seat .. ':' .. code
+    end
+  end
+end
+if #changed == 0 or ARGV[1] == '1' then return 0 end
+local version
+if redis.call('HEXISTS', KEYS[3], 'version') == 1 then
+  version = redis.call('HINCRBY', KEYS[3], 'version', 1)
+else
+  version = tonumber(ARGV[5])
+  redis.call('HSET', KEYS[3], 'version', ARGV[5])
+end
+local id = string.format('%d', version)
+local body = table.concat(changed, ',')
+redis.pcall('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], id .. '-0', 'c', body)
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. id .. '|' .. body)
+return version`;
+
+// KEYS: meta, log. ARGV: epochVersion, channel, eventId. Ends a rebuild: a new version
+// past every earlier one, an empty log, and a reset for every listener.
+const finishWarmLua = `
+local version = tonumber(ARGV[1])
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version <= current then version = current + 1 end
+local id = string.format('%d', version)
+redis.call('HSET', KEYS[1], 'version', id, 'warm', '1')
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. '|' .. id .. '|*')
+return version`;
+
+// KEYS: meta, map, holds. ARGV: now. Returns {version, warm, map, lapsed seats} read
+// together; lapsed seats are holds that ended by now, shown available.
+const snapshotLua = `
+return {redis.call('HGET', KEYS[1], 'version') or '0', redis.call('HEXISTS', KEYS[1], 'warm'),
+        redis.call('GET', KEYS[2]) or '', redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])}`;
+
+// KEYS: meta, log. ARGV: version, maxBatches. The batches after version, or nil when the
+// log does not reach back that far (or the caller is ahead of it).
+const changesLua = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local from = tonumber(ARGV[1])
+if from == current then return {} end
+if from > current or current - from > tonumber(ARGV[2]) then return false end
+local entries = redis.call('XRANGE', KEYS[2], string.format('%d', from + 1) .. '-0', '+')
+if #entries ~= current - from then return false end
+return entries`;
+
+type Client = Redis | Cluster;
+
+interface Scripts {
+  bxGate(seats: string, meta: string, ...args: string[]): Promise<[number, string[]]>;
+  bxAbandon(seats: string, ...args: string[]): Promise<number>;
+  bxApply(seats: string, map: string, meta: string, log: string, holds: string, ...args: string[]): Promise<number>;
+  bxFinishWarm(meta: string, log: string, ...args: string[]): Promise<number>;
+  bxSnapshotBuffer(meta: string, map: string, holds: string, now: string): Promise<[Buffer, number, Buffer, Buffer[]]>;
+  bxChanges(meta: string, log: string, ...args: string[]): Promise<[string, string[]][] | null>;
+}
+
+export interface RedisSeatBoardOptions {
+  /** One URL, or (cluster) the seed nodes. */
+  urls: string[];
+  cluster: boolean;
+  keyPrefix: string;
+  loader: SeatStateLoader;
+  clock: Clock;
+  pendingMs: number;
+  logMax: number;
+  commandTimeoutMs: number;
+  onError: (error: unknown, context: string) => void;
+}
+
+const warmChunkSeats = 2_000;
+const codes: SeatStatus[] = ['available', 'held', 'booked'];
+const stateLetter: Record<SeatStatus, string> = { available: 'F', held: 'H', booked: 'B' };
+
+export function connectRedis(urls: string[], cluster: boolean, options: RedisOptions): Client {
+  if (!cluster) return new Redis(urls[0]!, options);
+  const nodes = urls.map((url) => {
+    const parsed = new URL(url);
+    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+  });
+  return new Cluster(nodes, { enableOfflineQueue: options.enableOfflineQueue, redisOptions: options });
+}
+
+export class RedisSeatBoard implements SeatBoard {
+  private readonly client: Client;
+  private readonly subscriber: Client;
+  private readonly scripts: Scripts;
+  private readonly channel: string;
+  private readonly listeners = new Set<(message: FeedMessage) => void>();
+  private readonly warming = new Map<string, Promise<boolean>>();
+  /** Events whose changes did not all reach Redis: rebuilt once Redis answers again. */
+  private readonly dirty = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly options: RedisSeatBoardOptions) {
+    const redisOptions: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+      lazyConnect: false,
+    };
+    this.client = connectRedis(options.urls, options.cluster, redisOptions);
+    this.subscriber = connectRedis(options.urls, options.cluster, { ...redisOptions, enableOfflineQueue: true });
+    this.channel = `${options.keyPrefix}seat-changes`;
+    for (const [name, numberOfKeys, lua] of [
+      ['bxGate', 2, gateLua],
+      ['bxAbandon', 1, abandonLua],
+      ['bxApply', 5, applyLua],
+      ['bxFinishWarm', 2, finishWarmLua],
+      ['bxSnapshot', 3, snapshotLua],
+      ['bxChanges', 2, changesLua],
+    ] as const) {
+      this.client.defineCommand(name, { numberOfKeys, lua });
+    }
+    this.scripts = this.client as unknown as Scripts;
+    this.client.on('error', (error) => options.onError(error, 'redis'));
+    this.subscriber.on('error', (error) => options.onError(error, 'redis subscriber'));
+    this.client.on('ready', () => this.rebuildDirty());
+    this.subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => options.onError(error, 'redis subscribe'));
+  }
+
+  health() {
+    return this.client.status === 'ready' ? ('up' as const) : ('down' as const);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.allSettled([...this.warming.values()]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  async tryHold(eventId: string, seatNos: number[], holder: string, nowMs: number): Promise<GateAnswer> {
+    const keys = this.keysOf(eventId);
+    try {
+      const [warm, conflicts] = await this.scripts.bxGate(
+        keys.seats,
+        keys.meta,
+        String(nowMs),
+        String(nowMs + this.options.pendingMs),
+        holder,
+        ...seatNos.map(String),
+      );
+      if (warm !== 1) void this.warm(eventId); // until then the gate only knows recent changes
+      return conflicts.length > 0 ? { kind: 'conflict', seatNos: conflicts.map(Number) } : { kind: 'passed' };
+    } catch (error) {
+      this.options.onError(error, 'redis hold gate');
+      return { kind: 'bypassed' };
+    }
+  }
+
+  async abandon(eventId: string, seatNos: number[], holder: string): Promise<void> {
+    try {
+      await this.scripts.bxAbandon(this.keysOf(eventId).seats, holder, ...seatNos.map(String));
+    } catch (error) {
+      this.options.onError(error, 'redis abandon'); // the provisional entries lapse by themselves
+    }
+  }
+
+  async apply(eventId: string, changes: SeatState[]): Promise<void> {
+    if (changes.length === 0) return;
+    try {
+      await this.applyStates(eventId, changes, false);
+    } catch (error) {
+      this.options.onError(error, 'redis apply');
+      this.dirty.add(eventId);
+    }
+  }
+
+  async availability(eventId: string, seatCount: number, nowMs: number): Promise<Availability | null> {
+    try {
+      let snapshot = await this.snapshot(eventId, seatCount, nowMs);
+      if (!snapshot.warm) {
+        if (!(await this.warm(eventId))) return null;
+        snapshot = await this.snapshot(eventId, seatCount, nowMs);
+      }
+      return snapshot.warm ? { version: snapshot.version, bits: snapshot.bits, lapsed: snapshot.lapsed } : null;
+    } catch (error) {
+      this.options.onError(error, 'redis availability');
+      return null;
+    }
+  }
+
+  subscribe(listener: (message: FeedMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async changesSince(eventId: string, version: number): Promise<SeatChangeBatch[] | null> {
+    const keys = this.keysOf(eventId);
+    try {
+      const entries = await this.scripts.bxChanges(keys.meta, keys.log, String(version), String(this.options.logMax));
+      if (!entries) return null;
+      return entries.map(([id, fields]) => ({
+        eventId,
+        version: Number(id.slice(0, id.indexOf('-'))),
+        changes: parseChanges(fields[1] ?? ''),
+      }));
+    } catch (error) {
+      this.options.onError(error, 'redis change log');
+      return null;
+    }
+  }
+
+  private keysOf(eventId: string) {
+    const base = `${this.options.keyPrefix}{${eventId}}:`;
+    return {
+      seats: `${base}seats`,
+      map: `${base}map`,
+      meta: `${base}meta`,
+      log: `${base}log`,
+      holds: `${base}holds`,
+    };
+  }
+
+  private async snapshot(eventId: string, seatCount: number, nowMs: number) {
+    const keys = this.keysOf(eventId);
+    const [version, warm, map, lapsed] = await this.scripts.bxSnapshotBuffer(
+      keys.meta,
+      keys.map,
+      keys.holds,
+      String(nowMs),
+    );
+    const bits = sizedBits(map, seatCount);
+    for (const seat of lapsed) {
+      const seatNo = Number(seat.toString());
+      if (seatNo < seatCount) writeSeatStatus(bits, seatNo, 'available');
+    }
+    return { version: Number(version.toString()), warm: warm === 1, bits, lapsed: lapsed.length };
+  }
+
+  private async applyStates(eventId: string, states: SeatState[], quiet: boolean): Promise<void> {
+    const keys = this.keysOf(eventId);
+    const args = [
+      quiet ? '1' : '0',
+      String(this.options.logMax),
+      this.channel,
+      eventId,
+      String(epochVersion(this.options.clock.nowMs(), 0)),
+    ];
+    for (const state of states) {
+      const held = state.status === 'held';
+      args.push(
+        String(state.seatNo),
+        stateLetter[state.status],
+        String(state.version),
+        held ? String(state.expiresAtMs ?? 0) : '',
+        held ? (state.holder ?? '') : '',
+      );
+    }
+    await this.scripts.bxApply(keys.seats, keys.map, keys.meta, keys.log, keys.holds, ...args);
+  }
+
+  /** Rebuilds the event's map from PostgreSQL (once at a time per process); false on failure. */
+  private warm(eventId: string): Promise<boolean> {
+    let running = this.warming.get(eventId);
+    if (!running) {
+      running = this.rebuild(eventId).finally(() => this.warming.delete(eventId));
+      this.warming.set(eventId, running);
+    }
+    return running;
+  }
+
+  private async rebuild(eventId: string): Promise<boolean> {
+    try {
+      const { states } = await this.options.loader(eventId);
+      for (let start = 0; start < states.length; start += warmChunkSeats) {
+        await this.applyStates(eventId, states.slice(start, start + warmChunkSeats), true);
+      }
+      const keys = this.keysOf(eventId);
+      await this.scripts.bxFinishWarm(
+        keys.meta,
+        keys.log,
+        String(epochVersion(this.options.clock.nowMs(), 0)),
+        this.channel,
+        eventId,
+      );
+      this.dirty.delete(eventId);
+      return true;
+    } catch (error) {
+      this.options.onError(error, 'redis rebuild');
+      this.dirty.add(eventId);
+      return false;
+    }
+  }
+
+  private rebuildDirty(): void {
+    if (this.closed) return;
+    for (const eventId of [...this.dirty]) void this.warm(eventId);
+  }
+
+  private dispatch(message: string): void {
+    const first = message.indexOf('|');
+    const second = message.indexOf('|', first + 1);
+    if (first < 0 || second < 0) return;
+    const eventId = message.slice(0, first);
+    const version = Number(message.slice(first + 1, second));
+    const body = message.slice(second + 1);
+    const parsed: FeedMessage =
+      body === '*'
+        ? { kind: 'reset', eventId, version }
+        : { kind: 'changes', eventId, version, changes: parseChanges(body) };
+    for (const listener of this.listeners) listener(parsed);
+  }
+}
+
+function parseChanges(body: string): SeatChange[] {
+  if (body === '') return [];
+  return body.split(',').map((pair) => {
+    const colon = pair.indexOf(':');
+    return { seatNo: Number(pair.slice(0, colon)), status: codes[Number(pair.slice(colon + 1))]! };
+  });
+}

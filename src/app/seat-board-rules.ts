@@ -1,0 +1,30 @@
+// Rules both seat boards (Redis and in-process) follow; the Redis Lua scripts in
+// adapters/redis/seat-board.ts implement the same ones.
+
+/**
+ * A gate entry per seat: F free, H held (until expiresAtMs, by holder), P provisionally
+ * taken by a gate pass (until expiresAtMs), B booked. version is the PostgreSQL seat
+ * version the entry reflects (a P entry keeps the version it replaced).
+ */
+export interface GateEntry {
+  state: 'F' | 'H' | 'P' | 'B';
+  version: number;
+  expiresAtMs: number;
+  holder: string;
+}
+
+/** Whether an entry refuses a new hold at nowMs: holds and passes lapse at their expiry. */
+export function isBlocking(entry: GateEntry | undefined, nowMs: number): boolean {
+  if (!entry) return false;
+  if (entry.state === 'B') return true;
+  return (entry.state === 'H' || entry.state === 'P') && entry.expiresAtMs > nowMs;
+}
+
+/**
+ * The version a rebuilt map starts at: above any version before it. Versions count
+ * changes from nowMs × 1000, so a rebuild starts past every earlier version unless
+ * the map changed more than 1,000 times a millisecond on average since the last one.
+ */
+export function epochVersion(nowMs: number, previous: number): number {
+  return Math.max(nowMs * 1000, previous + 1);
+}

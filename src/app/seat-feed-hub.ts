@@ -1,0 +1,304 @@
+// Live seat maps for the clients of one process: one channel per watched event, fed by
+// the change feed (every process's changes), fanned out to that event's clients. A client
+// gets a snapshot, then changes; it resumes from a version it names when the channel
+// still has every change after it. Changes are coalesced: a channel sends at most one
+// message per minIntervalMs (the first change after a quiet spell goes out at once).
+import { readSeatStatus, writeSeatStatus } from '../domain/availability.ts';
+import { DomainError } from '../domain/errors.ts';
+import { seatIdOf } from '../domain/seat-map.ts';
+import type { SeatStatus } from '../domain/holds.ts';
+import type { Deps } from './deps.ts';
+import type { FeedMessage, SeatChangeBatch } from './ports.ts';
+import { availabilityView, loadSeatMap, seatMapTag, type SeatMapState } from './seat-maps.ts';
+
+/** The transport side of one client (an SSE response). */
+export interface FeedClient {
+  send(text: string): void;
+  /** Bytes written but not yet taken by the client's connection. */
+  bufferedBytes(): number;
+  close(): void;
+}
+
+export interface SeatFeedHubOptions {
+  maxSubscribers: number;
+  minIntervalMs: number;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  /** Batches a channel keeps for resuming clients and merging. */
+  recentMax: number;
+  /** While the board is down, how often a channel re-reads the map from PostgreSQL. */
+  degradedPollMs: number;
+}
+
+interface Subscriber {
+  client: FeedClient;
+  lastSent: number;
+  needsSnapshot: boolean;
+}
+
+interface Channel {
+  eventId: string;
+  state: SeatMapState;
+  recent: SeatChangeBatch[];
+  subscribers: Set<Subscriber>;
+  /** Feed messages that arrived while the map was being (re)loaded. */
+  queued: FeedMessage[] | null;
+  flushTimer: NodeJS.Timeout | null;
+  lastFlushAt: number;
+  snapshotText: { tag: string; text: string } | null;
+}
+
+export class SeatFeedHub {
+  private readonly channels = new Map<string, Channel>();
+  private readonly opening = new Map<string, Promise<Channel>>();
+  private subscriberCount = 0;
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly degradedPoll: NodeJS.Timeout;
+  /** Time from a change reaching this process to its message being written, per flush. */
+  onFlush: ((lagMs: number, clients: number) => void) | null = null;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: SeatFeedHubOptions,
+  ) {
+    this.unsubscribe = deps.board.subscribe((message) => this.receive(message));
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
+    this.heartbeat.unref();
+    this.degradedPoll = setInterval(() => this.pollWhileDegraded(), options.degradedPollMs);
+    this.degradedPoll.unref();
+  }
+
+  get subscribers(): number {
+    return this.subscriberCount;
+  }
+
+  /**
+   * Opens a client's stream: throws EVENT_NOT_FOUND or TOO_MANY_SUBSCRIBERS before anything
+   * is sent; returns the function that ends the subscription.
+   */
+  async connect(eventId: string, lastEventId: number | null, client: FeedClient): Promise<() => void> {
+    if (this.subscriberCount >= this.options.maxSubscribers) {
+      throw new DomainError('TOO_MANY_SUBSCRIBERS', 'this server has as many live seat-map clients as it takes');
+    }
+    this.subscriberCount += 1;
+    let channel: Channel;
+    try {
+      channel = await this.channelOf(eventId);
+    } catch (error) {
+      this.subscriberCount -= 1;
+      throw error;
+    }
+    const subscriber: Subscriber = { client, lastSent: channel.state.version, needsSnapshot: true };
+    if (lastEventId !== null && this.canResume(channel, lastEventId)) {
+      subscriber.needsSnapshot = false;
+      subscriber.lastSent = lastEventId;
+    }
+    channel.subscribers.add(subscriber);
+    client.send(`retry: 2000\n\n`);
+    this.sendTo(channel, subscriber, new Map());
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.drop(channel, subscriber);
+    };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    clearInterval(this.heartbeat);
+    clearInterval(this.degradedPoll);
+    for (const channel of this.channels.values()) {
+      if (channel.flushTimer) clearTimeout(channel.flushTimer);
+      for (const subscriber of channel.subscribers) subscriber.client.close();
+    }
+    this.channels.clear();
+    this.subscriberCount = 0;
+  }
+
+  private canResume(channel: Channel, lastEventId: number): boolean {
+    if (lastEventId === channel.state.version) return true;
+    if (lastEventId > channel.state.version) return false;
+    const oldest = channel.recent[0];
+    return oldest !== undefined && oldest.version <= lastEventId + 1;
+  }
+
+  private channelOf(eventId: string): Promise<Channel> {
+    const open = this.channels.get(eventId);
+    if (open) return Promise.resolve(open);
+    let opening = this.opening.get(eventId);
+    if (!opening) {
+      opening = loadSeatMap(this.deps, eventId)
+        .then((state) => {
+          const channel: Channel = {
+            eventId: state.event.id,
+            state,
+            recent: [],
+            subscribers: new Set(),
+            queued: null,
+            flushTimer: null,
+            lastFlushAt: 0,
+            snapshotText: null,
+          };
+          this.channels.set(eventId, channel);
+          return channel;
+        })
+        .finally(() => this.opening.delete(eventId));
+      this.opening.set(eventId, opening);
+    }
+    return opening;
+  }
+
+  private drop(channel: Channel, subscriber: Subscriber): void {
+    if (!channel.subscribers.delete(subscriber)) return;
+    this.subscriberCount -= 1;
+    subscriber.client.close();
+    if (channel.subscribers.size === 0 && this.channels.get(channel.eventId) === channel) {
+      if (channel.flushTimer) clearTimeout(channel.flushTimer);
+      this.channels.delete(channel.eventId);
+    }
+  }
+
+  private receive(message: FeedMessage): void {
+    const channel = this.channels.get(message.eventId);
+    if (!channel) return;
+    if (channel.queued) {
+      channel.queued.push(message);
+      return;
+    }
+    if (message.kind === 'reset') {
+      if (message.version > channel.state.version || channel.state.source === 'database') void this.reload(channel);
+      return;
+    }
+    if (message.version <= channel.state.version) return;
+    if (message.version === channel.state.version + 1) {
+      this.applyBatch(channel, message);
+      this.scheduleFlush(channel);
+      return;
+    }
+    void this.catchUp(channel); // a gap: fetch what is missing from the log
+  }
+
+  private applyBatch(channel: Channel, batch: SeatChangeBatch): void {
+    for (const change of batch.changes) writeSeatStatus(channel.state.bits, change.seatNo, change.status);
+    channel.state = { ...channel.state, version: batch.version };
+    channel.recent.push({ eventId: batch.eventId, version: batch.version, changes: batch.changes });
+    if (channel.recent.length > this.options.recentMax) channel.recent.shift();
+  }
+
+  private async catchUp(channel: Channel): Promise<void> {
+    if (channel.queued) return;
+    channel.queued = [];
+    const missing = await this.deps.board.changesSince(channel.eventId, channel.state.version);
+    const contiguous = missing?.every((batch, index) => batch.version === channel.state.version + index + 1);
+    if (!missing || !contiguous) {
+      channel.queued = null;
+      await this.reload(channel);
+      return;
+    }
+    for (const batch of missing) this.applyBatch(channel, batch);
+    this.drainQueue(channel);
+    this.scheduleFlush(channel);
+  }
+
+  /** Takes a fresh map (after a reset, a gap the log cannot fill, or while degraded). */
+  private async reload(channel: Channel): Promise<void> {
+    if (channel.queued) return;
+    channel.queued = [];
+    try {
+      const state = await loadSeatMap(this.deps, channel.eventId);
+      if (seatMapTag(state) !== seatMapTag(channel.state) || !sameBits(state.bits, channel.state.bits)) {
+        channel.state = state;
+        channel.recent = [];
+        for (const subscriber of channel.subscribers) subscriber.needsSnapshot = true;
+      }
+    } catch {
+      // keep the old map; the next message or poll tries again
+    }
+    this.drainQueue(channel);
+    this.scheduleFlush(channel);
+  }
+
+  private drainQueue(channel: Channel): void {
+    const queued = channel.queued ?? [];
+    channel.queued = null;
+    for (const message of queued) this.receive(message);
+  }
+
+  private scheduleFlush(channel: Channel): void {
+    if (channel.flushTimer) return;
+    const wait = Math.max(0, channel.lastFlushAt + this.options.minIntervalMs - Date.now());
+    const receivedAt = Date.now();
+    channel.flushTimer = setTimeout(() => {
+      channel.flushTimer = null;
+      channel.lastFlushAt = Date.now();
+      const payloads = new Map<number, string>();
+      for (const subscriber of [...channel.subscribers]) this.sendTo(channel, subscriber, payloads);
+      this.onFlush?.(Date.now() - receivedAt, channel.subscribers.size);
+    }, wait);
+  }
+
+  /** Sends what the subscriber lacks; payloads caches the message per starting version. */
+  private sendTo(channel: Channel, subscriber: Subscriber, payloads: Map<number, string>): void {
+    if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) {
+      this.drop(channel, subscriber); // too slow: dropped, never buffered without bound
+      return;
+    }
+    const { state } = channel;
+    if (!subscriber.needsSnapshot && subscriber.lastSent === state.version) return;
+    let text: string | undefined;
+    if (!subscriber.needsSnapshot) {
+      text = payloads.get(subscriber.lastSent);
+      if (text === undefined && this.canResume(channel, subscriber.lastSent)) {
+        text = changesText(channel, subscriber.lastSent);
+        payloads.set(subscriber.lastSent, text);
+      }
+    }
+    text ??= this.snapshotText(channel);
+    subscriber.needsSnapshot = false;
+    subscriber.lastSent = state.version;
+    subscriber.client.send(text);
+  }
+
+  private snapshotText(channel: Channel): string {
+    const tag = seatMapTag(channel.state);
+    if (channel.snapshotText?.tag !== tag) {
+      const body = JSON.stringify(availabilityView(channel.state));
+      channel.snapshotText = { tag, text: `event: snapshot\nid: ${channel.state.version}\ndata: ${body}\n\n` };
+    }
+    return channel.snapshotText.text;
+  }
+
+  private beat(): void {
+    for (const channel of this.channels.values()) {
+      for (const subscriber of [...channel.subscribers]) {
+        if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) this.drop(channel, subscriber);
+        else subscriber.client.send(': heartbeat\n\n');
+      }
+    }
+  }
+
+  private pollWhileDegraded(): void {
+    if (this.deps.board.health() !== 'down') return;
+    for (const channel of this.channels.values()) void this.reload(channel);
+  }
+}
+
+/** One `seat` message with the net change of every seat after `after`. */
+function changesText(channel: Channel, after: number): string {
+  const net = new Map<number, SeatStatus>();
+  for (const batch of channel.recent) {
+    if (batch.version <= after) continue;
+    for (const change of batch.changes) net.set(change.seatNo, change.status);
+  }
+  const changes = [...net.keys()]
+    .sort((a, b) => a - b)
+    .map((seatNo) => ({ seat_id: seatIdOf(seatNo), status: readSeatStatus(channel.state.bits, seatNo) }));
+  const version = channel.state.version;
+  return `event: seat\nid: ${version}\ndata: ${JSON.stringify({ version, changes })}\n\n`;
+}
+
+function sameBits(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}

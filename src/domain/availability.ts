@@ -1,0 +1,29 @@
+// The compact seat map: 2 bits per seat in seat order, most significant bits first, so
+// seat n is bits 2n and 2n+1 of the byte string (byte n >> 2). This is exactly Redis's
+// BITFIELD u2 #n layout, so the Redis map and the in-process one are the same bytes.
+import type { SeatStatus } from './holds.ts';
+
+export const statusCode: Record<SeatStatus, number> = { available: 0, held: 1, booked: 2 };
+const statusOfCode: SeatStatus[] = ['available', 'held', 'booked', 'booked'];
+
+export function availabilityBytes(seatCount: number): number {
+  return Math.ceil(seatCount / 4);
+}
+
+export function readSeatStatus(bits: Uint8Array, seatNo: number): SeatStatus {
+  const byte = bits[seatNo >> 2] ?? 0;
+  return statusOfCode[(byte >> (6 - 2 * (seatNo & 3))) & 3]!;
+}
+
+export function writeSeatStatus(bits: Uint8Array, seatNo: number, status: SeatStatus): void {
+  const shift = 6 - 2 * (seatNo & 3);
+  const index = seatNo >> 2;
+  bits[index] = (bits[index]! & ~(3 << shift)) | (statusCode[status] << shift);
+}
+
+/** A copy of bits, zero-padded or cut to exactly the size of seatCount seats. */
+export function sizedBits(bits: Uint8Array, seatCount: number): Uint8Array {
+  const sized = new Uint8Array(availabilityBytes(seatCount));
+  sized.set(bits.subarray(0, sized.length));
+  return sized;
+}

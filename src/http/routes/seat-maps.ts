@@ -1,0 +1,153 @@
+// The seat map, three ways: compact availability (2 bits per seat), the full seat list,
+// and a live stream (SSE). All three are served from the seat board, not PostgreSQL.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Deps } from '../../app/deps.ts';
+import type { FeedClient, SeatFeedHub } from '../../app/seat-feed-hub.ts';
+import {
+  availabilityEncoding,
+  availabilityView,
+  loadSeatMap,
+  SeatListRenderer,
+  seatMapTag,
+  type SeatMapState,
+} from '../../app/seat-maps.ts';
+import { responses, Seat } from '../schemas/common.ts';
+
+const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+const SeatWithStatus = Type.Object({
+  ...Seat.properties,
+  status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
+});
+
+const AvailabilityBody = Type.Object({
+  event_id: Type.String(),
+  version: Type.Integer({ description: 'grows with every change; the SSE `id:` of the same state' }),
+  seat_count: Type.Integer(),
+  encoding: Type.Literal(availabilityEncoding, {
+    description:
+      'data is base64 of the raw-DEFLATE (RFC 1951) compression of 2 bits per seat in seat order, ' +
+      'most significant bits first (seat n is bits 2n and 2n+1 of the byte string): ' +
+      '0 available, 1 held, 2 booked',
+  }),
+  data: Type.String(),
+});
+
+const notModified = { 304: Type.Null({ description: 'unchanged since the given ETag' }) };
+
+/** Answers 304 when the client has this state; otherwise sets the validators. */
+function conditional(request: FastifyRequest, reply: FastifyReply, state: SeatMapState): boolean {
+  const tag = seatMapTag(state);
+  reply.header('etag', tag).header('cache-control', 'no-cache');
+  const given = request.headers['if-none-match'];
+  if (typeof given === 'string' && given.split(',').some((value) => value.trim().replace(/^W\//, '') === tag)) {
+    reply.code(304).send();
+    return true;
+  }
+  return false;
+}
+
+function lastEventIdOf(request: FastifyRequest): number | null {
+  const header = request.headers['last-event-id'];
+  const value = typeof header === 'string' ? header.trim() : '';
+  // A hint, not an input: anything but a version this service could have issued means "from scratch".
+  return /^\d{1,16}$/.test(value) ? Number(value) : null;
+}
+
+type EventRequest = FastifyRequest<{ Params: { event_id: string } }>;
+
+// The two conditional GETs answer 304 or a body; they are declared without the type
+// provider, whose reply type cannot say "a body, or nothing with 304".
+export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub) {
+  const renderer = new SeatListRenderer();
+
+  app.get(
+    '/v1/events/:event_id/availability',
+    {
+      schema: {
+        tags: ['seat map'],
+        summary: 'Every seat status, compact (2 bits per seat), with an ETag',
+        params: EventParams,
+        response: responses({ 200: AvailabilityBody, ...notModified }),
+      },
+    },
+    async (request: EventRequest, reply) => {
+      const state = await loadSeatMap(deps, request.params.event_id);
+      if (conditional(request, reply, state)) return reply;
+      return availabilityView(state);
+    },
+  );
+
+  app.get(
+    '/v1/events/:event_id/seats',
+    {
+      schema: {
+        tags: ['seat map'],
+        summary: 'Every seat with its status now, in seat order, with an ETag',
+        params: EventParams,
+        response: responses({
+          200: Type.Object({ event_id: Type.String(), version: Type.Integer(), seats: Type.Array(SeatWithStatus) }),
+          ...notModified,
+        }),
+      },
+    },
+    async (request: EventRequest, reply) => {
+      const state = await loadSeatMap(deps, request.params.event_id);
+      if (conditional(request, reply, state)) return reply;
+      // Rendered once per version and shared; sent as is, past the response serializer.
+      return reply
+        .type('application/json; charset=utf-8')
+        .serializer((body) => body as string)
+        .send(renderer.render(state));
+    },
+  );
+
+  app.get(
+    '/v1/events/:event_id/seats/stream',
+    {
+      schema: {
+        tags: ['seat map'],
+        summary: 'Live seat map (Server-Sent Events)',
+        description:
+          'A `snapshot` event (the availability document), then `seat` events ' +
+          '`{version, changes: [{seat_id, status}]}` with the net change since the previous message, ' +
+          'at most a few per second. The SSE `id:` is the version; reconnecting with `Last-Event-ID` resumes ' +
+          'without gaps when the server still has the changes since, and starts with a fresh snapshot otherwise. ' +
+          'Comments (`: heartbeat`) keep the connection alive. 503 when this server has as many clients as it takes.',
+        params: EventParams,
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+        response: responses({
+          200: Type.String({ description: 'text/event-stream' }),
+        }),
+      },
+    },
+    async (request: EventRequest, reply) => {
+      const raw = reply.raw;
+      const client: FeedClient = {
+        send(text) {
+          if (!raw.headersSent) {
+            reply.hijack();
+            raw.writeHead(200, {
+              'content-type': 'text/event-stream; charset=utf-8',
+              'cache-control': 'no-cache, no-transform',
+              'x-accel-buffering': 'no',
+              'x-request-id': request.id,
+              connection: 'keep-alive',
+            });
+          }
+          if (!raw.destroyed) raw.write(text);
+        },
+        bufferedBytes: () => raw.writableLength,
+        close: () => {
+          if (raw.headersSent) raw.end();
+          else raw.destroy();
+        },
+      };
+      const end = await hub.connect(request.params.event_id, lastEventIdOf(request), client);
+      if (raw.destroyed) end();
+      else raw.on('close', end);
+      return reply;
+    },
+  );
+}
