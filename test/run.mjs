@@ -32,7 +32,16 @@ for (const run of runs) {
   process.stdout.write(`\n=== ${run.name}: ${run.files.length} files ===\n`);
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--import', './test/support/no-network.mjs', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', ...run.files],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      './test/support/no-network.mjs',
+      '--test',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      ...run.files,
+    ],
     { cwd: root, env: { ...process.env, ...run.env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   process.stdout.write(result.stdout);

@@ -93,6 +93,7 @@ function validationErrors(error: FastifyError) {
 // PostgreSQL unreachable or restarting: the client should come back, not give up.
 const databaseUnavailableCodes = new Set([
   'ECONNREFUSED',
+  '53300', // too_many_connections
   'ECONNRESET',
   'ETIMEDOUT',
   '57P01',

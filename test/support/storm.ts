@@ -1,0 +1,209 @@
+// The concurrency storm: buyers race overlapping 1–4-seat holds (seat ids in random
+// order), confirms and cancels over real HTTP against one or more servers; then the
+// database (and every server's seat map) must agree with what was acknowledged.
+// Used by the concurrency test, the Redis chaos test and the Redis Cluster test.
+import assert from 'node:assert/strict';
+import { Agent, request } from 'undici';
+import type { Database } from '../../src/adapters/postgres/database.ts';
+import { checkInvariants, eventBody, signToken } from './harness.ts';
+import { seededRandom } from './random.ts';
+
+export interface Caller {
+  (
+    base: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    token?: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export function httpCaller(): Caller {
+  const agent = new Agent({ connections: 512, keepAliveTimeout: 10_000 });
+  const call = async (
+    base: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    token?: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await request(`${base}${path}`, {
+      method,
+      dispatcher: agent,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+  };
+  return Object.assign(call, { close: () => agent.close() });
+}
+
+export async function createStormEvent(call: Caller, base: string, rows: number, seatsPerRow: number): Promise<string> {
+  const organizer = await signToken('organizer-race', 'organizer');
+  const created = await call(
+    base,
+    'POST',
+    '/v1/events',
+    organizer,
+    eventBody({
+      seat_map: {
+        sections: [
+          {
+            name: 'A',
+            price_tier: 'front',
+            rows: Array.from({ length: rows }, (_, i) => ({ label: String(i + 1), seats: seatsPerRow })),
+          },
+        ],
+      },
+    }),
+  );
+  assert.equal(created.status, 201);
+  assert.equal(created.body.seat_count, rows * seatsPerRow);
+  return created.body.event_id;
+}
+
+export interface StormOptions {
+  call: Caller;
+  urls: string[];
+  eventId: string;
+  seatsInEvent: number;
+  buyers: number;
+  rounds: number;
+  seed: number;
+  /** Called (not awaited by the buyers) once this many holds have been answered. */
+  midway?: { afterHolds: number; run: () => Promise<void> };
+}
+
+export interface StormResult {
+  statuses: Map<number, number>;
+  expected: Map<string, { userIndex: number; seatIds: string[]; status: 'active' | 'confirmed' | 'cancelled' }>;
+  problems: string[];
+}
+
+export async function runStorm(options: StormOptions): Promise<StormResult> {
+  const { call, urls, eventId } = options;
+  const random = seededRandom(options.seed);
+  const tokens = await Promise.all(Array.from({ length: options.buyers }, (_, index) => signToken(`buyer-${index}`)));
+  // Each buyer's plan is drawn up front so the run is fully determined by the seed.
+  const plans = tokens.map((token, index) => ({
+    token,
+    base: urls[index % urls.length]!,
+    rounds: Array.from({ length: options.rounds }, () => {
+      const count = 1 + random.int(4);
+      const seats = new Set<number>();
+      while (seats.size < count) seats.add(random.int(options.seatsInEvent));
+      return {
+        seatIds: random.shuffle([...seats].map((seatNo) => `s${seatNo}`)),
+        then: random.pick(['confirm', 'cancel', 'keep'] as const),
+      };
+    }),
+  }));
+
+  const result: StormResult = { statuses: new Map(), expected: new Map(), problems: [] };
+  const count = (status: number) => result.statuses.set(status, (result.statuses.get(status) ?? 0) + 1);
+  let holdsAnswered = 0;
+  let midway: Promise<void> | undefined;
+
+  await Promise.all(
+    plans.map(async (plan, userIndex) => {
+      for (const [roundIndex, round] of plan.rounds.entries()) {
+        const held = await call(plan.base, 'POST', `/v1/events/${eventId}/reservations`, plan.token, {
+          seat_ids: round.seatIds,
+        });
+        count(held.status);
+        holdsAnswered += 1;
+        if (options.midway && holdsAnswered === options.midway.afterHolds) midway = options.midway.run();
+        if (held.status === 409 && held.body.code === 'SEAT_UNAVAILABLE') {
+          const conflicting: string[] = held.body.conflicting_seat_ids;
+          if (conflicting.length === 0 || conflicting.some((seatId) => !round.seatIds.includes(seatId))) {
+            result.problems.push(`409 names seats not asked for: ${JSON.stringify(held.body)}`);
+          }
+        }
+        if (held.status !== 201) continue;
+        const id: string = held.body.reservation_id;
+        result.expected.set(id, { userIndex, seatIds: round.seatIds, status: 'active' });
+        if (round.then === 'confirm') {
+          const confirmed = await call(
+            plan.base,
+            'POST',
+            `/v1/reservations/${id}/confirm`,
+            plan.token,
+            { payment_method: 'pm_card_visa' },
+            { 'idempotency-key': `race-${eventId}-${userIndex}-${roundIndex}` },
+          );
+          count(confirmed.status);
+          if (confirmed.status === 201) result.expected.get(id)!.status = 'confirmed';
+          else
+            result.problems.push(
+              `confirm of a live hold answered ${confirmed.status}: ${JSON.stringify(confirmed.body)}`,
+            );
+        } else if (round.then === 'cancel') {
+          const cancelled = await call(plan.base, 'DELETE', `/v1/reservations/${id}`, plan.token);
+          count(cancelled.status);
+          if (cancelled.status === 204) result.expected.get(id)!.status = 'cancelled';
+          else result.problems.push(`cancel answered ${cancelled.status}`);
+        }
+      }
+    }),
+  );
+  await midway;
+  return result;
+}
+
+/**
+ * The database shows exactly what was acknowledged, the invariants hold, no 5xx was
+ * answered, and every server's seat map agrees with the database.
+ */
+export async function verifyStorm(db: Database, options: StormOptions, result: StormResult): Promise<void> {
+  const { statuses, expected, problems } = result;
+  console.log('statuses:', Object.fromEntries(statuses));
+  const serverErrors = [...statuses].filter(([status]) => status >= 500);
+  assert.deepEqual(serverErrors, [], 'no 5xx under contention');
+  assert.deepEqual(problems, []);
+  assert.ok((statuses.get(201) ?? 0) > 0, 'some holds won');
+  assert.ok((statuses.get(409) ?? 0) > 0, 'some holds lost: the race was real');
+
+  // Every acknowledged hold is in the database, with its seats and the state we left it in.
+  const { rows } = await db.query<{ id: string; user_id: string; status: string; seat_nos: number[] }>(
+    `SELECT id, user_id, status, seat_nos FROM reservations WHERE event_id = $1`,
+    [options.eventId],
+  );
+  const stored = new Map(rows.map((row) => [row.id, row]));
+  assert.equal(rows.length, expected.size, 'exactly the acknowledged reservations exist');
+  for (const [id, want] of expected) {
+    const row = stored.get(id);
+    assert.ok(row, `reservation ${id} answered 201 but is missing`);
+    assert.equal(row.user_id, `buyer-${want.userIndex}`);
+    assert.equal(row.status, want.status, `reservation ${id}`);
+    assert.deepEqual(
+      [...row.seat_nos].sort((a, b) => a - b),
+      want.seatIds.map((seatId) => Number(seatId.slice(1))).sort((a, b) => a - b),
+    );
+  }
+  assert.deepEqual(await checkInvariants(db), []);
+
+  // Each server's seat map agrees with the database: held + booked seats are exactly
+  // those of live reservations and bookings.
+  const taken = new Set<string>();
+  for (const want of expected.values())
+    if (want.status !== 'cancelled') want.seatIds.forEach((seatId) => taken.add(seatId));
+  for (const base of options.urls) {
+    const map = await options.call(base, 'GET', `/v1/events/${options.eventId}/seats`);
+    assert.equal(map.status, 200);
+    for (const seat of map.body.seats as { seat_id: string; status: string }[]) {
+      assert.equal(
+        seat.status !== 'available',
+        taken.has(seat.seat_id),
+        `${base}: seat ${seat.seat_id} is ${seat.status}`,
+      );
+    }
+  }
+}
