@@ -2,12 +2,13 @@
 -- last-writer-wins by each seat's row version, so changes may arrive in any order and a
 -- rebuild from PostgreSQL can never undo a newer change. For that, the two decision
 -- functions now also report the version each changed seat got. Their logic is unchanged
--- from 001_core.sql.
+-- from 001_core.sql, but for the order of hold_seats()' two refusals (see below).
 
 DROP FUNCTION hold_seats(uuid, text, integer[], timestamptz, timestamptz, integer, text, uuid);
 DROP FUNCTION confirm_reservation(uuid, text, text, uuid, timestamptz, uuid, text, jsonb, jsonb);
 
--- As in 001_core.sql; 'held' rows carry out_version, the seat's new version.
+-- As in 001_core.sql, except that a seat conflict is answered before the per-user cap
+-- (the order the hold gate answers in); 'held' rows carry out_version, the seat's new version.
 CREATE FUNCTION hold_seats(
   p_event uuid, p_user text, p_seat_nos integer[], p_now timestamptz, p_expires timestamptz,
   p_max_per_user integer, p_currency text, p_reservation uuid)
@@ -22,15 +23,8 @@ DECLARE
 BEGIN
   -- One user's concurrent holds on one event take turns, so the per-user cap holds.
   PERFORM pg_advisory_xact_lock(hashtextextended(p_event::text || ':' || p_user, 0));
-  SELECT coalesce(sum(cardinality(r.seat_nos)), 0)::integer INTO v_owned
-  FROM reservations r
-  WHERE r.event_id = p_event AND r.user_id = p_user
-    AND (r.status = 'confirmed' OR (r.status = 'active' AND r.expires_at > p_now));
-  IF v_owned + cardinality(p_seat_nos) > p_max_per_user THEN
-    RETURN QUERY SELECT 'user_limit', NULL::bigint, v_owned, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::bigint;
-    RETURN;
-  END IF;
-
+  -- Seats first, then the cap: a request for seats that are taken is a conflict whatever
+  -- the user holds, as the hold gate (which knows seats, not users) answers it.
   SELECT array_agg(free.seat_no) INTO v_free FROM (
     SELECT s.seat_no FROM seats s
     WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos)
@@ -38,9 +32,18 @@ BEGIN
     ORDER BY s.seat_no
     FOR UPDATE SKIP LOCKED) AS free;
   IF coalesce(cardinality(v_free), 0) <> cardinality(p_seat_nos) THEN
-    RETURN QUERY SELECT 'conflict', NULL::bigint, v_owned, wanted.seat_no, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::bigint
+    RETURN QUERY SELECT 'conflict', NULL::bigint, NULL::integer, wanted.seat_no, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::bigint
       FROM unnest(p_seat_nos) AS wanted(seat_no)
       WHERE NOT (wanted.seat_no = ANY(coalesce(v_free, '{}')));
+    RETURN;
+  END IF;
+
+  SELECT coalesce(sum(cardinality(r.seat_nos)), 0)::integer INTO v_owned
+  FROM reservations r
+  WHERE r.event_id = p_event AND r.user_id = p_user
+    AND (r.status = 'confirmed' OR (r.status = 'active' AND r.expires_at > p_now));
+  IF v_owned + cardinality(p_seat_nos) > p_max_per_user THEN
+    RETURN QUERY SELECT 'user_limit', NULL::bigint, v_owned, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::bigint;
     RETURN;
   END IF;
 

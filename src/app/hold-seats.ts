@@ -50,7 +50,7 @@ export async function holdSeats(deps: Deps, userId: string, eventId: string, sea
 }
 
 function seatsUnavailable(seatNos: number[]): DomainError {
-  const conflicting = [...seatNos].sort((a, b) => a - b).map(seatIdOf);
+  const conflicting = seatNos.map(seatIdOf); // in the order the request named them, as PostgreSQL answers
   return new DomainError('SEAT_UNAVAILABLE', `seats not available: ${conflicting.join(', ')}`, {
     conflicting_seat_ids: conflicting,
   });

@@ -11,6 +11,7 @@ import {
   dropSchema,
   postgresUrl,
   postgresUrlFor,
+  redisUrl,
   startTestApp,
   testDb,
 } from '../support/harness.ts';
@@ -95,7 +96,12 @@ describe(`operations on ${testDb}`, () => {
     { skip: testDb !== 'postgres' && 'several workers need PostgreSQL' },
     async () => {
       const schema = await createSchema();
-      const server = await startServerProcess({ DATABASE_URL: postgresUrlFor(schema), WORKERS: '2' });
+      const server = await startServerProcess({
+        DATABASE_URL: postgresUrlFor(schema),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: `bxt:${schema}:`,
+        WORKERS: '2',
+      });
       try {
         const minted = await fetch(`${server.url}/v1/dev/token`, {
           method: 'POST',
@@ -121,11 +127,16 @@ describe(`operations on ${testDb}`, () => {
     },
   );
 
-  test('when WORKERS=2 is asked for without DATABASE_URL, then the start stops with a clear message', async () => {
+  test('when WORKERS=2 is asked for without DATABASE_URL or REDIS_URL, then the start stops with a clear message', async () => {
     const failed = await startServerProcess({ WORKERS: '2', DATA_DIR: 'memory://' }, 10_000).then(
       () => null,
       (error: Error) => error.message,
     );
-    assert.match(failed ?? 'it started', /WORKERS > 1 needs DATABASE_URL/);
+    assert.match(failed ?? 'it started', /WORKERS > 1 needs DATABASE_URL \(PostgreSQL\) and REDIS_URL/);
+    const withoutRedis = await startServerProcess({ WORKERS: '2', DATABASE_URL: postgresUrl }, 10_000).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    assert.match(withoutRedis ?? 'it started', /missing: REDIS_URL/);
   });
 });

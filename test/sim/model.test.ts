@@ -190,17 +190,18 @@ class Hold implements Command {
     const response = await request(real, 'POST', `/v1/events/${real.eventId}/reservations`, this.user, {
       seat_ids: this.seats.map(seatId),
     });
+    // Taken seats are refused first (the hold gate knows seats, not users), then the cap.
+    const conflicting = this.seats.filter((seatNo) => seatStatus(m, seatNo) !== 'available');
+    if (conflicting.length > 0) {
+      expectProblem(response, 409, 'SEAT_UNAVAILABLE', context);
+      assert.deepEqual(response.body.conflicting_seat_ids, conflicting.map(seatId), context);
+      return;
+    }
     const owned = heldOrBooked(m, this.user);
     if (owned + this.seats.length > maxSeatsPerUser) {
       expectProblem(response, 409, 'USER_SEAT_LIMIT_EXCEEDED', context);
       assert.equal(response.body.seats_held_or_booked, owned, context);
       assert.equal(response.body.max_seats_per_user, maxSeatsPerUser, context);
-      return;
-    }
-    const conflicting = this.seats.filter((seatNo) => seatStatus(m, seatNo) !== 'available');
-    if (conflicting.length > 0) {
-      expectProblem(response, 409, 'SEAT_UNAVAILABLE', context);
-      assert.deepEqual(response.body.conflicting_seat_ids, conflicting.map(seatId), context);
       return;
     }
     assert.equal(response.status, 201, `${context}: ${response.raw}`);
