@@ -687,7 +687,7 @@ describe('live seat map (SSE)', () => {
     );
     try {
       await sleep(300);
-      assert.deepEqual(client.messages, [], 'up to date: nothing to send');
+      assert.equal(client.messages.length, 0, `up to date, nothing to send: ${JSON.stringify(client.messages)}`);
       assert.equal(client.retry, 2000);
       await call.mustHold(bob, eventId, ['s9']);
       await client.waitFor(() => client.statusOf('s9') === 'held', 1_000, 's9 held');
@@ -703,26 +703,36 @@ describe('live seat map (SSE)', () => {
 
   test('when Last-Event-ID is garbage or from the future, then the client gets a snapshot', async () => {
     const eventId = await createEvent(t);
-    await call.mustHold(alice, eventId, ['s3']);
-    const map = await call.statuses(eventId);
-    for (const lastEventId of [
-      'garbage',
-      '-1',
-      '12.5',
-      '1e3',
-      String(map.version + 1),
-      '9999999999999999',
-      '99999999999999999999',
-    ]) {
-      const client = await mustOpen(baseUrl, eventId, { 'last-event-id': lastEventId });
-      try {
-        await snapshotOf(client);
-        assert.equal(client.messages[0]!.event, 'snapshot', lastEventId);
-        assert.equal(client.messages[0]!.id, String(map.version), lastEventId);
-        assert.deepEqual(client.statuses, map.statuses, lastEventId);
-      } finally {
-        client.close();
+    // A watcher keeps the channel open with changes in its recent history, so the answer
+    // is not a snapshot merely because the server has nothing to resume from.
+    const keeper = await mustOpen(baseUrl, eventId);
+    try {
+      await snapshotOf(keeper);
+      await call.mustHold(alice, eventId, ['s3']);
+      await call.mustHold(bob, eventId, ['s4']);
+      const map = await call.statuses(eventId);
+      await keeper.waitFor(() => keeper.version === map.version, 3_000, 'the keeper to catch up');
+      for (const lastEventId of [
+        'garbage',
+        '-1',
+        '12.5',
+        '1e3',
+        String(map.version + 1),
+        '9999999999999999',
+        '99999999999999999999',
+      ]) {
+        const client = await mustOpen(baseUrl, eventId, { 'last-event-id': lastEventId });
+        try {
+          await snapshotOf(client);
+          assert.equal(client.messages[0]!.event, 'snapshot', lastEventId);
+          assert.equal(client.messages[0]!.id, String(map.version), lastEventId);
+          assert.deepEqual(client.statuses, map.statuses, lastEventId);
+        } finally {
+          client.close();
+        }
       }
+    } finally {
+      keeper.close();
     }
   });
 
@@ -735,7 +745,7 @@ describe('live seat map (SSE)', () => {
       assert.equal(problem.status, 404);
       assert.equal(problem.code, 'EVENT_NOT_FOUND');
     }
-    assert.equal(await liveClients(t), 0, 'a refused stream is not counted');
+    await eventually(async () => (await liveClients(t)) === 0, 2_000, 'no stream counted for a refused one');
   });
 });
 
@@ -788,6 +798,46 @@ describe('live seat map limits', () => {
       assert.equal(resumed.messages[0]!.event, 'snapshot');
       assert.deepEqual(resumed.statuses, map.statuses);
       assert.deepEqual(resumed.statuses, expected(40, { s0: 'held', s1: 'held', s2: 'held', s3: 'held', s4: 'held' }));
+    } finally {
+      closeAllStreams();
+      await t.close();
+    }
+  });
+});
+
+// A re-hold of a seat whose earlier hold lapsed unswept is a visible change (available ->
+// held): it must move the version, the ETag and reach watchers (found by review; it once
+// kept the old version, so /seats served a stale cached list).
+describe('lapsed holds on the live map', () => {
+  test('when a lapsed hold is re-held, then the map version grows, ETags differ and watchers see it', async () => {
+    const clock = new ManualClock(Date.now());
+    const t = await startTestApp({ clock, env: { HOLD_TTL_SECONDS: '60' } });
+    try {
+      const baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const call = api(t);
+      const eventId = await createEvent(t, {}, clock.nowMs());
+      const t0 = clock.nowMs();
+      await call.mustHold(await t.token('first'), eventId, ['s1']);
+      clock.set(t0 + 10_000);
+      await call.mustHold(await t.token('second'), eventId, ['s2']);
+      clock.set(t0 + 60_000); // s1 has lapsed (no sweeper), s2 is held
+      const before = await call.statuses(eventId);
+      assert.deepEqual(before.statuses, expected(40, { s2: 'held' }));
+      const beforeTag = String((await call.availability(eventId)).headers.etag);
+      const stream = await mustOpen(baseUrl, eventId);
+      try {
+        await stream.waitFor(() => stream.messages.length > 0, 3_000, 'a snapshot');
+        assert.equal(stream.statusOf('s1'), 'available');
+        await call.mustHold(await t.token('third'), eventId, ['s1']);
+        await stream.waitFor(() => stream.statusOf('s1') === 'held', 1_000, 'the watcher to see s1 held again');
+        const rehold = await call.statuses(eventId);
+        assert.ok(rehold.version > before.version, 'a visible change moves the version on');
+        clock.set(t0 + 70_000); // s2 lapses: s1 held, s2 available
+        assert.notEqual((await call.availability(eventId, beforeTag)).statusCode, 304, 'another map, another ETag');
+        assert.deepEqual((await call.statuses(eventId)).statuses, expected(40, { s1: 'held' }));
+      } finally {
+        stream.close();
+      }
     } finally {
       closeAllStreams();
       await t.close();

@@ -1,6 +1,6 @@
 // The hot path in-process, for one process that owns its database (the embedded default):
 // the same gate, map and feed as the Redis board, with the same rules, in plain memory.
-import { availabilityBytes, writeSeatStatus } from '../../domain/availability.ts';
+import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../../domain/availability.ts';
 import type {
   Availability,
   Clock,
@@ -133,6 +133,7 @@ export class MemorySeatBoard implements SeatBoard {
 
   private applyTo(board: EventBoard, eventId: string, states: SeatState[], quiet: boolean): void {
     const changed: SeatChange[] = [];
+    const nowMs = this.options.clock.nowMs();
     for (const state of states) {
       const entry = board.entries.get(state.seatNo);
       if (entry && entry.version >= state.version) continue;
@@ -143,12 +144,15 @@ export class MemorySeatBoard implements SeatBoard {
         expiresAtMs: held ? (state.expiresAtMs ?? 0) : 0,
         holder: held ? (state.holder ?? '') : '',
       });
+      this.ensureCapacity(board, state.seatNo);
+      // Readers see a hold that has ended as available, swept or not: a change is one
+      // that moves the stored bits or what readers see (a lapsed hold held again).
+      const stored = readSeatStatus(board.bits, state.seatNo);
+      const seen = (board.holds.get(state.seatNo) ?? Infinity) <= nowMs ? 'available' : stored;
       if (held) board.holds.set(state.seatNo, state.expiresAtMs ?? 0);
       else board.holds.delete(state.seatNo);
-      this.ensureCapacity(board, state.seatNo);
-      const before = board.bits[state.seatNo >> 2]!;
       writeSeatStatus(board.bits, state.seatNo, state.status);
-      if (board.bits[state.seatNo >> 2] !== before) changed.push({ seatNo: state.seatNo, status: state.status });
+      if (state.status !== stored || state.status !== seen) changed.push({ seatNo: state.seatNo, status: state.status });
     }
     if (quiet || changed.length === 0) return;
     board.version = board.version === 0 ? epochVersion(this.options.clock.nowMs(), 0) : board.version + 1;

@@ -54,27 +54,31 @@ for i = 2, #ARGV do
 end
 return 0`;
 
-// KEYS: seats, map, meta, log, holds (a sorted set of held seats by expiry). ARGV: quiet, logMax, channel, eventId, epochVersion, then
-// (seatNo, state, version, expiresAtMs, holder) per seat. Newest version per seat wins;
-// a change visible in the map takes the next event version, goes to the log and is
-// published, unless quiet (a rebuild, which ends with a reset instead).
+// KEYS: seats, map, meta, log, holds (a sorted set of held seats by expiry). ARGV: quiet,
+// logMax, channel, eventId, epochVersion, now, then (seatNo, state, version, expiresAtMs,
+// holder) per seat. Newest version per seat wins. A change that moves the stored bits or
+// what readers see (they see a hold past its expiry as available, swept or not) takes the
+// next event version, goes to the log and is published, unless quiet (a rebuild, which
+// ends with a reset instead).
 const applyLua = `
 local changed = {}
-for i = 6, #ARGV, 5 do
+local now = tonumber(ARGV[6])
+for i = 7, #ARGV, 5 do
   local seat, st = ARGV[i], ARGV[i + 1]
   local entry = redis.call('HGET', KEYS[1], seat)
   local current = 0
   if entry then current = tonumber(string.match(entry, '^%u|(%d+)|')) end
   if tonumber(ARGV[i + 2]) > current then
     redis.call('HSET', KEYS[1], seat, st .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4])
+    local stored = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. seat)[1]
+    local seen = stored
+    local holdEnds = redis.call('ZSCORE', KEYS[5], seat)
+    if holdEnds and tonumber(holdEnds) <= now then seen = 0 end
     if st == 'H' then redis.call('ZADD', KEYS[5], ARGV[i + 3], seat) else redis.call('ZREM', KEYS[5], seat) end
     local code = 0
     if st == 'H' then code = 1 elseif st == 'B' then code = 2 end
-    local old = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. seat)[1]
-    if old ~= code then
-      redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. seat, code)
-      changed[#changed + 1] = seat .. ':' .. code
-    end
+    if stored ~= code then redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. seat, code) end
+    if stored ~= code or seen ~= code then changed[#changed + 1] = seat .. ':' .. code end
   end
 end
 if #changed == 0 or ARGV[1] == '1' then return 0 end
@@ -317,6 +321,7 @@ export class RedisSeatBoard implements SeatBoard {
       this.channel,
       eventId,
       String(epochVersion(this.options.clock.nowMs(), 0)),
+      String(this.options.clock.nowMs()),
     ];
     for (const state of states) {
       const held = state.status === 'held';
