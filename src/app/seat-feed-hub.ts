@@ -13,7 +13,8 @@ import { availabilityView, loadSeatMap, seatMapTag, type SeatMapState } from './
 
 /** The transport side of one client (an SSE response). */
 export interface FeedClient {
-  send(text: string): void;
+  /** One buffer is shared by every client a message goes to: write it, do not change it. */
+  send(data: Buffer): void;
   /** Bytes written but not yet taken by the client's connection. */
   bufferedBytes(): number;
   close(): void;
@@ -30,6 +31,11 @@ export interface SeatFeedHubOptions {
   degradedPollMs: number;
 }
 
+const retryMessage = Buffer.from('retry: 2000\n\n');
+const heartbeatMessage = Buffer.from(': heartbeat\n\n');
+/** Clients written per turn of the event loop during a fan-out, so requests keep flowing. */
+const fanOutBatch = 1_000;
+
 interface Subscriber {
   client: FeedClient;
   lastSent: number;
@@ -45,7 +51,9 @@ interface Channel {
   queued: FeedMessage[] | null;
   flushTimer: NodeJS.Timeout | null;
   lastFlushAt: number;
-  snapshotText: { tag: string; text: string } | null;
+  snapshotText: { tag: string; text: Buffer } | null;
+  /** Messages built for the current version, by the version a client last got. */
+  payloads: { version: number; byLastSent: Map<number, Buffer> };
 }
 
 export class SeatFeedHub {
@@ -95,8 +103,8 @@ export class SeatFeedHub {
       subscriber.lastSent = lastEventId;
     }
     channel.subscribers.add(subscriber);
-    client.send(`retry: 2000\n\n`);
-    this.sendTo(channel, subscriber, new Map());
+    client.send(retryMessage);
+    this.sendTo(channel, subscriber);
     let ended = false;
     return () => {
       if (ended) return;
@@ -112,6 +120,7 @@ export class SeatFeedHub {
     for (const channel of this.channels.values()) {
       if (channel.flushTimer) clearTimeout(channel.flushTimer);
       for (const subscriber of channel.subscribers) subscriber.client.close();
+      channel.subscribers.clear();
     }
     this.channels.clear();
     this.subscriberCount = 0;
@@ -140,6 +149,7 @@ export class SeatFeedHub {
             flushTimer: null,
             lastFlushAt: 0,
             snapshotText: null,
+            payloads: { version: state.version, byLastSent: new Map() },
           };
           this.channels.set(eventId, channel);
           return channel;
@@ -231,41 +241,58 @@ export class SeatFeedHub {
     const wait = Math.max(0, channel.lastFlushAt + this.options.minIntervalMs - Date.now());
     const receivedAt = Date.now();
     channel.flushTimer = setTimeout(() => {
-      channel.flushTimer = null;
       channel.lastFlushAt = Date.now();
-      const payloads = new Map<number, string>();
-      for (const subscriber of [...channel.subscribers]) this.sendTo(channel, subscriber, payloads);
-      this.onFlush?.(Date.now() - receivedAt, channel.subscribers.size);
+      const subscribers = [...channel.subscribers];
+      const sendBatch = (start: number) => {
+        for (const subscriber of subscribers.slice(start, start + fanOutBatch)) {
+          if (channel.subscribers.has(subscriber)) this.sendTo(channel, subscriber);
+        }
+        if (start + fanOutBatch < subscribers.length) {
+          setImmediate(() => sendBatch(start + fanOutBatch));
+          return;
+        }
+        channel.flushTimer = null; // changes that came during the fan-out get the next flush
+        this.onFlush?.(Date.now() - receivedAt, subscribers.length);
+        if (subscribers.some((subscriber) => subscriber.lastSent !== channel.state.version)) {
+          this.scheduleFlush(channel);
+        }
+      };
+      sendBatch(0);
     }, wait);
   }
 
-  /** Sends what the subscriber lacks; payloads caches the message per starting version. */
-  private sendTo(channel: Channel, subscriber: Subscriber, payloads: Map<number, string>): void {
+  /** Sends what the subscriber lacks: one message, built once per version and starting point. */
+  private sendTo(channel: Channel, subscriber: Subscriber): void {
     if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) {
       this.drop(channel, subscriber); // too slow: dropped, never buffered without bound
       return;
     }
     const { state } = channel;
     if (!subscriber.needsSnapshot && subscriber.lastSent === state.version) return;
-    let text: string | undefined;
+    if (channel.payloads.version !== state.version)
+      channel.payloads = { version: state.version, byLastSent: new Map() };
+    let message: Buffer | undefined;
     if (!subscriber.needsSnapshot) {
-      text = payloads.get(subscriber.lastSent);
-      if (text === undefined && this.canResume(channel, subscriber.lastSent)) {
-        text = changesText(channel, subscriber.lastSent);
-        payloads.set(subscriber.lastSent, text);
+      message = channel.payloads.byLastSent.get(subscriber.lastSent);
+      if (message === undefined && this.canResume(channel, subscriber.lastSent)) {
+        message = changesMessage(channel, subscriber.lastSent);
+        channel.payloads.byLastSent.set(subscriber.lastSent, message);
       }
     }
-    text ??= this.snapshotText(channel);
+    message ??= this.snapshotMessage(channel);
     subscriber.needsSnapshot = false;
     subscriber.lastSent = state.version;
-    subscriber.client.send(text);
+    subscriber.client.send(message);
   }
 
-  private snapshotText(channel: Channel): string {
+  private snapshotMessage(channel: Channel): Buffer {
     const tag = seatMapTag(channel.state);
     if (channel.snapshotText?.tag !== tag) {
       const body = JSON.stringify(availabilityView(channel.state));
-      channel.snapshotText = { tag, text: `event: snapshot\nid: ${channel.state.version}\ndata: ${body}\n\n` };
+      channel.snapshotText = {
+        tag,
+        text: Buffer.from(`event: snapshot\nid: ${channel.state.version}\ndata: ${body}\n\n`),
+      };
     }
     return channel.snapshotText.text;
   }
@@ -274,7 +301,7 @@ export class SeatFeedHub {
     for (const channel of this.channels.values()) {
       for (const subscriber of [...channel.subscribers]) {
         if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) this.drop(channel, subscriber);
-        else subscriber.client.send(': heartbeat\n\n');
+        else subscriber.client.send(heartbeatMessage);
       }
     }
   }
@@ -286,7 +313,7 @@ export class SeatFeedHub {
 }
 
 /** One `seat` message with the net change of every seat after `after`. */
-function changesText(channel: Channel, after: number): string {
+function changesMessage(channel: Channel, after: number): Buffer {
   const net = new Map<number, SeatStatus>();
   for (const batch of channel.recent) {
     if (batch.version <= after) continue;
@@ -296,7 +323,7 @@ function changesText(channel: Channel, after: number): string {
     .sort((a, b) => a - b)
     .map((seatNo) => ({ seat_id: seatIdOf(seatNo), status: readSeatStatus(channel.state.bits, seatNo) }));
   const version = channel.state.version;
-  return `event: seat\nid: ${version}\ndata: ${JSON.stringify({ version, changes })}\n\n`;
+  return Buffer.from(`event: seat\nid: ${version}\ndata: ${JSON.stringify({ version, changes })}\n\n`);
 }
 
 function sameBits(a: Uint8Array, b: Uint8Array): boolean {

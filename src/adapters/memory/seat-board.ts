@@ -152,7 +152,8 @@ export class MemorySeatBoard implements SeatBoard {
       if (held) board.holds.set(state.seatNo, state.expiresAtMs ?? 0);
       else board.holds.delete(state.seatNo);
       writeSeatStatus(board.bits, state.seatNo, state.status);
-      if (state.status !== stored || state.status !== seen) changed.push({ seatNo: state.seatNo, status: state.status });
+      if (state.status !== stored || state.status !== seen)
+        changed.push({ seatNo: state.seatNo, status: state.status });
     }
     if (quiet || changed.length === 0) return;
     board.version = board.version === 0 ? epochVersion(this.options.clock.nowMs(), 0) : board.version + 1;

@@ -125,18 +125,22 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
     async (request: EventRequest, reply) => {
       const raw = reply.raw;
       const client: FeedClient = {
-        send(text) {
+        send(data) {
           if (!raw.headersSent) {
             reply.hijack();
+            // No chunked encoding: each message is one write of a buffer shared by every
+            // client (chunk framing would add two writes per client and per message). The
+            // stream then ends with the connection, as an endless response does anyway.
+            raw.useChunkedEncodingByDefault = false;
             raw.writeHead(200, {
               'content-type': 'text/event-stream; charset=utf-8',
               'cache-control': 'no-cache, no-transform',
               'x-accel-buffering': 'no',
               'x-request-id': request.id,
-              connection: 'keep-alive',
+              connection: 'close',
             });
           }
-          if (!raw.destroyed) raw.write(text);
+          if (!raw.destroyed && !raw.writableEnded) raw.write(data);
         },
         bufferedBytes: () => raw.writableLength,
         close: () => {
