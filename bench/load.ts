@@ -243,3 +243,164 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
 }
 
 export const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------- open loop
+
+export interface OpenLoopOptions {
+  origin: string;
+  /** Requests per second: request i is due at start + i / ratePerS, whatever the answers do. */
+  ratePerS: number;
+  /** Requests are scheduled in [0, durationMs); at most ceil(ratePerS × durationMs / 1000) of them. */
+  durationMs: number;
+  /** The most requests in flight at once (also the connection count); a due request waits for a free slot. */
+  maxInFlight: number;
+  /**
+   * A request still waiting for a slot this long after the schedule ended is never sent
+   * (counted as unsent): bounds the run's time when the server cannot keep up.
+   */
+  drainMs?: number;
+  makeRequest: (index: number) => LoadRequest;
+  onResponse?: (index: number, status: number, body: string) => void;
+  /** Called when a request got no HTTP answer (its outcome is unknown). */
+  onFailure?: (index: number, code: string) => void;
+  shouldAbort?: () => boolean;
+  requestTimeoutMs?: number;
+}
+
+export interface OpenLoopResult extends LoadResult {
+  target_rate_per_s: number;
+  /** Requests scheduled in the window (sent + unsent). */
+  scheduled: number;
+  /** Scheduled but never sent: no free slot until drainMs after the schedule ended, or aborted. */
+  unsent: number;
+  /** Answered (or failed) requests per second of the window, first due time to last answer. */
+  achieved_rate_per_s: number;
+  /** How late each request was actually sent after its due time (the generator's own delay plus waiting for a slot). */
+  send_lag_ms: Summary;
+  max_in_flight: number;
+  /** The most requests that were due but waiting for a slot at once. */
+  max_backlog: number;
+  /** Latency of the requests due in each second of the schedule (second 0, 1, …): where the slow ones were. */
+  by_second: { second: number; requests: number; p50: number; p99: number; max: number }[];
+}
+
+/**
+ * Open loop (fixed arrival rate): request i is due at start + i / ratePerS and is sent then,
+ * whether or not earlier ones have been answered, so a slow server meets a growing queue
+ * instead of a slower client. Latency is measured from the due time, not from the actual
+ * send, so time spent waiting for a slot (or for the generator's timer) counts: no
+ * coordinated omission. Bounded: at most maxInFlight in flight, at most ratePerS × duration
+ * requests, nothing sent later than drainMs after the last due time, each request bounded
+ * by its timeout; it returns once every request sent has been answered or failed.
+ */
+export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const total = Math.max(1, Math.ceil((options.ratePerS * options.durationMs) / 1000));
+  const intervalMs = 1000 / options.ratePerS;
+  const drainMs = options.drainMs ?? 5_000;
+  const pool = newPool(options.origin, options.maxInFlight, timeoutMs);
+  const recorder = new Recorder();
+  const sendLags: number[] = [];
+  const perSecond: number[][] = []; // latencies by the second of their due time
+  let next = 0; // the next request index to send
+  let sent = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let maxBacklog = 0;
+  let stoppedBy: LoadResult['stopped_by'] = 'time';
+  const startedAt = performance.now();
+  const dueAt = (index: number) => startedAt + index * intervalMs;
+  const pending = new Set<Promise<void>>();
+  let wake: (() => void) | null = null;
+
+  const send = async (index: number) => {
+    const due = dueAt(index);
+    const second = Math.floor((due - startedAt) / 1000);
+    const latencies = (perSecond[second] ??= []);
+    const spec = options.makeRequest(index);
+    sendLags.push(performance.now() - due);
+    try {
+      const response = await pool.request({
+        method: spec.method,
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+      });
+      const body = await response.body.text();
+      const latency = performance.now() - due;
+      recorder.answer(response.statusCode, body, latency);
+      latencies.push(latency);
+      options.onResponse?.(index, response.statusCode, body);
+    } catch (error) {
+      const latency = performance.now() - due;
+      latencies.push(latency);
+      const code = recorder.failure(error, latency);
+      options.onFailure?.(index, code);
+    } finally {
+      inFlight -= 1;
+      wake?.();
+    }
+  };
+
+  try {
+    while (next < total) {
+      if (options.shouldAbort?.()) {
+        stoppedBy = 'abort';
+        break;
+      }
+      const now = performance.now();
+      if (now > dueAt(total - 1) + drainMs) break; // the server cannot keep up: stop sending
+      // Send everything that is due, as far as the in-flight cap allows.
+      while (next < total && dueAt(next) <= now && inFlight < options.maxInFlight) {
+        inFlight += 1;
+        sent += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        const promise = send(next);
+        pending.add(promise);
+        void promise.finally(() => pending.delete(promise));
+        next += 1;
+      }
+      if (next >= total) break;
+      // The next request is due but every slot is taken: wait for an answer.
+      const blocked = dueAt(next) <= now;
+      if (blocked) {
+        const due = Math.min(total, Math.floor((now - startedAt) / intervalMs) + 1);
+        maxBacklog = Math.max(maxBacklog, due - next);
+      }
+      // Sleep until the next due time, or until an answer frees a slot when some are overdue.
+      const waitMs = blocked ? drainMs : Math.max(0, dueAt(next) - performance.now());
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          wake = null;
+          resolve();
+        }, waitMs);
+        wake = blocked
+          ? () => {
+              clearTimeout(timer);
+              wake = null;
+              resolve();
+            }
+          : null;
+      });
+    }
+    await Promise.all(pending);
+  } finally {
+    await pool.close().catch(() => {});
+  }
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const result = recorder.result(sent, elapsed, stoppedBy);
+  return {
+    ...result,
+    target_rate_per_s: options.ratePerS,
+    scheduled: total,
+    unsent: total - sent,
+    achieved_rate_per_s: round(sent / elapsed, 1),
+    send_lag_ms: summarize(sendLags),
+    max_in_flight: maxInFlight,
+    max_backlog: maxBacklog,
+    by_second: [...perSecond.entries()].map(([second, latencies = []]) => {
+      const summary = summarize(latencies);
+      return { second, requests: summary.count, p50: summary.p50, p99: summary.p99, max: summary.max };
+    }),
+  };
+}

@@ -1,17 +1,25 @@
 // Result shapes, the markdown rendering, and writing bench/results/<stamp>-core.{json,md}.
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { LoadResult } from './load.ts';
+import type { LoadResult, OpenLoopResult } from './load.ts';
 import type { Summary } from './stats.ts';
 import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
 
-export type Backend = 'postgres' | 'pglite';
+/** Where the holds are decided: the service on PostgreSQL or PGlite, or the ceiling server on Redis alone. */
+export type Backend = 'postgres' | 'pglite' | 'redis';
+/**
+ * How the server under test runs: `plain` = the service without REDIS_URL; `redis-gate` =
+ * REDIS_URL set, HOLD_GATE=on; `pg-only` = REDIS_URL set, HOLD_GATE=off; `ceiling` =
+ * bench/ceiling-server.ts (one Lua script in Redis per hold, nothing else).
+ */
+export type Setup = 'plain' | 'redis-gate' | 'pg-only' | 'ceiling';
 export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase';
 
 export interface ScenarioBase {
   name: string;
   backend: Backend;
   kind: ScenarioKind;
+  setup: Setup;
   ok: boolean;
   error?: string;
   server_log: { warnings: number; errors: number; samples: string[] };
@@ -54,12 +62,14 @@ export interface HoldResult extends ScenarioBase {
   cpu_pct_of_one_core: {
     server: number | null;
     postgres: number | null;
+    /** The redis-server process(es) of the machine, for the setups that use Redis (null otherwise). */
+    redis: number | null;
     bench_client: number;
     machine: number | null;
     other: number | null;
   };
-  /** CPU time per request (server process; PostgreSQL processes of the run). */
-  cpu_ms_per_request: { server: number | null; postgres: number | null };
+  /** CPU time per request (server process; PostgreSQL processes of the run; Redis). */
+  cpu_ms_per_request: { server: number | null; postgres: number | null; redis: number | null };
   load_average_1m_at_start: number | null;
   /** pg_stat_activity of the service's connections, sampled every 100 ms during the load (PostgreSQL only). */
   postgres_wait_sample: { samples: number; states: Record<string, number> } | null;
@@ -70,6 +80,22 @@ export interface HoldResult extends ScenarioBase {
     event_loop_delay_p99_ms: number;
     event_loop_delay_max_ms: number;
   } | null;
+  verification: HoldCheck | null;
+  /** hold-contended-redis only: the same workload in an open loop at a fraction of this scenario's peak. */
+  open_loop?: OpenLoopPhase | null;
+}
+
+/** An open-loop (fixed arrival rate) run at `fraction` of the closed loop's peak, on a fresh event. */
+export interface OpenLoopPhase {
+  /** The closed-loop throughput (req/s) it is a fraction of. */
+  peak_rps: number;
+  fraction: number;
+  target_rate_per_s: number;
+  duration_target_s: number;
+  max_in_flight_cap: number;
+  event_id: string | null;
+  result: OpenLoopResult | null;
+  error?: string;
   verification: HoldCheck | null;
 }
 
@@ -101,7 +127,7 @@ export interface PurchaseResult extends ScenarioBase {
   confirm_201_per_s: number;
   cpu_pct_of_one_core: HoldResult['cpu_pct_of_one_core'];
   /** CPU time per completed purchase (hold + confirm). */
-  cpu_ms_per_purchase: { server: number | null; postgres: number | null };
+  cpu_ms_per_purchase: { server: number | null; postgres: number | null; redis: number | null };
   load_average_1m_at_start: number | null;
   postgres_wait_sample: { samples: number; states: Record<string, number> } | null;
   /** From the server's /metrics: mean time inside the server per hold and per confirm, and its event loop delay. */
@@ -118,7 +144,7 @@ export interface PurchaseResult extends ScenarioBase {
 export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult;
 
 export interface RunReport {
-  format: 'boxoffice-bench-core/1';
+  format: 'boxoffice-bench-core/2';
   started_at: string;
   finished_at: string;
   mode: 'full' | 'quick';
@@ -132,6 +158,7 @@ export interface RunReport {
     cpu_model: string;
     memory_gb: number;
     postgres_version: string | null;
+    redis_version: string | null;
     pglite_version: string | null;
     boxoffice_version: string;
     git_commit: string | null;
@@ -159,8 +186,19 @@ const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const ms = (value: number | undefined) =>
   value === undefined || Number.isNaN(value) ? '–' : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
-const backendName = (backend: Backend) => (backend === 'postgres' ? 'PostgreSQL' : 'PGlite');
-const cell = (text: string) => text.replace(/\|/g, '\\|');
+const backendName = (backend: Backend) =>
+  backend === 'postgres' ? 'PostgreSQL' : backend === 'pglite' ? 'PGlite' : 'Redis';
+/** The server under test, as the tables name it. */
+export const setupName = (s: { backend: Backend; setup: Setup }) =>
+  s.setup === 'redis-gate'
+    ? 'PostgreSQL + Redis gate'
+    : s.setup === 'pg-only'
+      ? 'PostgreSQL, gate off'
+      : s.setup === 'ceiling'
+        ? 'Redis only (ceiling)'
+        : backendName(s.backend);
+/** Text for a table cell or a list item: one line, pipes escaped. */
+const cell = (text: string) => text.replace(/\s*\n\s*/g, ' ⏎ ').replace(/\|/g, '\\|');
 
 function counts(record: Record<string, number>): string {
   const entries = Object.entries(record).sort((a, b) => b[1] - a[1]);
@@ -182,6 +220,7 @@ export function renderMarkdown(report: RunReport): string {
   lines.push('');
   lines.push(
     `node ${env.node} · ${env.cpu_count} CPUs (${env.cpu_model}) · PostgreSQL ${env.postgres_version ?? '–'} · ` +
+      `Redis ${env.redis_version ?? '–'} · ` +
       `PGlite ${env.pglite_version ?? '–'} · commit ${env.git_commit ?? '–'}${env.git_dirty ? ' (dirty)' : ''}` +
       (firstLoad
         ? ` · ${firstLoad.load.connections} connections, ${firstLoad.load.duration_target_s} s per load scenario ` +
@@ -199,7 +238,7 @@ export function renderMarkdown(report: RunReport): string {
     for (const s of creates) {
       if (!s.ok && s.samples_s.length === 0) {
         lines.push(
-          `| ${s.name} | ${backendName(s.backend)} | ${s.seat_map} | 0 | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+          `| ${s.name} | ${setupName(s)} | ${s.seat_map} | 0 | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
         );
         continue;
       }
@@ -210,7 +249,7 @@ export function renderMarkdown(report: RunReport): string {
           : `FAIL: ${cell(s.verification.events.flatMap((e) => e.problems).join('; '))}`
         : 'not checked';
       lines.push(
-        `| ${s.name} | ${backendName(s.backend)} | ${s.seat_map} | ${s.repetitions} | ${s.min_s.toFixed(2)} | ` +
+        `| ${s.name} | ${setupName(s)} | ${s.seat_map} | ${s.repetitions} | ${s.min_s.toFixed(2)} | ` +
           `${s.median_s.toFixed(2)} | ${s.max_s.toFixed(2)} | ${target} | ${seats} |`,
       );
     }
@@ -226,7 +265,7 @@ export function renderMarkdown(report: RunReport): string {
     for (const s of holds) {
       if (!s.result) {
         lines.push(
-          `| ${s.name} | ${backendName(s.backend)} | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+          `| ${s.name} | ${setupName(s)} | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
         );
         continue;
       }
@@ -236,16 +275,18 @@ export function renderMarkdown(report: RunReport): string {
           (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
         : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
       lines.push(
-        `| ${s.name} | ${backendName(s.backend)} | ${int(s.result.requests)} | ${int(s.throughput_rps)} | ` +
+        `| ${s.name} | ${setupName(s)} | ${int(s.result.requests)} | ${int(s.throughput_rps)} | ` +
           `${int(s.rate_201_per_s)} | ${int(s.rate_409_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
           `${ms(l.max)} | ${counts(s.result.errors)} | ${counts(s.result.non_2xx)} | ${correctness} |`,
       );
     }
     lines.push('');
+  }
+  if (holds.some((s) => s.result)) {
     lines.push(
-      '| Scenario | Seats/request | 201 share | 409 share | 201 p50 / p99 ms | 409 p50 / p99 ms | Server-side mean ms | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/req server + PG | Stopped by |',
+      '| Scenario | Seats/request | 201 share | 409 share | 201 p50 / p99 ms | 409 p50 / p99 ms | Server-side mean ms | Loop delay p99 ms | Server CPU | Postgres CPU | Redis CPU | Bench CPU | Other CPU | CPU ms/req server + PG + Redis | Stopped by |',
     );
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of holds) {
       if (!s.result) continue;
       const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
@@ -255,8 +296,10 @@ export function renderMarkdown(report: RunReport): string {
           `${latencyPair(s.result.latency_ms.by_status['201'])} | ${latencyPair(s.result.latency_ms.by_status['409'])} | ` +
           `${ms(s.server_side?.hold_mean_ms)} | ${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
           `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.redis)} | ` +
           `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
-          `${ms(s.cpu_ms_per_request.server ?? undefined)} + ${ms(s.cpu_ms_per_request.postgres ?? undefined)} | ` +
+          `${ms(s.cpu_ms_per_request.server ?? undefined)} + ${ms(s.cpu_ms_per_request.postgres ?? undefined)} + ` +
+          `${ms(s.cpu_ms_per_request.redis ?? undefined)} | ` +
           `${s.result.stopped_by} |`,
       );
     }
@@ -276,6 +319,7 @@ export function renderMarkdown(report: RunReport): string {
     );
     lines.push('');
   }
+  lines.push(...renderGateComparison(holds));
   if (purchases.length > 0) {
     lines.push('## Purchases (a hold, then POST /v1/reservations/{id}/confirm of it, closed loop)');
     lines.push('');
@@ -288,7 +332,7 @@ export function renderMarkdown(report: RunReport): string {
     for (const s of purchases) {
       if (!s.confirm) {
         lines.push(
-          `| ${s.name} | ${backendName(s.backend)} | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
+          `| ${s.name} | ${setupName(s)} | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
         );
         continue;
       }
@@ -298,7 +342,7 @@ export function renderMarkdown(report: RunReport): string {
           (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
         : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
       lines.push(
-        `| ${s.name} | ${backendName(s.backend)} | ${int(s.confirm.requests)} | ${int(s.confirm_rate_per_s)} | ` +
+        `| ${s.name} | ${setupName(s)} | ${int(s.confirm.requests)} | ${int(s.confirm_rate_per_s)} | ` +
           `${int(s.confirm_201_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ` +
           `${counts(s.confirm.statuses)} | ${counts(s.confirm.errors)} | ${counts(s.confirm.non_2xx)} | ` +
           `${int(s.purchase_rate_per_s)} | ${correctness} |`,
@@ -308,9 +352,9 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('The whole purchase (hold + confirm):');
     lines.push('');
     lines.push(
-      '| Scenario | Seats/purchase | Purchases (both 201) | Holds | Hold p50 / p99 ms | Hold statuses | Server-side mean ms hold / confirm | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/purchase server + PG | Stopped by |',
+      '| Scenario | Seats/purchase | Purchases (both 201) | Holds | Hold p50 / p99 ms | Hold statuses | Server-side mean ms hold / confirm | Loop delay p99 ms | Server CPU | Postgres CPU | Redis CPU | Bench CPU | Other CPU | CPU ms/purchase server + PG + Redis | Stopped by |',
     );
-    lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of purchases) {
       if (!s.hold) continue;
       const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
@@ -320,13 +364,15 @@ export function renderMarkdown(report: RunReport): string {
           `${ms(s.server_side?.hold_mean_ms ?? undefined)} / ${ms(s.server_side?.confirm_mean_ms ?? undefined)} | ` +
           `${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
           `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
+          `${cpu(s.cpu_pct_of_one_core.redis)} | ` +
           `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
-          `${ms(s.cpu_ms_per_purchase.server ?? undefined)} + ${ms(s.cpu_ms_per_purchase.postgres ?? undefined)} | ` +
+          `${ms(s.cpu_ms_per_purchase.server ?? undefined)} + ${ms(s.cpu_ms_per_purchase.postgres ?? undefined)} + ` +
+          `${ms(s.cpu_ms_per_purchase.redis ?? undefined)} | ` +
           `${s.stopped_by ?? '–'} |`,
       );
     }
     lines.push('');
-    if (holds.length === 0) {
+    if (!holds.some((s) => s.result)) {
       lines.push(
         `CPU is a percentage of one core over the measured window (${env.cpu_count} cores = ${env.cpu_count * 100}%). ` +
           '"Other" is everything else busy on the machine meanwhile; when it is large, the figures above are depressed by it.',
@@ -374,9 +420,107 @@ export function renderMarkdown(report: RunReport): string {
   lines.push('');
   if (report.anomalies.length === 0)
     lines.push('None: no 5xx, no transport errors, no server errors, all checks passed.');
-  else for (const anomaly of report.anomalies) lines.push(`- ${anomaly}`);
+  else for (const anomaly of report.anomalies) lines.push(`- ${cell(anomaly)}`);
   lines.push('');
   return lines.join('\n');
+}
+
+const ratio = (value: number, base: number | undefined) =>
+  base === undefined || !(base > 0) ? '–' : `${(value / base).toFixed(2)}×`;
+
+/**
+ * The hold gate comparison: per workload, the service without Redis, with REDIS_URL and
+ * HOLD_GATE=off, with the gate on, and the ceiling server; throughput and latency, and each
+ * one's throughput as a multiple of the ceiling's and of the PG-only path's. Then the
+ * open-loop run at 80% of the gate's contended peak.
+ */
+function renderGateComparison(holds: HoldResult[]): string[] {
+  if (!holds.some((s) => s.setup !== 'plain' && s.result)) return [];
+  const order: Setup[] = ['plain', 'pg-only', 'redis-gate', 'ceiling'];
+  const lines: string[] = [];
+  lines.push('## Hold gate comparison (same workload, one run)');
+  lines.push('');
+  lines.push(
+    '| Workload | Server | Scenario | Req/s | 201/s | p50 ms | p99 ms | p99.9 ms | 409 share | Errors + 5xx | Correctness | × ceiling | × PG-only |',
+  );
+  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const kind of ['hold-contended', 'hold-uncontended'] as const) {
+    const rows = holds
+      .filter((s) => s.kind === kind && s.backend !== 'pglite' && s.result)
+      .sort((a, b) => order.indexOf(a.setup) - order.indexOf(b.setup));
+    const rps = (setup: Setup) => rows.find((s) => s.setup === setup)?.throughput_rps;
+    for (const s of rows) {
+      const l = s.result!.latency_ms.all;
+      const failures =
+        Object.values(s.result!.errors).reduce((a, b) => a + b, 0) +
+        Object.entries(s.result!.statuses)
+          .filter(([status]) => status.startsWith('5'))
+          .reduce((a, [, n]) => a + n, 0);
+      const correctness = s.verification ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` : '–';
+      lines.push(
+        `| ${kind === 'hold-contended' ? 'contended' : 'uncontended'} | ${setupName(s)} | ${s.name} | ` +
+          `${int(s.throughput_rps)} | ${int(s.rate_201_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
+          `${pct(s.share_409)} | ${int(failures)} | ${correctness} | ` +
+          `${s.setup === 'ceiling' ? '1.00×' : ratio(s.throughput_rps, rps('ceiling'))} | ` +
+          `${s.setup === 'pg-only' ? '1.00×' : ratio(s.throughput_rps, rps('pg-only'))} |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push(
+    '× ceiling / × PG-only: the row’s req/s divided by the ceiling server’s, and by the service’s with HOLD_GATE=off, ' +
+      'on the same workload. The ceiling server checks no token, runs no JSON schema, no per-user cap and no PostgreSQL.',
+  );
+  lines.push('');
+  const open = holds.filter((s) => s.open_loop);
+  if (open.length > 0) {
+    lines.push('### Open loop at a fixed arrival rate (latency from each request’s scheduled send time)');
+    lines.push('');
+    lines.push(
+      '| Scenario | Closed-loop peak req/s | Target req/s | Achieved req/s | Requests | Unsent | p50 ms | p99 ms | p99.9 ms | Max ms | 201 p50 / p99 ms | 409 p50 / p99 ms | Send lag p99 ms | Max in flight | Statuses | Errors | Correctness |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
+    for (const s of open) {
+      const o = s.open_loop!;
+      if (!o.result) {
+        lines.push(
+          `| ${s.name} at ${Math.round(o.fraction * 100)}% | ${int(o.peak_rps)} | ${int(o.target_rate_per_s)} | – | – | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(o.error ?? '')} |`,
+        );
+        continue;
+      }
+      const r = o.result;
+      const l = r.latency_ms.all;
+      const correctness = o.verification
+        ? `${o.verification.ok ? 'OK' : 'FAIL'}: ${o.verification.summary}` +
+          (o.verification.ok ? '' : `; ${cell(o.verification.problems.join('; '))}`)
+        : 'not checked';
+      lines.push(
+        `| ${s.name} at ${Math.round(o.fraction * 100)}% | ${int(o.peak_rps)} | ${int(o.target_rate_per_s)} | ` +
+          `${int(r.achieved_rate_per_s)} | ${int(r.requests)} | ${int(r.unsent)} | ${ms(l.p50)} | ${ms(l.p99)} | ` +
+          `${ms(l.p99_9)} | ${ms(l.max)} | ${latencyPair(r.latency_ms.by_status['201'])} | ` +
+          `${latencyPair(r.latency_ms.by_status['409'])} | ${ms(r.send_lag_ms.p99)} | ${r.max_in_flight} of ${o.max_in_flight_cap} | ` +
+          `${counts(r.statuses)} | ${counts(r.errors)} | ${correctness} |`,
+      );
+    }
+    lines.push('');
+    for (const s of open) {
+      const r = s.open_loop!.result;
+      if (!r || r.by_second.length === 0) continue;
+      lines.push(
+        `${s.name} open loop, p99 ms of the requests due in each second: ` +
+          r.by_second.map((b) => `${b.second}–${b.second + 1} s: ${ms(b.p99)} (${int(b.requests)})`).join(', ') +
+          '.',
+      );
+      lines.push('');
+    }
+    lines.push(
+      'Each request is due at start + i / rate and is sent then whatever the earlier answers do (up to the in-flight cap); ' +
+        'its latency counts from the due time, so a server falling behind shows as latency, not as a slower client. ' +
+        'Run on a fresh event with the same seeded seat requests as the closed loop, for the target duration.',
+    );
+    lines.push('');
+  }
+  return lines;
 }
 
 function writeAtomically(file: string, text: string) {

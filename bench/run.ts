@@ -3,14 +3,18 @@
 //
 // The service runs as a child process (node --import tsx src/http/server.ts) on a free port
 // of 127.0.0.1, on a fresh PostgreSQL database created for the run (dropped at the end)
-// or on PGlite in a temporary directory (removed at the end). Each load loop is bounded
-// in time and in request count. After every scenario the database itself is checked.
+// or on PGlite in a temporary directory (removed at the end). The hold gate scenarios run
+// it again with REDIS_URL (HOLD_GATE=on, then off) and run bench/ceiling-server.ts, the
+// throughput ceiling, on the same workload. Each load loop is bounded in time and in
+// request count. After every scenario the database (or the ceiling's Redis hash) is checked.
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import {
   eventBody,
@@ -21,20 +25,29 @@ import {
   seededRandom,
   type SeatMapShape,
 } from './fixtures.ts';
-import { runFlow, runLoad, round, type FlowOptions, type LoadRequest, type LoadResult } from './load.ts';
+import { runFlow, runLoad, runOpenLoop, round, type FlowOptions, type LoadRequest, type LoadResult } from './load.ts';
 import {
   type Backend,
   type CreateEventResult,
   type HoldResult,
+  type OpenLoopPhase,
   type PurchaseResult,
   renderMarkdown,
   type RunReport,
   type ScenarioKind,
   type ScenarioResult,
+  type Setup,
   stampOf,
   writeReport,
 } from './report.ts';
-import { machineCpuSeconds, postgresCpuDelta, postgresCpuSnapshot, ServerProcess, killAllServers } from './server.ts';
+import {
+  machineCpuSeconds,
+  postgresCpuDelta,
+  postgresCpuSnapshot,
+  redisCpuSeconds,
+  ServerProcess,
+  killAllServers,
+} from './server.ts';
 import { median } from './stats.ts';
 import {
   createDatabase,
@@ -42,6 +55,7 @@ import {
   dropDatabase,
   postgresVersion,
   type Query,
+  verifyCeilingHolds,
   verifyEventSeats,
   verifyHolds,
   verifyPurchases,
@@ -58,6 +72,10 @@ const resultsDir = path.join(root, 'bench', 'results');
 
 const authSecret = 'boxoffice-bench-auth-secret-0123456789abcdef';
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// A dedicated database index of the machine's Redis. Every key of a run is under a prefix of
+// its own (the service's REDIS_KEY_PREFIX bench-<stamp>-off: / -on:, the ceiling's
+// ceil:bench-<stamp>:), deleted at the end; never FLUSHDB.
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const connections = 50;
 const bigEvent: SeatMapShape = { sections: 20, rowsPerSection: 50, seatsPerRow: 100 }; // 100,000 seats
 const warmupEvent: SeatMapShape = { sections: 10, rowsPerSection: 50, seatsPerRow: 100 }; // 50,000 seats
@@ -67,6 +85,9 @@ const contendedUsers = 10_000;
 const hotSeats = 200;
 const paymentMethod = 'pm_card_visa'; // the test provider's card that always succeeds
 const requestTimeoutMs = 30_000;
+/** The open-loop run of hold-contended-redis: this fraction of its closed-loop peak, at most this many in flight. */
+const openLoopFraction = 0.8;
+const openLoopMaxInFlight = 200;
 const createTimeoutMs = 180_000;
 
 const serverEnv = {
@@ -80,15 +101,26 @@ interface ScenarioDef {
   name: string;
   backend: Backend;
   kind: ScenarioKind;
+  /** Which server runs it, and how (see Setup in report.ts). */
+  setup: Setup;
+  /** After the closed loop, an open-loop run at openLoopFraction of its peak. */
+  openLoop?: boolean;
 }
 
 const scenarioDefs: ScenarioDef[] = [
-  { name: 'create-event-postgres', backend: 'postgres', kind: 'create-event' },
-  { name: 'hold-uncontended-postgres', backend: 'postgres', kind: 'hold-uncontended' },
-  { name: 'hold-contended-postgres', backend: 'postgres', kind: 'hold-contended' },
-  { name: 'confirm-postgres', backend: 'postgres', kind: 'purchase' },
-  { name: 'create-event-pglite', backend: 'pglite', kind: 'create-event' },
-  { name: 'hold-uncontended-pglite', backend: 'pglite', kind: 'hold-uncontended' },
+  { name: 'create-event-postgres', backend: 'postgres', setup: 'plain', kind: 'create-event' },
+  { name: 'hold-uncontended-postgres', backend: 'postgres', setup: 'plain', kind: 'hold-uncontended' },
+  { name: 'hold-contended-postgres', backend: 'postgres', setup: 'plain', kind: 'hold-contended' },
+  { name: 'confirm-postgres', backend: 'postgres', setup: 'plain', kind: 'purchase' },
+  // The hold gate comparison: the same two workloads on three more servers, one after another.
+  { name: 'hold-uncontended-pg-only', backend: 'postgres', setup: 'pg-only', kind: 'hold-uncontended' },
+  { name: 'hold-contended-pg-only', backend: 'postgres', setup: 'pg-only', kind: 'hold-contended' },
+  { name: 'hold-uncontended-redis', backend: 'postgres', setup: 'redis-gate', kind: 'hold-uncontended' },
+  { name: 'hold-contended-redis', backend: 'postgres', setup: 'redis-gate', kind: 'hold-contended', openLoop: true },
+  { name: 'hold-uncontended-ceiling', backend: 'redis', setup: 'ceiling', kind: 'hold-uncontended' },
+  { name: 'hold-contended-ceiling', backend: 'redis', setup: 'ceiling', kind: 'hold-contended' },
+  { name: 'create-event-pglite', backend: 'pglite', setup: 'plain', kind: 'create-event' },
+  { name: 'hold-uncontended-pglite', backend: 'pglite', setup: 'plain', kind: 'hold-uncontended' },
 ];
 
 // ---------------------------------------------------------------- command line
@@ -101,7 +133,9 @@ const usage = `usage: npm run bench -- [--quick] [--scenario <name>[,<name>…]]
   --duration <s>     seconds per load scenario (default 10, or 3 with --quick)
 
 env: BENCH_POSTGRES_URL  server to create the throwaway bench_<timestamp> database on
-                         (default postgres://postgres@127.0.0.1:5432/test)`;
+                         (default postgres://postgres@127.0.0.1:5432/test)
+     BENCH_REDIS_URL     Redis (with its database index) for the hold gate scenarios
+                         (default redis://127.0.0.1:6379/14); only this run's keys are touched`;
 
 function parseArgs(argv: string[]) {
   let quick = false;
@@ -136,6 +170,7 @@ function parseArgs(argv: string[]) {
     selected,
     loadSeconds: duration ?? (quick ? 3 : 10),
     warmupSeconds: quick ? 1 : 2,
+    openLoopSeconds: quick ? 2 : 5,
     createRepetitions: quick ? 1 : 3,
   };
 }
@@ -168,11 +203,30 @@ const log = (message: string) => process.stderr.write(`[bench ${new Date().toISO
 
 interface Session {
   backend: Backend;
+  setup: Setup;
   /** The PostgreSQL database of the run and its URL (postgres backend only). */
   database?: { name: string; url: string };
+  /** The benchmark's own Redis connection (setups that use Redis): CPU, checks and clean-up. */
+  redis: Redis | null;
+  /** The ceiling server's key prefix (ceiling only). */
+  ceilingPrefix?: string;
+  /** Every event this session created (or, for the ceiling, named). */
+  eventIds: string[];
   server: ServerProcess;
   organizerToken: string;
   warmup?: { eventId: string; seats: number; nextRequest: number; tokens: string[] };
+}
+
+/** The ceiling server has no events: a hold names any event id, whose seats are any seat ids. */
+function ceilingEvent(session: Session) {
+  const eventId = randomUUID();
+  session.eventIds.push(eventId);
+  return { eventId, seconds: 0, bodyBytes: 0 };
+}
+
+/** The event of a hold scenario (or warm-up): POST /v1/events on the service, a new id on the ceiling. */
+async function holdEvent(session: Session, shape: SeatMapShape, name: string, maxSeatsPerUser: number) {
+  return session.setup === 'ceiling' ? ceilingEvent(session) : await createEvent(session, shape, name, maxSeatsPerUser);
 }
 
 async function createEvent(session: Session, shape: SeatMapShape, name: string, maxSeatsPerUser: number) {
@@ -191,6 +245,7 @@ async function createEvent(session: Session, shape: SeatMapShape, name: string, 
     throw new Error(`POST /v1/events answered ${response.statusCode}: ${text.slice(0, 500)}`);
   }
   const created = JSON.parse(text) as { event_id: string; seat_count: number };
+  session.eventIds.push(created.event_id);
   if (created.seat_count !== seatCountOf(shape)) {
     throw new Error(`POST /v1/events made ${created.seat_count} seats, expected ${seatCountOf(shape)}`);
   }
@@ -257,9 +312,10 @@ function purchaseRequests(
  * holds, or (purchase: true) holds each followed by its confirm.
  */
 async function warmUp(session: Session, anomalies: string[], purchase = false) {
-  if (!session.warmup) {
-    const { eventId } = await createEvent(session, warmupEvent, 'Bench warm-up', 1_000);
-    const tokens = await mintUserTokens(authSecret, `warm-${session.backend}`, 500);
+  // The ceiling has no events to create: a fresh one each time, so the warm-up never runs out of seats.
+  if (!session.warmup || session.setup === 'ceiling') {
+    const { eventId } = await holdEvent(session, warmupEvent, 'Bench warm-up', 1_000);
+    const tokens = await mintUserTokens(authSecret, `warm-${session.backend}-${session.setup}`, 500);
     session.warmup = { eventId, seats: seatCountOf(warmupEvent), nextRequest: 0, tokens };
   }
   const warm = session.warmup;
@@ -303,7 +359,7 @@ async function warmUp(session: Session, anomalies: string[], purchase = false) {
     const fiveXx = Object.entries(result.statuses).filter(([status]) => status.startsWith('5'));
     if (fiveXx.length > 0 || Object.keys(result.errors).length > 0) {
       anomalies.push(
-        `warm-up before ${session.server.scenario} (${session.backend}): statuses ${JSON.stringify(result.statuses)}, ` +
+        `warm-up before ${session.server.scenario} (${session.backend}, ${session.setup}): statuses ${JSON.stringify(result.statuses)}, ` +
           `errors ${JSON.stringify(result.errors)}`,
       );
     }
@@ -324,6 +380,7 @@ async function startMeasuring(session: Session) {
   const metrics0 = await session.server.metrics(); // also restarts the event loop delay window
   const serverCpu0 = session.server.cpuSeconds();
   const postgresCpu0 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+  const redisCpu0 = session.redis ? redisCpuSeconds() : null;
   const sampler: WaitSampler | null = session.database ? await startWaitSampler(session.database.url) : null;
   const machineCpu0 = machineCpuSeconds();
   const clientCpu0 = process.cpuUsage();
@@ -334,10 +391,12 @@ async function startMeasuring(session: Session) {
       const metrics1 = await session.server.metrics();
       const serverCpu1 = session.server.cpuSeconds();
       const postgresCpu1 = session.database ? postgresCpuSnapshot(session.database.name) : null;
+      const redisCpu1 = session.redis ? redisCpuSeconds() : null;
       const machineCpu1 = machineCpuSeconds();
       const measured = {
         server: cpuPercent(serverCpu0, serverCpu1, elapsedS),
         postgres: cpuPercent(0, postgresCpuDelta(postgresCpu0, postgresCpu1), elapsedS),
+        redis: cpuPercent(redisCpu0, redisCpu1, elapsedS),
         bench_client: round(((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100, 0),
         machine: cpuPercent(machineCpu0, machineCpu1, elapsedS),
       };
@@ -347,7 +406,14 @@ async function startMeasuring(session: Session) {
         other:
           measured.machine === null
             ? null
-            : Math.max(0, measured.machine - (measured.server ?? 0) - (measured.postgres ?? 0) - measured.bench_client),
+            : Math.max(
+                0,
+                measured.machine -
+                  (measured.server ?? 0) -
+                  (measured.postgres ?? 0) -
+                  (measured.redis ?? 0) -
+                  measured.bench_client,
+              ),
       };
       return { cpu, waits, metrics0, metrics1, loadAverage };
     },
@@ -385,6 +451,7 @@ async function createEventScenario(
     name: def.name,
     backend: def.backend,
     kind: 'create-event',
+    setup: def.setup,
     ok: samples.length > 0,
     server_log: emptyLog(),
     seat_map: seatMap,
@@ -408,25 +475,10 @@ async function createEventScenario(
   return { result, verify };
 }
 
-async function holdScenario(
-  def: ScenarioDef,
-  session: Session,
-  anomalies: string[],
-): Promise<{ result: HoldResult; verify: Verify }> {
-  const contended = def.kind === 'hold-contended';
-  const maxSeatsPerUser = contended ? 8 : 1_000;
-  const users = contended ? contendedUsers : uncontendedUsers;
-
-  const created = await createEvent(session, bigEvent, `Bench ${def.name}`, maxSeatsPerUser);
-  const seatCount = seatCountOf(bigEvent);
-  const headers = (await mintUserTokens(authSecret, `${def.name}-user`, users)).map(holdHeaders);
-  log(`  ${def.name}: event ${created.eventId} created in ${created.seconds.toFixed(2)} s; warming up`);
-  await warmUp(session, anomalies);
-
-  const acknowledged = new Map<string, number[]>();
-  const inFlight = new Map<number, number[]>();
-  const random = seededRandom(20_240_601);
-  const seatsFor = (index: number): number[] => {
+/** The seats request `index` asks for: the uncontended pattern, or (contended) 1 or 2 seeded random hot seats. */
+function seatPicker(contended: boolean): (index: number) => number[] {
+  const random = seededRandom(20_240_601); // every run, and every server, asks for the same seats
+  return (index) => {
     if (!contended) return uncontendedSeats(index);
     const first = Math.floor(random() * hotSeats);
     if (random() < 0.5) return [first];
@@ -434,6 +486,34 @@ async function holdScenario(
     if (second >= first) second += 1;
     return [first, second];
   };
+}
+
+const perRequest = (pct: number | null, elapsedS: number, requests: number) =>
+  pct === null ? null : round((pct * 10 * elapsedS) / Math.max(1, requests), 2);
+
+async function holdScenario(
+  def: ScenarioDef,
+  session: Session,
+  anomalies: string[],
+): Promise<{ result: HoldResult; verify?: Verify }> {
+  const contended = def.kind === 'hold-contended';
+  const maxSeatsPerUser = contended ? 8 : 1_000;
+  const users = contended ? contendedUsers : uncontendedUsers;
+  const ceiling = session.setup === 'ceiling';
+
+  const created = await holdEvent(session, bigEvent, `Bench ${def.name}`, maxSeatsPerUser);
+  const seatCount = seatCountOf(bigEvent);
+  const headers = (await mintUserTokens(authSecret, `${def.name}-user`, users)).map(holdHeaders);
+  log(
+    ceiling
+      ? `  ${def.name}: event ${created.eventId} (no seat map on the ceiling server); warming up`
+      : `  ${def.name}: event ${created.eventId} created in ${created.seconds.toFixed(2)} s; warming up`,
+  );
+  await warmUp(session, anomalies);
+
+  const acknowledged = new Map<string, number[]>();
+  const inFlight = new Map<number, number[]>();
+  const seatsFor = seatPicker(contended);
 
   log(`  ${def.name}: ${connections} clients for ${options.loadSeconds} s`);
   const measuring = await startMeasuring(session);
@@ -443,8 +523,9 @@ async function holdScenario(
     origin: session.server.origin,
     connections,
     durationMs: options.loadSeconds * 1000,
-    // Time is the intended bound; the count caps keep a very fast run inside the event's seats.
-    maxRequests: contended ? 2_000_000 : uncontendedBudget(seatCount),
+    // Time is the intended bound; the count caps keep a very fast run inside the event's seats
+    // (the ceiling has no seat map: the same seat ids, and more if it is fast enough).
+    maxRequests: contended || ceiling ? 2_000_000 : uncontendedBudget(seatCount),
     makeRequest: (index) => {
       const seatNos = seatsFor(index);
       inFlight.set(index, seatNos);
@@ -468,6 +549,7 @@ async function holdScenario(
     name: def.name,
     backend: def.backend,
     kind: def.kind as HoldResult['kind'],
+    setup: def.setup,
     ok: true,
     server_log: emptyLog(),
     event: {
@@ -493,9 +575,9 @@ async function holdScenario(
     share_409: load.requests ? round(count('409') / load.requests, 4) : 0,
     cpu_pct_of_one_core: cpu,
     cpu_ms_per_request: {
-      server: cpu.server === null ? null : round((cpu.server * 10 * load.elapsed_s) / Math.max(1, load.requests), 2),
-      postgres:
-        cpu.postgres === null ? null : round((cpu.postgres * 10 * load.elapsed_s) / Math.max(1, load.requests), 2),
+      server: perRequest(cpu.server, load.elapsed_s, load.requests),
+      postgres: perRequest(cpu.postgres, load.elapsed_s, load.requests),
+      redis: perRequest(cpu.redis, load.elapsed_s, load.requests),
     },
     load_average_1m_at_start: round(loadAverage, 2),
     postgres_wait_sample: waits,
@@ -513,6 +595,23 @@ async function holdScenario(
         : null,
     verification: null,
   };
+
+  if (ceiling) {
+    // No database: check the ceiling's Redis hash now, while the server (and its keys) live.
+    result.verification = await verifyCeilingHolds(session.redis!, {
+      key: `${session.ceilingPrefix}${created.eventId}:holds`,
+      acknowledged,
+      hotSeats: contended ? hotSeats : undefined,
+    });
+    if (!result.verification.ok) result.ok = false;
+    return { result };
+  }
+
+  const open =
+    def.openLoop && !interrupted ? await openLoopPhase(def, session, anomalies, result.throughput_rps) : null;
+  if (open) result.open_loop = open.phase;
+  if (open?.phase.error) result.ok = false;
+
   const verify: Verify = async (query) => {
     result.verification = await verifyHolds(query, {
       eventId: created.eventId,
@@ -520,8 +619,92 @@ async function holdScenario(
       hotSeats: contended ? hotSeats : undefined,
     });
     if (!result.verification.ok) result.ok = false;
+    if (open) {
+      await open.verify(query);
+      if (open.phase.verification && !open.phase.verification.ok) result.ok = false;
+    }
   };
   return { result, verify };
+}
+
+/**
+ * The same workload as the closed loop just measured, on a fresh event (created and warmed
+ * up the same way), in an open loop: a fixed arrival rate of openLoopFraction × the closed
+ * loop's peak for options.openLoopSeconds, latency from each request's scheduled send time.
+ */
+async function openLoopPhase(
+  def: ScenarioDef,
+  session: Session,
+  anomalies: string[],
+  peakRps: number,
+): Promise<{ phase: OpenLoopPhase; verify: Verify }> {
+  const contended = def.kind === 'hold-contended';
+  const rate = Math.max(1, Math.round(peakRps * openLoopFraction));
+  const phase: OpenLoopPhase = {
+    peak_rps: peakRps,
+    fraction: openLoopFraction,
+    target_rate_per_s: rate,
+    duration_target_s: options.openLoopSeconds,
+    max_in_flight_cap: openLoopMaxInFlight,
+    event_id: null,
+    result: null,
+    verification: null,
+  };
+  const acknowledged = new Map<string, number[]>();
+  let eventId: string | null = null;
+  try {
+    const created = await holdEvent(session, bigEvent, `Bench ${def.name} open loop`, contended ? 8 : 1_000);
+    eventId = created.eventId;
+    phase.event_id = eventId;
+    const users = contended ? contendedUsers : uncontendedUsers;
+    const headers = (await mintUserTokens(authSecret, `${def.name}-open-user`, users)).map(holdHeaders);
+    await warmUp(session, anomalies);
+    const seatsFor = seatPicker(contended);
+    const inFlight = new Map<number, number[]>();
+    log(
+      `  ${def.name}: open loop at ${Math.round(openLoopFraction * 100)}% of ${peakRps} req/s = ${rate} req/s ` +
+        `for ${options.openLoopSeconds} s (event ${eventId})`,
+    );
+    const total = Math.ceil(rate * options.openLoopSeconds);
+    const budget = contended ? total : Math.min(total, uncontendedBudget(seatCountOf(bigEvent)));
+    phase.result = await runOpenLoop({
+      origin: session.server.origin,
+      ratePerS: rate,
+      durationMs: (budget / rate) * 1000,
+      maxInFlight: openLoopMaxInFlight,
+      drainMs: 5_000,
+      makeRequest: (index) => {
+        const seatNos = seatsFor(index);
+        inFlight.set(index, seatNos);
+        return holdRequest(eventId!, headers[index % headers.length]!, seatNos);
+      },
+      onResponse: (index, status, body) => {
+        const seatNos = inFlight.get(index)!;
+        inFlight.delete(index);
+        if (status === 201) acknowledged.set(reservationIdOf(body), seatNos);
+      },
+      onFailure: (index) => inFlight.delete(index),
+      shouldAbort: () => interrupted,
+      requestTimeoutMs,
+    });
+    const l = phase.result.latency_ms.all;
+    log(
+      `  ${def.name}: open loop ${phase.result.requests} requests, ${phase.result.achieved_rate_per_s} req/s, ` +
+        `statuses ${JSON.stringify(phase.result.statuses)}, p50 ${l.p50} ms, p99 ${l.p99} ms`,
+    );
+  } catch (error) {
+    phase.error = error instanceof Error ? error.message : String(error);
+    log(`  ${def.name}: open loop FAILED: ${phase.error}`);
+  }
+  const verify: Verify = async (query) => {
+    if (eventId === null) return;
+    phase.verification = await verifyHolds(query, {
+      eventId,
+      acknowledged,
+      hotSeats: contended ? hotSeats : undefined,
+    });
+  };
+  return { phase, verify };
 }
 
 /** The booking_id of a confirm's 201 answer if it names this reservation, event and the seats its hold asked for. */
@@ -617,6 +800,7 @@ async function purchaseScenario(
     name: def.name,
     backend: def.backend,
     kind: 'purchase',
+    setup: def.setup,
     ok: true,
     server_log: emptyLog(),
     event: {
@@ -644,7 +828,11 @@ async function purchaseScenario(
     confirm_rate_per_s: perSecond(confirm.requests),
     confirm_201_per_s: perSecond(confirm.statuses['201'] ?? 0),
     cpu_pct_of_one_core: cpu,
-    cpu_ms_per_purchase: { server: perPurchase(cpu.server), postgres: perPurchase(cpu.postgres) },
+    cpu_ms_per_purchase: {
+      server: perPurchase(cpu.server),
+      postgres: perPurchase(cpu.postgres),
+      redis: perPurchase(cpu.redis),
+    },
     load_average_1m_at_start: round(loadAverage, 2),
     postgres_wait_sample: waits,
     server_side:
@@ -685,7 +873,14 @@ async function purchaseScenario(
 
 function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
   const message = error instanceof Error ? error.message : String(error);
-  const base = { name: def.name, backend: def.backend, ok: false, error: message, server_log: emptyLog() };
+  const base = {
+    name: def.name,
+    backend: def.backend,
+    setup: def.setup,
+    ok: false,
+    error: message,
+    server_log: emptyLog(),
+  };
   if (def.kind === 'create-event') {
     return {
       ...base,
@@ -726,8 +921,8 @@ function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
       hold_rate_per_s: 0,
       confirm_rate_per_s: 0,
       confirm_201_per_s: 0,
-      cpu_pct_of_one_core: { server: null, postgres: null, bench_client: 0, machine: null, other: null },
-      cpu_ms_per_purchase: { server: null, postgres: null },
+      cpu_pct_of_one_core: { server: null, postgres: null, redis: null, bench_client: 0, machine: null, other: null },
+      cpu_ms_per_purchase: { server: null, postgres: null, redis: null },
       load_average_1m_at_start: null,
       postgres_wait_sample: null,
       server_side: null,
@@ -753,8 +948,8 @@ function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
     rate_409_per_s: 0,
     share_201: 0,
     share_409: 0,
-    cpu_pct_of_one_core: { server: null, postgres: null, bench_client: 0, machine: null, other: null },
-    cpu_ms_per_request: { server: null, postgres: null },
+    cpu_pct_of_one_core: { server: null, postgres: null, redis: null, bench_client: 0, machine: null, other: null },
+    cpu_ms_per_request: { server: null, postgres: null, redis: null },
     load_average_1m_at_start: null,
     postgres_wait_sample: null,
     server_side: null,
@@ -762,33 +957,60 @@ function failedResult(def: ScenarioDef, error: unknown): ScenarioResult {
   };
 }
 
-// ---------------------------------------------------------------- sessions (one server per backend)
+// ---------------------------------------------------------------- sessions (one server per backend and setup)
 
 interface Pending {
   result: ScenarioResult;
   verify?: Verify;
 }
 
+interface SessionSpec {
+  /** For the log and the anomalies, e.g. "postgres", "postgres, gate off", "ceiling". */
+  label: string;
+  backend: Backend;
+  setup: Setup;
+  defs: ScenarioDef[];
+  env: Record<string, string>;
+  /** The script the server runs (default the service, src/http/server.ts). */
+  entry?: string;
+  database?: { name: string; url: string };
+  redis?: Redis | null;
+  ceilingPrefix?: string;
+  /** Called with every event id the session created, once its server has stopped. */
+  onEvents?: (eventIds: string[]) => void;
+}
+
 /**
- * Starts the server, runs this backend's scenarios in order, stops it. PostgreSQL results
+ * Starts the server, runs this session's scenarios in order, stops it. PostgreSQL results
  * are verified at once (the bench reads the database beside the live server); PGlite
  * serves one process, so its checks run once the server has stopped and let go of it.
  */
-async function runSession(
-  backend: Backend,
-  defs: ScenarioDef[],
-  env: Record<string, string>,
-  verifyLive: Query | null,
-  anomalies: string[],
-  database?: { name: string; url: string },
-): Promise<Pending[]> {
-  log(`${backend}: starting the server`);
-  const server = await ServerProcess.start({ root, env: { ...serverEnv, ...env } });
-  log(`${backend}: server pid ${server.pid} ready at ${server.origin}`);
-  const pending: Pending[] = [];
+async function runSession(spec: SessionSpec, verifyLive: Query | null, anomalies: string[]): Promise<Pending[]> {
+  const { label, defs } = spec;
+  log(`${label}: starting the server${spec.entry ? ` (${spec.entry})` : ''}`);
+  let server: ServerProcess;
   try {
-    const organizerToken = await mintToken(authSecret, 'bench-organizer', 'organizer');
-    const session: Session = { backend, database, server, organizerToken };
+    server = await ServerProcess.start({ root, env: { ...serverEnv, ...spec.env }, entry: spec.entry });
+  } catch (error) {
+    // The other sessions still run; these scenarios are reported as failed.
+    log(`${label}: the server did not start: ${(error as Error).message}`);
+    return defs.map((def) => ({
+      result: failedResult(def, new Error(`server did not start: ${(error as Error).message}`)),
+    }));
+  }
+  log(`${label}: server pid ${server.pid} ready at ${server.origin}`);
+  const pending: Pending[] = [];
+  const session: Session = {
+    backend: spec.backend,
+    setup: spec.setup,
+    database: spec.database,
+    redis: spec.redis ?? null,
+    ceilingPrefix: spec.ceilingPrefix,
+    eventIds: [],
+    server,
+    organizerToken: await mintToken(authSecret, 'bench-organizer', 'organizer'),
+  };
+  try {
     for (const def of defs) {
       if (interrupted) break;
       log(`${def.name}: running`);
@@ -818,13 +1040,14 @@ async function runSession(
       summarizeToLog(entry.result);
     }
   } finally {
-    log(`${backend}: stopping the server`);
+    log(`${label}: stopping the server`);
     await server.stop();
     const exit = server.exitStatus();
-    if (exit && exit.code !== 0) anomalies.push(`${backend} server exited with ${JSON.stringify(exit)} on SIGTERM`);
+    if (exit && exit.code !== 0) anomalies.push(`${label} server exited with ${JSON.stringify(exit)} on SIGTERM`);
     const stray = server.logs.filter((entry) => !defs.some((def) => def.name === entry.scenario) && entry.level >= 50);
     for (const entry of stray.slice(0, 5))
-      anomalies.push(`${backend} server (${entry.scenario}): ${entry.msg} ${entry.err ?? ''}`);
+      anomalies.push(`${label} server (${entry.scenario}): ${entry.msg} ${entry.err ?? ''}`);
+    spec.onEvents?.(session.eventIds);
   }
   return pending;
 }
@@ -938,6 +1161,22 @@ function anomaliesOf(result: ScenarioResult): string[] {
     if (result.result.stopped_by === 'count')
       found.push(`${result.name}: stopped at the request cap before the time was up`);
   }
+  if (result.open_loop) {
+    const open = result.open_loop;
+    const label = `${result.name} open loop at ${Math.round(open.fraction * 100)}%`;
+    if (open.error) found.push(`${label}: failed: ${open.error}`);
+    if (open.result) {
+      const bad = [
+        ...Object.entries(open.result.non_2xx).filter(([key]) => key !== '409 SEAT_UNAVAILABLE'),
+        ...Object.entries(open.result.errors),
+      ];
+      if (bad.length > 0) found.push(`${label}: ${bad.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+      if (open.result.unsent > 0)
+        found.push(`${label}: ${open.result.unsent} requests never sent (the server fell behind the schedule)`);
+    }
+    if (open.verification && !open.verification.ok)
+      found.push(`${label}: CORRECTNESS: ${open.verification.problems.join('; ')}`);
+  }
   if (result.verification && !result.verification.ok) {
     found.push(`${result.name}: CORRECTNESS: ${result.verification.problems.join('; ')}`);
   } else if (!result.verification && !result.error) {
@@ -947,6 +1186,49 @@ function anomaliesOf(result: ScenarioResult): string[] {
 }
 
 // ---------------------------------------------------------------- main
+
+/** The URL without a password, for logs and the report. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null, // no reconnecting: a Redis that goes away fails the checks that need it
+  });
+  let lastError: Error | null = null;
+  client.on('error', (error: Error) => (lastError = error)); // reported by the command that fails
+  try {
+    await client.connect();
+    await client.ping();
+    return client;
+  } catch (error) {
+    client.disconnect();
+    throw lastError ?? error;
+  }
+}
+
+/** SCAN + UNLINK of the keys matching the pattern (and `keep`): never FLUSHDB. Returns how many. */
+async function deleteKeys(redis: Redis, match: string, keep: (key: string) => boolean = () => true): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    const mine = keys.filter(keep);
+    if (mine.length > 0) deleted += await redis.unlink(...mine);
+  } while (cursor !== '0');
+  return deleted;
+}
 
 function gitInfo(): { commit: string | null; dirty: boolean | null } {
   try {
@@ -995,38 +1277,141 @@ async function main(): Promise<number> {
   }
 
   const postgresDefs = options.selected.filter((def) => def.backend === 'postgres');
+  const ceilingDefs = options.selected.filter((def) => def.setup === 'ceiling');
   const pgliteDefs = options.selected.filter((def) => def.backend === 'pglite');
 
-  if (postgresDefs.length > 0 && !interrupted) {
-    const database = `bench_${stamp.toLowerCase()}`;
-    pgVersion = await postgresVersion(adminUrl);
-    const url = await createDatabase(adminUrl, database);
-    log(`postgres: created database ${database}`);
+  // The hold gate scenarios need the machine's Redis; without it they fail (the others still run).
+  let redis: Redis | null = null;
+  let redisVersion: string | null = null;
+  let redisError: string | null = null;
+  const ceilingPrefix = `ceil:bench-${stamp.toLowerCase()}:`;
+  const servicePrefix = `bench-${stamp.toLowerCase()}-`; // + 'off:' / 'on:', the service's REDIS_KEY_PREFIX
+  /** Events of the sessions whose service had REDIS_URL: any key naming one is deleted at the end too. */
+  const gateEventIds: string[] = [];
+  if (options.selected.some((def) => def.setup !== 'plain') && !interrupted) {
     try {
-      await withPostgres(url, async (query) => {
-        pending.push(
-          ...(await runSession('postgres', postgresDefs, { DATABASE_URL: url }, query, anomalies, {
-            name: database,
-            url,
-          })),
+      redis = await connectRedis(redisUrl);
+      redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? null;
+      log(`redis: ${redisVersion ?? '?'} at ${redactUrl(redisUrl)}`);
+    } catch (error) {
+      redisError = `Redis not reachable at ${redactUrl(redisUrl)}: ${(error as Error).message}`;
+      log(redisError);
+    }
+  }
+  const redisSpec = (setup: Setup, defs: ScenarioDef[]) => (redisError ? null : { setup, defs });
+  const unreachable = (defs: ScenarioDef[]) => {
+    for (const def of defs) pending.push({ result: failedResult(def, new Error(redisError!)) });
+  };
+
+  try {
+    if (postgresDefs.length > 0 && !interrupted) {
+      const database = `bench_${stamp.toLowerCase()}`;
+      pgVersion = await postgresVersion(adminUrl);
+      const url = await createDatabase(adminUrl, database);
+      log(`postgres: created database ${database}`);
+      try {
+        await withPostgres(url, async (query) => {
+          // One server per setup, in this order, on the same database (each scenario on its own event).
+          const sessions: { setup: Setup; label: string; env: Record<string, string> }[] = [
+            { setup: 'plain', label: 'postgres', env: {} },
+            {
+              setup: 'pg-only',
+              label: 'postgres, REDIS_URL, HOLD_GATE=off',
+              env: { HOLD_GATE: 'off', REDIS_KEY_PREFIX: `${servicePrefix}off:` },
+            },
+            {
+              setup: 'redis-gate',
+              label: 'postgres, REDIS_URL, HOLD_GATE=on',
+              env: { HOLD_GATE: 'on', REDIS_KEY_PREFIX: `${servicePrefix}on:` },
+            },
+          ];
+          for (const { setup, label, env } of sessions) {
+            const defs = postgresDefs.filter((def) => def.setup === setup);
+            if (defs.length === 0 || interrupted) continue;
+            if (setup !== 'plain' && !redisSpec(setup, defs)) {
+              unreachable(defs);
+              continue;
+            }
+            pending.push(
+              ...(await runSession(
+                {
+                  label,
+                  backend: 'postgres',
+                  setup,
+                  defs,
+                  env: { DATABASE_URL: url, ...(setup === 'plain' ? {} : { REDIS_URL: redisUrl }), ...env },
+                  database: { name: database, url },
+                  redis: setup === 'plain' ? null : redis,
+                  onEvents: setup === 'plain' ? undefined : (ids) => gateEventIds.push(...ids),
+                },
+                query,
+                anomalies,
+              )),
+            );
+          }
+        });
+        // Backends flush their statistics when they exit, i.e. now that the server is gone.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        stats = await withPostgres(url, databaseStats);
+        if (stats && stats.deadlocks > 0) anomalies.push(`PostgreSQL reported ${stats.deadlocks} deadlocks`);
+      } finally {
+        await dropDatabase(adminUrl, database).then(
+          () => log(`postgres: dropped database ${database}`),
+          (error: Error) => anomalies.push(`could not drop database ${database}: ${error.message}`),
         );
-      });
-      // Backends flush their statistics when they exit, i.e. now that the server is gone.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      stats = await withPostgres(url, databaseStats);
-      if (stats && stats.deadlocks > 0) anomalies.push(`PostgreSQL reported ${stats.deadlocks} deadlocks`);
-    } finally {
-      await dropDatabase(adminUrl, database).then(
-        () => log(`postgres: dropped database ${database}`),
-        (error: Error) => anomalies.push(`could not drop database ${database}: ${error.message}`),
+      }
+    }
+
+    if (ceilingDefs.length > 0 && !interrupted) {
+      if (!redisSpec('ceiling', ceilingDefs)) unreachable(ceilingDefs);
+      else {
+        pending.push(
+          ...(await runSession(
+            {
+              label: 'ceiling',
+              backend: 'redis',
+              setup: 'ceiling',
+              defs: ceilingDefs,
+              env: { REDIS_URL: redisUrl, CEILING_KEY_PREFIX: ceilingPrefix },
+              entry: 'bench/ceiling-server.ts',
+              redis,
+              ceilingPrefix,
+            },
+            null,
+            anomalies,
+          )),
+        );
+      }
+    }
+  } finally {
+    if (redis) {
+      // The ceiling deletes its own keys when it stops; this also covers a ceiling that was killed.
+      // The service's: its prefix for this run, and (in case it did not use the prefix) any key
+      // naming one of this run's events (their database is gone).
+      const ceilingKeys = await deleteKeys(redis, `${ceilingPrefix}*`).catch(() => -1);
+      const serviceKeys = await deleteKeys(redis, `${servicePrefix}*`).catch(() => -1);
+      const eventKeys =
+        gateEventIds.length === 0
+          ? 0
+          : await deleteKeys(redis, '*', (key) => gateEventIds.some((id) => key.includes(id))).catch(() => -1);
+      log(
+        `redis: deleted ${ceilingKeys} ceiling keys left over, ${serviceKeys} keys under ${servicePrefix}*, ` +
+          `${eventKeys} other keys naming this run's events`,
       );
+      if (ceilingKeys < 0 || serviceKeys < 0 || eventKeys < 0)
+        anomalies.push(`could not delete this run's keys in ${redactUrl(redisUrl)}`);
+      redis.disconnect();
     }
   }
 
   if (pgliteDefs.length > 0 && !interrupted) {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-bench-'));
     try {
-      const entries = await runSession('pglite', pgliteDefs, { DATA_DIR: dataDir }, null, anomalies);
+      const entries = await runSession(
+        { label: 'pglite', backend: 'pglite', setup: 'plain', defs: pgliteDefs, env: { DATA_DIR: dataDir } },
+        null,
+        anomalies,
+      );
       pending.push(...entries);
       const toVerify = entries.filter((entry) => entry.verify);
       if (toVerify.length > 0) {
@@ -1048,7 +1433,7 @@ async function main(): Promise<number> {
   if (interrupted) anomalies.push('interrupted: some scenarios did not run');
   const cpus = os.cpus();
   const report: RunReport = {
-    format: 'boxoffice-bench-core/1',
+    format: 'boxoffice-bench-core/2',
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     mode: options.quick ? 'quick' : 'full',
@@ -1062,6 +1447,7 @@ async function main(): Promise<number> {
       cpu_model: cpus[0]?.model.trim() ?? 'unknown',
       memory_gb: round(os.totalmem() / 1024 ** 3, 1),
       postgres_version: pgVersion,
+      redis_version: redisVersion,
       pglite_version: packageVersion(path.join(root, 'node_modules/@electric-sql/pglite/package.json')),
       boxoffice_version: packageVersion(path.join(root, 'package.json')) ?? 'unknown',
       git_commit: git.commit,
@@ -1069,7 +1455,18 @@ async function main(): Promise<number> {
       machine_busy_before_start_pct: busyBefore,
       load_average_1m_at_start: round(loadAverageAtStart, 2),
     },
-    server_env: { ...serverEnv, AUTH_SECRET: '(fixed, 44 chars)', WORKERS: '1', DATABASE_POOL_MAX: '20 (default)' },
+    server_env: {
+      ...serverEnv,
+      AUTH_SECRET: '(fixed, 44 chars)',
+      WORKERS: '1',
+      DATABASE_POOL_MAX: '20 (default)',
+      ...(options.selected.some((def) => def.setup !== 'plain')
+        ? {
+            REDIS_URL: `${redactUrl(redisUrl)} (*-redis: HOLD_GATE=on, *-pg-only: HOLD_GATE=off, *-ceiling: the ceiling server)`,
+            REDIS_KEY_PREFIX: 'bench-<stamp>-on: / bench-<stamp>-off: (deleted at the end)',
+          }
+        : {}),
+    },
     scenarios,
     postgres_database_stats: stats,
     anomalies,

@@ -1,4 +1,5 @@
-// The service under test, as a child process: `node --import tsx src/http/server.ts`.
+// The service under test, as a child process: `node --import tsx src/http/server.ts` (or
+// another entry script, e.g. bench/ceiling-server.ts).
 // Every started server is remembered so it is killed however the benchmark ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +15,16 @@ const configKeys = [
   'DATABASE_POOL_MAX',
   'DATA_DIR',
   'REDIS_URL',
+  'REDIS_CLUSTER',
+  'REDIS_KEY_PREFIX',
+  'REDIS_COMMAND_TIMEOUT_MS',
+  'HOLD_GATE',
+  'HOLD_GATE_PENDING_MS',
+  'SEAT_CHANGE_LOG_MAX',
+  'SSE_MAX_SUBSCRIBERS',
+  'SSE_MIN_INTERVAL_MS',
+  'SSE_HEARTBEAT_MS',
+  'SSE_MAX_BUFFERED_BYTES',
   'AUTH_SECRET',
   'AUTH_JWKS_URL',
   'DEMO_AUTH_SECRET',
@@ -35,6 +46,8 @@ const configKeys = [
   'IDEMPOTENCY_IN_FLIGHT_STALE_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'DEMO_EVENT',
+  'IDEMPOTENCY_KEY_RETENTION_HOURS',
+  'CEILING_KEY_PREFIX', // bench/ceiling-server.ts
 ];
 
 const live = new Set<ChildProcess>();
@@ -116,6 +129,28 @@ export function postgresCpuDelta(before: Map<number, number> | null, after: Map<
   return total;
 }
 
+/** CPU seconds of the machine's redis-server processes, summed (null when there is none or no /proc). */
+export function redisCpuSeconds(): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let total: number | null = null;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'redis-server') continue;
+    } catch {
+      continue;
+    }
+    const seconds = processCpuSeconds(Number(entry));
+    if (seconds !== null) total = (total ?? 0) + seconds;
+  }
+  return total;
+}
+
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
 export function machineCpuSeconds(): number | null {
   try {
@@ -143,6 +178,8 @@ export interface ServerMetrics {
 export interface StartOptions {
   root: string;
   env: Record<string, string>;
+  /** The script to run, relative to root (default src/http/server.ts); it must serve GET /readyz. */
+  entry?: string;
   readyTimeoutMs?: number;
 }
 
@@ -179,7 +216,7 @@ export class ServerProcess {
       if (value !== undefined && !configKeys.includes(key)) env[key] = value;
     }
     Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1' });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/http/server.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
       cwd: options.root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

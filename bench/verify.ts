@@ -1,8 +1,10 @@
 // The benchmark's own database access: the throwaway PostgreSQL database of a run, and the
 // correctness checks run after each scenario, straight against the tables of
-// migrations/001_core.sql (never through the service under test).
+// migrations/001_core.sql (never through the service under test), and the ceiling server's
+// Redis hash after a ceiling scenario.
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 
 const benchApplicationName = 'boxoffice-bench';
@@ -556,6 +558,103 @@ export async function verifyPurchases(
     oversold_seats: oversold,
     partial_holds: partial,
     orphan_held_seats: orphans,
+    problems,
+  };
+}
+
+export interface CeilingExpectation {
+  /** The ceiling server's hash of the event: seat id → "<expiry ms>:<reservation id>". */
+  key: string;
+  /** reservation_id of every 201 the load generator read → the seat numbers it asked for. */
+  acknowledged: Map<string, number[]>;
+  hotSeats?: number;
+}
+
+/**
+ * After a ceiling scenario, in its Redis hash: no seat was answered 201 to two requests
+ * (a hash field holds one reservation by construction, so this checks the answers), every
+ * 201 holds exactly the seats it asked for and nothing else is held (no partial hold, no
+ * orphan seat), and none of the holds has expired yet.
+ */
+export async function verifyCeilingHolds(
+  redis: Redis,
+  expectation: CeilingExpectation,
+  nowMs = Date.now(),
+): Promise<HoldCheck> {
+  const fields = await redis.hgetall(expectation.key);
+  const heldBy = new Map<string, string[]>(); // reservation id → its live seat ids
+  let held = 0;
+  let expired = 0;
+  let hotHeld = 0;
+  let malformed = 0;
+  for (const [seat, value] of Object.entries(fields)) {
+    const match = /^(\d+):(.+)$/.exec(value);
+    if (!match) {
+      malformed += 1;
+      continue;
+    }
+    if (Number(match[1]) <= nowMs) {
+      expired += 1;
+      continue;
+    }
+    held += 1;
+    if (expectation.hotSeats !== undefined && Number(seat.slice(1)) < expectation.hotSeats) hotHeld += 1;
+    const seats = heldBy.get(match[2]!) ?? [];
+    seats.push(seat);
+    heldBy.set(match[2]!, seats);
+  }
+  // Seats the 201 answers gave to more than one request: the oversold count, from the client's side.
+  const answeredTo = new Map<number, number>();
+  for (const seats of expectation.acknowledged.values())
+    for (const seat of seats) answeredTo.set(seat, (answeredTo.get(seat) ?? 0) + 1);
+  const oversold = [...answeredTo.values()].filter((times) => times > 1).length;
+  let notActive = 0;
+  let partial = 0;
+  let mismatches = 0;
+  let seatsAsked = 0;
+  for (const [id, asked] of expectation.acknowledged) {
+    seatsAsked += asked.length;
+    const stored = heldBy.get(id);
+    if (!stored) notActive += 1;
+    else if (
+      [...stored].sort().join() !==
+      asked
+        .map((seat) => `s${seat}`)
+        .sort()
+        .join()
+    ) {
+      if (stored.length < asked.length) partial += 1;
+      else mismatches += 1;
+    }
+  }
+  const notAcknowledged = [...heldBy.keys()].filter((id) => !expectation.acknowledged.has(id)).length;
+  const orphans = [...heldBy].filter(([id]) => !expectation.acknowledged.has(id)).reduce((n, [, s]) => n + s.length, 0);
+
+  const problems: string[] = [];
+  if (oversold > 0) problems.push(`${oversold} seats were answered 201 to more than one request (oversold)`);
+  if (partial > 0) problems.push(`${partial} reservations answered 201 hold only some of their seats (partial holds)`);
+  if (notActive > 0) problems.push(`${notActive} reservations answered 201 hold no seat in Redis`);
+  if (notAcknowledged > 0) problems.push(`${notAcknowledged} reservations in Redis were never answered 201`);
+  if (mismatches > 0) problems.push(`${mismatches} reservations hold other seats than the request asked for`);
+  if (held !== seatsAsked) problems.push(`${held} seats are held but the 201 answers name ${seatsAsked}`);
+  if (expired > 0) problems.push(`${expired} holds expired already (the TTL is 10 minutes)`);
+  if (malformed > 0) problems.push(`${malformed} hash values are not "<expiry ms>:<reservation id>"`);
+  return {
+    ok: problems.length === 0,
+    summary: `oversold: ${oversold}, partial holds: ${partial} (Redis hash)`,
+    responses_201: expectation.acknowledged.size,
+    active_reservations: heldBy.size,
+    reservations_other_status: 0,
+    oversold_seats: oversold,
+    partial_holds: partial,
+    orphan_held_seats: orphans,
+    held_seats: held,
+    seats_in_active_reservations: seatsAsked,
+    booked_seats: 0,
+    acknowledged_but_not_active: notActive,
+    active_but_not_acknowledged: notAcknowledged,
+    seat_mismatches: mismatches,
+    hot_seats_held: expectation.hotSeats === undefined ? undefined : hotHeld,
     problems,
   };
 }

@@ -40,7 +40,11 @@ export class DomainError extends Error {
   readonly extensions: Record<string, unknown>;
 
   constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
+    // An answer, not a fault: no stack trace (capturing one was 4% of a flash-sale 409).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'DomainError';
     this.code = code;
     this.extensions = extensions;

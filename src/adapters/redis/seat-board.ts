@@ -158,7 +158,11 @@ export function connectRedis(urls: string[], cluster: boolean, options: RedisOpt
     const parsed = new URL(url);
     return { host: parsed.hostname, port: Number(parsed.port || 6379) };
   });
-  return new Cluster(nodes, { enableOfflineQueue: options.enableOfflineQueue, redisOptions: options });
+  return new Cluster(nodes, {
+    enableOfflineQueue: options.enableOfflineQueue,
+    enableAutoPipelining: options.enableAutoPipelining,
+    redisOptions: options,
+  });
 }
 
 export class RedisSeatBoard implements SeatBoard {
@@ -180,6 +184,9 @@ export class RedisSeatBoard implements SeatBoard {
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
       lazyConnect: false,
+      // Gate calls of many requests in one tick go out as one write (a syscall per
+      // command was a fifth of a flash-sale hold's CPU).
+      enableAutoPipelining: true,
     };
     this.client = connectRedis(options.urls, options.cluster, redisOptions);
     this.subscriber = connectRedis(options.urls, options.cluster, { ...redisOptions, enableOfflineQueue: true });
