@@ -143,6 +143,73 @@ export interface PurchaseResult extends ScenarioBase {
 
 export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult;
 
+/**
+ * The sse-fanout scenario: bench/sse-fanout.ts run as a child process, which writes its whole
+ * result to bench/results/<stamp>-sse-fanout.json; these are the figures the report shows.
+ * Sizes in bytes, times in ms, CPU in % of one core. Null where the child did not measure it.
+ */
+export interface SseFanoutSection {
+  /** The child succeeded and every connected subscriber got every change (timings never fail it). */
+  ok: boolean;
+  error?: string;
+  command: string;
+  /** The child's JSON, relative to the repository (null when it wrote none). */
+  result_file: string | null;
+  wall_s: number;
+  timeout_s: number;
+  exit: { code: number | null; signal: string | null; timed_out: boolean };
+  figures: {
+    subscribers_requested: number;
+    subscribers_connected: number;
+    connect_failures: Record<string, number>;
+    client_processes: number;
+    /** First connect to the last snapshot read, and per connection (connect to whole snapshot). */
+    connect_wall_ms: number | null;
+    connect_per_second: number | null;
+    connect_per_connection_ms: { p50: number | null; p99: number | null; max: number | null };
+    /** The `event: snapshot` SSE message. */
+    snapshot_message_bytes: { min: number | null; max: number | null };
+    event_seats: number;
+    availability_bytes_all_free: number;
+    availability_bytes_scattered_holds: number;
+    scattered_holds: number;
+    scattered_holds_201: number;
+    seats_list_bytes: number;
+    seats_list_status: number;
+    seats_list_ms: { first: number; second: number };
+    changes: number;
+    /** Mean time between two holds' sends. */
+    hold_gap_ms: number | null;
+    holds_201: number;
+    /** Arrival at the subscriber minus the hold's 201 read, over every (subscriber, change) pair. */
+    delivery_from_201_ms: { count: number; p50: number | null; p99: number | null; max: number | null };
+    expected_pairs: number;
+    missed_pairs: number;
+    subscribers_missing_a_change: number;
+    dropped: number;
+    extra_snapshots: number;
+    server_rss_mb: {
+      before_connect: number | null;
+      after_connect: number | null;
+      after_delivery: number | null;
+      peak: number | null;
+    };
+    server_rss_kb_per_subscriber: number | null;
+    server_cpu_pct: { connect: number | null; delivery: number | null };
+    server_loop_delay_p99_ms: { connect: number | null; delivery: number | null };
+    /** The client processes together, and the process that sends the holds (delivery phase). */
+    client_cpu_pct: { connect: number | null; delivery: number | null; hold_sender_delivery: number | null };
+    server_alive_after_run: boolean;
+    server_warnings: string[];
+  } | null;
+  targets: {
+    delivery_p99_under_100ms: boolean;
+    snapshot_under_32kb: boolean;
+    subscribers_10k_on_one_process: boolean;
+    none_missed: boolean;
+  } | null;
+}
+
 export interface RunReport {
   format: 'boxoffice-bench-core/2';
   started_at: string;
@@ -169,6 +236,8 @@ export interface RunReport {
   };
   server_env: Record<string, string>;
   scenarios: ScenarioResult[];
+  /** The sse-fanout scenario, when selected (it runs last, in a child process). */
+  sse_fanout: SseFanoutSection | null;
   postgres_database_stats: DatabaseStats | null;
   anomalies: string[];
   ok: boolean;
@@ -416,6 +485,7 @@ export function renderMarkdown(report: RunReport): string {
     );
     lines.push('');
   }
+  if (report.sse_fanout) lines.push(...renderSseFanout(report.sse_fanout));
   lines.push('## Anomalies');
   lines.push('');
   if (report.anomalies.length === 0)
@@ -520,6 +590,111 @@ function renderGateComparison(holds: HoldResult[]): string[] {
     );
     lines.push('');
   }
+  return lines;
+}
+
+const bytes = (value: number | null) => (value === null ? '–' : `${int(value)} B`);
+const metOrNot = (met: boolean) => (met ? 'met' : 'MISSED');
+
+/** The sse-fanout scenario: the live seat map's fan-out and the seat map documents, one figure per row. */
+function renderSseFanout(sse: SseFanoutSection): string[] {
+  const lines: string[] = [];
+  lines.push('## Live seat map: SSE fan-out (GET /v1/events/{id}/seats/stream, one service process)');
+  lines.push('');
+  const f = sse.figures;
+  if (!f) {
+    lines.push(`FAILED: ${cell(sse.error ?? 'no result')} (${sse.command}, ${sse.wall_s} s).`);
+    lines.push('');
+    return lines;
+  }
+  const t = sse.targets!;
+  const n = (value: number | null) => (value === null ? '–' : int(value));
+  const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+  const mbs = (value: number | null) => (value === null ? '–' : `${value.toFixed(1)} MB`);
+  const failures = Object.keys(f.connect_failures).length > 0 ? ` (failures: ${counts(f.connect_failures)})` : '';
+  const subscribersNote =
+    f.subscribers_requested < 10_000
+      ? ' (fewer than the 10,000 target: a quick run)'
+      : ` (10,000 on one process: ${metOrNot(t.subscribers_10k_on_one_process)})`;
+  const rows: [string, string][] = [
+    [
+      'Subscribers connected',
+      `${int(f.subscribers_connected)} of ${int(f.subscribers_requested)}${failures}${subscribersNote}, ` +
+        `from ${f.client_processes} client processes`,
+    ],
+    [
+      'Connect time',
+      `${ms(f.connect_wall_ms ?? undefined)} ms for all (first connect to last snapshot read, ` +
+        `${n(f.connect_per_second)}/s); per connection p50 / p99 / max ${ms(f.connect_per_connection_ms.p50 ?? undefined)} / ` +
+        `${ms(f.connect_per_connection_ms.p99 ?? undefined)} / ${ms(f.connect_per_connection_ms.max ?? undefined)} ms`,
+    ],
+    [
+      'Snapshot message',
+      f.snapshot_message_bytes.min === f.snapshot_message_bytes.max
+        ? bytes(f.snapshot_message_bytes.max)
+        : `${bytes(f.snapshot_message_bytes.min)} – ${bytes(f.snapshot_message_bytes.max)}`,
+    ],
+    [
+      `GET /availability, ${int(f.event_seats)} seats`,
+      `${bytes(f.availability_bytes_all_free)} all free; ${bytes(f.availability_bytes_scattered_holds)} with ` +
+        `${int(f.scattered_holds_201)} scattered holds (of ${int(f.scattered_holds)} sent)`,
+    ],
+    [
+      'GET /seats (full list)',
+      `${bytes(f.seats_list_bytes)} (status ${f.seats_list_status}) in ${ms(f.seats_list_ms.first)} ms, ` +
+        `again ${ms(f.seats_list_ms.second)} ms`,
+    ],
+    [
+      'Delivery from the 201, p50 / p99 / max',
+      `${ms(f.delivery_from_201_ms.p50 ?? undefined)} / ${ms(f.delivery_from_201_ms.p99 ?? undefined)} / ` +
+        `${ms(f.delivery_from_201_ms.max ?? undefined)} ms over ${int(f.delivery_from_201_ms.count)} deliveries ` +
+        `(${f.holds_201} of ${f.changes} holds answered 201)`,
+    ],
+    [
+      'Missed (must be 0)',
+      `${f.missed_pairs === 0 ? '0' : `**${int(f.missed_pairs)}**`} of ${int(f.expected_pairs)} ` +
+        `(subscriber, change) pairs; ${int(f.subscribers_missing_a_change)} subscribers missing a change, ` +
+        `${int(f.dropped)} dropped, ${int(f.extra_snapshots)} extra snapshots`,
+    ],
+    [
+      'Server RSS',
+      `${mbs(f.server_rss_mb.before_connect)} before connecting, ${mbs(f.server_rss_mb.after_connect)} connected ` +
+        `(${f.server_rss_kb_per_subscriber === null ? '–' : `${f.server_rss_kb_per_subscriber.toFixed(1)} KB`} per ` +
+        `subscriber), ${mbs(f.server_rss_mb.after_delivery)} after delivery, peak ${mbs(f.server_rss_mb.peak)}`,
+    ],
+    [
+      'Server CPU',
+      `${cpu(f.server_cpu_pct.connect)} connecting, ${cpu(f.server_cpu_pct.delivery)} during the holds and delivery; ` +
+        `loop delay p99 ${ms(f.server_loop_delay_p99_ms.connect ?? undefined)} / ` +
+        `${ms(f.server_loop_delay_p99_ms.delivery ?? undefined)} ms`,
+    ],
+    [
+      'Client CPU',
+      `${cpu(f.client_cpu_pct.connect)} connecting, ${cpu(f.client_cpu_pct.delivery)} during delivery ` +
+        `(client processes together); hold sender ${cpu(f.client_cpu_pct.hold_sender_delivery)}`,
+    ],
+    [
+      'Targets',
+      `delivery p99 < 100 ms: ${metOrNot(t.delivery_p99_under_100ms)}; ` +
+        `snapshot < 32 KB: ${metOrNot(t.snapshot_under_32kb)}`,
+    ],
+    [
+      'Result',
+      `${sse.ok ? 'OK' : `FAIL: ${cell(sse.error ?? '')}`}${f.server_alive_after_run ? '' : '; the service died'}`,
+    ],
+  ];
+  lines.push('| Figure | Value |');
+  lines.push('|---|---|');
+  for (const [name, value] of rows) lines.push(`| ${name} | ${value} |`);
+  lines.push('');
+  lines.push(
+    `The service on PostgreSQL with REDIS_URL, one process; ${int(f.subscribers_requested)} subscribers on raw ` +
+      `sockets, then ${f.changes} holds of one seat each, one at a time, ${f.hold_gap_ms ?? '–'} ms apart. Delivery ` +
+      `counts from reading the hold's 201 to each subscriber reading the \`seat\` message (the client processes' ` +
+      `clocks corrected to the sender's). CPU in % of one core. ` +
+      `Whole result: ${sse.result_file ?? '–'} (${sse.wall_s} s).`,
+  );
+  lines.push('');
   return lines;
 }
 

@@ -7,9 +7,11 @@
 // it again with REDIS_URL (HOLD_GATE=on, then off) and run bench/ceiling-server.ts, the
 // throughput ceiling, on the same workload. Each load loop is bounded in time and in
 // request count. After every scenario the database (or the ceiling's Redis hash) is checked.
-import { execFileSync } from 'node:child_process';
+// Last, the sse-fanout scenario runs bench/sse-fanout.ts as a child process (its own server,
+// database and Redis index), bounded by a timeout, and the report shows its figures.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +39,7 @@ import {
   type ScenarioKind,
   type ScenarioResult,
   type Setup,
+  type SseFanoutSection,
   stampOf,
   writeReport,
 } from './report.ts';
@@ -48,6 +51,7 @@ import {
   ServerProcess,
   killAllServers,
 } from './server.ts';
+import type { SseFanoutRun } from './sse-fanout.ts';
 import { median } from './stats.ts';
 import {
   createDatabase,
@@ -123,19 +127,32 @@ const scenarioDefs: ScenarioDef[] = [
   { name: 'hold-uncontended-pglite', backend: 'pglite', setup: 'plain', kind: 'hold-uncontended' },
 ];
 
+/**
+ * The live seat map's fan-out, run last: bench/sse-fanout.ts in a child process (1,000
+ * subscribers and 5 changes with --quick, else 10,000 and 20), killed after this long.
+ */
+const sseFanoutName = 'sse-fanout';
+const sseFanoutTimeoutMs = (quick: boolean) => (quick ? 120_000 : 300_000);
+/** After the timeout's SIGINT, how long the child gets to clean up before SIGTERM (exit at once), then SIGKILL. */
+const sseFanoutGraceMs = 30_000;
+
 // ---------------------------------------------------------------- command line
 
 const usage = `usage: npm run bench -- [--quick] [--scenario <name>[,<name>…]] [--duration <seconds>]
 
   --quick            about 3 s per load scenario (1 s warm-up), event creation once: a smoke run
   --scenario <name>  run only this scenario (repeatable, or comma-separated); one of:
-                       ${scenarioDefs.map((def) => def.name).join('\n                       ')}
-  --duration <s>     seconds per load scenario (default 10, or 3 with --quick)
+                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName].join('\n                       ')}
+                     (${sseFanoutName}: bench/sse-fanout.ts in a child process, last; 1,000
+                     subscribers and 5 changes with --quick, else 10,000 and 20)
+  --duration <s>     seconds per load scenario (default 10, or 3 with --quick); not ${sseFanoutName}
 
 env: BENCH_POSTGRES_URL  server to create the throwaway bench_<timestamp> database on
                          (default postgres://postgres@127.0.0.1:5432/test)
      BENCH_REDIS_URL     Redis (with its database index) for the hold gate scenarios
-                         (default redis://127.0.0.1:6379/14); only this run's keys are touched`;
+                         (default redis://127.0.0.1:6379/14); only this run's keys are touched
+     BENCH_SSE_REDIS_URL Redis database index of ${sseFanoutName} (default redis://127.0.0.1:6379/9),
+                         FLUSHED at its start and end: not 0, nor one anything else uses`;
 
 function parseArgs(argv: string[]) {
   let quick = false;
@@ -162,12 +179,13 @@ function parseArgs(argv: string[]) {
     } else fail(`unknown argument ${arg}`);
   }
   for (const name of names) {
-    if (!scenarioDefs.some((def) => def.name === name)) fail(`unknown scenario "${name}"`);
+    if (name !== sseFanoutName && !scenarioDefs.some((def) => def.name === name)) fail(`unknown scenario "${name}"`);
   }
   const selected = names.length ? scenarioDefs.filter((def) => names.includes(def.name)) : scenarioDefs;
   return {
     quick,
     selected,
+    sseFanout: names.length === 0 || names.includes(sseFanoutName),
     loadSeconds: duration ?? (quick ? 3 : 10),
     warmupSeconds: quick ? 1 : 2,
     openLoopSeconds: quick ? 2 : 5,
@@ -185,14 +203,29 @@ const options = parseArgs(process.argv.slice(2));
 // ---------------------------------------------------------------- interruption
 
 let interrupted = false;
+/** The sse-fanout child while it runs (its own process group: Ctrl-C reaches it through us). */
+let sseChild: { child: ChildProcess; signals: number } | null = null;
+/** The child cleans up on its first SIGINT / SIGTERM and exits at once on the second. */
+function signalSseChild(signal: NodeJS.Signals) {
+  if (!sseChild || sseChild.child.exitCode !== null || sseChild.child.signalCode !== null) return;
+  sseChild.signals += 1;
+  sseChild.child.kill(signal);
+}
+process.on('exit', () => {
+  // Normally it has exited by now; if the benchmark itself failed, it still cleans up.
+  if (sseChild && sseChild.signals === 0) signalSseChild('SIGTERM');
+});
 const onSignal = (signal: string) => {
   if (interrupted) {
     process.stderr.write(`\n${signal} again: killing the server now\n`);
+    if (sseChild?.signals === 0) signalSseChild('SIGINT');
+    signalSseChild('SIGTERM'); // the child's second signal: it exits at once, killing its server and clients
     killAllServers();
     process.exit(130);
   }
   interrupted = true;
   process.stderr.write(`\n${signal}: stopping the load and cleaning up (send it again to force)\n`);
+  if (sseChild && sseChild.signals === 0) signalSseChild('SIGINT');
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -1185,6 +1218,222 @@ function anomaliesOf(result: ScenarioResult): string[] {
   return found;
 }
 
+// ---------------------------------------------------------------- sse-fanout (a child process)
+
+const finiteOrNull = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isFinite(value) ? value : null;
+
+/** The report's figures from the child's JSON (NaN became null on the way). */
+function sseFigures(run: SseFanoutRun): NonNullable<SseFanoutSection['figures']> {
+  const { fanout, documents } = run;
+  const holds = fanout.holds;
+  const perConnection = fanout.connect.perConnectionMs;
+  const delivery = fanout.delivery.fromAnswer;
+  return {
+    subscribers_requested: fanout.subscribers.requested,
+    subscribers_connected: fanout.subscribers.connected,
+    connect_failures: fanout.subscribers.failures,
+    client_processes: fanout.clientProcesses,
+    connect_wall_ms: finiteOrNull(fanout.connect.wallMs),
+    connect_per_second: finiteOrNull(fanout.connect.perSecond),
+    connect_per_connection_ms: {
+      p50: finiteOrNull(perConnection.p50),
+      p99: finiteOrNull(perConnection.p99),
+      max: finiteOrNull(perConnection.max),
+    },
+    snapshot_message_bytes: {
+      min: finiteOrNull(fanout.snapshot.messageBytes.min),
+      max: finiteOrNull(fanout.snapshot.messageBytes.max),
+    },
+    event_seats: run.event.seats,
+    availability_bytes_all_free: documents.availabilityBytesAllAvailable,
+    availability_bytes_scattered_holds: documents.availabilityBytesWithScatteredHolds,
+    scattered_holds: documents.scatteredHolds.requested,
+    scattered_holds_201: documents.scatteredHolds.statuses['201'] ?? 0,
+    seats_list_bytes: documents.seatsListBytes,
+    seats_list_status: documents.seatsListStatus,
+    seats_list_ms: documents.seatsListMs,
+    changes: holds.length,
+    hold_gap_ms: holds.length > 1 ? round(holds[holds.length - 1]!.sentAtMs / (holds.length - 1), 0) : null,
+    holds_201: holds.filter((hold) => hold.status === 201).length,
+    delivery_from_201_ms: {
+      count: delivery.count,
+      p50: finiteOrNull(delivery.p50),
+      p99: finiteOrNull(delivery.p99),
+      max: finiteOrNull(delivery.max),
+    },
+    expected_pairs: fanout.delivery.expectedPairs,
+    missed_pairs: fanout.delivery.missedPairs,
+    subscribers_missing_a_change: fanout.delivery.subscribersMissingAChange,
+    dropped: fanout.delivery.dropped,
+    extra_snapshots: fanout.delivery.extraSnapshots,
+    server_rss_mb: {
+      before_connect: fanout.server.rssMb.beforeConnect,
+      after_connect: fanout.server.rssMb.afterConnect,
+      after_delivery: fanout.server.rssMb.afterDelivery,
+      peak: fanout.server.peakRssMb,
+    },
+    server_rss_kb_per_subscriber: fanout.server.rssKbPerSubscriber,
+    server_cpu_pct: fanout.server.cpuPercent,
+    server_loop_delay_p99_ms: {
+      connect: fanout.server.loopLagMs.connect.p99,
+      delivery: fanout.server.loopLagMs.delivery.p99,
+    },
+    client_cpu_pct: {
+      connect: finiteOrNull(fanout.client.cpuPercent.connect),
+      delivery: finiteOrNull(fanout.client.cpuPercent.delivery),
+      hold_sender_delivery: finiteOrNull(fanout.client.parentCpuPercentDelivery),
+    },
+    server_alive_after_run: run.service.aliveAfterRun,
+    server_warnings: run.service.warnings.map((entry) => `${entry.msg}${entry.err ? `: ${entry.err}` : ''}`),
+  };
+}
+
+/**
+ * Runs `node --import tsx bench/sse-fanout.ts [--quick] --out bench/results/<stamp>-sse-fanout.json`
+ * (its output goes to our stderr), bounded by a timeout: then SIGINT (it cleans up), SIGTERM
+ * after a grace period (it exits at once), SIGKILL of its process group last. Ctrl-C is
+ * forwarded (see onSignal). Fails on a failed child and on any missed change, never on timings.
+ */
+async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
+  const out = path.join(resultsDir, `${stamp}-sse-fanout.json`);
+  const script = 'bench/sse-fanout.ts';
+  const args = ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : []), '--out', out];
+  const command = `node ${args.join(' ').replace(out, path.relative(root, out))}`;
+  const timeoutMs = sseFanoutTimeoutMs(options.quick);
+  mkdirSync(resultsDir, { recursive: true });
+  rmSync(out, { force: true });
+  log(`${sseFanoutName}: running ${command} (timeout ${timeoutMs / 1000} s)`);
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, like the servers: Ctrl-C reaches the benchmark only, which passes it on once.
+    detached: true,
+  });
+  sseChild = { child, signals: 0 };
+  const tail: string[] = [];
+  const forward = (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() && !/^\s+at /.test(line)) tail.push(line);
+    tail.splice(0, Math.max(0, tail.length - 20));
+  };
+  child.stdout!.on('data', forward);
+  child.stderr!.on('data', forward);
+  let timedOut = false;
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(
+    setTimeout(() => {
+      timedOut = true;
+      log(`${sseFanoutName}: no result after ${timeoutMs / 1000} s: stopping it`);
+      signalSseChild('SIGINT');
+      timers.push(
+        setTimeout(() => {
+          signalSseChild('SIGTERM');
+          timers.push(
+            setTimeout(() => {
+              try {
+                process.kill(-child.pid!, 'SIGKILL');
+              } catch {
+                // already gone
+              }
+            }, 5_000),
+          );
+        }, sseFanoutGraceMs),
+      );
+    }, timeoutMs),
+  );
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  for (const timer of timers) clearTimeout(timer);
+  sseChild = null;
+  const wallS = round((performance.now() - startedAt) / 1000, 1);
+  const section: SseFanoutSection = {
+    ok: false,
+    command,
+    result_file: existsSync(out) ? path.relative(root, out) : null,
+    wall_s: wallS,
+    timeout_s: timeoutMs / 1000,
+    exit: { code: exit.code, signal: exit.signal, timed_out: timedOut },
+    figures: null,
+    targets: null,
+  };
+  // Its own account of the failure if it gave one, else its last lines (stack frames left out).
+  const failure = [...tail].reverse().find((line) => line.startsWith('[sse-fanout] failed:'));
+  const lastLines = failure ?? tail.slice(-5).join(' ⏎ ');
+  if (exit.error || exit.code !== 0 || timedOut) {
+    section.error = exit.error
+      ? `could not start: ${exit.error.message}`
+      : timedOut
+        ? `timed out after ${timeoutMs / 1000} s, stopped (exit ${exit.code ?? exit.signal})`
+        : interrupted
+          ? 'interrupted'
+          : `exited with ${exit.code ?? exit.signal}: ${lastLines}`;
+    log(`${sseFanoutName}: FAILED: ${section.error}`);
+    return section;
+  }
+  let run: SseFanoutRun;
+  try {
+    run = JSON.parse(readFileSync(out, 'utf8')) as SseFanoutRun;
+    section.figures = sseFigures(run);
+  } catch (error) {
+    section.error = `no readable result in ${path.relative(root, out)}: ${(error as Error).message}`;
+    log(`${sseFanoutName}: FAILED: ${section.error}`);
+    return section;
+  }
+  const f = section.figures;
+  section.targets = {
+    delivery_p99_under_100ms: run.targets.deliveryP99Under100ms,
+    snapshot_under_32kb: run.targets.snapshotUnder32KB,
+    subscribers_10k_on_one_process: run.targets.subscribers10kOnOneProcess,
+    none_missed: run.targets.noneMissed,
+  };
+  // Correctness, not speed: every subscriber connected, every hold made a change, every change reached every one.
+  const problems: string[] = [];
+  if (f.subscribers_connected < f.subscribers_requested)
+    problems.push(`${f.subscribers_requested - f.subscribers_connected} subscribers never got their snapshot`);
+  if (f.holds_201 < f.changes) problems.push(`${f.changes - f.holds_201} of ${f.changes} holds did not answer 201`);
+  if (f.missed_pairs > 0)
+    problems.push(
+      `${f.missed_pairs} (subscriber, change) deliveries missed, by ${f.subscribers_missing_a_change} subscribers`,
+    );
+  if (!run.targets.noneMissed && problems.length === 0) problems.push('a change was missed');
+  if (!f.server_alive_after_run) problems.push('the service was not running at the end');
+  section.ok = problems.length === 0;
+  if (!section.ok) section.error = problems.join('; ');
+  const d = f.delivery_from_201_ms;
+  log(
+    `${sseFanoutName}: ${f.subscribers_connected} of ${f.subscribers_requested} subscribers, ` +
+      `delivery p50 ${d.p50} ms, p99 ${d.p99} ms, max ${d.max} ms, missed ${f.missed_pairs}; snapshot ` +
+      `${f.snapshot_message_bytes.max} B; ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${wallS} s)`,
+  );
+  return section;
+}
+
+function sseAnomalies(sse: SseFanoutSection): string[] {
+  const found: string[] = [];
+  const label = sseFanoutName;
+  if (!sse.figures) return [`${label}: failed: ${sse.error ?? 'no result'}`];
+  const f = sse.figures;
+  if (!sse.ok) found.push(`${label}: FAIL: ${sse.error ?? ''}`);
+  if (sse.targets && !sse.targets.delivery_p99_under_100ms)
+    found.push(`${label}: delivery p99 ${f.delivery_from_201_ms.p99 ?? '–'} ms misses the 100 ms target`);
+  if (sse.targets && !sse.targets.snapshot_under_32kb)
+    found.push(
+      `${label}: snapshot ${f.snapshot_message_bytes.max ?? '–'} B / availability ` +
+        `${f.availability_bytes_scattered_holds} B misses the 32 KB target`,
+    );
+  if (f.dropped > 0) found.push(`${label}: the server closed ${f.dropped} subscribers after their snapshot`);
+  if (f.extra_snapshots > 0) found.push(`${label}: ${f.extra_snapshots} extra snapshots (resets)`);
+  if (f.scattered_holds_201 < f.scattered_holds)
+    found.push(`${label}: only ${f.scattered_holds_201} of ${f.scattered_holds} scattered holds answered 201`);
+  if (f.seats_list_status !== 200) found.push(`${label}: GET /seats answered ${f.seats_list_status}`);
+  for (const warning of f.server_warnings.slice(0, 5)) found.push(`${label}: server logged: ${warning}`);
+  return found;
+}
+
 // ---------------------------------------------------------------- main
 
 /** The URL without a password, for logs and the report. */
@@ -1261,7 +1510,8 @@ async function main(): Promise<number> {
   const git = gitInfo();
   const loadAverageAtStart = os.loadavg()[0]!;
   log(
-    `${options.quick ? 'quick' : 'full'} run of ${options.selected.map((def) => def.name).join(', ')}; ` +
+    `${options.quick ? 'quick' : 'full'} run of ` +
+      `${[...options.selected.map((def) => def.name), ...(options.sseFanout ? [sseFanoutName] : [])].join(', ')}; ` +
       `${options.loadSeconds} s per load scenario`,
   );
 
@@ -1428,8 +1678,12 @@ async function main(): Promise<number> {
     }
   }
 
+  // Last, on a machine the other scenarios have left: the fan-out, in a child process of its own.
+  const sseFanout = options.sseFanout && !interrupted ? await sseFanoutScenario(stamp) : null;
+
   const scenarios = pending.map((entry) => entry.result);
   for (const result of scenarios) anomalies.push(...anomaliesOf(result));
+  if (sseFanout) anomalies.push(...sseAnomalies(sseFanout));
   if (interrupted) anomalies.push('interrupted: some scenarios did not run');
   const cpus = os.cpus();
   const report: RunReport = {
@@ -1438,7 +1692,7 @@ async function main(): Promise<number> {
     finished_at: new Date().toISOString(),
     mode: options.quick ? 'quick' : 'full',
     interrupted,
-    selected_scenarios: options.selected.map((def) => def.name),
+    selected_scenarios: [...options.selected.map((def) => def.name), ...(options.sseFanout ? [sseFanoutName] : [])],
     environment: {
       node: process.version,
       platform: process.platform,
@@ -1468,9 +1722,10 @@ async function main(): Promise<number> {
         : {}),
     },
     scenarios,
+    sse_fanout: sseFanout,
     postgres_database_stats: stats,
     anomalies,
-    ok: scenarios.every((result) => result.ok) && !interrupted,
+    ok: scenarios.every((result) => result.ok) && (sseFanout?.ok ?? true) && !interrupted,
   };
   const markdown = renderMarkdown(report);
   const files = writeReport(resultsDir, stamp, report, markdown);

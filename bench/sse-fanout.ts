@@ -11,16 +11,19 @@
 // (redis://127.0.0.1:6379/9 by default, BENCH_SSE_REDIS_URL to change it; that index is
 // flushed at the start and at the end, so it must not be 0 nor one anything else uses),
 // creates a 100,000-seat event, measures the seat map documents, runs the fan-out and
-// prints the results as JSON. Traffic goes to 127.0.0.1 only.
+// prints the results as JSON (or, with --out <file.json>, writes them there: `npm run bench`
+// runs it that way as its last scenario, sse-fanout). Traffic goes to 127.0.0.1 only.
+// SIGINT or SIGTERM stops it and cleans up; a second signal exits at once (the service and
+// the client processes are killed on exit, the database may be left behind).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { Client, request } from 'undici';
 import { eventBody, mintToken, seatCountOf, seatId, seededRandom, type SeatMapShape } from './fixtures.ts';
-import { processCpuSeconds, ServerProcess } from './server.ts';
+import { processCpuSeconds, type ServerLogEntry, ServerProcess } from './server.ts';
 import type { ClientDone, ClientReady, ClientStart } from './sse-client.ts';
 import { summarize, type Summary } from './stats.ts';
 import { createDatabase, dropDatabase } from './verify.ts';
@@ -533,6 +536,38 @@ export async function runSseFanout(options: SseFanoutOptions): Promise<SseFanout
 
 // ---------------------------------------------------------------- command line
 
+/** A SIGINT / SIGTERM arrived: the run is being stopped (its failures are expected, not reported). */
+let signalled = false;
+
+/** What the command line prints (or writes to --out): one run, seat map documents and fan-out. */
+export interface SseFanoutRun {
+  command: string;
+  startedAt: string;
+  machine: { cpus: number; node: string };
+  service: { env: Record<string, string>; aliveAfterRun: boolean; warnings: ServerLogEntry[] };
+  event: { seats: number; createSeconds: number };
+  documents: {
+    /** GET /v1/events/{id}/availability, whole answer, bytes: every seat free, then with the scattered holds. */
+    availabilityBytesAllAvailable: number;
+    availabilityBytesWithScatteredHolds: number;
+    availabilityDataBase64Chars: number;
+    scatteredHolds: { requested: number; statuses: Record<string, number> };
+    availabilityMs: { first: number; second: number };
+    availability304: { status: number; bytes: number; ms: number };
+    /** GET /v1/events/{id}/seats, the full list, after the fan-out. */
+    seatsListBytes: number;
+    seatsListMs: { first: number; second: number };
+    seatsListStatus: number;
+  };
+  fanout: SseFanoutResult;
+  targets: {
+    subscribers10kOnOneProcess: boolean;
+    deliveryP99Under100ms: boolean;
+    noneMissed: boolean;
+    snapshotUnder32KB: boolean;
+  };
+}
+
 const bigEvent: SeatMapShape = { sections: 20, rowsPerSection: 50, seatsPerRow: 100 }; // 100,000 seats
 const authSecret = 'sse-fanout-bench-secret-0123456789abcdefghijk';
 
@@ -545,6 +580,8 @@ interface CliOptions {
   clientProcesses: number;
   concurrency: number;
   timeoutMs: number;
+  /** Write the JSON here (atomically, through <out>.tmp) instead of printing it. */
+  out: string | null;
 }
 
 function parseArgs(argv: string[]): CliOptions {
@@ -558,6 +595,7 @@ function parseArgs(argv: string[]): CliOptions {
     clientProcesses: 2,
     concurrency: 200,
     timeoutMs: 60_000,
+    out: null,
   };
   const numeric: Record<string, keyof CliOptions> = {
     '--subscribers': 'subscribers',
@@ -571,14 +609,21 @@ function parseArgs(argv: string[]): CliOptions {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     if (arg === '--quick') continue;
+    const usage = () =>
+      new Error(
+        `usage: npx tsx bench/sse-fanout.ts [--quick] [--subscribers N] [--changes N] [--gap ms] [--scatter N] ` +
+          `[--clients N] [--concurrency N] [--timeout ms] [--out file.json]  (bad argument ${arg})`,
+      );
+    if (arg === '--out') {
+      const file = argv[i + 1];
+      if (!file || file.startsWith('--')) throw usage();
+      options.out = path.resolve(file);
+      i += 1;
+      continue;
+    }
     const key = numeric[arg];
     const value = Number(argv[i + 1]);
-    if (!key || !Number.isInteger(value) || value < 0) {
-      throw new Error(
-        `usage: npx tsx bench/sse-fanout.ts [--quick] [--subscribers N] [--changes N] [--gap ms] [--scatter N] ` +
-          `[--clients N] [--concurrency N] [--timeout ms]  (bad argument ${arg})`,
-      );
-    }
+    if (!key || !Number.isInteger(value) || value < 0) throw usage();
     (options as unknown as Record<string, number>)[key] = value;
     i += 1;
   }
@@ -613,13 +658,16 @@ async function main() {
   const log = (message: string) => process.stderr.write(`[sse-fanout] ${message}\n`);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   let server: ServerProcess | null = null;
+  let databaseCreation: Promise<unknown> | null = null;
   let databaseCreated = false;
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
+  // One clean-up, however many ask for it: a signal's, and main's `finally` (which the run's
+  // failure, e.g. the stopped server refusing connections, reaches while the signal's runs).
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () => (cleaning ??= cleanUp());
+  const cleanUp = async () => {
     for (const child of liveClients) child.kill('SIGKILL');
     if (server) await server.stop().catch(() => {});
+    await databaseCreation?.catch(() => {}); // a signal during CREATE DATABASE: drop it once it exists
     if (databaseCreated) {
       await dropDatabase(adminUrl, database).then(
         () => log(`dropped database ${database}`),
@@ -632,17 +680,26 @@ async function main() {
       .catch((error: Error) => log(`could not flush Redis database ${redisDb}: ${error.message}`));
     redis.disconnect();
   };
-  process.once('SIGINT', () => {
-    log('interrupted: cleaning up');
+  // The first SIGINT / SIGTERM cleans up (bench/run.ts sends SIGINT on Ctrl-C or its timeout);
+  // a second one exits at once: the exit handlers kill the service and the client processes.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    signalled = true;
+    log(`${signal}: cleaning up`);
     void cleanup().finally(() => process.exit(130));
-  });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     await redis.connect();
     log(`Redis database ${redisDb} had ${await redis.dbsize()} keys; flushing it`);
     await redis.flushdb();
-    await createDatabase(adminUrl, database);
-    databaseCreated = true;
+    databaseCreation = createDatabase(adminUrl, database).then(() => (databaseCreated = true));
+    await databaseCreation;
     log(`created database ${database}`);
     const databaseUrl = new URL(adminUrl);
     databaseUrl.pathname = `/${database}`;
@@ -756,7 +813,7 @@ async function main() {
     const serverAlive = server.alive;
     const serverLogs = server.logs.slice(0, 20);
 
-    const result = {
+    const result: SseFanoutRun = {
       command: `npx tsx bench/sse-fanout.ts ${process.argv.slice(2).join(' ')}`.trim(),
       startedAt: stamp,
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -785,7 +842,13 @@ async function main() {
         snapshotUnder32KB: Math.max(fanout.snapshot.messageBytes.max, availabilityHeld.bytes) < 32 * 1024,
       },
     };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const json = `${JSON.stringify(result, null, 2)}\n`;
+    if (options.out) {
+      mkdirSync(path.dirname(options.out), { recursive: true });
+      writeFileSync(`${options.out}.tmp`, json);
+      renameSync(`${options.out}.tmp`, options.out);
+      log(`wrote ${path.relative(root, options.out) || options.out}`);
+    } else process.stdout.write(json);
   } finally {
     await cleanup();
   }
@@ -795,6 +858,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   main().then(
     () => process.exit(0),
     (error: unknown) => {
+      if (signalled) process.exit(130); // cleaned up by then: the signal's clean-up ran first
       process.stderr.write(`[sse-fanout] failed: ${(error as Error).stack ?? String(error)}\n`);
       process.exit(1);
     },
