@@ -20,6 +20,7 @@ const ConfigSchema = Type.Object({
   HOLD_GATE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   HOLD_GATE_PENDING_MS: Integer(100, 600_000, 5_000),
   SEAT_CHANGE_LOG_MAX: Integer(1, 1_000_000, 2_000),
+  CATALOG_CACHE_TTL_MS: Integer(0, 3_600_000, 5_000),
   SSE_MAX_SUBSCRIBERS: Integer(1, 1_000_000, 20_000),
   SSE_MIN_INTERVAL_MS: Integer(0, 60_000, 250),
   SSE_HEARTBEAT_MS: Integer(100, 600_000, 15_000),

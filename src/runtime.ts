@@ -2,13 +2,16 @@
 // use cases to them. Used by server.ts, by the tests and by the benchmarks.
 import { systemClock } from './adapters/clock/system-clock.ts';
 import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
-import { RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { connectRedis, RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
+import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
+import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
 import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
-import type { BookingStore, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
+import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
 import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
@@ -55,6 +58,23 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
   };
 }
 
+/** Hot catalog answers: in Redis (shared) when REDIS_URL is set, else in this process. */
+export function createCatalogCache(
+  config: Config,
+  clock: Clock,
+  onError: (error: unknown, context: string) => void,
+): CatalogCache {
+  if (!config.REDIS_URL) return new MemoryCatalogCache(clock, config.CATALOG_CACHE_TTL_MS);
+  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+  });
+  client.on('error', (error) => onError(error, 'redis catalog cache'));
+  return new RedisCatalogCache(client, config.REDIS_KEY_PREFIX, config.CATALOG_CACHE_TTL_MS, onError);
+}
+
 /** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
 export function createSeatBoard(
   config: Config,
@@ -96,8 +116,11 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const store = new PostgresBookingStore(db);
   const clock = overrides.clock ?? systemClock;
   const board = createSeatBoard(config, store, clock, overrides.onBoardError ?? (() => {}));
+  const catalogCache = createCatalogCache(config, clock, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
     store,
+    catalog: new PostgresCatalogStore(db),
+    catalogCache,
     board,
     payments: overrides.payments ?? new TestPayments(),
     clock,
@@ -112,6 +135,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   });
   const close = async () => {
     await board.close();
+    await catalogCache.close();
     await db.close();
   };
   return { db, deps, authenticator, close };

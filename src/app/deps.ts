@@ -1,5 +1,5 @@
 import type { SeatMapLimits } from '../domain/seat-map.ts';
-import type { BookingStore, Clock, Payments, SeatBoard } from './ports.ts';
+import type { BookingStore, CatalogCache, CatalogStore, Clock, Payments, SeatBoard } from './ports.ts';
 
 export interface Settings {
   holdTtlMs: number;
@@ -13,6 +13,9 @@ export interface Settings {
 /** Everything a use case may touch, passed in: no use case reaches for a global. */
 export interface Deps {
   store: BookingStore;
+  /** Venues, performers, event edits and search. */
+  catalog: CatalogStore;
+  catalogCache: CatalogCache;
   /** The hot path: hold gate, live seat map and change feed (Redis, or in-process). */
   board: SeatBoard;
   payments: Payments;

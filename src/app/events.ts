@@ -1,38 +1,88 @@
-// Use cases for organizers creating events and buyers browsing them.
+// Use cases for organizers creating and editing events, and for buyers browsing and
+// searching them. Drafts are their organizer's alone: to anyone else they do not exist.
 import { DomainError } from '../domain/errors.ts';
 import { isStorableInstant, parseInstant } from '../domain/instants.ts';
 import { isUuid } from '../domain/ids.ts';
 import { expandSeatMap, type PriceTier, type SectionInput } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
-import type { EventCursor } from './ports.ts';
+import type {
+  EventCursor,
+  EventFilter,
+  EventPatch,
+  EventRecord,
+  EventStatus,
+  RelevanceCursor,
+  Suggestion,
+} from './ports.ts';
 import { eventDetailView, eventSummaryView } from './views.ts';
 
 export interface CreateEventInput {
   name: string;
   category: string;
+  description?: string;
+  status?: 'draft' | 'published';
   starts_at: string;
-  venue: { name: string; city: string };
+  venue?: { name: string; city: string };
+  venue_id?: string;
+  performer_ids?: string[];
   sale_opens_at: string;
   max_seats_per_user: number;
   price_tiers: PriceTier[];
   seat_map: { sections: SectionInput[] };
 }
 
+const invalid = (path: string, message: string, detail = `${path.slice(1)} ${message}`) =>
+  new DomainError('VALIDATION_FAILED', detail, { errors: [{ path, message }] });
+
+function assertSaleBeforeStart(saleOpensAtMs: number, startsAtMs: number): void {
+  if (saleOpensAtMs >= startsAtMs) {
+    throw invalid('/sale_opens_at', 'must be before starts_at', 'the sale must open before the event starts');
+  }
+}
+
+/** The venue an event names: inline, or one of the organizer's catalog venues. */
+async function resolveVenue(
+  deps: Deps,
+  organizerId: string,
+  input: { venue?: CreateEventInput['venue']; venue_id?: string },
+) {
+  if ((input.venue === undefined) === (input.venue_id === undefined)) {
+    throw invalid('/venue', 'give either venue or venue_id', 'give either venue {name, city} or venue_id');
+  }
+  if (input.venue) return { venue: input.venue, venueId: null };
+  const venue = await deps.catalog.findVenue(input.venue_id!);
+  if (!venue || venue.organizerId !== organizerId) throw invalid('/venue_id', 'is not one of your venues');
+  return { venue: { name: venue.name, city: venue.city }, venueId: venue.id };
+}
+
+async function resolvePerformers(deps: Deps, organizerId: string, ids: string[]): Promise<string[]> {
+  if (new Set(ids).size !== ids.length) throw invalid('/performer_ids', 'must not repeat a performer');
+  for (const [index, id] of ids.entries()) {
+    const performer = await deps.catalog.findPerformer(id);
+    if (!performer || performer.organizerId !== organizerId) {
+      throw invalid(`/performer_ids/${index}`, 'is not one of your performers');
+    }
+  }
+  return ids;
+}
+
 export async function createEvent(deps: Deps, organizerId: string, input: CreateEventInput) {
   const startsAtMs = parseInstant(input.starts_at, '/starts_at');
   const saleOpensAtMs = parseInstant(input.sale_opens_at, '/sale_opens_at');
-  if (saleOpensAtMs >= startsAtMs) {
-    throw new DomainError('VALIDATION_FAILED', 'the sale must open before the event starts', {
-      errors: [{ path: '/sale_opens_at', message: 'must be before starts_at' }],
-    });
-  }
+  assertSaleBeforeStart(saleOpensAtMs, startsAtMs);
   const seatMap = expandSeatMap(input.price_tiers, input.seat_map.sections, deps.settings.seatMapLimits);
+  const { venue, venueId } = await resolveVenue(deps, organizerId, input);
+  const performerIds = await resolvePerformers(deps, organizerId, input.performer_ids ?? []);
   const eventId = await deps.store.createEvent({
     organizerId,
     name: input.name,
     category: input.category,
+    description: input.description ?? '',
+    status: input.status ?? 'published',
     startsAtMs,
-    venue: input.venue,
+    venue,
+    venueId,
+    performerIds,
     saleOpensAtMs,
     maxSeatsPerUser: input.max_seats_per_user,
     priceTiers: input.price_tiers,
@@ -40,8 +90,84 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
     seatMap,
     createdAtMs: deps.clock.nowMs(),
   });
-  return { event_id: eventId, seat_count: seatMap.seatCount };
+  await deps.catalogCache.invalidate();
+  return { event_id: eventId, seat_count: seatMap.seatCount, status: input.status ?? 'published' };
 }
+
+export interface UpdateEventInput {
+  name?: string;
+  category?: string;
+  description?: string;
+  status?: EventStatus;
+  starts_at?: string;
+  sale_opens_at?: string;
+  max_seats_per_user?: number;
+  venue?: { name: string; city: string };
+  venue_id?: string;
+  performer_ids?: string[];
+  price_tiers?: PriceTier[];
+  seat_map?: { sections: SectionInput[] };
+}
+
+// draft -> published -> cancelled; a draft may also be cancelled. Nothing comes back.
+const allowedMoves: Record<EventStatus, EventStatus[]> = {
+  draft: ['draft', 'published', 'cancelled'],
+  published: ['published', 'cancelled'],
+  cancelled: ['cancelled'],
+};
+
+export async function updateEvent(deps: Deps, organizerId: string, eventId: string, input: UpdateEventInput) {
+  const event = await requireOwnEvent(deps, organizerId, eventId);
+  const patch: EventPatch = {
+    name: input.name,
+    category: input.category,
+    description: input.description,
+    maxSeatsPerUser: input.max_seats_per_user,
+  };
+  if (input.status !== undefined) {
+    if (!allowedMoves[event.status].includes(input.status)) {
+      throw new DomainError('EVENT_STATUS_CONFLICT', `a ${event.status} event cannot become ${input.status}`, {
+        status: event.status,
+      });
+    }
+    patch.status = input.status;
+  }
+  if (input.starts_at !== undefined) patch.startsAtMs = parseInstant(input.starts_at, '/starts_at');
+  if (input.sale_opens_at !== undefined) patch.saleOpensAtMs = parseInstant(input.sale_opens_at, '/sale_opens_at');
+  assertSaleBeforeStart(patch.saleOpensAtMs ?? event.saleOpensAtMs, patch.startsAtMs ?? event.startsAtMs);
+  if (input.venue !== undefined || input.venue_id !== undefined) {
+    const resolved = await resolveVenue(deps, organizerId, input);
+    patch.venue = resolved.venue;
+    patch.venueId = resolved.venueId ?? undefined;
+  }
+  if (input.performer_ids !== undefined)
+    patch.performerIds = await resolvePerformers(deps, organizerId, input.performer_ids);
+  if ((input.price_tiers === undefined) !== (input.seat_map === undefined)) {
+    throw invalid(
+      '/seat_map',
+      'comes with price_tiers',
+      'a new seat map comes with its price_tiers, and the other way round',
+    );
+  }
+  if (input.price_tiers && input.seat_map) {
+    const expanded = expandSeatMap(input.price_tiers, input.seat_map.sections, deps.settings.seatMapLimits);
+    patch.seatMap = { priceTiers: input.price_tiers, sections: input.seat_map.sections, expanded };
+  }
+  const nowMs = deps.clock.nowMs();
+  const outcome = await deps.catalog.updateEvent(event.id, patch, nowMs);
+  if (outcome.kind === 'not_found') throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
+  if (outcome.kind === 'seat_map_locked') {
+    throw new DomainError(
+      'SEAT_MAP_LOCKED',
+      'the seat map can change only before the sale opens and before any seat was held',
+    );
+  }
+  deps.store.forgetEvent(event.id);
+  await deps.catalogCache.invalidate();
+  return eventDetailView(outcome.event, await deps.store.countSeats(event.id, nowMs), nowMs);
+}
+
+// ---------------------------------------------------------------- browsing and search
 
 export interface ListEventsQuery {
   q?: string;
@@ -49,72 +175,171 @@ export interface ListEventsQuery {
   category?: string;
   from?: string;
   to?: string;
+  price_min?: number;
+  price_max?: number;
+  available?: boolean;
+  sort?: 'relevance' | 'date';
   cursor?: string;
   limit?: number;
 }
 
 export const eventsPageSizeDefault = 20;
 
-export async function listEvents(deps: Deps, query: ListEventsQuery) {
+type EventsPage = { events: ReturnType<typeof eventSummaryView>[]; next_cursor: string | null };
+
+/**
+ * One page of published events (or, with organizerId, all of that organizer's). With q:
+ * ranked by relevance unless sort=date. Keyset pagination: a page's cursor names the last
+ * row's sort key, so rows inserted meanwhile neither repeat nor shift later pages.
+ */
+export async function listEvents(deps: Deps, query: ListEventsQuery, organizerId?: string) {
+  const sort = query.sort ?? (query.q !== undefined ? 'relevance' : 'date');
+  if (sort === 'relevance' && query.q === undefined) throw invalid('/sort', 'relevance needs q');
+  const cacheKey = organizerId ? null : JSON.stringify(['events', sort, Object.entries(query).sort()]);
+  const cached = cacheKey ? await deps.catalogCache.get(cacheKey) : null;
+  if (cached?.value) return JSON.parse(cached.value) as EventsPage;
+
   const limit = query.limit ?? eventsPageSizeDefault;
   const fromMs = query.from === undefined ? undefined : parseInstant(query.from, '/from');
   const toMs = query.to === undefined ? undefined : parseInstant(query.to, '/to');
   if (fromMs !== undefined && toMs !== undefined && toMs < fromMs) {
-    throw new DomainError('VALIDATION_FAILED', '"to" must not be before "from"', {
-      errors: [{ path: '/to', message: 'must not be before from' }],
-    });
+    throw invalid('/to', 'must not be before from', '"to" must not be before "from"');
   }
-  // One extra row tells whether another page exists without a count query.
-  const events = await deps.store.listEvents({
-    text: query.q,
+  if (query.price_min !== undefined && query.price_max !== undefined && query.price_max < query.price_min) {
+    throw invalid('/price_max', 'must not be below price_min', '"price_max" must not be below "price_min"');
+  }
+  const filter: EventFilter = {
     city: query.city,
     category: query.category,
     fromMs,
     toMs,
-    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-    limit: limit + 1,
-  });
-  const page = events.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    events: page.map(eventSummaryView),
-    next_cursor: events.length > limit && last ? encodeCursor({ startsAtMs: last.startsAtMs, id: last.id }) : null,
+    priceMinCents: query.price_min,
+    priceMaxCents: query.price_max,
+    availableAtMs: query.available ? deps.clock.nowMs() : undefined,
+    organizerId,
+    limit: limit + 1, // one extra row tells whether another page exists
   };
-}
-
-function encodeCursor(cursor: EventCursor): string {
-  return Buffer.from(JSON.stringify([cursor.startsAtMs, cursor.id])).toString('base64url');
-}
-
-function decodeCursor(text: string): EventCursor {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      Number.isSafeInteger(value[0]) &&
-      isStorableInstant(value[0]) &&
-      typeof value[1] === 'string' &&
-      isUuid(value[1])
-    ) {
-      return { startsAtMs: value[0], id: value[1] };
-    }
-  } catch {
-    // falls through to the error below
+  let page: EventRecord[];
+  let nextCursor: string | null = null;
+  if (sort === 'relevance') {
+    const found = await deps.catalog.searchText({
+      ...filter,
+      text: query.q!,
+      after: query.cursor === undefined ? undefined : decodeRelevanceCursor(query.cursor),
+    });
+    page = found.slice(0, limit);
+    const last = found[limit - 1];
+    if (found.length > limit && last) nextCursor = encodeCursor(['r', last.score, last.id]);
+  } else {
+    const found = await (query.q === undefined
+      ? deps.catalog.listByDate({
+          ...filter,
+          after: query.cursor === undefined ? undefined : decodeDateCursor(query.cursor),
+        })
+      : dateOrderedMatches(deps, filter, query.q, query.cursor));
+    page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    if (found.length > limit && last) nextCursor = encodeCursor([last.startsAtMs, last.id]);
   }
-  throw new DomainError('VALIDATION_FAILED', 'cursor is not one this service issued', {
-    errors: [{ path: '/cursor', message: 'invalid cursor' }],
-  });
+  const answer: EventsPage = { events: page.map(eventSummaryView), next_cursor: nextCursor };
+  if (cacheKey && cached) await deps.catalogCache.set(cacheKey, JSON.stringify(answer), cached.generation);
+  return answer;
 }
 
-export async function requireEvent(deps: Deps, eventId: string) {
+/** Text matches in date order: relevance decides what matches, the date the order. */
+async function dateOrderedMatches(deps: Deps, filter: EventFilter, text: string, cursor: string | undefined) {
+  const after = cursor === undefined ? undefined : decodeDateCursor(cursor);
+  const matches = await deps.catalog.searchText({ ...filter, text, limit: 1_000 });
+  return matches
+    .filter(
+      (event) =>
+        !after || event.startsAtMs > after.startsAtMs || (event.startsAtMs === after.startsAtMs && event.id > after.id),
+    )
+    .sort((a, b) => a.startsAtMs - b.startsAtMs || (a.id < b.id ? -1 : 1))
+    .slice(0, filter.limit);
+}
+
+export async function suggest(deps: Deps, text: string, limit: number) {
+  const key = JSON.stringify(['suggest', text, limit]);
+  const cached = await deps.catalogCache.get(key);
+  if (cached.value) return JSON.parse(cached.value) as { suggestions: Suggestion[] };
+  const found = await deps.catalog.suggest(text, limit);
+  const answer = { suggestions: found.map((item) => ({ kind: item.kind, id: item.id, name: item.name })) };
+  await deps.catalogCache.set(key, JSON.stringify(answer), cached.generation);
+  return answer;
+}
+
+function encodeCursor(value: unknown[]): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decodeCursorValue(text: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const badCursor = () => invalid('/cursor', 'invalid cursor', 'cursor is not one this service issued for this sort');
+
+function decodeDateCursor(text: string): EventCursor {
+  const value = decodeCursorValue(text);
+  if (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Number.isSafeInteger(value[0]) &&
+    isStorableInstant(value[0]) &&
+    typeof value[1] === 'string' &&
+    isUuid(value[1])
+  ) {
+    return { startsAtMs: value[0], id: value[1] };
+  }
+  throw badCursor();
+}
+
+function decodeRelevanceCursor(text: string): RelevanceCursor {
+  const value = decodeCursorValue(text);
+  if (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    value[0] === 'r' &&
+    typeof value[1] === 'number' &&
+    Number.isFinite(value[1]) &&
+    typeof value[2] === 'string' &&
+    isUuid(value[2])
+  ) {
+    return { score: value[1], id: value[2] };
+  }
+  throw badCursor();
+}
+
+// ---------------------------------------------------------------- one event
+
+/** A published or cancelled event; a draft only for its organizer (404 for anyone else). */
+export async function requireEvent(deps: Deps, eventId: string, viewerId?: string) {
   const event = await deps.store.findEvent(eventId);
-  if (!event) throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
+  if (!event || (event.status === 'draft' && event.organizerId !== viewerId)) {
+    throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
+  }
   return event;
 }
 
-export async function getEvent(deps: Deps, eventId: string) {
+export async function requireOwnEvent(deps: Deps, organizerId: string, eventId: string) {
+  const event = await deps.store.findEvent(eventId);
+  if (!event || event.organizerId !== organizerId) throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
+  return event;
+}
+
+/** An event buyers can hold seats of: published (drafts do not exist, cancelled ones 409). */
+export async function requireEventOnSale(deps: Deps, eventId: string) {
   const event = await requireEvent(deps, eventId);
+  if (event.status === 'cancelled') throw new DomainError('EVENT_CANCELLED', 'this event is cancelled');
+  return event;
+}
+
+export async function getEvent(deps: Deps, eventId: string, viewerId?: string) {
+  const event = await requireEvent(deps, eventId, viewerId);
   const nowMs = deps.clock.nowMs();
   return eventDetailView(event, await deps.store.countSeats(event.id, nowMs), nowMs);
 }

@@ -4,11 +4,11 @@ import { DomainError } from '../domain/errors.ts';
 import { assertSaleOpen, assertWithinUserLimit, holdExpiresAt, parseHoldRequest } from '../domain/holds.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
-import { requireEvent } from './events.ts';
+import { requireEventOnSale } from './events.ts';
 import { reservationView } from './views.ts';
 
 export async function holdSeats(deps: Deps, userId: string, eventId: string, seatIds: string[]) {
-  const event = await requireEvent(deps, eventId);
+  const event = await requireEventOnSale(deps, eventId);
   const nowMs = deps.clock.nowMs();
   assertSaleOpen(event.saleOpensAtMs, nowMs);
   const seatNos = parseHoldRequest(seatIds, event.seatCount, deps.settings.seatsPerHoldMax);

@@ -12,13 +12,20 @@ export interface Venue {
   city: string;
 }
 
+export type EventStatus = 'draft' | 'published' | 'cancelled';
+
 /** What an organizer says about an event; stored as given. */
 interface EventFields {
   organizerId: string;
   name: string;
   category: string;
+  description: string;
+  status: EventStatus;
   startsAtMs: number;
   venue: Venue;
+  /** The catalog venue the event is at, when it names one (venue then mirrors it). */
+  venueId: string | null;
+  performerIds: string[];
   saleOpensAtMs: number;
   maxSeatsPerUser: number;
   priceTiers: PriceTier[];
@@ -34,6 +41,10 @@ export interface EventRecord extends EventFields {
   id: string;
   currency: string;
   seatCount: number;
+  performers: { id: string; name: string }[];
+  priceMinCents: number;
+  priceMaxCents: number;
+  updatedAtMs: number;
 }
 
 export interface SeatCounts {
@@ -61,13 +72,109 @@ export interface EventCursor {
 }
 
 export interface EventFilter {
-  text?: string;
   city?: string;
   category?: string;
   fromMs?: number;
   toMs?: number;
-  after?: EventCursor;
+  /** Events whose price range meets [priceMinCents, priceMaxCents]. */
+  priceMinCents?: number;
+  priceMaxCents?: number;
+  /** Only events with at least one seat available at nowMs. */
+  availableAtMs?: number;
+  /** Only this organizer's events, in every status (else published ones only). */
+  organizerId?: string;
   limit: number;
+}
+
+export interface DateSearch extends EventFilter {
+  after?: EventCursor;
+}
+
+/** Relevance order: score (descending), then id. */
+export interface RelevanceCursor {
+  score: number;
+  id: string;
+}
+
+export interface TextSearch extends EventFilter {
+  text: string;
+  after?: RelevanceCursor;
+}
+
+export interface VenueFields {
+  name: string;
+  city: string;
+  address: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  capacity: number | null;
+}
+
+export interface VenueRecord extends VenueFields {
+  id: string;
+  organizerId: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface PerformerRecord {
+  id: string;
+  organizerId: string;
+  name: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface Suggestion {
+  kind: 'event' | 'performer' | 'venue';
+  id: string;
+  name: string;
+}
+
+/** An organizer's change to an event; absent fields stay as they are. */
+export interface EventPatch {
+  name?: string;
+  description?: string;
+  category?: string;
+  startsAtMs?: number;
+  saleOpensAtMs?: number;
+  maxSeatsPerUser?: number;
+  status?: EventStatus;
+  venue?: Venue;
+  venueId?: string;
+  performerIds?: string[];
+  /** A new seat map and tiers: only before the sale opens and before any hold. */
+  seatMap?: { priceTiers: PriceTier[]; sections: SectionInput[]; expanded: ExpandedSeatMap };
+}
+
+export type EventUpdate = { kind: 'updated'; event: EventRecord } | { kind: 'seat_map_locked' } | { kind: 'not_found' };
+
+/** Venues, performers, event edits and search: PostgreSQL (or PGlite). */
+export interface CatalogStore {
+  createVenue(organizerId: string, fields: VenueFields, nowMs: number): Promise<VenueRecord>;
+  findVenue(venueId: string): Promise<VenueRecord | null>;
+  updateVenue(venueId: string, fields: Partial<VenueFields>, nowMs: number): Promise<VenueRecord | null>;
+  listVenues(organizerId: string, limit: number): Promise<VenueRecord[]>;
+  createPerformer(organizerId: string, name: string, nowMs: number): Promise<PerformerRecord>;
+  findPerformer(performerId: string): Promise<PerformerRecord | null>;
+  updatePerformer(performerId: string, name: string, nowMs: number): Promise<PerformerRecord | null>;
+  listPerformers(organizerId: string, limit: number): Promise<PerformerRecord[]>;
+  /** Applies the patch in one transaction; nowMs decides whether the seat map may change. */
+  updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate>;
+  listByDate(search: DateSearch): Promise<EventRecord[]>;
+  searchText(search: TextSearch): Promise<(EventRecord & { score: number })[]>;
+  suggest(text: string, limit: number): Promise<Suggestion[]>;
+}
+
+/** Short-lived answers to hot catalog queries, dropped whenever the catalog changes. */
+export interface CatalogCache {
+  /** The answer, if any, and the catalog generation it was looked up in. */
+  get(key: string): Promise<{ value: string | null; generation: string }>;
+  /** Stores an answer computed in that generation (a newer generation never sees it). */
+  set(key: string, value: string, generation: string): Promise<void>;
+  /** Every cached answer is stale from now on (in every process). */
+  invalidate(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface ReservationRecord {
@@ -187,7 +294,8 @@ export interface ExpiredHolds {
 export interface BookingStore {
   createEvent(event: NewEvent): Promise<string>;
   findEvent(eventId: string): Promise<EventRecord | null>;
-  listEvents(filter: EventFilter): Promise<EventRecord[]>;
+  /** Drops this process's copy of the event (after an edit). */
+  forgetEvent(eventId: string): void;
   countSeats(eventId: string, nowMs: number): Promise<SeatCounts>;
   seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot>;
   seatDetails(eventId: string, seatNos: number[]): Promise<SeatDetail[]>;

@@ -32,8 +32,9 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
 }
 
 /** The entity tag of a map state: cache versions and database versions never collide. */
-export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsed'>): string {
-  return `"${state.source === 'cache' ? 'c' : 'd'}${state.version}.${state.lapsed}"`;
+export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>): string {
+  // updatedAtMs: an organizer may replace the seat map before the sale (same version, new seats).
+  return `"${state.source === 'cache' ? 'c' : 'd'}${state.version}.${state.lapsed}.${state.event.updatedAtMs}"`;
 }
 
 export function availabilityView(state: SeatMapState) {
@@ -50,6 +51,7 @@ export function availabilityView(state: SeatMapState) {
 
 interface RenderedRows {
   eventId: string;
+  updatedAtMs: number;
   rows: ExpandedRow[];
   /** Per row, the JSON fields every seat of the row shares. */
   sectionJson: string[];
@@ -97,10 +99,11 @@ export class SeatListRenderer {
 
   private layoutOf(event: EventRecord): RenderedRows {
     const known = this.layouts.get(event.id);
-    if (known) return known;
+    if (known && known.updatedAtMs === event.updatedAtMs) return known;
     const { rows } = expandSeatMap(event.priceTiers, event.sections, unlimited);
     const layout = {
       eventId: event.id,
+      updatedAtMs: event.updatedAtMs,
       rows,
       sectionJson: rows.map(
         (row) => `"section":${JSON.stringify(row.sectionName)},"row":${JSON.stringify(row.rowLabel)}`,

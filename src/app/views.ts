@@ -2,7 +2,15 @@
 // stores its response under the idempotency key.
 import { reservationStatusAt } from '../domain/holds.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
-import type { BookingRecord, EventRecord, ReservationRecord, SeatCounts, SeatDetail } from './ports.ts';
+import type {
+  BookingRecord,
+  EventRecord,
+  PerformerRecord,
+  ReservationRecord,
+  SeatCounts,
+  SeatDetail,
+  VenueRecord,
+} from './ports.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -44,18 +52,19 @@ export function bookingView(booking: BookingRecord, seats: SeatDetail[]) {
 }
 
 export function eventSummaryView(event: EventRecord) {
-  const prices = event.priceTiers.map((tier) => tier.price_cents);
   return {
     event_id: event.id,
     name: event.name,
     category: event.category,
+    status: event.status,
     starts_at: iso(event.startsAtMs),
-    venue: event.venue,
+    venue: { venue_id: event.venueId, name: event.venue.name, city: event.venue.city },
+    performers: event.performers.map((performer) => ({ performer_id: performer.id, name: performer.name })),
     sale_opens_at: iso(event.saleOpensAtMs),
     seat_count: event.seatCount,
     currency: event.currency,
-    price_from_cents: Math.min(...prices),
-    price_to_cents: Math.max(...prices),
+    price_from_cents: event.priceMinCents,
+    price_to_cents: event.priceMaxCents,
   };
 }
 
@@ -63,11 +72,38 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
   return {
     ...eventSummaryView(event),
     organizer_id: event.organizerId,
+    description: event.description,
     max_seats_per_user: event.maxSeatsPerUser,
     on_sale: nowMs >= event.saleOpensAtMs,
     price_tiers: event.priceTiers,
     sections: event.sections,
     counts,
     created_at: iso(event.createdAtMs),
+    updated_at: iso(event.updatedAtMs),
+  };
+}
+
+export function venueView(venue: VenueRecord) {
+  return {
+    venue_id: venue.id,
+    organizer_id: venue.organizerId,
+    name: venue.name,
+    city: venue.city,
+    address: venue.address,
+    latitude: venue.latitude,
+    longitude: venue.longitude,
+    capacity: venue.capacity,
+    created_at: iso(venue.createdAtMs),
+    updated_at: iso(venue.updatedAtMs),
+  };
+}
+
+export function performerView(performer: PerformerRecord) {
+  return {
+    performer_id: performer.id,
+    organizer_id: performer.organizerId,
+    name: performer.name,
+    created_at: iso(performer.createdAtMs),
+    updated_at: iso(performer.updatedAtMs),
   };
 }

@@ -24,6 +24,11 @@ export const ErrorCodes = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'TOO_MANY_SUBSCRIBERS',
+  'EVENT_CANCELLED',
+  'EVENT_STATUS_CONFLICT',
+  'SEAT_MAP_LOCKED',
+  'VENUE_NOT_FOUND',
+  'PERFORMER_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

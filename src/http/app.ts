@@ -13,6 +13,8 @@ import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { seatMapRoutes } from './routes/seat-maps.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
 
 // ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
@@ -66,6 +68,7 @@ export async function buildApp(options: AppOptions) {
 
   registerProblemHandlers(app);
   registerAuth(app, options.authenticator);
+  registerCaching(app);
   const metrics = registerMetrics(app);
 
   await app.register(swagger, {
@@ -89,6 +92,7 @@ export async function buildApp(options: AppOptions) {
 
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
   seatMapRoutes(app, options.deps, hub);
+  catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   await app.ready();

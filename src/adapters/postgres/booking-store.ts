@@ -16,7 +16,6 @@ import type {
   CancelOutcome,
   ConfirmCommand,
   ConfirmOutcome,
-  EventFilter,
   EventRecord,
   ExpiredHolds,
   HoldCommand,
@@ -33,8 +32,9 @@ import type {
   StoredResponse,
 } from '../../app/ports.ts';
 import type { Database } from './database.ts';
+import type { ExpandedRow } from '../../domain/seat-map.ts';
 
-interface EventRow {
+export interface EventRow {
   id: string;
   organizer_id: string;
   name: string;
@@ -49,6 +49,13 @@ interface EventRow {
   sections: EventRecord['sections'];
   seat_count: number;
   created_at: Date;
+  status: EventRecord['status'];
+  description: string;
+  venue_id: string | null;
+  price_min_cents: number;
+  price_max_cents: number;
+  updated_at: Date;
+  performers: { id: string; name: string }[];
 }
 
 interface ReservationRow {
@@ -84,8 +91,16 @@ interface SeatRow {
   price_cents: number;
 }
 
-const eventColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
-  max_seats_per_user, currency, price_tiers, sections, seat_count, created_at`;
+const eventInsertColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
+  max_seats_per_user, currency, price_tiers, sections, seat_count, created_at, status, description, venue_id,
+  price_min_cents, price_max_cents, updated_at`;
+
+/** Every column of an EventRow, for a query over `events e`. */
+export const eventColumns = `e.id, e.organizer_id, e.name, e.category, e.starts_at, e.venue_name, e.venue_city,
+  e.sale_opens_at, e.max_seats_per_user, e.currency, e.price_tiers, e.sections, e.seat_count, e.created_at,
+  e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'name', p.name) ORDER BY ep.position), '[]')
+   FROM event_performers ep JOIN performers p ON p.id = ep.performer_id WHERE ep.event_id = e.id) AS performers`;
 
 const reservationColumns = `r.id, r.event_id, r.user_id, r.status, r.fencing_token, r.seat_nos, r.total_cents,
   r.currency, r.created_at, r.expires_at, b.id AS booking_id`;
@@ -104,14 +119,22 @@ const freedSeat = (seatNo: number, version: number): SeatState => ({
   expiresAtMs: null,
 });
 
-function toEvent(row: EventRow): EventRecord {
+export function toEvent(row: EventRow): EventRecord {
   return {
     id: row.id,
     organizerId: row.organizer_id,
     name: row.name,
     category: row.category,
+    description: row.description,
+    status: row.status,
     startsAtMs: row.starts_at.getTime(),
     venue: { name: row.venue_name, city: row.venue_city },
+    venueId: row.venue_id,
+    performerIds: row.performers.map((performer) => performer.id),
+    performers: row.performers,
+    priceMinCents: row.price_min_cents,
+    priceMaxCents: row.price_max_cents,
+    updatedAtMs: row.updated_at.getTime(),
     saleOpensAtMs: row.sale_opens_at.getTime(),
     maxSeatsPerUser: row.max_seats_per_user,
     currency: row.currency,
@@ -168,12 +191,48 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   );
 }
 
-const ts = (ms: number) => new Date(ms);
+export const ts = (ms: number) => new Date(ms);
+
+type Executor = { query: Database['query'] };
+
+/**
+ * Inserts an event's seats in one statement: the rows go over as arrays and the database
+ * expands each into its seats (100,000 seats is one round trip, not 100,000).
+ */
+export async function insertSeats(tx: Executor, eventId: string, rows: ExpandedRow[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO seats (event_id, seat_no, section, row_label, number, price_tier, price_cents)
+     SELECT $1, r.first_seat_no + g.n - 1, r.section, r.row_label, g.n, r.price_tier, r.price_cents
+     FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::bigint[])
+          AS r(section, row_label, seat_count, first_seat_no, price_tier, price_cents)
+     CROSS JOIN LATERAL generate_series(1, r.seat_count) AS g(n)`,
+    [
+      eventId,
+      rows.map((row) => row.sectionName),
+      rows.map((row) => row.rowLabel),
+      rows.map((row) => row.seatCount),
+      rows.map((row) => row.firstSeatNo),
+      rows.map((row) => row.priceTierId),
+      rows.map((row) => row.priceCents),
+    ],
+  );
+}
+
+/** Replaces the event's performers, in the order given. */
+export async function setPerformers(tx: Executor, eventId: string, performerIds: string[]): Promise<void> {
+  await tx.query('DELETE FROM event_performers WHERE event_id = $1', [eventId]);
+  if (performerIds.length === 0) return;
+  await tx.query(
+    `INSERT INTO event_performers (event_id, performer_id, position)
+     SELECT $1, performer_id, position FROM unnest($2::uuid[]) WITH ORDINALITY AS p(performer_id, position)`,
+    [eventId, performerIds],
+  );
+}
 
 export class PostgresBookingStore implements BookingStore {
   // Every hold reads its event; in a flash sale that is one row read thousands of times a
-  // second. Events do not change after creation, so a short-lived copy per process is
-  // exact today; the TTL bounds staleness once events can be edited.
+  // second. A short-lived copy per process: an edit is seen at once by the process that
+  // made it and within the TTL by the others.
   private readonly eventCache = new Map<string, { event: EventRecord; freshUntilMs: number }>();
 
   constructor(
@@ -184,16 +243,17 @@ export class PostgresBookingStore implements BookingStore {
 
   async createEvent(event: NewEvent): Promise<string> {
     const id = randomUUID();
-    const { rows: seatRows, seatCount, currency } = event.seatMap;
+    const { seatCount, currency } = event.seatMap;
     const sections = event.sections.map((section) => ({
       name: section.name,
       price_tier: section.price_tier,
       rows: section.rows.map((row) => ({ label: row.label, seats: row.seats })),
     }));
     await this.db.transaction(async (tx) => {
+      const prices = event.priceTiers.map((tier) => tier.price_cents);
       await tx.query(
-        `INSERT INTO events (${eventColumns})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        `INSERT INTO events (${eventInsertColumns})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14)`,
         [
           id,
           event.organizerId,
@@ -209,26 +269,16 @@ export class PostgresBookingStore implements BookingStore {
           JSON.stringify(sections),
           seatCount,
           ts(event.createdAtMs),
+          event.status,
+          event.description,
+          event.venueId,
+          Math.min(...prices),
+          Math.max(...prices),
         ],
       );
-      // One statement for the whole map: the rows go over as arrays and the database
-      // expands each into its seats (100,000 seats is one round trip, not 100,000).
-      await tx.query(
-        `INSERT INTO seats (event_id, seat_no, section, row_label, number, price_tier, price_cents)
-         SELECT $1, r.first_seat_no + g.n - 1, r.section, r.row_label, g.n, r.price_tier, r.price_cents
-         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::bigint[])
-              AS r(section, row_label, seat_count, first_seat_no, price_tier, price_cents)
-         CROSS JOIN LATERAL generate_series(1, r.seat_count) AS g(n)`,
-        [
-          id,
-          seatRows.map((row) => row.sectionName),
-          seatRows.map((row) => row.rowLabel),
-          seatRows.map((row) => row.seatCount),
-          seatRows.map((row) => row.firstSeatNo),
-          seatRows.map((row) => row.priceTierId),
-          seatRows.map((row) => row.priceCents),
-        ],
-      );
+      await insertSeats(tx, id, event.seatMap.rows);
+      await setPerformers(tx, id, event.performerIds);
+      await tx.query('SELECT refresh_event_search($1)', [id]);
     });
     return id;
   }
@@ -237,7 +287,7 @@ export class PostgresBookingStore implements BookingStore {
     if (!isUuid(eventId)) return null;
     const cached = this.eventCache.get(eventId);
     if (cached && cached.freshUntilMs > Date.now()) return cached.event;
-    const { rows } = await this.db.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE id = $1`, [eventId]);
+    const { rows } = await this.db.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
     if (!rows[0]) return null;
     const event = toEvent(rows[0]);
     if (this.eventCache.size >= this.eventCacheEntriesMax) this.eventCache.clear();
@@ -245,33 +295,8 @@ export class PostgresBookingStore implements BookingStore {
     return event;
   }
 
-  async listEvents(filter: EventFilter): Promise<EventRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (filter.city !== undefined) where.push(`lower(venue_city) = lower(${param(filter.city)})`);
-    if (filter.category !== undefined) where.push(`category = ${param(filter.category)}`);
-    if (filter.fromMs !== undefined) where.push(`starts_at >= ${param(ts(filter.fromMs))}`);
-    if (filter.toMs !== undefined) where.push(`starts_at < ${param(ts(filter.toMs))}`);
-    if (filter.text !== undefined) {
-      // Substring match on name, venue and city; full-text search is the catalog's job.
-      const pattern = `%${filter.text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-      const p = param(pattern);
-      where.push(`(name ILIKE ${p} OR venue_name ILIKE ${p} OR venue_city ILIKE ${p})`);
-    }
-    if (filter.after) {
-      where.push(`(starts_at, id) > (${param(ts(filter.after.startsAtMs))}, ${param(filter.after.id)}::uuid)`);
-    }
-    const { rows } = await this.db.query<EventRow>(
-      `SELECT ${eventColumns} FROM events
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY starts_at, id LIMIT ${param(filter.limit)}`,
-      params,
-    );
-    return rows.map(toEvent);
+  forgetEvent(eventId: string): void {
+    this.eventCache.delete(eventId);
   }
 
   async countSeats(eventId: string, nowMs: number): Promise<SeatCounts> {

@@ -3,6 +3,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import path from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 
 // int8 columns (counts, fencing tokens, cents) fit in a double for every value we store;
 // PGlite already answers numbers, so node-postgres is made to agree.
@@ -143,7 +145,8 @@ export async function openPglite(dataDir: string): Promise<Database> {
   }
   let db: PGlite;
   try {
-    db = await PGlite.create(location);
+    // The catalog's search needs these two contrib extensions (migrations/003_catalog.sql).
+    db = await PGlite.create(location, { extensions: { pg_trgm, unaccent } });
   } catch (error) {
     unlock();
     throw error;

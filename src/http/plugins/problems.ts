@@ -26,6 +26,11 @@ const statusByCode: Record<ErrorCode, number> = {
   RESERVATION_EXPIRED: 410,
   IDEMPOTENCY_KEY_REUSED: 422,
   TOO_MANY_SUBSCRIBERS: 503,
+  EVENT_CANCELLED: 409,
+  EVENT_STATUS_CONFLICT: 409,
+  SEAT_MAP_LOCKED: 409,
+  VENUE_NOT_FOUND: 404,
+  PERFORMER_NOT_FOUND: 404,
 };
 
 const titles: Record<number, string> = {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
-import { createEvent, eventsPageSizeDefault, getEvent, listEvents } from '../../app/events.ts';
+import { createEvent, eventsPageSizeDefault, getEvent, listEvents, updateEvent } from '../../app/events.ts';
 import { holdSeats } from '../../app/hold-seats.ts';
 import { requireRole, requireUser, signedIn } from '../plugins/auth.ts';
 import { bearerAuth, DateTime, responses, Text } from '../schemas/common.ts';
@@ -37,26 +37,70 @@ const Section = Type.Object(
 
 const Venue = Type.Object({ name: Text(1, 200), city: Text(1, 100) }, strict);
 
+const Id = (description: string) => Type.String({ format: 'uuid', description });
+const SeatMapBody = Type.Object({ sections: Type.Array(Section, { minItems: 1, maxItems: 10_000 }) }, strict);
+const PriceTiers = Type.Array(PriceTier, { minItems: 1, maxItems: 100 });
+const PerformerIds = Type.Array(Id('one of your performers'), { maxItems: 20 });
+const Description = Text(0, 5_000);
+
 const CreateEventBody = Type.Object(
   {
     name: Text(1, 200),
     category: Text(1, 50),
+    description: Type.Optional(Description),
+    status: Type.Optional(
+      Type.Union([Type.Literal('draft'), Type.Literal('published')], {
+        description: 'draft: only you see it, nobody can buy; default published',
+      }),
+    ),
     starts_at: DateTime(),
-    venue: Venue,
+    venue: Type.Optional(Venue),
+    venue_id: Type.Optional(Id('one of your venues (instead of venue)')),
+    performer_ids: Type.Optional(PerformerIds),
     sale_opens_at: DateTime(),
     max_seats_per_user: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
-    price_tiers: Type.Array(PriceTier, { minItems: 1, maxItems: 100 }),
-    seat_map: Type.Object({ sections: Type.Array(Section, { minItems: 1, maxItems: 10_000 }) }, strict),
+    price_tiers: PriceTiers,
+    seat_map: SeatMapBody,
   },
   strict,
 );
+
+const UpdateEventBody = Type.Object(
+  {
+    name: Type.Optional(Text(1, 200)),
+    category: Type.Optional(Text(1, 50)),
+    description: Type.Optional(Description),
+    status: Type.Optional(
+      Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('cancelled')], {
+        description: 'draft -> published -> cancelled; a draft may be cancelled too',
+      }),
+    ),
+    starts_at: Type.Optional(DateTime()),
+    sale_opens_at: Type.Optional(DateTime()),
+    max_seats_per_user: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    venue: Type.Optional(Venue),
+    venue_id: Type.Optional(Id('one of your venues (instead of venue)')),
+    performer_ids: Type.Optional(PerformerIds),
+    price_tiers: Type.Optional(PriceTiers),
+    seat_map: Type.Optional(SeatMapBody),
+  },
+  { ...strict, minProperties: 1 },
+);
+
+const EventStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('cancelled')]);
 
 const EventSummary = Type.Object({
   event_id: Type.String(),
   name: Type.String(),
   category: Type.String(),
+  status: EventStatus,
   starts_at: Type.String(),
-  venue: Type.Object({ name: Type.String(), city: Type.String() }),
+  venue: Type.Object({
+    venue_id: Type.Union([Type.String(), Type.Null()]),
+    name: Type.String(),
+    city: Type.String(),
+  }),
+  performers: Type.Array(Type.Object({ performer_id: Type.String(), name: Type.String() })),
   sale_opens_at: Type.String(),
   seat_count: Type.Integer(),
   currency: Type.String(),
@@ -67,6 +111,7 @@ const EventSummary = Type.Object({
 const EventDetail = Type.Object({
   ...EventSummary.properties,
   organizer_id: Type.String(),
+  description: Type.String(),
   max_seats_per_user: Type.Integer(),
   on_sale: Type.Boolean(),
   price_tiers: Type.Array(
@@ -81,6 +126,7 @@ const EventDetail = Type.Object({
   ),
   counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),
   created_at: Type.String(),
+  updated_at: Type.String(),
 });
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -97,7 +143,9 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
         summary: 'Create an event with its seat map (organizers)',
         security: bearerAuth,
         body: CreateEventBody,
-        response: responses({ 201: Type.Object({ event_id: Type.String(), seat_count: Type.Integer() }) }),
+        response: responses({
+          201: Type.Object({ event_id: Type.String(), seat_count: Type.Integer(), status: EventStatus }),
+        }),
       },
     },
     async (request, reply) => {
@@ -107,30 +155,81 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
     },
   );
 
+  const ListQuery = Type.Object(
+    {
+      q: Type.Optional(
+        Text(1, 200, {
+          description:
+            'words to find (prefixes match; accents and case do not matter; small typos are forgiven) in ' +
+            'event and performer names, then venue and city, then description',
+        }),
+      ),
+      city: Type.Optional(Text(1, 100)),
+      category: Type.Optional(Text(1, 50)),
+      from: Type.Optional(DateTime('events starting at or after')),
+      to: Type.Optional(DateTime('events starting before')),
+      price_min: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'cents' })),
+      price_max: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'cents' })),
+      available: Type.Optional(Type.Boolean({ description: 'only events with a seat available now' })),
+      sort: Type.Optional(
+        Type.Union([Type.Literal('relevance'), Type.Literal('date')], {
+          description: 'relevance (the default with q; needs q) or date (soonest first)',
+        }),
+      ),
+      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, pattern: '^[A-Za-z0-9_-]+$' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: eventsPageSizeDefault })),
+    },
+    strict,
+  );
+  const EventsPage = Type.Object({
+    events: Type.Array(EventSummary),
+    next_cursor: Type.Union([Type.String(), Type.Null()]),
+  });
+
   app.get(
     '/v1/events',
     {
+      config: { cacheSeconds: 5 },
       schema: {
         tags: ['events'],
-        summary: 'List events, soonest first, with keyset pagination',
-        querystring: Type.Object(
-          {
-            q: Type.Optional(Text(1, 200, { description: 'substring of name, venue or city' })),
-            city: Type.Optional(Text(1, 100)),
-            category: Type.Optional(Text(1, 50)),
-            from: Type.Optional(DateTime('events starting at or after')),
-            to: Type.Optional(DateTime('events starting before')),
-            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: eventsPageSizeDefault })),
-          },
-          strict,
-        ),
-        response: responses({
-          200: Type.Object({ events: Type.Array(EventSummary), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
-        }),
+        summary: 'Find published events: full-text search with filters, keyset pagination',
+        querystring: ListQuery,
+        response: responses({ 200: EventsPage }),
       },
     },
     async (request) => listEvents(deps, request.query),
+  );
+
+  app.get(
+    '/v1/me/events',
+    {
+      preValidation: signedIn('organizer'),
+      schema: {
+        tags: ['events'],
+        summary: 'Your events, in every status (organizers)',
+        security: bearerAuth,
+        querystring: ListQuery,
+        response: responses({ 200: EventsPage }),
+      },
+    },
+    async (request) => listEvents(deps, request.query, requireRole(request, 'organizer').id),
+  );
+
+  app.patch(
+    '/v1/events/:event_id',
+    {
+      bodyLimit: options.eventBodyLimitBytes,
+      preValidation: signedIn('organizer'),
+      schema: {
+        tags: ['events'],
+        summary: 'Change your event; its seat map only before the sale opens and before any hold',
+        security: bearerAuth,
+        params: EventParams,
+        body: UpdateEventBody,
+        response: responses({ 200: EventDetail }),
+      },
+    },
+    async (request) => updateEvent(deps, requireRole(request, 'organizer').id, request.params.event_id, request.body),
   );
 
   app.get(
@@ -138,12 +237,17 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
     {
       schema: {
         tags: ['events'],
-        summary: 'An event with venue, tiers, sections and seat counts',
+        summary: 'An event with venue, performers, tiers, sections and seat counts (drafts: their organizer only)',
         params: EventParams,
         response: responses({ 200: EventDetail }),
       },
+      config: { cacheSeconds: 2 },
     },
-    async (request) => getEvent(deps, request.params.event_id),
+    async (request, reply) => {
+      const event = await getEvent(deps, request.params.event_id, request.user?.id);
+      if (event.status === 'draft') reply.header('cache-control', 'private, no-store');
+      return event;
+    },
   );
 
   app.post(

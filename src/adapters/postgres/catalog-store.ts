@@ -1,0 +1,332 @@
+// The catalog in SQL: venues, performers, event edits, and search (migrations/003_catalog.sql).
+import { randomUUID } from 'node:crypto';
+import { isUuid } from '../../domain/ids.ts';
+import type {
+  CatalogStore,
+  DateSearch,
+  EventFilter,
+  EventPatch,
+  EventRecord,
+  EventUpdate,
+  PerformerRecord,
+  Suggestion,
+  TextSearch,
+  VenueFields,
+  VenueRecord,
+} from '../../app/ports.ts';
+import { eventColumns, type EventRow, insertSeats, setPerformers, toEvent, ts } from './booking-store.ts';
+import type { Database } from './database.ts';
+
+interface VenueRow {
+  id: string;
+  organizer_id: string;
+  name: string;
+  city: string;
+  address: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  capacity: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface PerformerRow {
+  id: string;
+  organizer_id: string;
+  name: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const venueColumns = 'id, organizer_id, name, city, address, latitude, longitude, capacity, created_at, updated_at';
+const performerColumns = 'id, organizer_id, name, created_at, updated_at';
+
+const toVenue = (row: VenueRow): VenueRecord => ({
+  id: row.id,
+  organizerId: row.organizer_id,
+  name: row.name,
+  city: row.city,
+  address: row.address,
+  latitude: row.latitude,
+  longitude: row.longitude,
+  capacity: row.capacity,
+  createdAtMs: row.created_at.getTime(),
+  updatedAtMs: row.updated_at.getTime(),
+});
+
+const toPerformer = (row: PerformerRow): PerformerRecord => ({
+  id: row.id,
+  organizerId: row.organizer_id,
+  name: row.name,
+  createdAtMs: row.created_at.getTime(),
+  updatedAtMs: row.updated_at.getTime(),
+});
+
+// The query text folded like the documents, and a prefix query of its first 8 words
+// ("beyon knowl" -> 'beyon':* & 'knowl':*). Words are runs of letters and digits, so
+// nothing a user types reaches to_tsquery's syntax.
+const queryCte = (text: string) => `q AS (
+  SELECT catalog_fold(${text}) AS text,
+         (SELECT to_tsquery('simple', string_agg(quote_literal(word) || ':*', ' & '))
+          FROM (SELECT word FROM regexp_split_to_table(catalog_fold(${text}), '[^[:alnum:]]+') AS word
+                WHERE word <> '' LIMIT 8) AS words) AS tsq)`;
+
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The WHERE conditions every event listing shares. */
+function filterConditions(filter: EventFilter, params: Params): string[] {
+  const where = filter.organizerId
+    ? [`e.organizer_id = ${params.add(filter.organizerId)}`]
+    : [`e.status = 'published'`];
+  if (filter.city !== undefined) where.push(`lower(e.venue_city) = lower(${params.add(filter.city)})`);
+  if (filter.category !== undefined) where.push(`e.category = ${params.add(filter.category)}`);
+  if (filter.fromMs !== undefined) where.push(`e.starts_at >= ${params.add(ts(filter.fromMs))}`);
+  if (filter.toMs !== undefined) where.push(`e.starts_at < ${params.add(ts(filter.toMs))}`);
+  if (filter.priceMinCents !== undefined) where.push(`e.price_max_cents >= ${params.add(filter.priceMinCents)}`);
+  if (filter.priceMaxCents !== undefined) where.push(`e.price_min_cents <= ${params.add(filter.priceMaxCents)}`);
+  if (filter.availableAtMs !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.booking_id IS NULL
+                 AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= ${params.add(ts(filter.availableAtMs))}))`);
+  }
+  return where;
+}
+
+export class PostgresCatalogStore implements CatalogStore {
+  constructor(private readonly db: Database) {}
+
+  async createVenue(organizerId: string, fields: VenueFields, nowMs: number): Promise<VenueRecord> {
+    const { rows } = await this.db.query<VenueRow>(
+      `INSERT INTO venues (${venueColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${venueColumns}`,
+      [
+        randomUUID(),
+        organizerId,
+        fields.name,
+        fields.city,
+        fields.address,
+        fields.latitude,
+        fields.longitude,
+        fields.capacity,
+        ts(nowMs),
+      ],
+    );
+    return toVenue(rows[0]!);
+  }
+
+  async findVenue(venueId: string): Promise<VenueRecord | null> {
+    if (!isUuid(venueId)) return null;
+    const { rows } = await this.db.query<VenueRow>(`SELECT ${venueColumns} FROM venues WHERE id = $1`, [venueId]);
+    return rows[0] ? toVenue(rows[0]) : null;
+  }
+
+  async updateVenue(venueId: string, fields: Partial<VenueFields>, nowMs: number): Promise<VenueRecord | null> {
+    return this.db.transaction(async (tx) => {
+      const params = new Params();
+      const sets = Object.entries(fields)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => `${columnOf(key)} = ${params.add(value)}`);
+      const { rows } = await tx.query<VenueRow>(
+        `UPDATE venues SET ${[...sets, `updated_at = ${params.add(ts(nowMs))}`].join(', ')}
+         WHERE id = ${params.add(venueId)} RETURNING ${venueColumns}`,
+        params.values,
+      );
+      const venue = rows[0];
+      if (!venue) return null;
+      // Events at the venue show its name and city, and are found by them.
+      await tx.query(`UPDATE events SET venue_name = $2, venue_city = $3, updated_at = $4 WHERE venue_id = $1`, [
+        venueId,
+        venue.name,
+        venue.city,
+        ts(nowMs),
+      ]);
+      await tx.query('SELECT refresh_event_search(id) FROM events WHERE venue_id = $1', [venueId]);
+      return toVenue(venue);
+    });
+  }
+
+  async listVenues(organizerId: string, limit: number): Promise<VenueRecord[]> {
+    const { rows } = await this.db.query<VenueRow>(
+      `SELECT ${venueColumns} FROM venues WHERE organizer_id = $1 ORDER BY created_at, id LIMIT $2`,
+      [organizerId, limit],
+    );
+    return rows.map(toVenue);
+  }
+
+  async createPerformer(organizerId: string, name: string, nowMs: number): Promise<PerformerRecord> {
+    const { rows } = await this.db.query<PerformerRow>(
+      `INSERT INTO performers (${performerColumns}) VALUES ($1, $2, $3, $4, $4) RETURNING ${performerColumns}`,
+      [randomUUID(), organizerId, name, ts(nowMs)],
+    );
+    return toPerformer(rows[0]!);
+  }
+
+  async findPerformer(performerId: string): Promise<PerformerRecord | null> {
+    if (!isUuid(performerId)) return null;
+    const { rows } = await this.db.query<PerformerRow>(`SELECT ${performerColumns} FROM performers WHERE id = $1`, [
+      performerId,
+    ]);
+    return rows[0] ? toPerformer(rows[0]) : null;
+  }
+
+  async updatePerformer(performerId: string, name: string, nowMs: number): Promise<PerformerRecord | null> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<PerformerRow>(
+        `UPDATE performers SET name = $2, updated_at = $3 WHERE id = $1 RETURNING ${performerColumns}`,
+        [performerId, name, ts(nowMs)],
+      );
+      if (!rows[0]) return null;
+      await tx.query(`SELECT refresh_event_search(event_id) FROM event_performers WHERE performer_id = $1`, [
+        performerId,
+      ]);
+      return toPerformer(rows[0]);
+    });
+  }
+
+  async listPerformers(organizerId: string, limit: number): Promise<PerformerRecord[]> {
+    const { rows } = await this.db.query<PerformerRow>(
+      `SELECT ${performerColumns} FROM performers WHERE organizer_id = $1 ORDER BY created_at, id LIMIT $2`,
+      [organizerId, limit],
+    );
+    return rows.map(toPerformer);
+  }
+
+  async updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate> {
+    return this.db
+      .transaction(async (tx): Promise<EventUpdate> => {
+        const current = await tx.query<{ sale_opens_at: Date }>(
+          'SELECT sale_opens_at FROM events WHERE id = $1 FOR UPDATE',
+          [eventId],
+        );
+        if (!current.rows[0]) return { kind: 'not_found' };
+        const params = new Params();
+        const sets: string[] = [];
+        const set = (column: string, value: unknown) => sets.push(`${column} = ${params.add(value)}`);
+        if (patch.name !== undefined) set('name', patch.name);
+        if (patch.description !== undefined) set('description', patch.description);
+        if (patch.category !== undefined) set('category', patch.category);
+        if (patch.startsAtMs !== undefined) set('starts_at', ts(patch.startsAtMs));
+        if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
+        if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
+        if (patch.status !== undefined) set('status', patch.status);
+        if (patch.venue !== undefined) {
+          set('venue_name', patch.venue.name);
+          set('venue_city', patch.venue.city);
+          set('venue_id', patch.venueId ?? null);
+        }
+        if (patch.seatMap) {
+          // The map may change only while nobody could have held a seat: before the sale
+          // opens (as it stood) and before any reservation. Deleting the seats first locks
+          // them, so a hold racing this edit is refused by its SKIP LOCKED.
+          if (current.rows[0].sale_opens_at.getTime() <= nowMs) return { kind: 'seat_map_locked' };
+          await tx.query('DELETE FROM seats WHERE event_id = $1', [eventId]);
+          const held = await tx.query('SELECT 1 FROM reservations WHERE event_id = $1 LIMIT 1', [eventId]);
+          if (held.rows.length > 0) throw new SeatMapLocked();
+          await insertSeats(tx, eventId, patch.seatMap.expanded.rows);
+          const prices = patch.seatMap.priceTiers.map((tier) => tier.price_cents);
+          set('price_tiers', JSON.stringify(patch.seatMap.priceTiers));
+          set('sections', JSON.stringify(patch.seatMap.sections));
+          set('seat_count', patch.seatMap.expanded.seatCount);
+          set('currency', patch.seatMap.expanded.currency);
+          set('price_min_cents', Math.min(...prices));
+          set('price_max_cents', Math.max(...prices));
+        }
+        set('updated_at', ts(nowMs));
+        await tx.query(`UPDATE events SET ${sets.join(', ')} WHERE id = ${params.add(eventId)}`, params.values);
+        if (patch.performerIds !== undefined) await setPerformers(tx, eventId, patch.performerIds);
+        await tx.query('SELECT refresh_event_search($1)', [eventId]);
+        const { rows } = await tx.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
+        return { kind: 'updated', event: toEvent(rows[0]!) };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof SeatMapLocked) return { kind: 'seat_map_locked' as const };
+        throw error;
+      });
+  }
+
+  async listByDate(search: DateSearch): Promise<EventRecord[]> {
+    const params = new Params();
+    const where = filterConditions(search, params);
+    if (search.after) {
+      where.push(
+        `(e.starts_at, e.id) > (${params.add(ts(search.after.startsAtMs))}, ${params.add(search.after.id)}::uuid)`,
+      );
+    }
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${eventColumns} FROM events e WHERE ${where.join(' AND ')}
+       ORDER BY e.starts_at, e.id LIMIT ${params.add(search.limit)}`,
+      params.values,
+    );
+    return rows.map(toEvent);
+  }
+
+  async searchText(search: TextSearch): Promise<(EventRecord & { score: number })[]> {
+    const params = new Params();
+    const text = params.add(search.text);
+    const where = filterConditions(search, params);
+    // Full-text matches: every word a prefix of a word of the event, ranked by ts_rank,
+    // which weighs names (A) over venue (B) over description (C), plus how close the text
+    // is. Only when nothing matches that way are typos forgiven: events whose text holds
+    // something close to the query (trigrams), ranked by how close.
+    const conditions = where.join(' AND ');
+    const { rows } = await this.db.query<EventRow & { score: number }>(
+      `WITH ${queryCte(text)},
+       exact AS (SELECT EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${conditions}) AS found),
+       matched AS (
+         SELECT e.id,
+                ((CASE WHEN e.search_doc @@ q.tsq THEN 1 + ts_rank(e.search_doc, q.tsq) ELSE 0 END)
+                 + public.word_similarity(q.text, e.search_text))::float8 AS score
+         FROM events e, q, exact
+         WHERE ((exact.found AND e.search_doc @@ q.tsq) OR (NOT exact.found AND q.text OPERATOR(public.<%) e.search_text))
+           AND ${conditions})
+       SELECT ${eventColumns}, m.score FROM matched m JOIN events e ON e.id = m.id
+       ${search.after ? `WHERE (m.score < ${params.add(search.after.score)} OR (m.score = ${params.add(search.after.score)} AND m.id > ${params.add(search.after.id)}::uuid))` : ''}
+       ORDER BY m.score DESC, m.id LIMIT ${params.add(search.limit)}`,
+      params.values,
+    );
+    return rows.map((row) => ({ ...toEvent(row), score: row.score }));
+  }
+
+  async suggest(text: string, limit: number): Promise<Suggestion[]> {
+    const { rows } = await this.db.query<Suggestion & { score: number }>(
+      `WITH ${queryCte('$1')}
+       SELECT kind, id, name, score FROM (
+         (SELECT 'event' AS kind, e.id, e.name, (1 + ts_rank(e.search_doc, q.tsq))::float8 AS score
+          FROM events e, q WHERE e.status = 'published' AND e.search_doc @@ q.tsq
+          ORDER BY score DESC, e.id LIMIT $2)
+         UNION ALL
+         (SELECT 'performer', p.id, p.name, public.word_similarity(q.text, catalog_fold(p.name))::float8 AS score
+          FROM performers p, q WHERE q.text OPERATOR(public.<%) catalog_fold(p.name)
+          ORDER BY score DESC, p.id LIMIT $2)
+         UNION ALL
+         (SELECT 'venue', v.id, v.name, public.word_similarity(q.text, catalog_fold(v.name))::float8 AS score
+          FROM venues v, q WHERE q.text OPERATOR(public.<%) catalog_fold(v.name)
+          ORDER BY score DESC, v.id LIMIT $2)
+       ) AS found
+       ORDER BY score DESC, name, id LIMIT $2`,
+      [text, limit],
+    );
+    return rows.map(({ kind, id, name }) => ({ kind, id, name }));
+  }
+}
+
+class SeatMapLocked extends Error {}
+
+const venueColumnOf: Record<string, string> = {
+  name: 'name',
+  city: 'city',
+  address: 'address',
+  latitude: 'latitude',
+  longitude: 'longitude',
+  capacity: 'capacity',
+};
+
+function columnOf(field: string): string {
+  const column = venueColumnOf[field];
+  if (!column) throw new Error(`not a venue field: ${field}`);
+  return column;
+}
