@@ -110,6 +110,7 @@ export interface UpdateEventInput {
 }
 
 // draft -> published -> cancelled; a draft may also be cancelled. Nothing comes back.
+const statuses: EventStatus[] = ['draft', 'published', 'cancelled'];
 const allowedMoves: Record<EventStatus, EventStatus[]> = {
   draft: ['draft', 'published', 'cancelled'],
   published: ['published', 'cancelled'],
@@ -125,12 +126,8 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
     maxSeatsPerUser: input.max_seats_per_user,
   };
   if (input.status !== undefined) {
-    if (!allowedMoves[event.status].includes(input.status)) {
-      throw new DomainError('EVENT_STATUS_CONFLICT', `a ${event.status} event cannot become ${input.status}`, {
-        status: event.status,
-      });
-    }
-    patch.status = input.status;
+    const to = input.status;
+    patch.status = { to, from: statuses.filter((from) => allowedMoves[from].includes(to)) };
   }
   if (input.starts_at !== undefined) patch.startsAtMs = parseInstant(input.starts_at, '/starts_at');
   if (input.sale_opens_at !== undefined) patch.saleOpensAtMs = parseInstant(input.sale_opens_at, '/sale_opens_at');
@@ -156,6 +153,11 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
   const nowMs = deps.clock.nowMs();
   const outcome = await deps.catalog.updateEvent(event.id, patch, nowMs);
   if (outcome.kind === 'not_found') throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
+  if (outcome.kind === 'status_conflict') {
+    throw new DomainError('EVENT_STATUS_CONFLICT', `a ${outcome.status} event cannot become ${input.status}`, {
+      status: outcome.status,
+    });
+  }
   if (outcome.kind === 'seat_map_locked') {
     throw new DomainError(
       'SEAT_MAP_LOCKED',
@@ -225,18 +227,17 @@ export async function listEvents(deps: Deps, query: ListEventsQuery, organizerId
     const found = await deps.catalog.searchText({
       ...filter,
       text: query.q!,
+      order: 'relevance',
       after: query.cursor === undefined ? undefined : decodeRelevanceCursor(query.cursor),
     });
     page = found.slice(0, limit);
     const last = found[limit - 1];
     if (found.length > limit && last) nextCursor = encodeCursor(['r', last.score, last.id]);
   } else {
+    const after = query.cursor === undefined ? undefined : decodeDateCursor(query.cursor);
     const found = await (query.q === undefined
-      ? deps.catalog.listByDate({
-          ...filter,
-          after: query.cursor === undefined ? undefined : decodeDateCursor(query.cursor),
-        })
-      : dateOrderedMatches(deps, filter, query.q, query.cursor));
+      ? deps.catalog.listByDate({ ...filter, after })
+      : deps.catalog.searchText({ ...filter, text: query.q, order: 'date', after }));
     page = found.slice(0, limit);
     const last = page[page.length - 1];
     if (found.length > limit && last) nextCursor = encodeCursor([last.startsAtMs, last.id]);
@@ -244,19 +245,6 @@ export async function listEvents(deps: Deps, query: ListEventsQuery, organizerId
   const answer: EventsPage = { events: page.map(eventSummaryView), next_cursor: nextCursor };
   if (cacheKey && cached) await deps.catalogCache.set(cacheKey, JSON.stringify(answer), cached.generation);
   return answer;
-}
-
-/** Text matches in date order: relevance decides what matches, the date the order. */
-async function dateOrderedMatches(deps: Deps, filter: EventFilter, text: string, cursor: string | undefined) {
-  const after = cursor === undefined ? undefined : decodeDateCursor(cursor);
-  const matches = await deps.catalog.searchText({ ...filter, text, limit: 1_000 });
-  return matches
-    .filter(
-      (event) =>
-        !after || event.startsAtMs > after.startsAtMs || (event.startsAtMs === after.startsAtMs && event.id > after.id),
-    )
-    .sort((a, b) => a.startsAtMs - b.startsAtMs || (a.id < b.id ? -1 : 1))
-    .slice(0, filter.limit);
 }
 
 export async function suggest(deps: Deps, text: string, limit: number) {

@@ -96,10 +96,9 @@ export interface RelevanceCursor {
   id: string;
 }
 
-export interface TextSearch extends EventFilter {
-  text: string;
-  after?: RelevanceCursor;
-}
+export type TextSearch = EventFilter & { text: string } & (
+    { order: 'relevance'; after?: RelevanceCursor } | { order: 'date'; after?: EventCursor }
+  );
 
 export interface VenueFields {
   name: string;
@@ -139,7 +138,8 @@ export interface EventPatch {
   startsAtMs?: number;
   saleOpensAtMs?: number;
   maxSeatsPerUser?: number;
-  status?: EventStatus;
+  /** The new status, and the statuses it may be reached from (checked under the row lock). */
+  status?: { to: EventStatus; from: EventStatus[] };
   venue?: Venue;
   venueId?: string;
   performerIds?: string[];
@@ -147,7 +147,11 @@ export interface EventPatch {
   seatMap?: { priceTiers: PriceTier[]; sections: SectionInput[]; expanded: ExpandedSeatMap };
 }
 
-export type EventUpdate = { kind: 'updated'; event: EventRecord } | { kind: 'seat_map_locked' } | { kind: 'not_found' };
+export type EventUpdate =
+  | { kind: 'updated'; event: EventRecord }
+  | { kind: 'seat_map_locked' }
+  | { kind: 'status_conflict'; status: EventStatus }
+  | { kind: 'not_found' };
 
 /** Venues, performers, event edits and search: PostgreSQL (or PGlite). */
 export interface CatalogStore {

@@ -7,6 +7,7 @@ import type {
   EventFilter,
   EventPatch,
   EventRecord,
+  EventStatus,
   EventUpdate,
   PerformerRecord,
   Suggestion,
@@ -212,7 +213,7 @@ export class PostgresCatalogStore implements CatalogStore {
         if (patch.startsAtMs !== undefined) set('starts_at', ts(patch.startsAtMs));
         if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
         if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
-        if (patch.status !== undefined) set('status', patch.status);
+        if (patch.status !== undefined) set('status', patch.status.to);
         if (patch.venue !== undefined) {
           set('venue_name', patch.venue.name);
           set('venue_city', patch.venue.city);
@@ -273,6 +274,17 @@ export class PostgresCatalogStore implements CatalogStore {
     // is. Only when nothing matches that way are typos forgiven: events whose text holds
     // something close to the query (trigrams), ranked by how close.
     const conditions = where.join(' AND ');
+    let after = '';
+    let order = 'm.score DESC, m.id';
+    if (search.order === 'date') {
+      order = 'e.starts_at, e.id';
+      if (search.after) {
+        after = `WHERE (e.starts_at, e.id) > (${params.add(ts(search.after.startsAtMs))}, ${params.add(search.after.id)}::uuid)`;
+      }
+    } else if (search.after) {
+      const score = params.add(search.after.score);
+      after = `WHERE (m.score < ${score} OR (m.score = ${score} AND m.id > ${params.add(search.after.id)}::uuid))`;
+    }
     const { rows } = await this.db.query<EventRow & { score: number }>(
       `WITH ${queryCte(text)},
        exact AS (SELECT EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${conditions}) AS found),
@@ -284,8 +296,7 @@ export class PostgresCatalogStore implements CatalogStore {
          WHERE ((exact.found AND e.search_doc @@ q.tsq) OR (NOT exact.found AND q.text OPERATOR(public.<%) e.search_text))
            AND ${conditions})
        SELECT ${eventColumns}, m.score FROM matched m JOIN events e ON e.id = m.id
-       ${search.after ? `WHERE (m.score < ${params.add(search.after.score)} OR (m.score = ${params.add(search.after.score)} AND m.id > ${params.add(search.after.id)}::uuid))` : ''}
-       ORDER BY m.score DESC, m.id LIMIT ${params.add(search.limit)}`,
+       ${after} ORDER BY ${order} LIMIT ${params.add(search.limit)}`,
       params.values,
     );
     return rows.map((row) => ({ ...toEvent(row), score: row.score }));
