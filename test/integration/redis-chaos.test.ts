@@ -47,6 +47,23 @@ const readiness = async (call: Caller, base: string) => (await call(base, 'GET',
 
 describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () => {
   const cleanups: (() => Promise<void>)[] = [];
+
+  /** Three ready server processes on a fresh schema and the given Redis; all stopped after. */
+  async function threeProcesses(redis: Record<string, string>) {
+    const schema = await createSchema();
+    cleanups.push(() => dropSchema(schema));
+    const servers = await startServers(schema, redis);
+    cleanups.push(async () => void (await Promise.all(servers.map((server) => server.stop()))));
+    const db: Database = connectPostgres({ url: postgresUrl, poolMax: 4, searchPath: schema });
+    cleanups.push(() => db.close());
+    const call = httpCaller();
+    cleanups.push(() => call.close());
+    const urls = servers.map((server) => server.url);
+    for (const base of urls) {
+      await waitFor('ready', async () => ((await readiness(call, base)) === 'ready' ? true : undefined));
+    }
+    return { servers, db, call, urls };
+  }
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(error));
   });
@@ -57,17 +74,7 @@ describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () =
     async () => {
       const redis = await startRedisServer();
       cleanups.push(() => redis.stop());
-      const schema = await createSchema();
-      cleanups.push(() => dropSchema(schema));
-      const servers = await startServers(schema, { REDIS_URL: redis.url });
-      cleanups.push(async () => void (await Promise.all(servers.map((server) => server.stop()))));
-      const db: Database = connectPostgres({ url: postgresUrl, poolMax: 4, searchPath: schema });
-      cleanups.push(() => db.close());
-      const call = httpCaller();
-      cleanups.push(() => call.close());
-      const urls = servers.map((server) => server.url);
-      for (const base of urls)
-        await waitFor('ready', async () => ((await readiness(call, base)) === 'ready' ? true : undefined));
+      const { db, call, urls } = await threeProcesses({ REDIS_URL: redis.url });
 
       const seed = seedFromEnv();
       console.log(`chaos seed: ${seed} (replay with TEST_SEED=${seed})`);
@@ -138,17 +145,10 @@ describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () =
     async () => {
       const cluster = await startRedisCluster();
       cleanups.push(() => cluster.stop());
-      const schema = await createSchema();
-      cleanups.push(() => dropSchema(schema));
-      const servers = await startServers(schema, { REDIS_URL: cluster.urls.join(','), REDIS_CLUSTER: 'true' });
-      cleanups.push(async () => void (await Promise.all(servers.map((server) => server.stop()))));
-      const db: Database = connectPostgres({ url: postgresUrl, poolMax: 4, searchPath: schema });
-      cleanups.push(() => db.close());
-      const call = httpCaller();
-      cleanups.push(() => call.close());
-      const urls = servers.map((server) => server.url);
-      for (const base of urls)
-        await waitFor('ready', async () => ((await readiness(call, base)) === 'ready' ? true : undefined));
+      const { servers, db, call, urls } = await threeProcesses({
+        REDIS_URL: cluster.urls.join(','),
+        REDIS_CLUSTER: 'true',
+      });
 
       const seed = seedFromEnv();
       console.log(`cluster seed: ${seed} (replay with TEST_SEED=${seed})`);
