@@ -58,8 +58,9 @@ export async function updateVenue(deps: Deps, organizerId: string, venueId: stri
   assertCoordinates(latitude, longitude);
   const updated = await deps.catalog.updateVenue(venueId, input, deps.clock.nowMs());
   if (!updated) throw new DomainError('VENUE_NOT_FOUND', `no venue ${venueId}`);
+  for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
-  return venueView(updated);
+  return venueView(updated.venue);
 }
 
 export async function listOwnVenues(deps: Deps, organizerId: string) {
@@ -85,8 +86,9 @@ export async function renamePerformer(deps: Deps, organizerId: string, performer
   }
   const updated = await deps.catalog.updatePerformer(performerId, name, deps.clock.nowMs());
   if (!updated) throw new DomainError('PERFORMER_NOT_FOUND', `no performer ${performerId}`);
+  for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
-  return performerView(updated);
+  return performerView(updated.performer);
 }
 
 export async function listOwnPerformers(deps: Deps, organizerId: string) {

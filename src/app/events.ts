@@ -155,7 +155,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
   if (outcome.kind === 'not_found') throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
   if (outcome.kind === 'status_conflict') {
     throw new DomainError('EVENT_STATUS_CONFLICT', `a ${outcome.status} event cannot become ${input.status}`, {
-      status: outcome.status,
+      current_status: outcome.status,
     });
   }
   if (outcome.kind === 'seat_map_locked') {
@@ -232,7 +232,7 @@ export async function listEvents(deps: Deps, query: ListEventsQuery, organizerId
     });
     page = found.slice(0, limit);
     const last = found[limit - 1];
-    if (found.length > limit && last) nextCursor = encodeCursor(['r', last.score, last.id]);
+    if (found.length > limit && last) nextCursor = encodeCursor([last.exact ? 'r' : 't', last.score, last.id]);
   } else {
     const after = query.cursor === undefined ? undefined : decodeDateCursor(query.cursor);
     const found = await (query.q === undefined
@@ -291,13 +291,13 @@ function decodeRelevanceCursor(text: string): RelevanceCursor {
   if (
     Array.isArray(value) &&
     value.length === 3 &&
-    value[0] === 'r' &&
+    (value[0] === 'r' || value[0] === 't') &&
     typeof value[1] === 'number' &&
     Number.isFinite(value[1]) &&
     typeof value[2] === 'string' &&
     isUuid(value[2])
   ) {
-    return { score: value[1], id: value[2] };
+    return { score: value[1], id: value[2], exact: value[0] === 'r' };
   }
   throw badCursor();
 }

@@ -90,11 +90,15 @@ export interface DateSearch extends EventFilter {
   after?: EventCursor;
 }
 
-/** Relevance order: score (descending), then id. */
+/** Relevance order: score (descending), then id; exact: the walk matches exactly, not by typos. */
 export interface RelevanceCursor {
   score: number;
   id: string;
+  exact: boolean;
 }
+
+/** A renamed venue or performer, and the events that show its name. */
+export type Renamed<K extends string, T> = { [key in K]: T } & { eventIds: string[] };
 
 export type TextSearch = EventFilter & { text: string } & (
     { order: 'relevance'; after?: RelevanceCursor } | { order: 'date'; after?: EventCursor }
@@ -157,16 +161,24 @@ export type EventUpdate =
 export interface CatalogStore {
   createVenue(organizerId: string, fields: VenueFields, nowMs: number): Promise<VenueRecord>;
   findVenue(venueId: string): Promise<VenueRecord | null>;
-  updateVenue(venueId: string, fields: Partial<VenueFields>, nowMs: number): Promise<VenueRecord | null>;
+  updateVenue(
+    venueId: string,
+    fields: Partial<VenueFields>,
+    nowMs: number,
+  ): Promise<Renamed<'venue', VenueRecord> | null>;
   listVenues(organizerId: string, limit: number): Promise<VenueRecord[]>;
   createPerformer(organizerId: string, name: string, nowMs: number): Promise<PerformerRecord>;
   findPerformer(performerId: string): Promise<PerformerRecord | null>;
-  updatePerformer(performerId: string, name: string, nowMs: number): Promise<PerformerRecord | null>;
+  updatePerformer(
+    performerId: string,
+    name: string,
+    nowMs: number,
+  ): Promise<Renamed<'performer', PerformerRecord> | null>;
   listPerformers(organizerId: string, limit: number): Promise<PerformerRecord[]>;
   /** Applies the patch in one transaction; nowMs decides whether the seat map may change. */
   updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate>;
   listByDate(search: DateSearch): Promise<EventRecord[]>;
-  searchText(search: TextSearch): Promise<(EventRecord & { score: number })[]>;
+  searchText(search: TextSearch): Promise<(EventRecord & { score: number; exact: boolean })[]>;
   suggest(text: string, limit: number): Promise<Suggestion[]>;
 }
 

@@ -9,6 +9,7 @@ import type {
   EventRecord,
   EventStatus,
   EventUpdate,
+  Renamed,
   PerformerRecord,
   Suggestion,
   TextSearch,
@@ -125,7 +126,11 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows[0] ? toVenue(rows[0]) : null;
   }
 
-  async updateVenue(venueId: string, fields: Partial<VenueFields>, nowMs: number): Promise<VenueRecord | null> {
+  async updateVenue(
+    venueId: string,
+    fields: Partial<VenueFields>,
+    nowMs: number,
+  ): Promise<Renamed<'venue', VenueRecord> | null> {
     return this.db.transaction(async (tx) => {
       const params = new Params();
       const sets = Object.entries(fields)
@@ -139,14 +144,12 @@ export class PostgresCatalogStore implements CatalogStore {
       const venue = rows[0];
       if (!venue) return null;
       // Events at the venue show its name and city, and are found by them.
-      await tx.query(`UPDATE events SET venue_name = $2, venue_city = $3, updated_at = $4 WHERE venue_id = $1`, [
-        venueId,
-        venue.name,
-        venue.city,
-        ts(nowMs),
-      ]);
+      const moved = await tx.query<{ id: string }>(
+        'UPDATE events SET venue_name = $2, venue_city = $3, updated_at = $4 WHERE venue_id = $1 RETURNING id',
+        [venueId, venue.name, venue.city, ts(nowMs)],
+      );
       await tx.query('SELECT refresh_event_search(id) FROM events WHERE venue_id = $1', [venueId]);
-      return toVenue(venue);
+      return { venue: toVenue(venue), eventIds: moved.rows.map((row) => row.id) };
     });
   }
 
@@ -174,17 +177,22 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows[0] ? toPerformer(rows[0]) : null;
   }
 
-  async updatePerformer(performerId: string, name: string, nowMs: number): Promise<PerformerRecord | null> {
+  async updatePerformer(
+    performerId: string,
+    name: string,
+    nowMs: number,
+  ): Promise<Renamed<'performer', PerformerRecord> | null> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<PerformerRow>(
         `UPDATE performers SET name = $2, updated_at = $3 WHERE id = $1 RETURNING ${performerColumns}`,
         [performerId, name, ts(nowMs)],
       );
       if (!rows[0]) return null;
-      await tx.query(`SELECT refresh_event_search(event_id) FROM event_performers WHERE performer_id = $1`, [
-        performerId,
-      ]);
-      return toPerformer(rows[0]);
+      const touched = await tx.query<{ event_id: string }>(
+        'SELECT event_id, refresh_event_search(event_id) FROM event_performers WHERE performer_id = $1',
+        [performerId],
+      );
+      return { performer: toPerformer(rows[0]), eventIds: touched.rows.map((row) => row.event_id) };
     });
   }
 
@@ -199,11 +207,13 @@ export class PostgresCatalogStore implements CatalogStore {
   async updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate> {
     return this.db
       .transaction(async (tx): Promise<EventUpdate> => {
-        const current = await tx.query<{ sale_opens_at: Date }>(
-          'SELECT sale_opens_at FROM events WHERE id = $1 FOR UPDATE',
+        const current = await tx.query<{ sale_opens_at: Date; status: EventStatus }>(
+          'SELECT sale_opens_at, status FROM events WHERE id = $1 FOR UPDATE',
           [eventId],
         );
         if (!current.rows[0]) return { kind: 'not_found' };
+        const { status } = current.rows[0];
+        if (patch.status && !patch.status.from.includes(status)) return { kind: 'status_conflict', status };
         const params = new Params();
         const sets: string[] = [];
         const set = (column: string, value: unknown) => sets.push(`${column} = ${params.add(value)}`);
@@ -236,7 +246,9 @@ export class PostgresCatalogStore implements CatalogStore {
           set('price_min_cents', Math.min(...prices));
           set('price_max_cents', Math.max(...prices));
         }
-        set('updated_at', ts(nowMs));
+        // Always later than the last write, so a seat map replaced within one millisecond
+        // still gets a new updated_at (it keys the seat-list cache and the ETags).
+        sets.push(`updated_at = greatest(${params.add(ts(nowMs))}, updated_at + interval '1 millisecond')`);
         await tx.query(`UPDATE events SET ${sets.join(', ')} WHERE id = ${params.add(eventId)}`, params.values);
         if (patch.performerIds !== undefined) await setPerformers(tx, eventId, patch.performerIds);
         await tx.query('SELECT refresh_event_search($1)', [eventId]);
@@ -265,7 +277,7 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows.map(toEvent);
   }
 
-  async searchText(search: TextSearch): Promise<(EventRecord & { score: number })[]> {
+  async searchText(search: TextSearch): Promise<(EventRecord & { score: number; exact: boolean })[]> {
     const params = new Params();
     const text = params.add(search.text);
     const where = filterConditions(search, params);
@@ -274,6 +286,14 @@ export class PostgresCatalogStore implements CatalogStore {
     // is. Only when nothing matches that way are typos forgiven: events whose text holds
     // something close to the query (trigrams), ranked by how close.
     const conditions = where.join(' AND ');
+    // Exact or typo mode is decided on the first page and carried by the cursor, so an
+    // exact match inserted mid-walk cannot switch the later pages of a typo walk.
+    const exactFound =
+      search.order === 'relevance' && search.after
+        ? search.after.exact
+          ? 'true'
+          : 'false'
+        : `EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${conditions})`;
     let after = '';
     let order = 'm.score DESC, m.id';
     if (search.order === 'date') {
@@ -285,9 +305,9 @@ export class PostgresCatalogStore implements CatalogStore {
       const score = params.add(search.after.score);
       after = `WHERE (m.score < ${score} OR (m.score = ${score} AND m.id > ${params.add(search.after.id)}::uuid))`;
     }
-    const { rows } = await this.db.query<EventRow & { score: number }>(
+    const { rows } = await this.db.query<EventRow & { score: number; exact: boolean }>(
       `WITH ${queryCte(text)},
-       exact AS (SELECT EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${conditions}) AS found),
+       exact AS (SELECT ${exactFound} AS found),
        matched AS (
          SELECT e.id,
                 ((CASE WHEN e.search_doc @@ q.tsq THEN 1 + ts_rank(e.search_doc, q.tsq) ELSE 0 END)
@@ -295,11 +315,11 @@ export class PostgresCatalogStore implements CatalogStore {
          FROM events e, q, exact
          WHERE ((exact.found AND e.search_doc @@ q.tsq) OR (NOT exact.found AND q.text OPERATOR(public.<%) e.search_text))
            AND ${conditions})
-       SELECT ${eventColumns}, m.score FROM matched m JOIN events e ON e.id = m.id
+       SELECT ${eventColumns}, m.score, (SELECT found FROM exact) AS exact FROM matched m JOIN events e ON e.id = m.id
        ${after} ORDER BY ${order} LIMIT ${params.add(search.limit)}`,
       params.values,
     );
-    return rows.map((row) => ({ ...toEvent(row), score: row.score }));
+    return rows.map((row) => ({ ...toEvent(row), score: row.score, exact: row.exact }));
   }
 
   async suggest(text: string, limit: number): Promise<Suggestion[]> {

@@ -68,6 +68,7 @@ export function sendProblem(
     .code(status)
     .type('application/problem+json')
     .send({
+      ...extensions,
       type: `https://boxoffice.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
       title: titles[status] ?? 'Error',
       status,
@@ -75,7 +76,6 @@ export function sendProblem(
       code,
       instance: request.url.length <= 2048 ? request.url : request.url.slice(0, 2048),
       request_id: request.id,
-      ...extensions,
     });
 }
 
