@@ -282,44 +282,49 @@ export class PostgresCatalogStore implements CatalogStore {
     const text = params.add(search.text);
     const where = filterConditions(search, params);
     // Full-text matches: every word a prefix of a word of the event, ranked by ts_rank,
-    // which weighs names (A) over venue (B) over description (C), plus how close the text
-    // is. Only when nothing matches that way are typos forgiven: events whose text holds
-    // something close to the query (trigrams), ranked by how close.
-    const conditions = where.join(' AND ');
+    // which weighs names (A) over venue (B) over description (C). Only when nothing
+    // matches that way are typos forgiven: events whose text holds something close to the
+    // query (trigrams, pg_trgm.word_similarity_threshold), ranked by how close.
     // Exact or typo mode is decided on the first page and carried by the cursor, so an
     // exact match inserted mid-walk cannot switch the later pages of a typo walk.
-    const exactFound =
-      search.order === 'relevance' && search.after
-        ? search.after.exact
-          ? 'true'
-          : 'false'
-        : `EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${conditions})`;
+    const exact = search.order === 'relevance' && search.after ? search.after.exact : await this.anyExactMatch(search);
+    const match = exact ? 'e.search_doc @@ q.tsq' : 'q.text OPERATOR(public.<%) e.search_text';
+    const score = exact ? '1 + ts_rank(e.search_doc, q.tsq)' : 'public.word_similarity(q.text, e.search_text)';
     let after = '';
     let order = 'm.score DESC, m.id';
     if (search.order === 'date') {
-      order = 'e.starts_at, e.id';
+      order = 'm.starts_at, m.id';
       if (search.after) {
-        after = `WHERE (e.starts_at, e.id) > (${params.add(ts(search.after.startsAtMs))}, ${params.add(search.after.id)}::uuid)`;
+        after = `WHERE (m.starts_at, m.id) > (${params.add(ts(search.after.startsAtMs))}, ${params.add(search.after.id)}::uuid)`;
       }
     } else if (search.after) {
-      const score = params.add(search.after.score);
-      after = `WHERE (m.score < ${score} OR (m.score = ${score} AND m.id > ${params.add(search.after.id)}::uuid))`;
+      const previous = params.add(search.after.score);
+      after = `WHERE (m.score < ${previous} OR (m.score = ${previous} AND m.id > ${params.add(search.after.id)}::uuid))`;
     }
-    const { rows } = await this.db.query<EventRow & { score: number; exact: boolean }>(
+    // The page is chosen from ids and sort keys alone; only its rows are then read whole.
+    const { rows } = await this.db.query<EventRow & { score: number }>(
       `WITH ${queryCte(text)},
-       exact AS (SELECT ${exactFound} AS found),
        matched AS (
-         SELECT e.id,
-                ((CASE WHEN e.search_doc @@ q.tsq THEN 1 + ts_rank(e.search_doc, q.tsq) ELSE 0 END)
-                 + public.word_similarity(q.text, e.search_text))::float8 AS score
-         FROM events e, q, exact
-         WHERE ((exact.found AND e.search_doc @@ q.tsq) OR (NOT exact.found AND q.text OPERATOR(public.<%) e.search_text))
-           AND ${conditions})
-       SELECT ${eventColumns}, m.score, (SELECT found FROM exact) AS exact FROM matched m JOIN events e ON e.id = m.id
-       ${after} ORDER BY ${order} LIMIT ${params.add(search.limit)}`,
+         SELECT e.id, e.starts_at, (${score})::float8 AS score
+         FROM events e, q WHERE ${match} AND ${where.join(' AND ')}),
+       page AS (SELECT m.* FROM matched m ${after} ORDER BY ${order} LIMIT ${params.add(search.limit)})
+       SELECT ${eventColumns}, m.score FROM page m JOIN events e ON e.id = m.id ORDER BY ${order}`,
       params.values,
     );
-    return rows.map((row) => ({ ...toEvent(row), score: row.score, exact: row.exact }));
+    return rows.map((row) => ({ ...toEvent(row), score: row.score, exact }));
+  }
+
+  /** Whether any event matches every word as a prefix (with the filters). */
+  private async anyExactMatch(search: TextSearch): Promise<boolean> {
+    const params = new Params();
+    const text = params.add(search.text);
+    const where = filterConditions(search, params);
+    const { rows } = await this.db.query<{ found: boolean }>(
+      `WITH ${queryCte(text)}
+       SELECT EXISTS (SELECT 1 FROM events e, q WHERE e.search_doc @@ q.tsq AND ${where.join(' AND ')}) AS found`,
+      params.values,
+    );
+    return rows[0]?.found === true;
   }
 
   async suggest(text: string, limit: number): Promise<Suggestion[]> {
