@@ -22,10 +22,28 @@ export interface LoadOptions {
   maxRequests: number;
   /** Builds request number `index` (0, 1, 2, … in issue order). */
   makeRequest: (index: number) => LoadRequest;
-  /** Called with every answer's status and body (the body is read in full either way). */
-  onResponse?: (index: number, status: number, body: string) => void;
+  /** Called with every answer's status and body (the body is read in full either way) and its latency. */
+  onResponse?: (index: number, status: number, body: string, latencyMs: number) => void;
+  /** Files request `index` under a label too: the result then has the same tallies per label (by_label). */
+  labelOf?: (index: number) => string;
+  /**
+   * Before the clock starts, open every connection with this request, sent once per connection at
+   * once (the answers are not counted). Without it the connections open as the load begins, and a
+   * server whose event loop is saturated from the first moment may leave some of them unaccepted
+   * (Node accepts late while its loop is busy): their first requests then wait until the load ends.
+   */
+  preconnect?: LoadRequest;
   shouldAbort?: () => boolean;
   requestTimeoutMs?: number;
+}
+
+/** The tallies of the requests of one label (see LoadOptions.labelOf). */
+export interface LabelResult {
+  requests: number;
+  statuses: Record<string, number>;
+  non_2xx: Record<string, number>;
+  errors: Record<string, number>;
+  latency_ms: Summary;
 }
 
 export interface LoadResult {
@@ -40,6 +58,8 @@ export interface LoadResult {
   /** Transport failures (no HTTP answer) by error code. */
   errors: Record<string, number>;
   latency_ms: { all: Summary; by_status: Record<string, Summary> };
+  /** Per label, when the load labels its requests. */
+  by_label?: Record<string, LabelResult>;
 }
 
 function problemCode(body: string): string {
@@ -58,8 +78,17 @@ class Recorder {
   readonly errors: Record<string, number> = {};
   readonly all: number[] = [];
   private readonly byStatus = new Map<string, number[]>();
+  private readonly byLabel = new Map<string, Recorder>();
 
-  answer(statusCode: number, body: string, latency: number) {
+  /** The recorder of one label's requests. */
+  label(name: string): Recorder {
+    let recorder = this.byLabel.get(name);
+    if (!recorder) this.byLabel.set(name, (recorder = new Recorder()));
+    return recorder;
+  }
+
+  answer(statusCode: number, body: string, latency: number, label?: string) {
+    if (label !== undefined) this.label(label).answer(statusCode, body, latency);
     const status = String(statusCode);
     this.statuses[status] = (this.statuses[status] ?? 0) + 1;
     this.all.push(latency);
@@ -73,7 +102,8 @@ class Recorder {
   }
 
   /** Records a request with no HTTP answer; returns its error code. */
-  failure(error: unknown, latency: number): string {
+  failure(error: unknown, latency: number, label?: string): string {
+    if (label !== undefined) this.label(label).failure(error, latency);
     const code = (error as { code?: string }).code ?? (error as Error).name ?? 'unknown';
     this.errors[code] = (this.errors[code] ?? 0) + 1;
     this.all.push(latency);
@@ -92,6 +122,22 @@ class Recorder {
         all: summarize(this.all),
         by_status: Object.fromEntries([...this.byStatus].map(([status, list]) => [status, summarize(list)])),
       },
+      ...(this.byLabel.size > 0
+        ? {
+            by_label: Object.fromEntries(
+              [...this.byLabel].map(([name, recorder]): [string, LabelResult] => [
+                name,
+                {
+                  requests: recorder.all.length,
+                  statuses: recorder.statuses,
+                  non_2xx: recorder.non2xx,
+                  errors: recorder.errors,
+                  latency_ms: summarize(recorder.all),
+                },
+              ]),
+            ),
+          }
+        : {}),
     };
   }
 }
@@ -118,7 +164,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     maxIterations: options.maxRequests,
     steps: ['request'],
     makeRequest: (index) => options.makeRequest(index),
-    onResponse: options.onResponse && ((index, _step, status, body) => options.onResponse!(index, status, body)),
+    onResponse:
+      options.onResponse &&
+      ((index, _step, status, body, latencyMs) => options.onResponse!(index, status, body, latencyMs)),
+    labelOf: options.labelOf && ((index) => options.labelOf!(index)),
+    preconnect: options.preconnect,
     shouldAbort: options.shouldAbort,
     requestTimeoutMs: options.requestTimeoutMs,
   });
@@ -140,8 +190,12 @@ export interface FlowOptions {
    * answer to the step before (null for step 0). Null ends the iteration here.
    */
   makeRequest: (index: number, step: number, previous: { status: number; body: string } | null) => LoadRequest | null;
-  /** Called with every answer (the body is read in full either way). */
-  onResponse?: (index: number, step: number, status: number, body: string) => void;
+  /** Called with every answer (the body is read in full either way) and its latency. */
+  onResponse?: (index: number, step: number, status: number, body: string, latencyMs: number) => void;
+  /** Files step `step` of iteration `index` under a label too (see LoadOptions.labelOf). */
+  labelOf?: (index: number, step: number) => string;
+  /** See LoadOptions.preconnect. */
+  preconnect?: LoadRequest;
   /** Called when a request got no HTTP answer (its outcome is unknown); the iteration ends there. */
   onFailure?: (index: number, step: number, code: string) => void;
   shouldAbort?: () => boolean;
@@ -175,8 +229,8 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
   let started = 0;
   let completed = 0;
   let stoppedBy: LoadResult['stopped_by'] = 'time';
-  const startedAt = performance.now();
-  const deadline = startedAt + options.durationMs;
+  let startedAt = performance.now();
+  let deadline = startedAt + options.durationMs;
 
   const iteration = async (index: number) => {
     let previous: { status: number; body: string } | null = null;
@@ -185,6 +239,7 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
       const spec = options.makeRequest(index, step, previous);
       if (!spec) return;
       sent[step] = sent[step]! + 1;
+      const label = options.labelOf?.(index, step);
       const sentAt = performance.now();
       try {
         const response = await pool.request({
@@ -194,11 +249,12 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
           body: spec.body,
         });
         const body = await response.body.text();
-        recorders[step]!.answer(response.statusCode, body, performance.now() - sentAt);
-        options.onResponse?.(index, step, response.statusCode, body);
+        const latency = performance.now() - sentAt;
+        recorders[step]!.answer(response.statusCode, body, latency, label);
+        options.onResponse?.(index, step, response.statusCode, body, latency);
         previous = { status: response.statusCode, body };
       } catch (error) {
-        const code = recorders[step]!.failure(error, performance.now() - sentAt);
+        const code = recorders[step]!.failure(error, performance.now() - sentAt, label);
         options.onFailure?.(index, step, code);
         await pauseAfterFailure();
         return;
@@ -226,6 +282,18 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
   };
 
   try {
+    if (options.preconnect) {
+      // Every connection open (and accepted) before the clock starts; these answers are not counted.
+      const spec = options.preconnect;
+      await Promise.all(
+        Array.from({ length: options.connections }, async () => {
+          const response = await pool.request({ method: spec.method, path: spec.path, headers: spec.headers });
+          await response.body.text();
+        }),
+      );
+      startedAt = performance.now();
+      deadline = startedAt + options.durationMs;
+    }
     await Promise.all(Array.from({ length: options.connections }, client));
   } finally {
     await pool.close().catch(() => {});

@@ -2,6 +2,7 @@
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult, OpenLoopResult } from './load.ts';
+import type { SeedStats } from './search.ts';
 import type { Summary } from './stats.ts';
 import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
 
@@ -13,7 +14,7 @@ export type Backend = 'postgres' | 'pglite' | 'redis';
  * bench/ceiling-server.ts (one Lua script in Redis per hold, nothing else).
  */
 export type Setup = 'plain' | 'redis-gate' | 'pg-only' | 'ceiling';
-export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase';
+export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase' | 'search';
 
 export interface ScenarioBase {
   name: string;
@@ -141,7 +142,79 @@ export interface PurchaseResult extends ScenarioBase {
   verification: PurchaseCheck | null;
 }
 
-export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult;
+/** One kind of search request within a phase (see searchKinds in search.ts). */
+export interface SearchKindFigures {
+  requests: number;
+  /** This kind's requests per second of the phase. */
+  rps: number;
+  latency_ms: Summary;
+  /** 200 answers, and those holding at least one event (or suggestion). */
+  answers_200: number;
+  with_results: number;
+  with_results_share: number | null;
+  /** Events (suggestions) per 200 answer, of at most a page (20; 8 suggestions). */
+  mean_results: number | null;
+  non_2xx: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+/** One measured load of the search mix: with or without the catalog cache, 50 clients or one. */
+export interface SearchPhase {
+  name: string;
+  /** CATALOG_CACHE_TTL_MS: 0 (every request reaches the database) or the default. */
+  catalog_cache: 'off' | 'default';
+  catalog_cache_ttl_ms: number;
+  connections: number;
+  duration_target_s: number;
+  result: LoadResult | null;
+  throughput_rps: number;
+  with_results_share: number | null;
+  /**
+   * Requests for a path answered 200 less than the cache's TTL before they were sent: the most
+   * the catalog cache could have served (0 with the cache off).
+   */
+  repeat_share: number;
+  by_kind: Record<string, SearchKindFigures>;
+  /** The slowest requests of the phase, slowest first. */
+  slowest: {
+    kind: string;
+    path: string;
+    ms: number;
+    /** When it was sent, seconds after the phase began. */
+    sent_at_s: number;
+    status: number;
+    results: number | null;
+  }[];
+  /** From the server's /metrics: its own mean time per request of each route, and its event loop delay. */
+  server_side: {
+    events_mean_ms: number | null;
+    suggest_mean_ms: number | null;
+    event_loop_delay_p99_ms: number;
+    event_loop_delay_max_ms: number;
+  } | null;
+  cpu_pct_of_one_core: HoldResult['cpu_pct_of_one_core'];
+  cpu_ms_per_request: { server: number | null; postgres: number | null; redis: number | null };
+  postgres_wait_sample: { samples: number; states: Record<string, number> } | null;
+  error?: string;
+}
+
+/** search-postgres / search-pglite: a seeded catalog, then the search mix in a closed loop. */
+export interface SearchResult extends ScenarioBase {
+  kind: 'search';
+  seeding: { events: number; seats_per_event: number; seed: number; base_date: string };
+  seed: SeedStats | null;
+  load: {
+    warmup_s: number;
+    request_seed: number;
+    /** The share of each kind of request in the mix, and what it sends. */
+    mix: Record<string, number>;
+    kinds: Record<string, string>;
+  };
+  phases: SearchPhase[];
+  verification: null;
+}
+
+export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult | SearchResult;
 
 /**
  * The sse-fanout scenario: bench/sse-fanout.ts run as a child process, which writes its whole
@@ -485,6 +558,7 @@ export function renderMarkdown(report: RunReport): string {
     );
     lines.push('');
   }
+  lines.push(...renderSearch(report.scenarios.filter((s): s is SearchResult => s.kind === 'search')));
   if (report.sse_fanout) lines.push(...renderSseFanout(report.sse_fanout));
   lines.push('## Anomalies');
   lines.push('');
@@ -695,6 +769,137 @@ function renderSseFanout(sse: SseFanoutSection): string[] {
       `Whole result: ${sse.result_file ?? '–'} (${sse.wall_s} s).`,
   );
   lines.push('');
+  return lines;
+}
+
+/**
+ * The search scenarios: how the catalog was seeded, then one row per phase (cache off with
+ * one client and with 50, the default cache with 50), then per kind of request.
+ */
+function renderSearch(searches: SearchResult[]): string[] {
+  if (searches.length === 0) return [];
+  const lines: string[] = [];
+  const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+  const share = (value: number | null) => (value === null ? '–' : pct(value));
+  lines.push('## Search (GET /v1/events?q=… and GET /v1/search/suggest, closed loop)');
+  lines.push('');
+  for (const s of searches) {
+    const seed = s.seed;
+    if (!seed) {
+      lines.push(`${s.name}: seeding FAILED: ${cell(s.error ?? '')}`);
+      lines.push('');
+      continue;
+    }
+    const t = seed.seconds;
+    lines.push(
+      `${s.name} (${setupName(s)}): seeded ${int(seed.events)} events (${int(seed.published)} published), ` +
+        `${int(seed.seats)} seats, ${int(seed.venues)} venues, ${int(seed.performers)} performers, ` +
+        `${int(seed.event_performers)} event_performers rows in **${t.total.toFixed(1)} s** ` +
+        `(${int(seed.events_per_s)} events/s: migrate ${t.migrate.toFixed(1)} s, events with their search columns ` +
+        `${t.events.toFixed(1)} s, seats ${t.seats.toFixed(1)} s, performers ${t.event_performers.toFixed(1)} s, ` +
+        `VACUUM ANALYZE ${t.vacuum_analyze.toFixed(1)} s); events ${seed.events_mb ?? '–'} MB, seats ` +
+        `${seed.seats_mb ?? '–'} MB with indexes; search columns as refresh_event_search() makes them: ` +
+        `${seed.search_check.mismatched === 0 ? 'OK' : `**${seed.search_check.mismatched} differ**`} ` +
+        `(${seed.search_check.sampled} sampled).`,
+    );
+    lines.push('');
+  }
+  const rows = searches.flatMap((s) => s.phases.map((phase) => ({ s, phase })));
+  if (rows.length > 0) {
+    lines.push(
+      '| Scenario | Backend | Events | Catalog cache | Clients | Requests | Req/s | p50 ms | p99 ms | p99.9 ms | Max ms | ≥1 result | Repeats in TTL | Errors | Non-2xx | Server-side mean ms events / suggest | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/req server + PG |',
+    );
+    lines.push(
+      '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const { s, phase } of rows) {
+      const cache =
+        phase.catalog_cache === 'off' ? 'off (TTL 0)' : `default (TTL ${int(phase.catalog_cache_ttl_ms)} ms)`;
+      const head = `| ${s.name} | ${setupName(s)} | ${int(s.seeding.events)} | ${cache} | ${phase.connections}`;
+      if (!phase.result) {
+        lines.push(
+          `${head} | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(phase.error ?? '')} |`,
+        );
+        continue;
+      }
+      const r = phase.result;
+      const l = r.latency_ms.all;
+      const side = phase.server_side;
+      lines.push(
+        `${head} | ${int(r.requests)} | ${int(phase.throughput_rps)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
+          `${ms(l.max)} | ${share(phase.with_results_share)} | ` +
+          `${phase.catalog_cache === 'off' ? '–' : pct(phase.repeat_share)} | ${counts(r.errors)} | ${counts(r.non_2xx)} | ` +
+          `${ms(side?.events_mean_ms ?? undefined)} / ${ms(side?.suggest_mean_ms ?? undefined)} | ` +
+          `${ms(side?.event_loop_delay_p99_ms)} | ${cpu(phase.cpu_pct_of_one_core.server)} | ` +
+          `${cpu(phase.cpu_pct_of_one_core.postgres)} | ${cpu(phase.cpu_pct_of_one_core.bench_client)} | ` +
+          `${cpu(phase.cpu_pct_of_one_core.other)} | ${ms(phase.cpu_ms_per_request.server ?? undefined)} + ` +
+          `${ms(phase.cpu_ms_per_request.postgres ?? undefined)} |`,
+      );
+    }
+    lines.push('');
+    lines.push(
+      'Latency is from sending the request to having read the whole answer; with 50 clients in a closed loop it ' +
+        'includes the time a request waits for the server (≈ 50 / req/s), so the one-client row is what one ' +
+        'search costs on an idle server. ≥1 result: the share of 200 answers with at least one event (suggestion). ' +
+        'Repeats in TTL: requests for a query answered less than the cache TTL before, the most the cache could serve. ' +
+        'Server-side mean: the service’s own time per request (its /metrics), without the wait in the socket.',
+    );
+    lines.push('');
+  }
+  for (const s of searches) {
+    if (s.phases.every((phase) => !phase.result)) continue;
+    const phases = s.phases.filter((phase) => phase.result);
+    lines.push(`${s.name}, per kind of request (share of the mix):`);
+    lines.push('');
+    const header = phases.map((phase) => `${phase.name}: req/s | p50 / p99 ms | ≥1 result`).join(' | ');
+    lines.push(`| Kind | Share | ${header} |`);
+    lines.push(`|---|---:|${phases.map(() => '---:|---:|---:|').join('')}`);
+    for (const [kind, weight] of Object.entries(s.load.mix)) {
+      const cells = phases.map((phase) => {
+        const k = phase.by_kind[kind];
+        if (!k) return '– | – | –';
+        const bad = Object.keys(k.errors).length + Object.keys(k.non_2xx).length > 0 ? ' ⚠' : '';
+        return `${int(k.rps)} | ${latencyPair(k.latency_ms)}${bad} | ${share(k.with_results_share)}`;
+      });
+      lines.push(`| ${kind} | ${pct(weight)} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+    const uncached = s.phases.find((phase) => phase.catalog_cache === 'off' && phase.connections > 1 && phase.result);
+    if (uncached && uncached.slowest.length > 0) {
+      lines.push(
+        `${s.name}, slowest requests without the cache (50 clients): ` +
+          uncached.slowest
+            .slice(0, 5)
+            .map(
+              (slow) => `\`${cell(decodeURIComponent(slow.path))}\` ${ms(slow.ms)} ms (${slow.results ?? '–'} results)`,
+            )
+            .join(', ') +
+          '.',
+      );
+      lines.push('');
+    }
+    const waits = s.phases.filter((phase) => phase.postgres_wait_sample && phase.postgres_wait_sample.samples > 0);
+    for (const phase of waits) {
+      const states = Object.entries(phase.postgres_wait_sample!.states);
+      const total = states.reduce((sum, [, count]) => sum + count, 0);
+      lines.push(
+        `${s.name} (${phase.name}), the service's PostgreSQL connections, sampled every 100 ms: ` +
+          states
+            .slice(0, 4)
+            .map(([state, count]) => `${state} ${pct(count / total)}`)
+            .join(', ') +
+          '.',
+      );
+      lines.push('');
+    }
+  }
+  const kinds = searches[0]?.load.kinds;
+  if (kinds) {
+    lines.push('The kinds of request:');
+    lines.push('');
+    for (const [kind, text] of Object.entries(kinds)) lines.push(`- **${kind}**: ${cell(text)}`);
+    lines.push('');
+  }
   return lines;
 }
 

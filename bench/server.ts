@@ -21,6 +21,7 @@ const configKeys = [
   'HOLD_GATE',
   'HOLD_GATE_PENDING_MS',
   'SEAT_CHANGE_LOG_MAX',
+  'CATALOG_CACHE_TTL_MS',
   'SSE_MAX_SUBSCRIBERS',
   'SSE_MIN_INTERVAL_MS',
   'SSE_HEARTBEAT_MS',
@@ -169,6 +170,8 @@ export interface ServerMetrics {
   /** Cumulative: every POST /v1/reservations/{id}/confirm so far. */
   confirmSecondsSum: number;
   confirmCount: number;
+  /** Cumulative, every route: request seconds and count by "METHOD route", e.g. "GET /v1/events". */
+  routes: Record<string, { sum: number; count: number }>;
   /** Event loop delay since the previous scrape (prom-client resets it on every scrape). */
   loopLagMeanS: number;
   loopLagP99S: number;
@@ -310,11 +313,21 @@ export class ServerProcess {
       let confirmSum = 0;
       let confirmCount = 0;
       const gauges: Record<string, number> = {};
+      const routes: Record<string, { sum: number; count: number }> = {};
       for (const line of text.split('\n')) {
         if (line.startsWith('#')) continue;
         const match = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
         if (!match) continue;
         const [, name, labels = '', value] = match;
+        if (name === 'http_request_duration_seconds_sum' || name === 'http_request_duration_seconds_count') {
+          const method = /method="([^"]*)"/.exec(labels)?.[1];
+          const route = /route="([^"]*)"/.exec(labels)?.[1];
+          if (method && route) {
+            const entry = (routes[`${method} ${route}`] ??= { sum: 0, count: 0 });
+            if (name === 'http_request_duration_seconds_sum') entry.sum += Number(value);
+            else entry.count += Number(value);
+          }
+        }
         if (labels.includes('route="/v1/events/:event_id/reservations"') && labels.includes('method="POST"')) {
           if (name === 'http_request_duration_seconds_sum') sum += Number(value);
           if (name === 'http_request_duration_seconds_count') count += Number(value);
@@ -330,6 +343,7 @@ export class ServerProcess {
         holdCount: count,
         confirmSecondsSum: confirmSum,
         confirmCount,
+        routes,
         loopLagMeanS: gauges.nodejs_eventloop_lag_mean_seconds ?? NaN,
         loopLagP99S: gauges.nodejs_eventloop_lag_p99_seconds ?? NaN,
         loopLagMaxS: gauges.nodejs_eventloop_lag_max_seconds ?? NaN,

@@ -81,8 +81,16 @@ class Params {
   }
 }
 
-/** The WHERE conditions every event listing shares. */
-function filterConditions(filter: EventFilter, params: Params): string[] {
+/** Whether the event with this id has a seat available at the instant (a parameter). */
+const hasSeatAvailable = (eventId: string, at: string) =>
+  `EXISTS (SELECT 1 FROM seats s WHERE s.event_id = ${eventId} AND s.booking_id IS NULL
+           AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= ${at}))`;
+
+/**
+ * The WHERE conditions every event listing shares. With lazyAvailability the seat check
+ * is left out (the caller applies it to ranked rows, stopping when the page is full).
+ */
+function filterConditions(filter: EventFilter, params: Params, lazyAvailability = false): string[] {
   const where = filter.organizerId
     ? [`e.organizer_id = ${params.add(filter.organizerId)}`]
     : [`e.status = 'published'`];
@@ -92,9 +100,8 @@ function filterConditions(filter: EventFilter, params: Params): string[] {
   if (filter.toMs !== undefined) where.push(`e.starts_at < ${params.add(ts(filter.toMs))}`);
   if (filter.priceMinCents !== undefined) where.push(`e.price_max_cents >= ${params.add(filter.priceMinCents)}`);
   if (filter.priceMaxCents !== undefined) where.push(`e.price_min_cents <= ${params.add(filter.priceMaxCents)}`);
-  if (filter.availableAtMs !== undefined) {
-    where.push(`EXISTS (SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.booking_id IS NULL
-                 AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= ${params.add(ts(filter.availableAtMs))}))`);
+  if (filter.availableAtMs !== undefined && !lazyAvailability) {
+    where.push(hasSeatAvailable('e.id', params.add(ts(filter.availableAtMs))));
   }
   return where;
 }
@@ -278,16 +285,22 @@ export class PostgresCatalogStore implements CatalogStore {
   }
 
   async searchText(search: TextSearch): Promise<(EventRecord & { score: number; exact: boolean })[]> {
-    const params = new Params();
-    const text = params.add(search.text);
-    const where = filterConditions(search, params);
     // Full-text matches: every word a prefix of a word of the event, ranked by ts_rank,
     // which weighs names (A) over venue (B) over description (C). Only when nothing
     // matches that way are typos forgiven: events whose text holds something close to the
-    // query (trigrams, pg_trgm.word_similarity_threshold), ranked by how close.
-    // Exact or typo mode is decided on the first page and carried by the cursor, so an
-    // exact match inserted mid-walk cannot switch the later pages of a typo walk.
-    const exact = search.order === 'relevance' && search.after ? search.after.exact : await this.anyExactMatch(search);
+    // query (trigrams, pg_trgm.word_similarity_threshold), ranked by how close. The mode
+    // of a walk is that of its first page: a relevance cursor carries it, a date walk
+    // asks again, so an exact match inserted mid-walk cannot switch a typo walk.
+    if (search.order === 'relevance' && search.after) return this.searchIn(search, search.after.exact);
+    if (search.after) return this.searchIn(search, await this.anyExactMatch(search));
+    const exactPage = await this.searchIn(search, true);
+    return exactPage.length > 0 ? exactPage : this.searchIn(search, false);
+  }
+
+  private async searchIn(search: TextSearch, exact: boolean) {
+    const params = new Params();
+    const text = params.add(search.text);
+    const where = filterConditions(search, params, true);
     const match = exact ? 'e.search_doc @@ q.tsq' : 'q.text OPERATOR(public.<%) e.search_text';
     const score = exact ? '1 + ts_rank(e.search_doc, q.tsq)' : 'public.word_similarity(q.text, e.search_text)';
     let after = '';
@@ -301,13 +314,19 @@ export class PostgresCatalogStore implements CatalogStore {
       const previous = params.add(search.after.score);
       after = `WHERE (m.score < ${previous} OR (m.score = ${previous} AND m.id > ${params.add(search.after.id)}::uuid))`;
     }
-    // The page is chosen from ids and sort keys alone; only its rows are then read whole.
+    // Seats are checked on ranked rows only until the page is full (OFFSET 0 keeps the
+    // ranking below the check); the page is chosen from ids and sort keys, and only its
+    // rows are then read whole.
+    const available =
+      search.availableAtMs === undefined ? 'true' : hasSeatAvailable('m.id', params.add(ts(search.availableAtMs)));
     const { rows } = await this.db.query<EventRow & { score: number }>(
       `WITH ${queryCte(text)},
        matched AS (
          SELECT e.id, e.starts_at, (${score})::float8 AS score
          FROM events e, q WHERE ${match} AND ${where.join(' AND ')}),
-       page AS (SELECT m.* FROM matched m ${after} ORDER BY ${order} LIMIT ${params.add(search.limit)})
+       page AS (
+         SELECT m.* FROM (SELECT * FROM matched m ${after} ORDER BY ${order} OFFSET 0) AS m
+         WHERE ${available} LIMIT ${params.add(search.limit)})
        SELECT ${eventColumns}, m.score FROM page m JOIN events e ON e.id = m.id ORDER BY ${order}`,
       params.values,
     );
@@ -331,9 +350,12 @@ export class PostgresCatalogStore implements CatalogStore {
     const { rows } = await this.db.query<Suggestion & { score: number }>(
       `WITH ${queryCte('$1')}
        SELECT kind, id, name, score FROM (
-         (SELECT 'event' AS kind, e.id, e.name, (1 + ts_rank(e.search_doc, q.tsq))::float8 AS score
-          FROM events e, q WHERE e.status = 'published' AND e.search_doc @@ q.tsq
-          ORDER BY score DESC, e.id LIMIT $2)
+         (SELECT kind, id, name, score FROM (
+            SELECT DISTINCT ON (catalog_fold(e.name)) 'event' AS kind, e.id, e.name,
+                   ts_rank(e.search_doc, q.tsq)::float8 AS score
+            FROM events e, q WHERE e.status = 'published' AND e.search_doc @@ q.tsq
+            ORDER BY catalog_fold(e.name), e.starts_at, e.id) AS named
+          ORDER BY score DESC, id LIMIT $2)
          UNION ALL
          (SELECT 'performer', p.id, p.name, public.word_similarity(q.text, catalog_fold(p.name))::float8 AS score
           FROM performers p, q WHERE q.text OPERATOR(public.<%) catalog_fold(p.name)
