@@ -350,12 +350,11 @@ export class PostgresCatalogStore implements CatalogStore {
     const { rows } = await this.db.query<Suggestion & { score: number }>(
       `WITH ${queryCte('$1')}
        SELECT kind, id, name, score FROM (
-         (SELECT kind, id, name, score FROM (
-            SELECT DISTINCT ON (catalog_fold(e.name)) 'event' AS kind, e.id, e.name,
-                   ts_rank(e.search_doc, q.tsq)::float8 AS score
+         (SELECT DISTINCT ON (catalog_fold(top.name)) 'event' AS kind, top.id, top.name, top.score FROM (
+            SELECT e.id, e.name, ts_rank(e.search_doc, q.tsq)::float8 AS score
             FROM events e, q WHERE e.status = 'published' AND e.search_doc @@ q.tsq
-            ORDER BY catalog_fold(e.name), e.starts_at, e.id) AS named
-          ORDER BY score DESC, id LIMIT $2)
+            ORDER BY score DESC, e.id LIMIT $2 * 4) AS top
+          ORDER BY catalog_fold(top.name), top.score DESC, top.id)
          UNION ALL
          (SELECT 'performer', p.id, p.name, public.word_similarity(q.text, catalog_fold(p.name))::float8 AS score
           FROM performers p, q WHERE q.text OPERATOR(public.<%) catalog_fold(p.name)
