@@ -7,17 +7,20 @@ import { after, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';
 import {
+  auth,
+  createEvent,
   createSchema,
   dropSchema,
   postgresUrl,
   postgresUrlFor,
   signToken,
+  startTestApp,
   testDb,
   testSecret,
 } from '../support/harness.ts';
 import { startServerProcess, type ServerProcess } from '../support/processes.ts';
 import { seedFromEnv } from '../support/random.ts';
-import { startRedisCluster, startRedisServer } from '../support/redis.ts';
+import { redisCommand, startRedisCluster, startRedisServer } from '../support/redis.ts';
 import { createStormEvent, httpCaller, runStorm, verifyStorm, type Caller } from '../support/storm.ts';
 
 const postgresOnly = testDb !== 'postgres' && 'several server processes need PostgreSQL';
@@ -136,6 +139,44 @@ describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () =
       for (const [index] of urls.entries()) {
         assert.equal(after.body.seats[index].status, 'held', 'holds made while Redis was down are on the map');
       }
+    },
+  );
+
+  test(
+    'when Redis refuses writes on a live connection, then the map still catches up within seconds',
+    { skip: postgresOnly, timeout: 60_000 },
+    async () => {
+      const redis = await startRedisServer();
+      cleanups.push(() => redis.stop());
+      const t = await startTestApp({ env: { REDIS_URL: redis.url } });
+      cleanups.push(() => t.close());
+      const eventId = await createEvent(t);
+      const seats = async () =>
+        new Map(
+          (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}/seats` }))
+            .json()
+            .seats.map((seat: { seat_id: string; status: string }) => [seat.seat_id, seat.status]),
+        );
+      assert.equal((await seats()).get('s3'), 'available'); // the map is built in Redis
+      // Out of memory, Redis refuses every write but keeps the connection: the hold's
+      // write-through fails, no reconnect follows, so only a retry brings the map back.
+      await redisCommand(redis.port, ['CONFIG', 'SET', 'maxmemory', '1']);
+      const held = await t.app.inject({
+        method: 'POST',
+        url: `/v1/events/${eventId}/reservations`,
+        headers: auth(await t.token('paused-buyer')),
+        payload: { seat_ids: ['s3'] },
+      });
+      assert.equal(held.statusCode, 201, held.body);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await redisCommand(redis.port, ['CONFIG', 'SET', 'maxmemory', '0']);
+      // Redis's own map (ETag "c…") must come to show the hold its write-through missed.
+      await waitFor('the Redis map to show the hold', async () => {
+        const served = await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}/seats` });
+        const fromRedis = String(served.headers.etag).startsWith('"c');
+        const s3 = served.json().seats[3] as { seat_id: string; status: string };
+        return fromRedis && s3.status === 'held' ? true : undefined;
+      });
     },
   );
 

@@ -149,6 +149,7 @@ export interface RedisSeatBoardOptions {
 }
 
 const warmChunkSeats = 2_000;
+const rebuildRetryMs = 1_000;
 const codes: SeatStatus[] = ['available', 'held', 'booked'];
 const stateLetter: Record<SeatStatus, string> = { available: 'F', held: 'H', booked: 'B' };
 
@@ -175,6 +176,7 @@ export class RedisSeatBoard implements SeatBoard {
   /** Events whose changes did not all reach Redis: rebuilt once Redis answers again. */
   private readonly dirty = new Set<string>();
   private closed = false;
+  private rebuildTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: RedisSeatBoardOptions) {
     const redisOptions: RedisOptions = {
@@ -215,6 +217,7 @@ export class RedisSeatBoard implements SeatBoard {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.rebuildTimer) clearTimeout(this.rebuildTimer);
     this.listeners.clear();
     await Promise.allSettled([...this.warming.values()]);
     this.client.disconnect();
@@ -255,6 +258,7 @@ export class RedisSeatBoard implements SeatBoard {
     } catch (error) {
       this.options.onError(error, 'redis apply');
       this.dirty.add(eventId);
+      this.scheduleRebuild();
     }
   }
 
@@ -372,6 +376,7 @@ export class RedisSeatBoard implements SeatBoard {
     } catch (error) {
       this.options.onError(error, 'redis rebuild');
       this.dirty.add(eventId);
+      this.scheduleRebuild();
       return false;
     }
   }
@@ -379,6 +384,20 @@ export class RedisSeatBoard implements SeatBoard {
   private rebuildDirty(): void {
     if (this.closed) return;
     for (const eventId of [...this.dirty]) void this.warm(eventId);
+  }
+
+  /**
+   * A call can fail while the connection stays up (a timeout under load): then no
+   * 'ready' comes to trigger the rebuild, so it is retried a second later, and again
+   * while it keeps failing. Without a connection, 'ready' does it.
+   */
+  private scheduleRebuild(): void {
+    if (this.closed || this.rebuildTimer) return;
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuildTimer = null;
+      if (this.client.status === 'ready') this.rebuildDirty();
+    }, rebuildRetryMs);
+    this.rebuildTimer.unref();
   }
 
   private dispatch(message: string): void {
