@@ -658,7 +658,12 @@ export async function seedCatalog(db: Database, options: SeedOptions): Promise<S
   const mismatched = seeded.filter((row, index) => row !== refreshed[index]).length;
   const checkS = lap();
 
-  await db.query('VACUUM ANALYZE venues, performers, events, seats, event_performers');
+  // The typo dictionary, as refresh_event_search() fills it (migrations/004_search_words.sql).
+  await db.query(
+    `INSERT INTO search_words (word) SELECT DISTINCT word FROM events, unnest(tsvector_to_array(search_doc)) AS word
+     ON CONFLICT DO NOTHING`,
+  );
+  await db.query('VACUUM ANALYZE venues, performers, events, seats, event_performers, search_words');
   const vacuumS = lap();
 
   let eventsMb: number | null = null;

@@ -232,7 +232,11 @@ export async function listEvents(deps: Deps, query: ListEventsQuery, organizerId
     });
     page = found.slice(0, limit);
     const last = found[limit - 1];
-    if (found.length > limit && last) nextCursor = encodeCursor([last.exact ? 'r' : 't', last.score, last.id]);
+    if (found.length > limit && last) {
+      nextCursor = encodeCursor(
+        last.corrected === null ? ['r', last.score, last.id] : ['t', last.score, last.id, last.corrected],
+      );
+    }
   } else {
     const after = query.cursor === undefined ? undefined : decodeDateCursor(query.cursor);
     const found = await (query.q === undefined
@@ -290,14 +294,21 @@ function decodeRelevanceCursor(text: string): RelevanceCursor {
   const value = decodeCursorValue(text);
   if (
     Array.isArray(value) &&
-    value.length === 3 &&
-    (value[0] === 'r' || value[0] === 't') &&
     typeof value[1] === 'number' &&
     Number.isFinite(value[1]) &&
     typeof value[2] === 'string' &&
     isUuid(value[2])
   ) {
-    return { score: value[1], id: value[2], exact: value[0] === 'r' };
+    if (value[0] === 'r' && value.length === 3) return { score: value[1], id: value[2], corrected: null };
+    // A typo walk's corrected words: at most 8 words of letters and digits, as the search makes them.
+    if (
+      value[0] === 't' &&
+      value.length === 4 &&
+      typeof value[3] === 'string' &&
+      /^[\p{L}\p{N} ]{1,400}$/u.test(value[3])
+    ) {
+      return { score: value[1], id: value[2], corrected: value[3] };
+    }
   }
   throw badCursor();
 }

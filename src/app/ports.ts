@@ -90,11 +90,11 @@ export interface DateSearch extends EventFilter {
   after?: EventCursor;
 }
 
-/** Relevance order: score (descending), then id; exact: the walk matches exactly, not by typos. */
+/** Relevance order: score (descending), then id; corrected: the typo-corrected query the walk searches. */
 export interface RelevanceCursor {
   score: number;
   id: string;
-  exact: boolean;
+  corrected: string | null;
 }
 
 /** A renamed venue or performer, and the events that show its name. */
@@ -178,7 +178,7 @@ export interface CatalogStore {
   /** Applies the patch in one transaction; nowMs decides whether the seat map may change. */
   updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate>;
   listByDate(search: DateSearch): Promise<EventRecord[]>;
-  searchText(search: TextSearch): Promise<(EventRecord & { score: number; exact: boolean })[]>;
+  searchText(search: TextSearch): Promise<(EventRecord & { score: number; corrected: string | null })[]>;
   suggest(text: string, limit: number): Promise<Suggestion[]>;
 }
 

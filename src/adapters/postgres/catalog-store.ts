@@ -73,6 +73,22 @@ const queryCte = (text: string) => `q AS (
           FROM (SELECT word FROM regexp_split_to_table(catalog_fold(${text}), '[^[:alnum:]]+') AS word
                 WHERE word <> '' LIMIT 8) AS words) AS tsq)`;
 
+// The query with typos corrected: each word that is no prefix of a known word (table
+// search_words) becomes the most similar known word (trigram similarity above
+// pg_trgm.similarity_threshold). Answers the corrected words and the original ones.
+const correctionSql = `
+  SELECT string_agg(fixed.word, ' ' ORDER BY fixed.position) AS corrected,
+         string_agg(fixed.original, ' ' ORDER BY fixed.position) AS original
+  FROM (SELECT w.position, w.word AS original,
+               CASE WHEN EXISTS (SELECT 1 FROM search_words s WHERE s.word LIKE w.word || '%') THEN w.word
+                    ELSE coalesce((SELECT s.word FROM search_words s
+                                   WHERE s.word OPERATOR(public.%) w.word
+                                   ORDER BY public.similarity(s.word, w.word) DESC, s.word LIMIT 1), w.word)
+               END AS word
+        FROM (SELECT word, position
+              FROM regexp_split_to_table(catalog_fold($1), '[^[:alnum:]]+') WITH ORDINALITY AS t(word, position)
+              WHERE word <> '' LIMIT 8) AS w) AS fixed`;
+
 class Params {
   readonly values: unknown[] = [];
   add(value: unknown): string {
@@ -284,25 +300,36 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows.map(toEvent);
   }
 
-  async searchText(search: TextSearch): Promise<(EventRecord & { score: number; exact: boolean })[]> {
+  async searchText(search: TextSearch): Promise<(EventRecord & { score: number; corrected: string | null })[]> {
     // Full-text matches: every word a prefix of a word of the event, ranked by ts_rank,
     // which weighs names (A) over venue (B) over description (C). Only when nothing
-    // matches that way are typos forgiven: events whose text holds something close to the
-    // query (trigrams, pg_trgm.word_similarity_threshold), ranked by how close. The mode
-    // of a walk is that of its first page: a relevance cursor carries it, a date walk
-    // asks again, so an exact match inserted mid-walk cannot switch a typo walk.
-    if (search.order === 'relevance' && search.after) return this.searchIn(search, search.after.exact);
-    if (search.after) return this.searchIn(search, await this.anyExactMatch(search));
-    const exactPage = await this.searchIn(search, true);
-    return exactPage.length > 0 ? exactPage : this.searchIn(search, false);
+    // matches that way are typos forgiven: the query is searched again with each unknown
+    // word replaced by the closest known one (search_words, trigrams). A walk keeps the
+    // query of its first page: a relevance cursor carries the corrected words, a date
+    // walk asks again, so an event inserted mid-walk cannot switch a typo walk.
+    if (search.order === 'relevance' && search.after) return this.searchIn(search, search.after.corrected);
+    if (search.after && (await this.anyExactMatch(search))) return this.searchIn(search, null);
+    if (!search.after) {
+      const exactPage = await this.searchIn(search, null);
+      if (exactPage.length > 0) return exactPage;
+    }
+    const corrected = await this.correct(search.text);
+    return corrected === null ? [] : this.searchIn(search, corrected);
   }
 
-  private async searchIn(search: TextSearch, exact: boolean) {
+  /** The query with its typos corrected; null when no word changed (nothing to search again). */
+  private async correct(text: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ corrected: string | null; original: string | null }>(correctionSql, [text]);
+    const row = rows[0];
+    return row?.corrected && row.corrected !== row.original ? row.corrected : null;
+  }
+
+  private async searchIn(search: TextSearch, corrected: string | null) {
     const params = new Params();
-    const text = params.add(search.text);
+    const text = params.add(corrected ?? search.text);
     const where = filterConditions(search, params, true);
-    const match = exact ? 'e.search_doc @@ q.tsq' : 'q.text OPERATOR(public.<%) e.search_text';
-    const score = exact ? '1 + ts_rank(e.search_doc, q.tsq)' : 'public.word_similarity(q.text, e.search_text)';
+    // Scores of a corrected query stay below every exact score.
+    const score = corrected === null ? '1 + ts_rank(e.search_doc, q.tsq)' : 'ts_rank(e.search_doc, q.tsq)';
     let after = '';
     let order = 'm.score DESC, m.id';
     if (search.order === 'date') {
@@ -323,14 +350,14 @@ export class PostgresCatalogStore implements CatalogStore {
       `WITH ${queryCte(text)},
        matched AS (
          SELECT e.id, e.starts_at, (${score})::float8 AS score
-         FROM events e, q WHERE ${match} AND ${where.join(' AND ')}),
+         FROM events e, q WHERE e.search_doc @@ q.tsq AND ${where.join(' AND ')}),
        page AS (
          SELECT m.* FROM (SELECT * FROM matched m ${after} ORDER BY ${order} OFFSET 0) AS m
          WHERE ${available} LIMIT ${params.add(search.limit)})
        SELECT ${eventColumns}, m.score FROM page m JOIN events e ON e.id = m.id ORDER BY ${order}`,
       params.values,
     );
-    return rows.map((row) => ({ ...toEvent(row), score: row.score, exact }));
+    return rows.map((row) => ({ ...toEvent(row), score: row.score, corrected }));
   }
 
   /** Whether any event matches every word as a prefix (with the filters). */
