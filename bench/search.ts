@@ -569,7 +569,7 @@ export async function seedCatalog(db: Database, options: SeedOptions): Promise<S
     await db.query(
       `INSERT INTO events (id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
                            max_seats_per_user, currency, price_tiers, sections, seat_count, created_at, status,
-                           description, venue_id, price_min_cents, price_max_cents, updated_at, search_doc, search_text)
+                           description, venue_id, price_min_cents, price_max_cents, updated_at, search_doc)
        SELECT r.id, r.organizer, r.name, r.category, r.starts_at, r.venue_name, r.venue_city, r.sale_opens_at,
               8, r.currency,
               jsonb_build_array(
@@ -584,8 +584,7 @@ export async function seedCatalog(db: Database, options: SeedOptions): Promise<S
               $17::timestamptz,
               setweight(to_tsvector('simple', catalog_fold(r.name || ' ' || coalesce(r.names, ''))), 'A')
                 || setweight(to_tsvector('simple', catalog_fold(r.venue_name || ' ' || r.venue_city)), 'B')
-                || setweight(to_tsvector('simple', catalog_fold(r.category || ' ' || r.description)), 'C'),
-              catalog_fold(r.name || ' ' || coalesce(r.names, '') || ' ' || r.venue_name || ' ' || r.venue_city)
+                || setweight(to_tsvector('simple', catalog_fold(r.category || ' ' || r.description)), 'C')
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
                    $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::uuid[], $13::bigint[], $14::bigint[],
                    $15::text[])
@@ -647,11 +646,11 @@ export async function seedCatalog(db: Database, options: SeedOptions): Promise<S
   const sample = sampleIds.slice(0, 200);
   const read = async () =>
     (
-      await db.query<{ id: string; doc: string; text: string }>(
-        `SELECT id, search_doc::text AS doc, search_text AS text FROM events WHERE id = ANY($1::uuid[]) ORDER BY id`,
+      await db.query<{ id: string; doc: string }>(
+        `SELECT id, search_doc::text AS doc FROM events WHERE id = ANY($1::uuid[]) ORDER BY id`,
         [sample],
       )
-    ).rows.map((row) => `${row.id} ${row.doc} ${row.text}`);
+    ).rows.map((row) => `${row.id} ${row.doc}`);
   const seeded = await read();
   await db.query('SELECT refresh_event_search(id) FROM unnest($1::uuid[]) AS s(id)', [sample]);
   const refreshed = await read();
