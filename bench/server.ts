@@ -48,6 +48,16 @@ const configKeys = [
   'SHUTDOWN_TIMEOUT_MS',
   'DEMO_EVENT',
   'IDEMPOTENCY_KEY_RETENTION_HOURS',
+  'ADMISSION_SECRET',
+  'ADMIT_TICK_MS',
+  'ADMIT_BATCH_MAX',
+  'QUEUE_STREAM_INTERVAL_MS',
+  'RATE_LIMITS',
+  'RATE_LIMIT_USER_PER_SECOND',
+  'RATE_LIMIT_USER_BURST',
+  'RATE_LIMIT_IP_PER_SECOND',
+  'RATE_LIMIT_IP_BURST',
+  'IN_FLIGHT_MAX',
   'CEILING_KEY_PREFIX', // bench/ceiling-server.ts
 ];
 
@@ -218,7 +228,8 @@ export class ServerProcess {
     for (const [key, value] of Object.entries(process.env)) {
       if (value !== undefined && !configKeys.includes(key)) env[key] = value;
     }
-    Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1' });
+    // All load comes from 127.0.0.1 (one address): per-address limits would measure themselves.
+    Object.assign(env, { RATE_LIMITS: 'off' }, options.env, { PORT: String(port), HOST: '127.0.0.1' });
     const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
       cwd: options.root,
       env,

@@ -51,6 +51,18 @@ const ConfigSchema = Type.Object({
   IDEMPOTENCY_IN_FLIGHT_STALE_MS: Integer(1_000, 3_600_000, 60_000),
   IDEMPOTENCY_KEY_RETENTION_HOURS: Integer(1, 24 * 365, 24),
   SHUTDOWN_TIMEOUT_MS: Integer(100, 120_000, 10_000),
+  // Admission tokens are signed with a key derived from this (else from AUTH_SECRET, else
+  // random per start: set it when several hosts share one waiting room under AUTH_JWKS_URL).
+  ADMISSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ADMIT_TICK_MS: Integer(10, 60_000, 250),
+  ADMIT_BATCH_MAX: Integer(1, 100_000, 1_000),
+  QUEUE_STREAM_INTERVAL_MS: Integer(100, 60_000, 1_000),
+  RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  RATE_LIMIT_USER_PER_SECOND: Integer(1, 1_000_000, 5),
+  RATE_LIMIT_USER_BURST: Integer(1, 1_000_000, 10),
+  RATE_LIMIT_IP_PER_SECOND: Integer(1, 1_000_000, 100),
+  RATE_LIMIT_IP_BURST: Integer(1, 1_000_000, 200),
+  IN_FLIGHT_MAX: Integer(1, 1_000_000, 1_000),
   DEMO_EVENT: Type.Union([Type.Literal('auto'), Type.Literal('off')], { default: 'auto' }),
 });
 

@@ -1,6 +1,12 @@
 // The composition root: picks the adapters the configuration asks for and wires the
 // use cases to them. Used by server.ts, by the tests and by the benchmarks.
+import { randomBytes } from 'node:crypto';
 import { systemClock } from './adapters/clock/system-clock.ts';
+import { MemoryRateLimiter } from './adapters/memory/rate-limiter.ts';
+import { MemoryWaitingRoom } from './adapters/memory/waiting-room.ts';
+import { RedisRateLimiter } from './adapters/redis/rate-limiter.ts';
+import { RedisWaitingRoom } from './adapters/redis/waiting-room.ts';
+import { AdmissionTokens } from './app/admission-tokens.ts';
 import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
 import { connectRedis, RedisSeatBoard } from './adapters/redis/seat-board.ts';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
@@ -15,6 +21,7 @@ import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateL
 import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
+import type { LimitOptions } from './http/plugins/limits.ts';
 
 export interface Runtime {
   db: Database;
@@ -28,6 +35,8 @@ export interface RuntimeOverrides {
   payments?: Payments;
   /** PostgreSQL schema to work in (tests give every run its own). */
   searchPath?: string;
+  /** Random 32-bit words for the pre-queue draw (tests seed it). */
+  randomWord?: () => number;
   /** Where the seat board reports Redis trouble (it never throws it). */
   onBoardError?: (error: unknown, context: string) => void;
 }
@@ -44,6 +53,8 @@ export function settingsFrom(config: Config): Settings {
     },
     idempotencyInFlightStaleMs: config.IDEMPOTENCY_IN_FLIGHT_STALE_MS,
     holdGate: config.HOLD_GATE === 'on',
+    admitter: { tickMs: config.ADMIT_TICK_MS, batchMax: config.ADMIT_BATCH_MAX },
+    queueStreamIntervalMs: config.QUEUE_STREAM_INTERVAL_MS,
   };
 }
 
@@ -55,6 +66,15 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
     maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES,
     recentMax: config.SEAT_CHANGE_LOG_MAX,
     degradedPollMs: 2_000,
+  };
+}
+
+export function limitsFrom(config: Config): LimitOptions {
+  return {
+    rateLimits: config.RATE_LIMITS === 'on',
+    user: { perSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
+    address: { perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST },
+    inFlightMax: config.IN_FLIGHT_MAX,
   };
 }
 
@@ -73,6 +93,34 @@ export function createCatalogCache(
   });
   client.on('error', (error) => onError(error, 'redis catalog cache'));
   return new RedisCatalogCache(client, config.REDIS_KEY_PREFIX, config.CATALOG_CACHE_TTL_MS, onError);
+}
+
+/** The waiting room and rate limits: in Redis (shared) when REDIS_URL is set, else in this process. */
+export function createCrowdControl(config: Config, onError: (error: unknown, context: string) => void) {
+  if (!config.REDIS_URL) {
+    return { waitingRoom: new MemoryWaitingRoom(), rateLimiter: new MemoryRateLimiter(), close: async () => {} };
+  }
+  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+    // Joins and rate-limit checks of many requests in one tick go out as one write.
+    enableAutoPipelining: true,
+  });
+  client.on('error', (error) => onError(error, 'redis waiting room'));
+  return {
+    waitingRoom: new RedisWaitingRoom(client, config.REDIS_KEY_PREFIX),
+    rateLimiter: new RedisRateLimiter(client, config.REDIS_KEY_PREFIX, onError),
+    close: async () => client.disconnect(),
+  };
+}
+
+/** The secret admission tokens are signed with (see AdmissionTokens for the derived key). */
+export function admissionSecretOf(config: Config): string {
+  return (
+    config.ADMISSION_SECRET ?? config.AUTH_SECRET ?? config.DEMO_AUTH_SECRET ?? randomBytes(32).toString('base64url')
+  );
 }
 
 /** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
@@ -117,6 +165,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const clock = overrides.clock ?? systemClock;
   const board = createSeatBoard(config, store, clock, overrides.onBoardError ?? (() => {}));
   const catalogCache = createCatalogCache(config, clock, overrides.onBoardError ?? (() => {}));
+  const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
     store,
     catalog: new PostgresCatalogStore(db),
@@ -124,6 +173,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     board,
     payments: overrides.payments ?? new TestPayments(),
     clock,
+    waitingRoom: crowd.waitingRoom,
+    admissionTokens: new AdmissionTokens(admissionSecretOf(config)),
+    rateLimiter: crowd.rateLimiter,
+    randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
   };
   const authenticator = createAuthenticator({
@@ -136,6 +189,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const close = async () => {
     await board.close();
     await catalogCache.close();
+    await crowd.waitingRoom.close();
+    await crowd.rateLimiter.close();
+    await crowd.close();
     await db.close();
   };
   return { db, deps, authenticator, close };

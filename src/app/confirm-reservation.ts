@@ -19,6 +19,7 @@ import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts'
 import type { Deps } from './deps.ts';
 import type { IdempotencyLease, ReservationRecord, StoredResponse } from './ports.ts';
 import { requireOwnReservation } from './reservations.ts';
+import { finishShopping, requireAdmission } from './waiting-room.ts';
 import { bookingView } from './views.ts';
 
 export interface ConfirmInput {
@@ -26,6 +27,8 @@ export interface ConfirmInput {
   reservationId: string;
   paymentMethod: string;
   idempotencyKey: string | undefined;
+  /** The waiting room's admission token (needed when the event has one). */
+  admissionToken?: string;
 }
 
 export interface ConfirmResult {
@@ -64,6 +67,8 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     );
   }
   const reservation = await requireOwnReservation(deps, input.userId, input.reservationId);
+  const event = await deps.store.findEvent(reservation.eventId);
+  if (event) await requireAdmission(deps, event, input.userId, input.admissionToken);
   const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
   const claim = await deps.store.claimIdempotencyKey(
     { userId: input.userId, key },
@@ -84,7 +89,9 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
   try {
     const payerKey = payerKeyFor(input.userId, key, requestHash);
     const work = { deps, lease: claim.lease, payerKey, earlierChargeId: claim.chargeId };
-    return answer(await confirmClaimed(work, reservation, input.paymentMethod), false);
+    const response = await confirmClaimed(work, reservation, input.paymentMethod);
+    if (response.kind === 'booking' && event) await finishShopping(deps, event, input.userId);
+    return answer(response, false);
   } catch (error) {
     if (!(error instanceof DomainError)) {
       // Unexpected failure: a retry of the same request may take the key over at once

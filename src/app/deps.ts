@@ -1,5 +1,15 @@
 import type { SeatMapLimits } from '../domain/seat-map.ts';
-import type { BookingStore, CatalogCache, CatalogStore, Clock, Payments, SeatBoard } from './ports.ts';
+import type { AdmissionTokens } from './admission-tokens.ts';
+import type {
+  BookingStore,
+  CatalogCache,
+  CatalogStore,
+  Clock,
+  Payments,
+  RateLimiter,
+  SeatBoard,
+  WaitingRoom,
+} from './ports.ts';
 
 export interface Settings {
   holdTtlMs: number;
@@ -8,6 +18,8 @@ export interface Settings {
   idempotencyInFlightStaleMs: number;
   /** Off: every hold goes straight to PostgreSQL (the board still mirrors the map). */
   holdGate: boolean;
+  admitter: { tickMs: number; batchMax: number };
+  queueStreamIntervalMs: number;
 }
 
 /** Everything a use case may touch, passed in: no use case reaches for a global. */
@@ -20,5 +32,11 @@ export interface Deps {
   board: SeatBoard;
   payments: Payments;
   clock: Clock;
+  /** The line in front of a sale (Redis, or in-process). */
+  waitingRoom: WaitingRoom;
+  admissionTokens: AdmissionTokens;
+  rateLimiter: RateLimiter;
+  /** Uniform random 32-bit words (crypto in production; seeded in tests). */
+  randomWord: () => number;
   settings: Settings;
 }

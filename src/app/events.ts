@@ -4,6 +4,7 @@ import { DomainError } from '../domain/errors.ts';
 import { isStorableInstant, parseInstant } from '../domain/instants.ts';
 import { isUuid } from '../domain/ids.ts';
 import { expandSeatMap, type PriceTier, type SectionInput } from '../domain/seat-map.ts';
+import { waitingRoomOff, waitingRoomSettings, type WaitingRoomInput } from '../domain/waiting-room.ts';
 import type { Deps } from './deps.ts';
 import type {
   EventCursor,
@@ -29,6 +30,7 @@ export interface CreateEventInput {
   max_seats_per_user: number;
   price_tiers: PriceTier[];
   seat_map: { sections: SectionInput[] };
+  waiting_room?: WaitingRoomInput;
 }
 
 const invalid = (path: string, message: string, detail = `${path.slice(1)} ${message}`) =>
@@ -88,6 +90,7 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
     priceTiers: input.price_tiers,
     sections: input.seat_map.sections,
     seatMap,
+    waitingRoom: input.waiting_room ? waitingRoomSettings(input.waiting_room, waitingRoomOff) : waitingRoomOff,
     createdAtMs: deps.clock.nowMs(),
   });
   await deps.catalogCache.invalidate();
@@ -107,6 +110,7 @@ export interface UpdateEventInput {
   performer_ids?: string[];
   price_tiers?: PriceTier[];
   seat_map?: { sections: SectionInput[] };
+  waiting_room?: WaitingRoomInput;
 }
 
 // draft -> published -> cancelled; a draft may also be cancelled. Nothing comes back.
@@ -124,6 +128,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
     category: input.category,
     description: input.description,
     maxSeatsPerUser: input.max_seats_per_user,
+    waitingRoom: input.waiting_room && waitingRoomSettings(input.waiting_room, event.waitingRoom),
   };
   if (input.status !== undefined) {
     const to = input.status;

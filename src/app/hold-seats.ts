@@ -6,9 +6,17 @@ import { seatIdOf } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
 import { requireEventOnSale } from './events.ts';
 import { reservationView } from './views.ts';
+import { requireAdmission } from './waiting-room.ts';
 
-export async function holdSeats(deps: Deps, userId: string, eventId: string, seatIds: string[]) {
+export async function holdSeats(
+  deps: Deps,
+  userId: string,
+  eventId: string,
+  seatIds: string[],
+  admissionToken?: string,
+) {
   const event = await requireEventOnSale(deps, eventId);
+  await requireAdmission(deps, event, userId, admissionToken);
   const nowMs = deps.clock.nowMs();
   assertSaleOpen(event.saleOpensAtMs, nowMs);
   const seatNos = parseHoldRequest(seatIds, event.seatCount, deps.settings.seatsPerHoldMax);

@@ -2,6 +2,7 @@
 // times are epoch milliseconds throughout.
 import type { ReservationStatus, SeatStatus } from '../domain/holds.ts';
 import type { ExpandedSeatMap, PriceTier, SectionInput } from '../domain/seat-map.ts';
+import type { WaitingRoomSettings } from '../domain/waiting-room.ts';
 
 export interface Clock {
   nowMs(): number;
@@ -30,6 +31,7 @@ interface EventFields {
   maxSeatsPerUser: number;
   priceTiers: PriceTier[];
   sections: SectionInput[];
+  waitingRoom: WaitingRoomSettings;
   createdAtMs: number;
 }
 
@@ -142,6 +144,7 @@ export interface EventPatch {
   startsAtMs?: number;
   saleOpensAtMs?: number;
   maxSeatsPerUser?: number;
+  waitingRoom?: WaitingRoomSettings;
   /** The new status, and the statuses it may be reached from (checked under the row lock). */
   status?: { to: EventStatus; from: EventStatus[] };
   venue?: Venue;
@@ -442,3 +445,51 @@ export interface SeatBoard extends HoldGate, SeatMapCache, ChangeFeed {
 
 /** What a board rebuilds an event's map from: PostgreSQL. */
 export type SeatStateLoader = (eventId: string) => Promise<{ seatCount: number; states: SeatState[] }>;
+
+/** Where a buyer stands in an event's waiting room. */
+export type QueueState =
+  | { kind: 'waiting'; ahead: number }
+  | { kind: 'admitted'; expiresAtMs: number }
+  /** The admission was not used in time: joining again goes to the back of the line. */
+  | { kind: 'expired'; expiredAtMs: number }
+  | { kind: 'absent' };
+
+export interface AdmissionLimits {
+  nowMs: number;
+  ratePerMs: number;
+  burst: number;
+  maxActiveShoppers: number | null;
+  admissionWindowMs: number;
+  batchMax: number;
+}
+
+/** The queue in front of a sale: Redis (sorted set, shared by every process), or in-process. */
+export interface WaitingRoom {
+  /**
+   * Joins the line, or answers where the user already stands (one place per user). queueKey
+   * orders the line: a random key in [0, 1) before the sale opens, null after (the next
+   * arrival number, given out by the room).
+   */
+  join(eventId: string, userId: string, queueKey: number | null, nowMs: number): Promise<QueueState>;
+  states(eventId: string, userIds: string[], nowMs: number): Promise<QueueState[]>;
+  /**
+   * The one logical admitter: atomically refills the event's meter and moves that many people
+   * from the head of the line to the admitted. Any process may call it at any time.
+   */
+  admit(eventId: string, limits: AdmissionLimits): Promise<number>;
+  /** The shopper is done (booked): their place under the cap is free for the next one. */
+  finish(eventId: string, userId: string): Promise<void>;
+  /** Events whose rooms someone joined (the admitter ticks these). */
+  rooms(): Promise<string[]>;
+  /** Forgets an event's room (it ended, or its waiting room is off). */
+  closeRoom(eventId: string): Promise<void>;
+  waitingCount(eventId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Token buckets by key (a user, an address): shared across processes on Redis. */
+export interface RateLimiter {
+  /** Takes one token; answers 0 if allowed, else the milliseconds until one is free. */
+  take(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<number>;
+  close(): Promise<void>;
+}

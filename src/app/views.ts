@@ -2,6 +2,7 @@
 // stores its response under the idempotency key.
 import { reservationStatusAt } from '../domain/holds.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
+import { waitingRoomView } from '../domain/waiting-room.ts';
 import type {
   BookingRecord,
   EventRecord,
@@ -74,6 +75,7 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
     organizer_id: event.organizerId,
     description: event.description,
     max_seats_per_user: event.maxSeatsPerUser,
+    waiting_room: waitingRoomView(event.waitingRoom),
     on_sale: nowMs >= event.saleOpensAtMs,
     price_tiers: event.priceTiers,
     sections: event.sections,

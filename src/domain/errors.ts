@@ -29,6 +29,12 @@ export const ErrorCodes = [
   'SEAT_MAP_LOCKED',
   'VENUE_NOT_FOUND',
   'PERFORMER_NOT_FOUND',
+  'ADMISSION_REQUIRED',
+  'WAITING_ROOM_OFF',
+  'QUEUE_NOT_JOINED',
+  'WAITING_ROOM_UNAVAILABLE',
+  'RATE_LIMITED',
+  'OVERLOADED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

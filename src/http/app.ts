@@ -16,6 +16,9 @@ import { seatMapRoutes } from './routes/seat-maps.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
+import { QueueFeedHub } from '../app/queue-feed-hub.ts';
+import { type LimitOptions, registerLimits } from './plugins/limits.ts';
+import { queueRoutes } from './routes/queue.ts';
 
 // ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -29,6 +32,7 @@ export interface AppOptions {
   eventBodyLimitBytes: number;
   logger: FastifyServerOptions['logger'];
   live: SeatFeedHubOptions;
+  limits: LimitOptions;
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -67,6 +71,8 @@ export async function buildApp(options: AppOptions) {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema));
 
   registerProblemHandlers(app);
+  // Before sign-in: an overloaded server refuses a request before verifying its token.
+  const limits = registerLimits(app, options.deps.rateLimiter, options.deps.clock, options.limits);
   registerAuth(app, options.authenticator);
   registerCaching(app);
   const metrics = registerMetrics(app);
@@ -88,12 +94,21 @@ export async function buildApp(options: AppOptions) {
   const hub = new SeatFeedHub(options.deps, options.live);
   // Live streams never end by themselves: closing ends them, so the server can stop.
   app.addHook('preClose', async () => hub.close());
-  metrics.observeLiveClients(() => hub.subscribers);
+  metrics.observe('seat_map_stream_clients', 'Live seat-map (SSE) clients of this process', () => hub.subscribers);
+  const queueHub = new QueueFeedHub(options.deps, {
+    ...options.live,
+    intervalMs: options.deps.settings.queueStreamIntervalMs,
+    onError: (error) => app.log.warn({ err: error }, 'waiting-room stream refresh failed'),
+  });
+  app.addHook('preClose', async () => queueHub.close());
+  metrics.observe('waiting_room_stream_clients', 'Live waiting-room (SSE) clients', () => queueHub.subscribers);
+  metrics.observe('http_requests_in_flight', 'Requests this process is answering', () => limits.inFlight());
 
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
   seatMapRoutes(app, options.deps, hub);
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
+  queueRoutes(app, options.deps, queueHub);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   await app.ready();
   return app;

@@ -3,9 +3,10 @@
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { startSweeper } from '../app/expire-holds.ts';
+import { startAdmitter } from '../app/waiting-room.ts';
 import { ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
 import { seedDemoEvent } from '../demo.ts';
-import { createRuntime, liveOptionsFrom } from '../runtime.ts';
+import { createRuntime, limitsFrom, liveOptionsFrom } from '../runtime.ts';
 import { buildApp } from './app.ts';
 
 async function startWorker(config: Config) {
@@ -28,6 +29,7 @@ async function startWorker(config: Config) {
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: { level: config.LOG_LEVEL },
     live: liveOptionsFrom(config),
+    limits: limitsFrom(config),
   });
   report = (error, context) => app.log.warn({ err: error }, `${context} failed; serving from PostgreSQL meanwhile`);
   const sweeper = startSweeper(runtime.deps, {
@@ -35,6 +37,10 @@ async function startWorker(config: Config) {
     batchSize: config.SWEEP_BATCH_SIZE,
     keyRetentionMs: config.IDEMPOTENCY_KEY_RETENTION_HOURS * 3_600_000,
     onError: (error) => app.log.error({ err: error }, 'expiry sweep failed'),
+  });
+  const admitter = startAdmitter(runtime.deps, {
+    ...runtime.deps.settings.admitter,
+    onError: (error) => app.log.warn({ err: error }, 'admission tick failed'),
   });
   const demoEventId = !config.DATABASE_URL && config.DEMO_EVENT === 'auto' ? await seedDemoEvent(runtime.deps) : null;
   const address = await app.listen({ port: config.PORT, host: config.HOST });
@@ -53,6 +59,7 @@ async function startWorker(config: Config) {
     deadline.unref();
     await app.close(); // stops accepting, lets in-flight requests finish
     await sweeper.stop();
+    await admitter.stop();
     await runtime.close();
     process.exit(0);
   };
@@ -74,8 +81,12 @@ function printWelcome(address: string, config: Config, demoEventId: string | nul
 
 function startPrimary(config: Config) {
   // Workers must agree on the demo secret, or a token from one is refused by another.
-  const env =
+  const env: Record<string, string> =
     isDemoMode(config) && !config.DEMO_AUTH_SECRET ? { DEMO_AUTH_SECRET: randomBytes(32).toString('base64url') } : {};
+  // Likewise admission tokens: one worker's must pass on all of them.
+  if (!config.ADMISSION_SECRET && !config.AUTH_SECRET && !env.DEMO_AUTH_SECRET && !config.DEMO_AUTH_SECRET) {
+    env.ADMISSION_SECRET = randomBytes(32).toString('base64url');
+  }
   let stopping = false;
   // A worker that dies soon after it started (bad database URL, say) is restarted with
   // growing pauses; after several such deaths in a row the primary gives up, so a

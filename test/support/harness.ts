@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock, Payments } from '../../src/app/ports.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { createRuntime, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';
+import { createRuntime, limitsFrom, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';
 import { Redis } from 'ioredis';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import type { Database } from '../../src/adapters/postgres/database.ts';
@@ -96,6 +96,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     AUTH_SECRET: testSecret,
     DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
+    // Every test client comes from 127.0.0.1: the limits are on only in the tests of them.
+    RATE_LIMITS: 'off',
     ...(testDb === 'postgres' ? { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl } : {}),
     ...env,
   });
@@ -115,6 +117,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: false,
     live: liveOptionsFrom(config),
+    limits: limitsFrom(config),
   });
   return {
     app,

@@ -38,6 +38,8 @@ export async function startServerProcess(env: Record<string, string>, readyTimeo
       PORT: String(port),
       LOG_LEVEL: 'warn',
       DEMO_EVENT: 'off',
+      // Every test client comes from 127.0.0.1: the limits are on only in the tests of them.
+      RATE_LIMITS: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

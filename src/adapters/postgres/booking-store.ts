@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
 import type { ReservationStatus, SeatStatus } from '../../domain/holds.ts';
+import { waitingRoomOff, type WaitingRoomSettings } from '../../domain/waiting-room.ts';
 import type {
   BookingRecord,
   BookingStore,
@@ -56,6 +57,36 @@ export interface EventRow {
   price_max_cents: number;
   updated_at: Date;
   performers: { id: string; name: string }[];
+  waiting_room: StoredWaitingRoom;
+}
+
+/** The waiting_room column: snake_case, as the API shows it; absent members take defaults. */
+interface StoredWaitingRoom {
+  enabled: boolean;
+  admit_per_minute?: number;
+  max_active_shoppers?: number | null;
+  admission_window_seconds?: number;
+}
+
+export function storedWaitingRoom(settings: WaitingRoomSettings): string {
+  return JSON.stringify({
+    enabled: settings.enabled,
+    admit_per_minute: settings.admitPerMinute,
+    max_active_shoppers: settings.maxActiveShoppers,
+    admission_window_seconds: settings.admissionWindowMs / 1000,
+  });
+}
+
+function toWaitingRoom(stored: StoredWaitingRoom): WaitingRoomSettings {
+  return {
+    enabled: stored.enabled,
+    admitPerMinute: stored.admit_per_minute ?? waitingRoomOff.admitPerMinute,
+    maxActiveShoppers: stored.max_active_shoppers ?? null,
+    admissionWindowMs:
+      stored.admission_window_seconds === undefined
+        ? waitingRoomOff.admissionWindowMs
+        : stored.admission_window_seconds * 1000,
+  };
 }
 
 interface ReservationRow {
@@ -93,12 +124,12 @@ interface SeatRow {
 
 const eventInsertColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
   max_seats_per_user, currency, price_tiers, sections, seat_count, created_at, status, description, venue_id,
-  price_min_cents, price_max_cents, updated_at`;
+  price_min_cents, price_max_cents, updated_at, waiting_room`;
 
 /** Every column of an EventRow, for a query over `events e`. */
 export const eventColumns = `e.id, e.organizer_id, e.name, e.category, e.starts_at, e.venue_name, e.venue_city,
   e.sale_opens_at, e.max_seats_per_user, e.currency, e.price_tiers, e.sections, e.seat_count, e.created_at,
-  e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at,
+  e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at, e.waiting_room,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'name', p.name) ORDER BY ep.position), '[]')
    FROM event_performers ep JOIN performers p ON p.id = ep.performer_id WHERE ep.event_id = e.id) AS performers`;
 
@@ -141,6 +172,7 @@ export function toEvent(row: EventRow): EventRecord {
     priceTiers: row.price_tiers,
     sections: row.sections,
     seatCount: row.seat_count,
+    waitingRoom: toWaitingRoom(row.waiting_room),
     createdAtMs: row.created_at.getTime(),
   };
 }
@@ -253,7 +285,7 @@ export class PostgresBookingStore implements BookingStore {
       const prices = event.priceTiers.map((tier) => tier.price_cents);
       await tx.query(
         `INSERT INTO events (${eventInsertColumns})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14, $20)`,
         [
           id,
           event.organizerId,
@@ -274,6 +306,7 @@ export class PostgresBookingStore implements BookingStore {
           event.venueId,
           Math.min(...prices),
           Math.max(...prices),
+          storedWaitingRoom(event.waitingRoom),
         ],
       );
       await insertSeats(tx, id, event.seatMap.rows);

@@ -16,7 +16,15 @@ import type {
   VenueFields,
   VenueRecord,
 } from '../../app/ports.ts';
-import { eventColumns, type EventRow, insertSeats, setPerformers, toEvent, ts } from './booking-store.ts';
+import {
+  eventColumns,
+  type EventRow,
+  insertSeats,
+  setPerformers,
+  storedWaitingRoom,
+  toEvent,
+  ts,
+} from './booking-store.ts';
 import type { Database } from './database.ts';
 
 interface VenueRow {
@@ -246,6 +254,7 @@ export class PostgresCatalogStore implements CatalogStore {
         if (patch.startsAtMs !== undefined) set('starts_at', ts(patch.startsAtMs));
         if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
         if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
+        if (patch.waitingRoom !== undefined) set('waiting_room', storedWaitingRoom(patch.waitingRoom));
         if (patch.status !== undefined) set('status', patch.status.to);
         if (patch.venue !== undefined) {
           set('venue_name', patch.venue.name);

@@ -4,7 +4,8 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
-  observeLiveClients(count: () => number): void;
+  /** A gauge read when metrics are scraped. */
+  observe(name: string, help: string, count: () => number): void;
 }
 
 export function registerMetrics(app: FastifyInstance): Metrics {
@@ -25,10 +26,10 @@ export function registerMetrics(app: FastifyInstance): Metrics {
   });
   return {
     registry,
-    observeLiveClients(count) {
+    observe(name, help, count) {
       new Gauge({
-        name: 'seat_map_stream_clients',
-        help: 'Live seat-map (SSE) clients of this process',
+        name,
+        help,
         registers: [registry],
         collect() {
           this.set(count());

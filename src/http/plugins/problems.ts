@@ -31,6 +31,12 @@ const statusByCode: Record<ErrorCode, number> = {
   SEAT_MAP_LOCKED: 409,
   VENUE_NOT_FOUND: 404,
   PERFORMER_NOT_FOUND: 404,
+  ADMISSION_REQUIRED: 403,
+  WAITING_ROOM_OFF: 409,
+  QUEUE_NOT_JOINED: 404,
+  WAITING_ROOM_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  OVERLOADED: 503,
 };
 
 const titles: Record<number, string> = {
@@ -122,7 +128,11 @@ export function registerProblemHandlers(app: FastifyInstance) {
     if (error instanceof DomainError) {
       const status = statusOf(error.code);
       if (status === 401) reply.header('www-authenticate', 'Bearer');
-      if (status === 503) reply.header('retry-after', '5');
+      if (status === 503 || status === 429) {
+        // The error may say when to come back (a rate limit knows); else a few seconds.
+        const retryAfter = error.extensions.retry_after_seconds;
+        reply.header('retry-after', String(typeof retryAfter === 'number' ? retryAfter : 5));
+      }
       return sendProblem(request, reply, status, error.code, error.message, error.extensions);
     }
     if (error.validation) {

@@ -35,6 +35,37 @@ const Section = Type.Object(
   strict,
 );
 
+const WaitingRoomBody = Type.Object(
+  {
+    enabled: Type.Boolean({ description: 'on: holds and payments need an admission from the waiting room' }),
+    admit_per_minute: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'people let in per minute (default 600)' }),
+    ),
+    max_active_shoppers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 10_000_000 }), Type.Null()], {
+        description: 'at most this many admitted at once (default null: no cap)',
+      }),
+    ),
+    admission_window_seconds: Type.Optional(
+      Type.Integer({ minimum: 60, maximum: 86_400, description: 'how long an admission lasts (default 900)' }),
+    ),
+  },
+  { ...strict, description: 'members left out keep their current (or default) values' },
+);
+
+const WaitingRoom = Type.Object({
+  enabled: Type.Boolean(),
+  admit_per_minute: Type.Integer(),
+  max_active_shoppers: Type.Union([Type.Integer(), Type.Null()]),
+  admission_window_seconds: Type.Integer(),
+});
+
+const AdmissionHeaders = Type.Object({
+  'x-admission-token': Type.Optional(
+    Type.String({ maxLength: 4096, description: 'from the waiting room, when the event has one' }),
+  ),
+});
+
 const Venue = Type.Object({ name: Text(1, 200), city: Text(1, 100) }, strict);
 
 const Id = (description: string) => Type.String({ format: 'uuid', description });
@@ -61,6 +92,7 @@ const CreateEventBody = Type.Object(
     max_seats_per_user: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
     price_tiers: PriceTiers,
     seat_map: SeatMapBody,
+    waiting_room: Type.Optional(WaitingRoomBody),
   },
   strict,
 );
@@ -83,6 +115,7 @@ const UpdateEventBody = Type.Object(
     performer_ids: Type.Optional(PerformerIds),
     price_tiers: Type.Optional(PriceTiers),
     seat_map: Type.Optional(SeatMapBody),
+    waiting_room: Type.Optional(WaitingRoomBody),
   },
   { ...strict, minProperties: 1 },
 );
@@ -113,6 +146,7 @@ const EventDetail = Type.Object({
   organizer_id: Type.String(),
   description: Type.String(),
   max_seats_per_user: Type.Integer(),
+  waiting_room: WaitingRoom,
   on_sale: Type.Boolean(),
   price_tiers: Type.Array(
     Type.Object({ id: Type.String(), name: Type.String(), price_cents: Type.Integer(), currency: Type.String() }),
@@ -254,11 +288,14 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
     '/v1/events/:event_id/reservations',
     {
       preValidation: signedIn(),
+      config: { rateLimited: true },
       schema: {
         tags: ['reservations'],
         summary: 'Hold seats for the checkout window: all of them or none',
+        description: "With the event's waiting room on, send your admission token: else 403 ADMISSION_REQUIRED.",
         security: bearerAuth,
         params: EventParams,
+        headers: AdmissionHeaders,
         body: Type.Object({ seat_ids: Type.Array(Text(1, 32), { minItems: 1, maxItems: 1_000 }) }, strict),
         response: responses({ 201: Reservation }),
       },
@@ -266,7 +303,13 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
     async (request, reply) => {
       const user = requireUser(request);
       const { event_id: eventId } = request.params;
-      const reservation = await holdSeats(deps, user.id, eventId, request.body.seat_ids);
+      const reservation = await holdSeats(
+        deps,
+        user.id,
+        eventId,
+        request.body.seat_ids,
+        request.headers['x-admission-token'],
+      );
       return reply.code(201).header('location', `/v1/reservations/${reservation.reservation_id}`).send(reservation);
     },
   );

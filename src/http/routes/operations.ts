@@ -25,6 +25,7 @@ export function operationsRoutes(
   app.get(
     '/healthz',
     {
+      config: { inFlightExempt: true },
       schema: {
         tags: ['operations'],
         summary: 'The process is alive',
@@ -37,6 +38,7 @@ export function operationsRoutes(
   app.get(
     '/readyz',
     {
+      config: { inFlightExempt: true },
       schema: {
         tags: ['operations'],
         summary: 'Ready to serve: the database answers (degraded while Redis does not: still selling)',
@@ -63,7 +65,7 @@ export function operationsRoutes(
 
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
+    { config: { inFlightExempt: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
     async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 

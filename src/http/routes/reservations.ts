@@ -61,13 +61,18 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
     '/v1/reservations/:reservation_id/confirm',
     {
       preValidation: signedIn(),
+      config: { rateLimited: true },
       schema: {
         tags: ['reservations'],
         summary: 'Pay and turn the hold into a booking (idempotent under Idempotency-Key)',
+        description: "With the event's waiting room on, send your admission token: else 403 ADMISSION_REQUIRED.",
         security: bearerAuth,
         params: ReservationParams,
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: '1-255 visible ASCII characters' })),
+          'x-admission-token': Type.Optional(
+            Type.String({ maxLength: 4096, description: 'from the waiting room, when the event has one' }),
+          ),
         }),
         body: Type.Object(
           { payment_method: Text(1, 100, { description: 'test provider: pm_card_visa, pm_card_chargeDeclined' }) },
@@ -83,6 +88,7 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
         reservationId: request.params.reservation_id,
         paymentMethod: request.body.payment_method,
         idempotencyKey: request.headers['idempotency-key'],
+        admissionToken: request.headers['x-admission-token'],
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       // A stored answer (JSON from the idempotency table) has the shape bookingView gave it.

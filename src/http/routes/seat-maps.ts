@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
-import type { FeedClient, SeatFeedHub } from '../../app/seat-feed-hub.ts';
+import type { SeatFeedHub } from '../../app/seat-feed-hub.ts';
+import { endWithConnection, sseClient } from '../sse.ts';
 import {
   availabilityEncoding,
   availabilityView,
@@ -106,6 +107,7 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
   app.get(
     '/v1/events/:event_id/seats/stream',
     {
+      config: { inFlightExempt: true },
       schema: {
         tags: ['seat map'],
         summary: 'Live seat map (Server-Sent Events)',
@@ -123,34 +125,8 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
       },
     },
     async (request: EventRequest, reply) => {
-      const raw = reply.raw;
-      const client: FeedClient = {
-        send(data) {
-          if (!raw.headersSent) {
-            reply.hijack();
-            // No chunked encoding: each message is one write of a buffer shared by every
-            // client (chunk framing would add two writes per client and per message). The
-            // stream then ends with the connection, as an endless response does anyway.
-            raw.useChunkedEncodingByDefault = false;
-            raw.writeHead(200, {
-              'content-type': 'text/event-stream; charset=utf-8',
-              'cache-control': 'no-cache, no-transform',
-              'x-accel-buffering': 'no',
-              'x-request-id': request.id,
-              connection: 'close',
-            });
-          }
-          if (!raw.destroyed && !raw.writableEnded) raw.write(data);
-        },
-        bufferedBytes: () => raw.writableLength,
-        close: () => {
-          if (raw.headersSent) raw.end();
-          else raw.destroy();
-        },
-      };
-      const end = await hub.connect(request.params.event_id, lastEventIdOf(request), client);
-      if (raw.destroyed) end();
-      else raw.on('close', end);
+      const end = await hub.connect(request.params.event_id, lastEventIdOf(request), sseClient(request, reply));
+      endWithConnection(reply, end);
       return reply;
     },
   );

@@ -1,0 +1,123 @@
+// Live waiting-room positions (Server-Sent Events). Every interval, this process asks the
+// waiting room where each of its connected buyers stands (one batched call per event, not
+// one per buyer) and writes a `queue` message to those whose answer changed: their
+// position, the estimated wait, and at last the admission with its token.
+import { DomainError } from '../domain/errors.ts';
+import type { Deps } from './deps.ts';
+import type { FeedClient } from './seat-feed-hub.ts';
+import { queueStatus, queueView } from './waiting-room.ts';
+
+export interface QueueFeedHubOptions {
+  maxSubscribers: number;
+  intervalMs: number;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  onError: (error: unknown) => void;
+}
+
+interface Subscriber {
+  userId: string;
+  client: FeedClient;
+  lastSent: string;
+}
+
+const heartbeatMessage = Buffer.from(': heartbeat\n\n');
+const statesPerCall = 1_000;
+
+const message = (json: string) => Buffer.from(`event: queue\ndata: ${json}\n\n`);
+
+export class QueueFeedHub {
+  private readonly rooms = new Map<string, Set<Subscriber>>();
+  private subscriberCount = 0;
+  private readonly refreshTimer: NodeJS.Timeout;
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  private refreshing = false;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: QueueFeedHubOptions,
+  ) {
+    this.refreshTimer = setInterval(() => void this.refresh(), options.intervalMs);
+    this.refreshTimer.unref();
+    this.heartbeatTimer = setInterval(() => this.beat(), options.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  get subscribers(): number {
+    return this.subscriberCount;
+  }
+
+  /** Sends where the buyer stands now; throws (before anything is sent) if they are not in the room. */
+  async connect(eventId: string, userId: string, client: FeedClient): Promise<() => void> {
+    if (this.subscriberCount >= this.options.maxSubscribers) {
+      throw new DomainError('TOO_MANY_SUBSCRIBERS', 'this server has as many live clients as it takes');
+    }
+    const view = await queueStatus(this.deps, userId, eventId);
+    const subscriber: Subscriber = { userId, client, lastSent: JSON.stringify(view) };
+    client.send(message(subscriber.lastSent));
+    let room = this.rooms.get(view.event_id);
+    if (!room) {
+      room = new Set();
+      this.rooms.set(view.event_id, room);
+    }
+    room.add(subscriber);
+    this.subscriberCount += 1;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.subscriberCount -= 1;
+      room.delete(subscriber);
+      if (room.size === 0 && this.rooms.get(view.event_id) === room) this.rooms.delete(view.event_id);
+    };
+  }
+
+  /** One pass over every room with clients here; a pass still running makes the next one skip. */
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      for (const [eventId, room] of this.rooms) {
+        const event = await this.deps.store.findEvent(eventId);
+        if (!event) continue;
+        const subscribers = [...room];
+        for (let start = 0; start < subscribers.length; start += statesPerCall) {
+          const batch = subscribers.slice(start, start + statesPerCall);
+          const nowMs = this.deps.clock.nowMs();
+          const states = await this.deps.waitingRoom.states(
+            eventId,
+            batch.map((subscriber) => subscriber.userId),
+            nowMs,
+          );
+          for (const [index, subscriber] of batch.entries()) {
+            const json = JSON.stringify(await queueView(this.deps, event, subscriber.userId, states[index]!, nowMs));
+            if (json === subscriber.lastSent) continue;
+            subscriber.lastSent = json;
+            this.send(subscriber, message(json));
+          }
+        }
+      }
+    } catch (error) {
+      this.options.onError(error); // the next pass tries again
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private send(subscriber: Subscriber, data: Buffer): void {
+    // A client that does not read is cut off rather than buffered without end.
+    if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) subscriber.client.close();
+    else subscriber.client.send(data);
+  }
+
+  private beat(): void {
+    for (const room of this.rooms.values()) for (const subscriber of room) this.send(subscriber, heartbeatMessage);
+  }
+
+  close(): void {
+    clearInterval(this.refreshTimer);
+    clearInterval(this.heartbeatTimer);
+    for (const room of this.rooms.values()) for (const subscriber of room) subscriber.client.close();
+    this.rooms.clear();
+  }
+}

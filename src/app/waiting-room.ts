@@ -1,0 +1,185 @@
+// The waiting room: buyers join a line in front of an event's shop; the admitter lets
+// them in at the event's rate; an admission token lets an admitted buyer hold and pay.
+//
+// The story of a buyer: join (before the opening: a random place in the pre-queue, after
+// it: the back of the line) → wait, watching position and estimated wait → admitted: a
+// token valid for the admission window → hold and confirm with it. An admission not used
+// in time expires; joining again goes to the back.
+import { DomainError } from '../domain/errors.ts';
+import {
+  burstOf,
+  drawQueueKey,
+  estimatedWaitSeconds,
+  queueKeyFor,
+  type WaitingRoomSettings,
+} from '../domain/waiting-room.ts';
+import type { Deps } from './deps.ts';
+import { requireEventOnSale } from './events.ts';
+import type { EventRecord, QueueState } from './ports.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** An event whose waiting room is on; anything else has no queue to join. */
+async function requireRoom(deps: Deps, eventId: string) {
+  const event = await requireEventOnSale(deps, eventId);
+  if (!event.waitingRoom.enabled) {
+    throw new DomainError('WAITING_ROOM_OFF', 'this event has no waiting room: hold seats directly');
+  }
+  return event;
+}
+
+function unavailable(error: unknown): never {
+  if (error instanceof DomainError) throw error;
+  throw new DomainError('WAITING_ROOM_UNAVAILABLE', 'the waiting room cannot answer right now; try again shortly', {
+    retry_after_seconds: 2,
+  });
+}
+
+export async function joinQueue(deps: Deps, userId: string, eventId: string) {
+  const event = await requireRoom(deps, eventId);
+  const nowMs = deps.clock.nowMs();
+  const queueKey = queueKeyFor(
+    nowMs,
+    event.saleOpensAtMs,
+    () => drawQueueKey(deps.randomWord),
+    () => null,
+  );
+  const state = await deps.waitingRoom.join(event.id, userId, queueKey, nowMs).catch(unavailable);
+  return queueView(deps, event, userId, state, nowMs);
+}
+
+export async function queueStatus(deps: Deps, userId: string, eventId: string) {
+  const event = await requireRoom(deps, eventId);
+  const nowMs = deps.clock.nowMs();
+  const [state] = await deps.waitingRoom.states(event.id, [userId], nowMs).catch(unavailable);
+  if (!state || state.kind === 'absent') {
+    throw new DomainError('QUEUE_NOT_JOINED', 'you are not in this waiting room: join it with POST …/queue');
+  }
+  return queueView(deps, event, userId, state, nowMs);
+}
+
+export type QueueView = Awaited<ReturnType<typeof queueView>>;
+
+/** What a buyer is told. Before the opening the order is not drawn yet: no position. */
+export async function queueView(deps: Deps, event: EventRecord, userId: string, state: QueueState, nowMs: number) {
+  const base = {
+    event_id: event.id,
+    sale_opens_at: iso(event.saleOpensAtMs),
+    position: null as number | null,
+    ahead: null as number | null,
+    estimated_wait_seconds: null as number | null,
+  };
+  switch (state.kind) {
+    case 'waiting': {
+      if (nowMs < event.saleOpensAtMs) return { ...base, status: 'waiting' as const };
+      return {
+        ...base,
+        status: 'waiting' as const,
+        position: state.ahead + 1,
+        ahead: state.ahead,
+        estimated_wait_seconds: estimatedWaitSeconds(state.ahead, event.waitingRoom.admitPerMinute),
+      };
+    }
+    case 'admitted': {
+      const token = await deps.admissionTokens.sign({ userId, eventId: event.id, expiresAtMs: state.expiresAtMs });
+      return {
+        ...base,
+        status: 'admitted' as const,
+        position: 0,
+        ahead: 0,
+        estimated_wait_seconds: 0,
+        admission_token: token,
+        admission_expires_at: iso(state.expiresAtMs),
+      };
+    }
+    case 'expired':
+      return { ...base, status: 'expired' as const, admission_expires_at: iso(state.expiredAtMs) };
+    case 'absent':
+      return { ...base, status: 'expired' as const };
+  }
+}
+
+/**
+ * With the event's waiting room on, a hold or a payment needs this user's admission to
+ * this event, unexpired. Anything else (no token, forged, expired, someone else's, another
+ * event's) is the same 403.
+ */
+export async function requireAdmission(deps: Deps, event: EventRecord, userId: string, token: string | undefined) {
+  if (!event.waitingRoom.enabled) return;
+  const admission = token ? await deps.admissionTokens.verify(token, deps.clock.nowMs()) : null;
+  if (!admission || admission.userId !== userId || admission.eventId !== event.id) {
+    throw new DomainError(
+      'ADMISSION_REQUIRED',
+      token
+        ? 'the admission token is not valid for you and this event, or it has expired: join the waiting room'
+        : 'this event has a waiting room: join it and send the admission token in X-Admission-Token',
+      { queue: `/v1/events/${event.id}/queue` },
+    );
+  }
+}
+
+export interface AdmitterOptions {
+  tickMs: number;
+  batchMax: number;
+}
+
+export function admissionLimits(settings: WaitingRoomSettings, nowMs: number, options: AdmitterOptions) {
+  return {
+    nowMs,
+    ratePerMs: settings.admitPerMinute / 60_000,
+    burst: burstOf(settings.admitPerMinute, options.tickMs),
+    maxActiveShoppers: settings.maxActiveShoppers,
+    admissionWindowMs: settings.admissionWindowMs,
+    batchMax: options.batchMax,
+  };
+}
+
+/**
+ * One tick of the admitter over every room: admits what each event's meter allows. Safe
+ * to run in every process at once: the room's admit step is atomic and keeps its own meter.
+ * Rooms of events that ended, were cancelled or turned their waiting room off are closed.
+ */
+export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<number> {
+  let admitted = 0;
+  for (const eventId of await deps.waitingRoom.rooms()) {
+    const event = await deps.store.findEvent(eventId);
+    const nowMs = deps.clock.nowMs();
+    if (!event || event.status !== 'published' || !event.waitingRoom.enabled || event.startsAtMs <= nowMs) {
+      await deps.waitingRoom.closeRoom(eventId);
+      continue;
+    }
+    if (nowMs < event.saleOpensAtMs) continue;
+    admitted += await deps.waitingRoom.admit(eventId, admissionLimits(event.waitingRoom, nowMs, options));
+  }
+  return admitted;
+}
+
+export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: (error: unknown) => void }) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  // The next tick is scheduled when this one ends: a slow tick delays the next, never piles up.
+  const tick = () => {
+    running = admitDue(deps, options).then(
+      () => undefined,
+      (error: unknown) => options.onError(error),
+    );
+    void running.then(() => {
+      if (!stopped) timer = setTimeout(tick, options.tickMs);
+    });
+  };
+  timer = setTimeout(tick, options.tickMs);
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** A buyer who paid is done shopping: their place under the shopper cap goes to the next. */
+export async function finishShopping(deps: Deps, event: EventRecord, userId: string): Promise<void> {
+  if (!event.waitingRoom.enabled) return;
+  await deps.waitingRoom.finish(event.id, userId).catch(() => {}); // the admission lapses by itself anyway
+}

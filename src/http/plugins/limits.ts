@@ -1,0 +1,70 @@
+// Backpressure and rate limits, checked before any work is done for a request.
+//
+// In flight: each process answers at most inFlightMax requests at once; the next one gets
+// 503 with Retry-After at once, instead of a queue that grows until every request times
+// out. Live streams, health and metrics are not counted (they must stay reachable).
+//
+// Rate limits: routes marked `config: { rateLimited: true }` (the hot, costly ones) take
+// a token from the caller's address bucket and, when signed in, from the user's bucket;
+// an empty bucket is 429 with Retry-After. Buckets live in Redis when there is one (so the
+// limit holds across processes), else in this process.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock, RateLimiter } from '../../app/ports.ts';
+import { DomainError } from '../../domain/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Take a token from the caller's address and user buckets first. */
+    rateLimited?: boolean;
+    /** Not counted against the in-flight limit: long-lived streams and probes. */
+    inFlightExempt?: boolean;
+  }
+}
+
+export interface LimitOptions {
+  rateLimits: boolean;
+  user: { perSecond: number; burst: number };
+  address: { perSecond: number; burst: number };
+  inFlightMax: number;
+}
+
+export function registerLimits(app: FastifyInstance, limiter: RateLimiter, clock: Clock, options: LimitOptions) {
+  let inFlight = 0;
+  const done = () => {
+    inFlight -= 1;
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.inFlightExempt) return;
+    if (inFlight >= options.inFlightMax) {
+      throw new DomainError('OVERLOADED', 'this server is answering as many requests as it can; retry shortly', {
+        retry_after_seconds: 1,
+      });
+    }
+    inFlight += 1;
+    reply.raw.once('close', done);
+  });
+
+  if (options.rateLimits) {
+    app.addHook('preValidation', async (request) => {
+      if (!request.routeOptions.config.rateLimited) return;
+      await takeTokens(request, limiter, clock.nowMs(), options);
+    });
+  }
+  return { inFlight: () => inFlight };
+}
+
+async function takeTokens(request: FastifyRequest, limiter: RateLimiter, nowMs: number, options: LimitOptions) {
+  const { user, address } = options;
+  const waits = await Promise.all([
+    limiter.take(`ip:${request.ip}`, address.perSecond, address.burst, nowMs),
+    request.user ? limiter.take(`user:${request.user.id}`, user.perSecond, user.burst, nowMs) : 0,
+  ]);
+  const waitMs = Math.max(...waits);
+  if (waitMs > 0) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new DomainError('RATE_LIMITED', `too many requests; retry in ${retryAfterSeconds} s`, {
+      retry_after_seconds: retryAfterSeconds,
+      limit: waits[1]! > 0 ? 'user' : 'address',
+    });
+  }
+}

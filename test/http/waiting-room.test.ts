@@ -1,0 +1,216 @@
+// The waiting room over HTTP: settings, joining, admission, and the admission token that
+// holds and payments need (DESIGN.md: "With the waiting room on … else 403 ADMISSION_REQUIRED").
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
+import { admitDue } from '../../src/app/waiting-room.ts';
+import { AdmissionTokens } from '../../src/app/admission-tokens.ts';
+import { auth, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
+
+const startMs = Date.parse('2027-01-10T15:00:00Z');
+const room = { enabled: true, admit_per_minute: 60, admission_window_seconds: 300 };
+
+describe('waiting room over HTTP', () => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let eventId: string;
+  let otherEventId: string;
+  let organizer: string;
+
+  before(async () => {
+    clock = new ManualClock(startMs);
+    t = await startTestApp({ clock, env: { ADMIT_TICK_MS: '1000' } });
+    organizer = await t.token('organizer-1', 'organizer');
+    eventId = await createEvent(t, { waiting_room: room }, startMs);
+    otherEventId = await createEvent(t, { waiting_room: room }, startMs);
+  });
+  after(() => t.close());
+
+  const admitter = () => admitDue(t.runtime.deps, t.runtime.deps.settings.admitter);
+  const join = async (user: string, event = eventId) =>
+    t.app.inject({ method: 'POST', url: `/v1/events/${event}/queue`, headers: auth(await t.token(user)) });
+  const me = async (user: string, event = eventId) =>
+    t.app.inject({ method: 'GET', url: `/v1/events/${event}/queue/me`, headers: auth(await t.token(user)) });
+  const seatIds = async (event = eventId) =>
+    (await t.app.inject({ method: 'GET', url: `/v1/events/${event}/seats` }))
+      .json()
+      .seats.map((seat: { seat_id: string }) => seat.seat_id) as string[];
+  const hold = async (user: string, seatId: string, token?: string, event = eventId) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/events/${event}/reservations`,
+      headers: { ...auth(await t.token(user)), ...(token === undefined ? {} : { 'x-admission-token': token }) },
+      payload: { seat_ids: [seatId] },
+    });
+  /** Joins, lets the admitter run until the user is in, and returns the admission token. */
+  const admitted = async (user: string, event = eventId): Promise<string> => {
+    assert.equal((await join(user, event)).statusCode, 200);
+    for (let tick = 0; tick < 100; tick += 1) {
+      const status = (await me(user, event)).json();
+      if (status.status === 'admitted') return status.admission_token;
+      clock.advance(1_000);
+      await admitter();
+    }
+    throw new Error(`${user} was never admitted`);
+  };
+
+  test('when an organizer sets a waiting room, then the event shows it and PATCH changes it', async () => {
+    const detail = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json();
+    assert.deepEqual(detail.waiting_room, {
+      enabled: true,
+      admit_per_minute: 60,
+      max_active_shoppers: null,
+      admission_window_seconds: 300,
+    });
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/events/${otherEventId}`,
+      headers: auth(organizer),
+      payload: { waiting_room: { enabled: true, max_active_shoppers: 50 } },
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.deepEqual(patched.json().waiting_room, {
+      enabled: true,
+      admit_per_minute: 60,
+      max_active_shoppers: 50,
+      admission_window_seconds: 300,
+    });
+    const plain = (
+      await t.app.inject({ method: 'GET', url: `/v1/events/${await createEvent(t, {}, startMs)}` })
+    ).json();
+    assert.equal(plain.waiting_room.enabled, false);
+  });
+
+  test('when settings are bad or the caller is not the owner, then 4xx and nothing changes', async () => {
+    for (const waiting_room of [
+      { enabled: 'yes' },
+      { admit_per_minute: 10 },
+      { enabled: true, admit_per_minute: 0 },
+      { enabled: true, admission_window_seconds: 5 },
+      { enabled: true, max_active_shoppers: -1 },
+      { enabled: true, surprise: 1 },
+    ]) {
+      const response = await t.app.inject({
+        method: 'PATCH',
+        url: `/v1/events/${eventId}`,
+        headers: auth(organizer),
+        payload: { waiting_room },
+      });
+      assert.equal(response.statusCode, 400, JSON.stringify(waiting_room));
+      assert.equal(response.json().code, 'VALIDATION_FAILED');
+    }
+    const stranger = await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/events/${eventId}`,
+      headers: auth(await t.token('organizer-2', 'organizer')),
+      payload: { waiting_room: { enabled: false } },
+    });
+    assert.equal(stranger.statusCode, 404);
+    const detail = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json();
+    assert.equal(detail.waiting_room.admit_per_minute, 60);
+    assert.equal(detail.waiting_room.enabled, true);
+  });
+
+  test('when a buyer joins twice, then they keep their place; GET …/queue/me says the same', async () => {
+    const first = await join('queue-a');
+    assert.equal(first.statusCode, 200, first.body);
+    const second = await join('queue-b');
+    assert.equal(second.json().position, first.json().position + 1);
+    const again = await join('queue-a');
+    assert.equal(again.json().position, first.json().position);
+    assert.equal(again.json().status, 'waiting');
+    assert.ok(again.json().estimated_wait_seconds > 0);
+    const status = await me('queue-b');
+    assert.equal(status.statusCode, 200);
+    assert.equal(status.json().position, second.json().position);
+    assert.equal(status.json().ahead, second.json().position - 1);
+    assert.equal(status.json().admission_token, undefined);
+  });
+
+  test('when someone never joined or the event has no room, then 404 / 409 problem documents', async () => {
+    const never = await me('never-joined');
+    assert.equal(never.statusCode, 404);
+    assert.equal(never.json().code, 'QUEUE_NOT_JOINED');
+    const plain = await createEvent(t, {}, startMs);
+    const noRoom = await join('queue-a', plain);
+    assert.equal(noRoom.statusCode, 409);
+    assert.equal(noRoom.json().code, 'WAITING_ROOM_OFF');
+    const missing = await join('queue-a', '00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.statusCode, 404);
+    const anonymous = await t.app.inject({ method: 'POST', url: `/v1/events/${eventId}/queue` });
+    assert.equal(anonymous.statusCode, 401);
+  });
+
+  test('when the waiting room is on, then a hold without a valid admission token is 403 ADMISSION_REQUIRED', async () => {
+    const [seat] = await seatIds();
+    const token = await admitted('token-owner');
+    const otherEventToken = await admitted('token-owner', otherEventId);
+    const forger = new AdmissionTokens('not-the-server-secret-0123456789abcdef');
+    const forged = await forger.sign({ userId: 'token-owner', eventId, expiresAtMs: startMs + 3_600_000 });
+    const cases: [string, string, string | undefined][] = [
+      ['no token', 'token-owner', undefined],
+      ['garbage', 'token-owner', 'not-a-token'],
+      ['forged', 'token-owner', forged],
+      ["other user's", 'someone-else', token],
+      ["other event's", 'token-owner', otherEventToken],
+    ];
+    for (const [name, user, given] of cases) {
+      const response = await hold(user, seat!, given);
+      assert.equal(response.statusCode, 403, name);
+      assert.equal(response.json().code, 'ADMISSION_REQUIRED', name);
+    }
+    const counts = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json().counts;
+    assert.equal(counts.held, 0, 'refused holds change nothing');
+
+    const ok = await hold('token-owner', seat!, token);
+    assert.equal(ok.statusCode, 201, ok.body);
+    const reservationId = ok.json().reservation_id;
+    const confirmWith = async (admission?: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/v1/reservations/${reservationId}/confirm`,
+        headers: {
+          ...auth(await t.token('token-owner')),
+          'idempotency-key': `pay-${admission ? 'with' : 'without'}`,
+          ...(admission ? { 'x-admission-token': admission } : {}),
+        },
+        payload: { payment_method: 'pm_card_visa' },
+      });
+    const unadmitted = await confirmWith();
+    assert.equal(unadmitted.statusCode, 403);
+    assert.equal(unadmitted.json().code, 'ADMISSION_REQUIRED');
+    const paid = await confirmWith(token);
+    assert.equal(paid.statusCode, 201, paid.body);
+  });
+
+  test('when the admission window passes, then the token stops working and the buyer may join again at the back', async () => {
+    const [, seat] = await seatIds();
+    const token = await admitted('slowpoke');
+    await join('in-line-meanwhile');
+    clock.advance(300_000); // the whole window
+    const status = (await me('slowpoke')).json();
+    assert.equal(status.status, 'expired');
+    const late = await hold('slowpoke', seat!, token);
+    assert.equal(late.statusCode, 403);
+    assert.equal(late.json().code, 'ADMISSION_REQUIRED');
+    const rejoined = (await join('slowpoke')).json();
+    assert.equal(rejoined.status, 'waiting');
+    const other = (await me('in-line-meanwhile')).json();
+    assert.ok(rejoined.position > other.position, 'back of the line');
+  });
+
+  test('when the sale has not opened, then joiners wait without a position and nobody is admitted', async () => {
+    const future = await createEvent(
+      t,
+      { waiting_room: room, sale_opens_at: new Date(startMs + 3_600_000).toISOString() },
+      startMs,
+    );
+    const early = (await join('early-bird', future)).json();
+    assert.equal(early.status, 'waiting');
+    assert.equal(early.position, null);
+    assert.equal(early.estimated_wait_seconds, null);
+    clock.advance(10_000);
+    await admitter();
+    assert.equal((await me('early-bird', future)).json().status, 'waiting');
+  });
+});
