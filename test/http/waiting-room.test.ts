@@ -1,6 +1,8 @@
 // The waiting room over HTTP: settings, joining, admission, and the admission token that
 // holds and payments need (DESIGN.md: "With the waiting room on … else 403 ADMISSION_REQUIRED").
 import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { admitDue } from '../../src/app/waiting-room.ts';
@@ -19,7 +21,7 @@ describe('waiting room over HTTP', () => {
 
   before(async () => {
     clock = new ManualClock(startMs);
-    t = await startTestApp({ clock, env: { ADMIT_TICK_MS: '1000' } });
+    t = await startTestApp({ clock, env: { ADMIT_TICK_MS: '1000', QUEUE_STREAM_INTERVAL_MS: '100' } });
     organizer = await t.token('organizer-1', 'organizer');
     eventId = await createEvent(t, { waiting_room: room }, startMs);
     otherEventId = await createEvent(t, { waiting_room: room }, startMs);
@@ -197,6 +199,98 @@ describe('waiting room over HTTP', () => {
     assert.equal(rejoined.status, 'waiting');
     const other = (await me('in-line-meanwhile')).json();
     assert.ok(rejoined.position > other.position, 'back of the line');
+  });
+
+  test('when a buyer watches the stream, then it pushes position changes and the admission with its token', async () => {
+    const watched = await createEvent(t, { waiting_room: { ...room, admit_per_minute: 1 } }, startMs);
+    await join('stream-first', watched);
+    const joined = (await join('stream-watcher', watched)).json();
+    assert.equal(joined.position, 2);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const token = await t.token('stream-watcher');
+    const messages: { status: string; position: number | null; admission_token?: string }[] = [];
+    let response: IncomingMessage | undefined;
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: `/v1/events/${watched}/queue/stream`,
+      headers: { accept: 'text/event-stream', ...auth(token) },
+    });
+    let buffer = '';
+    request.on('response', (answer) => {
+      response = answer;
+      answer.setEncoding('utf8');
+      answer.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(block);
+          if (/^event: queue$/m.test(block) && data) messages.push(JSON.parse(data[1]!));
+        }
+      });
+    });
+    request.end();
+    const waitFor = async (what: string, check: () => boolean) => {
+      for (let attempt = 0; attempt < 100 && !check(); attempt += 1) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(check(), `${what}: ${JSON.stringify(messages)}`);
+    };
+    try {
+      await waitFor('the current place at once', () => messages.length >= 1);
+      assert.equal(response!.statusCode, 200);
+      assert.match(String(response!.headers['content-type']), /^text\/event-stream/);
+      assert.equal(messages[0]!.status, 'waiting');
+      assert.equal(messages[0]!.position, 2);
+
+      await admitter(); // the meter starts with one place: stream-first goes in
+      await waitFor('the new position', () => messages.some((m) => m.position === 1));
+      clock.advance(60_000); // one more place at 1 per minute
+      await admitter();
+      await waitFor('the admission', () => messages.some((m) => m.status === 'admitted'));
+      const admission = messages.find((m) => m.status === 'admitted')!;
+      const [seat] = await seatIds(watched);
+      const held = await hold('stream-watcher', seat!, admission.admission_token, watched);
+      assert.equal(held.statusCode, 201, held.body);
+    } finally {
+      request.destroy();
+    }
+    const unjoined = await t.app.inject({
+      method: 'GET',
+      url: `/v1/events/${watched}/queue/stream`,
+      headers: auth(await t.token('not-in-line')),
+    });
+    assert.equal(unjoined.statusCode, 404);
+    assert.equal(unjoined.json().code, 'QUEUE_NOT_JOINED');
+  });
+
+  test('when the shopper cap is full, then the next buyer waits until a shopper pays', async () => {
+    const capped = await createEvent(
+      t,
+      { waiting_room: { ...room, admit_per_minute: 600, max_active_shoppers: 1 } },
+      startMs,
+    );
+    const token = await admitted('capped-first', capped);
+    await join('capped-second', capped);
+    for (let tick = 0; tick < 5; tick += 1) {
+      clock.advance(1_000);
+      await admitter();
+    }
+    assert.equal((await me('capped-second', capped)).json().status, 'waiting', 'the cap holds');
+    const [seat] = await seatIds(capped);
+    const held = await hold('capped-first', seat!, token, capped);
+    assert.equal(held.statusCode, 201, held.body);
+    const paid = await t.app.inject({
+      method: 'POST',
+      url: `/v1/reservations/${held.json().reservation_id}/confirm`,
+      headers: { ...auth(await t.token('capped-first')), 'idempotency-key': 'capped', 'x-admission-token': token },
+      payload: { payment_method: 'pm_card_visa' },
+    });
+    assert.equal(paid.statusCode, 201, paid.body);
+    clock.advance(1_000);
+    await admitter();
+    assert.equal((await me('capped-second', capped)).json().status, 'admitted', 'the paid shopper made room');
   });
 
   test('when the sale has not opened, then joiners wait without a position and nobody is admitted', async () => {
