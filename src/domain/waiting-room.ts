@@ -26,10 +26,13 @@ export const waitingRoomOff: WaitingRoomSettings = {
  * The admission meter is a token bucket of "places": it refills at the set rate and holds
  * at most burstOf places, so in any interval of length T at most burst + rate·T people are
  * admitted, however often or seldom (and by however many processes) it is ticked.
- * The burst is one tick's worth of places, and at least one person.
+ * The burst is one tick's worth of places plus one person: a tick leaves the fraction of a
+ * place it could not admit on the meter (under 1), and the next tick's worth must fit on top
+ * of it, else it spills over and the rate is never reached (with one tick's worth, 2.5 at
+ * 600/min and 250 ms ticks, each tick admitted 2: 480/min).
  */
 export function burstOf(admitPerMinute: number, tickMs: number): number {
-  return Math.max(1, (admitPerMinute * tickMs) / 60_000);
+  return (admitPerMinute * tickMs) / 60_000 + 1;
 }
 
 export interface AdmissionMeter {
