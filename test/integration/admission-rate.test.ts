@@ -48,6 +48,15 @@ const waitingRoom = {
   admission_window_seconds: admissionWindowSeconds,
 };
 
+/** user → when admitted, from the admitted set's (member, admission end) pairs. */
+function admittedFrom(flat: string[]): Map<string, number> {
+  const admitted = new Map<string, number>();
+  for (let i = 0; i < flat.length; i += 2) {
+    admitted.set(flat[i]!, Number(flat[i + 1]) - admissionWindowSeconds * 1000);
+  }
+  return admitted;
+}
+
 /** Two admitters over one waiting room, however this pass runs them. */
 interface Rig {
   eventId: string;
@@ -55,8 +64,8 @@ interface Rig {
   join(user: string, index: number): Promise<{ status: number; body: { status?: string } }>;
   /** user → when admitted (ms), read from the room's own store. */
   admissions(users: string[]): Promise<Map<string, number>>;
-  /** Users still in line. */
-  waiting(users: string[]): Promise<string[]>;
+  /** The admitted and the users still in line, read at one instant (the survivor keeps admitting). */
+  snapshot(users: string[]): Promise<{ admitted: Map<string, number>; waiting: string[] }>;
   /** Takes one admitter away for good (SIGKILL on PostgreSQL; in process, a stop). */
   killOne(): Promise<void>;
   /** What the survivor says about a user, over HTTP. */
@@ -119,15 +128,20 @@ async function processRig(): Promise<Rig> {
       eventId,
       join: async (user, index) =>
         call(servers[index % 2]!.url, 'POST', `/v1/events/${eventId}/queue`, await tokenOf(user)),
-      async admissions() {
-        const flat = await redis.zrange(key('admitted'), 0, -1, 'WITHSCORES');
-        const admitted = new Map<string, number>();
-        for (let i = 0; i < flat.length; i += 2) {
-          admitted.set(flat[i]!, Number(flat[i + 1]) - admissionWindowSeconds * 1000);
-        }
-        return admitted;
+      admissions: async () => admittedFrom(await redis.zrange(key('admitted'), 0, -1, 'WITHSCORES')),
+      async snapshot() {
+        // One transaction: nobody moves from the line to the admitted between the two reads.
+        const replies = await redis
+          .multi()
+          .zrange(key('admitted'), 0, -1, 'WITHSCORES')
+          .zrange(key('queue'), 0, -1)
+          .exec();
+        const [admitted, waiting] = replies!.map(([error, value]) => {
+          if (error) throw error;
+          return value as string[];
+        });
+        return { admitted: admittedFrom(admitted!), waiting: waiting! };
       },
-      waiting: () => redis.zrange(key('queue'), 0, -1),
       async killOne() {
         const victim = servers[1]!.child;
         const exited = new Promise((resolve) => victim.once('exit', resolve));
@@ -196,21 +210,19 @@ async function inProcessRig(): Promise<Rig> {
       const response = await t.app.inject({ method, url, headers: auth(await t.token(user)) });
       return { status: response.statusCode, body: response.json() };
     };
+    const snapshot = async (users: string[]) => {
+      const states = await room.states(eventId, users, Date.now());
+      const admitted = new Map<string, number>();
+      states.forEach((state, index) => {
+        if (state.kind === 'admitted') admitted.set(users[index]!, state.expiresAtMs - admissionWindowSeconds * 1000);
+      });
+      return { admitted, waiting: users.filter((_, index) => states[index]!.kind === 'waiting') };
+    };
     return {
       eventId,
       join: (user) => inject('POST', `/v1/events/${eventId}/queue`, user),
-      async admissions(users) {
-        const states = await room.states(eventId, users, Date.now());
-        const admitted = new Map<string, number>();
-        states.forEach((state, index) => {
-          if (state.kind === 'admitted') admitted.set(users[index]!, state.expiresAtMs - admissionWindowSeconds * 1000);
-        });
-        return admitted;
-      },
-      async waiting(users) {
-        const states = await room.states(eventId, users, Date.now());
-        return users.filter((_, index) => states[index]!.kind === 'waiting');
-      },
+      admissions: async (users) => (await snapshot(users)).admitted,
+      snapshot,
       // The one that did the admitting goes: the other must take over. (Two admitters
       // ticking at one period tend to settle into one of them taking every place: whoever
       // comes first after the meter holds a whole place again.)
@@ -286,8 +298,7 @@ describe(`admission rate with two admitters on ${testDb}`, () => {
     const endMs = Date.now();
     watching = false;
     await watch;
-    const admitted = await rig.admissions(users);
-    const waiting = await rig.waiting(users);
+    const { admitted, waiting } = await rig.snapshot(users);
 
     const times = [...admitted.values()].sort((a, b) => a - b);
     const firstMs = times[0]!;
