@@ -481,7 +481,9 @@ export interface WaitingRoom {
   finish(eventId: string, userId: string): Promise<void>;
   /** Events whose rooms someone joined (the admitter ticks these). */
   rooms(): Promise<string[]>;
-  /** Forgets an event's room (it ended, or its waiting room is off). */
+  /** Keeps the room's data until untilMs and not much longer (Redis: the keys expire then). */
+  retainUntil(eventId: string, untilMs: number): Promise<void>;
+  /** Stops ticking an event's room (it ended, or its waiting room is off). */
   closeRoom(eventId: string): Promise<void>;
   waitingCount(eventId: string): Promise<number>;
   close(): Promise<void>;

@@ -134,6 +134,11 @@ export function admissionLimits(settings: WaitingRoomSettings, nowMs: number, op
   };
 }
 
+const retentionAfterStartMs = 24 * 3_600_000;
+const retainEveryMs = 60_000;
+/** When this process last set each room's retention (the event's start may move). */
+const retained = new Map<string, number>();
+
 /**
  * One tick of the admitter over every room: admits what each event's meter allows. Safe
  * to run in every process at once: the room's admit step is atomic and keeps its own meter.
@@ -147,6 +152,12 @@ export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<nu
     if (!event || event.status !== 'published' || !event.waitingRoom.enabled || event.startsAtMs <= nowMs) {
       await deps.waitingRoom.closeRoom(eventId);
       continue;
+    }
+    const retainedAtMs = retained.get(eventId);
+    if (retainedAtMs === undefined || retainedAtMs < nowMs - retainEveryMs) {
+      // The line and the admissions matter until the event starts; a day later they are gone.
+      await deps.waitingRoom.retainUntil(eventId, event.startsAtMs + retentionAfterStartMs);
+      retained.set(eventId, nowMs);
     }
     if (nowMs < event.saleOpensAtMs) continue;
     admitted += await deps.waitingRoom.admit(eventId, admissionLimits(event.waitingRoom, nowMs, options));

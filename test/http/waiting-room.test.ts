@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { admitDue } from '../../src/app/waiting-room.ts';
 import { AdmissionTokens } from '../../src/app/admission-tokens.ts';
@@ -127,6 +128,22 @@ describe('waiting room over HTTP', () => {
     assert.equal(status.json().position, second.json().position);
     assert.equal(status.json().ahead, second.json().position - 1);
     assert.equal(status.json().admission_token, undefined);
+  });
+
+  test('when the admitter ticks a room on Redis, then its keys expire a day after the event starts', async (context) => {
+    if (!t.config.REDIS_URL) return context.skip('the in-process room goes with the process');
+    await join('retained');
+    await admitter();
+    const redis = new Redis(t.config.REDIS_URL);
+    try {
+      const expiresAtMs = await redis.pexpiretime(`${t.config.REDIS_KEY_PREFIX}{${eventId}}:queue`);
+      const startsAtMs = Date.parse(
+        (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json().starts_at,
+      );
+      assert.equal(expiresAtMs, startsAtMs + 24 * 3_600_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test('when someone never joined or the event has no room, then 404 / 409 problem documents', async () => {

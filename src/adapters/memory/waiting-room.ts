@@ -128,6 +128,10 @@ export class MemoryWaitingRoom implements WaitingRoom {
     return [...this.open];
   }
 
+  async retainUntil(): Promise<void> {
+    // One process's memory: the room goes with the process.
+  }
+
   async closeRoom(eventId: string): Promise<void> {
     this.open.delete(eventId);
   }

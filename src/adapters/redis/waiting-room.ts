@@ -156,6 +156,13 @@ export class RedisWaitingRoom implements WaitingRoom {
     return this.client.smembers(this.roomsKey);
   }
 
+  async retainUntil(eventId: string, untilMs: number): Promise<void> {
+    const keys = this.keysOf(eventId);
+    await Promise.all(
+      [keys.queue, keys.admitted, keys.arrivals, keys.meter].map((key) => this.client.pexpireat(key, untilMs)),
+    );
+  }
+
   async closeRoom(eventId: string): Promise<void> {
     this.announced.delete(eventId);
     await this.client.srem(this.roomsKey, eventId);
