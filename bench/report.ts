@@ -5,6 +5,7 @@ import type { LoadResult, OpenLoopResult } from './load.ts';
 import type { SeedStats } from './search.ts';
 import type { Summary } from './stats.ts';
 import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
+import type { WaitingRoomRun } from './waiting-room.ts';
 
 /** Where the holds are decided: the service on PostgreSQL or PGlite, or the ceiling server on Redis alone. */
 export type Backend = 'postgres' | 'pglite' | 'redis';
@@ -216,13 +217,9 @@ export interface SearchResult extends ScenarioBase {
 
 export type ScenarioResult = CreateEventResult | HoldResult | PurchaseResult | SearchResult;
 
-/**
- * The sse-fanout scenario: bench/sse-fanout.ts run as a child process, which writes its whole
- * result to bench/results/<stamp>-sse-fanout.json; these are the figures the report shows.
- * Sizes in bytes, times in ms, CPU in % of one core. Null where the child did not measure it.
- */
-export interface SseFanoutSection {
-  /** The child succeeded and every connected subscriber got every change (timings never fail it). */
+/** A scenario run as a child process (sse-fanout, waiting-room) that writes its whole result to a file. */
+export interface ChildScenarioSection {
+  /** The child succeeded and its correctness checks passed (timings never fail it). */
   ok: boolean;
   error?: string;
   command: string;
@@ -231,6 +228,15 @@ export interface SseFanoutSection {
   wall_s: number;
   timeout_s: number;
   exit: { code: number | null; signal: string | null; timed_out: boolean };
+}
+
+/**
+ * The sse-fanout scenario: bench/sse-fanout.ts run as a child process, which writes its whole
+ * result to bench/results/<stamp>-sse-fanout.json; these are the figures the report shows.
+ * Sizes in bytes, times in ms, CPU in % of one core. Null where the child did not measure it.
+ * ok: every connected subscriber got every change.
+ */
+export interface SseFanoutSection extends ChildScenarioSection {
   figures: {
     subscribers_requested: number;
     subscribers_connected: number;
@@ -283,6 +289,15 @@ export interface SseFanoutSection {
   } | null;
 }
 
+/**
+ * The waiting-room scenario: bench/waiting-room.ts run as a child process; its whole result
+ * (bench/results/<stamp>-waiting-room.json) is `run`. ok: every check passed (one place per
+ * user, every HTTP join 200, the admission bound and first come first served).
+ */
+export interface WaitingRoomSection extends ChildScenarioSection {
+  run: WaitingRoomRun | null;
+}
+
 export interface RunReport {
   format: 'boxoffice-bench-core/2';
   started_at: string;
@@ -311,6 +326,8 @@ export interface RunReport {
   scenarios: ScenarioResult[];
   /** The sse-fanout scenario, when selected (it runs last, in a child process). */
   sse_fanout: SseFanoutSection | null;
+  /** The waiting-room scenario, when selected (after sse-fanout, in a child process). */
+  waiting_room: WaitingRoomSection | null;
   postgres_database_stats: DatabaseStats | null;
   anomalies: string[];
   ok: boolean;
@@ -560,6 +577,7 @@ export function renderMarkdown(report: RunReport): string {
   }
   lines.push(...renderSearch(report.scenarios.filter((s): s is SearchResult => s.kind === 'search')));
   if (report.sse_fanout) lines.push(...renderSseFanout(report.sse_fanout));
+  if (report.waiting_room) lines.push(...renderWaitingRoom(report.waiting_room));
   lines.push('## Anomalies');
   lines.push('');
   if (report.anomalies.length === 0)
@@ -767,6 +785,117 @@ function renderSseFanout(sse: SseFanoutSection): string[] {
       `counts from reading the hold's 201 to each subscriber reading the \`seat\` message (the client processes' ` +
       `clocks corrected to the sender's). CPU in % of one core. ` +
       `Whole result: ${sse.result_file ?? '–'} (${sse.wall_s} s).`,
+  );
+  lines.push('');
+  return lines;
+}
+
+/** The waiting-room scenario: the Redis queue alone, joins over HTTP, the admission rate. */
+function renderWaitingRoom(section: WaitingRoomSection): string[] {
+  const lines: string[] = ['## Waiting room (bench/waiting-room.ts)', ''];
+  const run = section.run;
+  if (!run) {
+    lines.push(`FAILED: ${cell(section.error ?? 'no result')} (${section.command}, ${section.wall_s} s).`, '');
+    return lines;
+  }
+  const cpu = (value: number | null) => (value === null ? '–' : `${value}%`);
+  const check = (ok: boolean, problems: string[]) => (ok ? 'OK' : `**FAIL**: ${cell(problems.join('; '))}`);
+  if (run.queue.length > 0) {
+    lines.push(
+      '| Queue joins (RedisWaitingRoom) | Joins | In flight | Joins/s | p50 ms | p99 ms | p99.9 ms | Max ms | Redis CPU | Client CPU | Machine CPU | B/user used_memory | B/user queue key | Check |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const q of run.queue) {
+      const l = q.latency_ms;
+      const m = q.memory;
+      lines.push(
+        `| ${q.name} | ${int(q.joins_answered)} | ${int(q.in_flight)} | ${int(q.joins_per_s)} | ${ms(l.p50)} | ` +
+          `${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ${cpu(q.cpu_pct.redis)} | ${cpu(q.cpu_pct.client)} | ` +
+          `${cpu(q.cpu_pct.machine)} | ${m ? m.bytes_per_user.toFixed(1) : '–'} | ` +
+          `${m?.queue_key_bytes_per_user?.toFixed(1) ?? '–'}${m?.encoding ? ` (${m.encoding})` : ''} | ` +
+          `${check(q.check.ok, q.check.problems)}${q.check.rank_correlation === null ? '' : `, rank correlation ${q.check.rank_correlation}`} |`,
+      );
+    }
+    lines.push('');
+    lines.push(
+      `Target: ${int(run.targets.join_target_per_s)} joins/s on the arrival run with user-000123 ids: ` +
+        `${run.targets.joins_per_s_met === null ? '–' : metOrNot(run.targets.joins_per_s_met)}. Latency is from the ` +
+        'call to its answer, including the wait behind the other joins in flight. B/user used_memory: Redis INFO ' +
+        'used_memory after the joins minus before, per user; queue key: MEMORY USAGE (SAMPLES 0) of the line. CPU in ' +
+        '% of one core (the machine has ' +
+        `${run.machine.cpus}).`,
+    );
+    lines.push('');
+  }
+  if (run.http.length > 0) {
+    lines.push(
+      '| HTTP joins (POST /v1/events/{id}/queue) | Connections | Joins | Joins/s | p50 ms | p99 ms | p99.9 ms | Max ms | Statuses | Waiting / admitted | Server-side mean ms | Server CPU | Redis CPU | Bench CPU | Machine CPU | Check |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|',
+    );
+    for (const h of run.http) {
+      const r = h.result;
+      if (!r) {
+        lines.push(
+          `| ${h.name} | ${h.connections} | – | – | – | – | – | – | – | – | – | – | – | – | – | ${check(false, h.check.problems)} |`,
+        );
+        continue;
+      }
+      const l = r.latency_ms.all;
+      lines.push(
+        `| ${h.name} | ${h.connections} | ${int(r.requests)} | ${int(h.joins_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ` +
+          `${ms(l.p99_9)} | ${ms(l.max)} | ${counts({ ...r.statuses, ...r.errors })} | ` +
+          `${int(h.answer_status.waiting ?? 0)} / ${int(h.answer_status.admitted ?? 0)} | ` +
+          `${ms(h.server_side_mean_ms ?? undefined)} | ${cpu(h.cpu_pct.server)} | ${cpu(h.cpu_pct.redis)} | ` +
+          `${cpu(h.cpu_pct.client)} | ${cpu(h.cpu_pct.machine)} | ${check(h.check.ok, h.check.problems)} |`,
+      );
+    }
+    lines.push('');
+    lines.push(
+      'The service on PostgreSQL with REDIS_URL, an event admitting 600 per minute (the admitter runs meanwhile: ' +
+        'the check counts the line and the admitted together), one distinct user per join; the load generator runs ' +
+        'on the same 2 cores.',
+    );
+    lines.push('');
+  }
+  if (run.admission.length > 0) {
+    const cellsOf = (a: WaitingRoomRun['admission'][number]): string[] =>
+      a.error
+        ? [`**FAIL**: ${cell(a.check.problems.join('; '))}`, '', '', '', '', '', '', '']
+        : [
+            `${int(a.admit_per_minute)}/min = ${a.configured_per_s}/s, tick ${a.tick_ms} ms, burst ${a.burst}`,
+            `**${a.measured_per_s}/s** (${int(a.admitted_in_window)}; rate·${a.window_s} s + burst = ${a.expected_in_window})`,
+            a.steady_per_s === null ? '–' : `**${a.steady_per_s}/s**`,
+            a.per_second.join(', '),
+            `${a.max_in_any_1s} (bound ${a.bound_1s}: ${a.check.bound_holds ? 'holds' : '**VIOLATED**'})`,
+            `${int(a.batches)} (mean ${a.mean_batch} each); first ${a.first_admission_after_opening_ms ?? '–'} ms after the opening`,
+            `${int(a.queued)} in the pre-queue: ${int(a.admitted_total)} admitted, ${int(a.queue_left)} left`,
+            `first come first served ${a.check.first_come_first_served ? 'yes' : '**no**'}; ${check(a.check.ok, a.check.problems)}`,
+          ];
+    const names = [
+      'Configured',
+      `Measured over ${run.admission[0]!.window_s} s from the first admission`,
+      'After the first second',
+      'Admitted in each second',
+      'Most admitted in any 1 s',
+      'Admission ticks in the window',
+      'Line',
+      'Result',
+    ];
+    const columns = run.admission.map(cellsOf);
+    lines.push(`| Admission rate | ${run.admission.map((a) => a.name).join(' | ')} |`);
+    lines.push(`|---|${run.admission.map(() => '---|').join('')}`);
+    names.forEach((name, row) => lines.push(`| ${name} | ${columns.map((column) => column[row]).join(' | ')} |`));
+    lines.push('');
+    lines.push(
+      'Each service process ticks the admitter every ADMIT_TICK_MS; the admitted set is read back after the window ' +
+        '(admitted at = its score − the 900 s admission window). The first tick finds a full meter (the burst), so ' +
+        "the window's rate is about rate + burst / window; the rate after the first second is the steady one.",
+    );
+    lines.push('');
+  }
+  lines.push(
+    `Checks: ${run.checks.ok ? 'all passed' : `**FAILED**: ${cell(run.checks.problems.join('; '))}`}. ` +
+      `Whole result: ${section.result_file ?? '–'} (${section.wall_s} s).`,
   );
   lines.push('');
   return lines;

@@ -10,7 +10,8 @@
 // The search scenarios seed a catalog of many events straight into a database (or PGlite
 // directory) of their own (bench/search.ts) and serve it with servers of their own.
 // Last, the sse-fanout scenario runs bench/sse-fanout.ts as a child process (its own server,
-// database and Redis index), bounded by a timeout, and the report shows its figures.
+// database and Redis index), bounded by a timeout, and the report shows its figures; then the
+// waiting-room scenario likewise runs bench/waiting-room.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,6 +48,7 @@ import {
   type ScenarioResult,
   type Setup,
   type SseFanoutSection,
+  type WaitingRoomSection,
   stampOf,
   writeReport,
 } from './report.ts';
@@ -68,6 +70,7 @@ import {
 } from './search.ts';
 import type { SseFanoutRun } from './sse-fanout.ts';
 import { median } from './stats.ts';
+import type { WaitingRoomRun } from './waiting-room.ts';
 import {
   createDatabase,
   databaseStats,
@@ -166,8 +169,14 @@ const scenarioDefs: ScenarioDef[] = [
  */
 const sseFanoutName = 'sse-fanout';
 const sseFanoutTimeoutMs = (quick: boolean) => (quick ? 120_000 : 300_000);
-/** After the timeout's SIGINT, how long the child gets to clean up before SIGTERM (exit at once), then SIGKILL. */
-const sseFanoutGraceMs = 30_000;
+/**
+ * The waiting room, after the fan-out: bench/waiting-room.ts in a child process (the Redis
+ * queue, joins over HTTP, the admission rate), killed after this long.
+ */
+const waitingRoomName = 'waiting-room';
+const waitingRoomTimeoutMs = (quick: boolean) => (quick ? 120_000 : 600_000);
+/** After a child's timeout and SIGINT, how long it gets to clean up before SIGTERM (exit at once), then SIGKILL. */
+const childGraceMs = 30_000;
 
 // ---------------------------------------------------------------- command line
 
@@ -175,11 +184,14 @@ const usage = `usage: npm run bench -- [--quick] [--scenario <name>[,<name>…]]
 
   --quick            about 3 s per load scenario (1 s warm-up), event creation once: a smoke run
   --scenario <name>  run only this scenario (repeatable, or comma-separated); one of:
-                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName].join('\n                       ')}
+                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName, waitingRoomName].join('\n                       ')}
                      (${sseFanoutName}: bench/sse-fanout.ts in a child process, last; 1,000
                      subscribers and 5 changes with --quick, else 10,000 and 20;
+                     ${waitingRoomName}: bench/waiting-room.ts in a child process, after it;
+                     20,000 queue joins with --quick, else 500,000;
                      search-*: 10,000 events seeded with --quick, else 100,000)
   --duration <s>     seconds per load scenario (default 10, or 3 with --quick); not ${sseFanoutName}
+                     nor ${waitingRoomName}
 
 env: BENCH_POSTGRES_URL  server to create the throwaway bench_<timestamp> database on
                          (default postgres://postgres@127.0.0.1:5432/test)
@@ -213,19 +225,28 @@ function parseArgs(argv: string[]) {
     } else fail(`unknown argument ${arg}`);
   }
   for (const name of names) {
-    if (name !== sseFanoutName && !scenarioDefs.some((def) => def.name === name)) fail(`unknown scenario "${name}"`);
+    if (name !== sseFanoutName && name !== waitingRoomName && !scenarioDefs.some((def) => def.name === name))
+      fail(`unknown scenario "${name}"`);
   }
   const selected = names.length ? scenarioDefs.filter((def) => names.includes(def.name)) : scenarioDefs;
   return {
     quick,
     selected,
     sseFanout: names.length === 0 || names.includes(sseFanoutName),
+    waitingRoom: names.length === 0 || names.includes(waitingRoomName),
     loadSeconds: duration ?? (quick ? 3 : 10),
     warmupSeconds: quick ? 1 : 2,
     openLoopSeconds: quick ? 2 : 5,
     createRepetitions: quick ? 1 : 3,
   };
 }
+
+/** Every scenario selected, in the order they run. */
+const selectedNames = () => [
+  ...options.selected.map((def) => def.name),
+  ...(options.sseFanout ? [sseFanoutName] : []),
+  ...(options.waitingRoom ? [waitingRoomName] : []),
+];
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${usage}\n`);
@@ -237,29 +258,29 @@ const options = parseArgs(process.argv.slice(2));
 // ---------------------------------------------------------------- interruption
 
 let interrupted = false;
-/** The sse-fanout child while it runs (its own process group: Ctrl-C reaches it through us). */
-let sseChild: { child: ChildProcess; signals: number } | null = null;
+/** The sse-fanout or waiting-room child while it runs (its own process group: Ctrl-C reaches it through us). */
+let scenarioChild: { child: ChildProcess; signals: number } | null = null;
 /** The child cleans up on its first SIGINT / SIGTERM and exits at once on the second. */
-function signalSseChild(signal: NodeJS.Signals) {
-  if (!sseChild || sseChild.child.exitCode !== null || sseChild.child.signalCode !== null) return;
-  sseChild.signals += 1;
-  sseChild.child.kill(signal);
+function signalChild(signal: NodeJS.Signals) {
+  if (!scenarioChild || scenarioChild.child.exitCode !== null || scenarioChild.child.signalCode !== null) return;
+  scenarioChild.signals += 1;
+  scenarioChild.child.kill(signal);
 }
 process.on('exit', () => {
   // Normally it has exited by now; if the benchmark itself failed, it still cleans up.
-  if (sseChild && sseChild.signals === 0) signalSseChild('SIGTERM');
+  if (scenarioChild && scenarioChild.signals === 0) signalChild('SIGTERM');
 });
 const onSignal = (signal: string) => {
   if (interrupted) {
     process.stderr.write(`\n${signal} again: killing the server now\n`);
-    if (sseChild?.signals === 0) signalSseChild('SIGINT');
-    signalSseChild('SIGTERM'); // the child's second signal: it exits at once, killing its server and clients
+    if (scenarioChild?.signals === 0) signalChild('SIGINT');
+    signalChild('SIGTERM'); // the child's second signal: it exits at once, killing its server and clients
     killAllServers();
     process.exit(130);
   }
   interrupted = true;
   process.stderr.write(`\n${signal}: stopping the load and cleaning up (send it again to force)\n`);
-  if (sseChild && sseChild.signals === 0) signalSseChild('SIGINT');
+  if (scenarioChild && scenarioChild.signals === 0) signalChild('SIGINT');
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -1713,21 +1734,29 @@ function sseFigures(run: SseFanoutRun): NonNullable<SseFanoutSection['figures']>
   };
 }
 
+/** How a scenario's child process ended (see runChildScenario). */
+interface ChildRun {
+  command: string;
+  /** Its JSON, relative to the repository (null when it wrote none). */
+  result_file: string | null;
+  wall_s: number;
+  timeout_s: number;
+  exit: { code: number | null; signal: NodeJS.Signals | null; timed_out: boolean };
+  /** Why it failed when it did not exit 0: its own `[name] failed:` line, else its last lines. */
+  error: string | null;
+}
+
 /**
- * Runs `node --import tsx bench/sse-fanout.ts [--quick] --out bench/results/<stamp>-sse-fanout.json`
- * (its output goes to our stderr), bounded by a timeout: then SIGINT (it cleans up), SIGTERM
- * after a grace period (it exits at once), SIGKILL of its process group last. Ctrl-C is
- * forwarded (see onSignal). Fails on a failed child and on any missed change, never on timings.
+ * Runs `node --import tsx <script> [--quick] --out <out>` (its output goes to our stderr),
+ * bounded by a timeout: then SIGINT (it cleans up), SIGTERM after a grace period (it exits
+ * at once), SIGKILL of its process group last. Ctrl-C is forwarded (see onSignal).
  */
-async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
-  const out = path.join(resultsDir, `${stamp}-sse-fanout.json`);
-  const script = 'bench/sse-fanout.ts';
+async function runChildScenario(name: string, script: string, out: string, timeoutMs: number): Promise<ChildRun> {
   const args = ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : []), '--out', out];
   const command = `node ${args.join(' ').replace(out, path.relative(root, out))}`;
-  const timeoutMs = sseFanoutTimeoutMs(options.quick);
   mkdirSync(resultsDir, { recursive: true });
   rmSync(out, { force: true });
-  log(`${sseFanoutName}: running ${command} (timeout ${timeoutMs / 1000} s)`);
+  log(`${name}: running ${command} (timeout ${timeoutMs / 1000} s)`);
   const startedAt = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -1735,7 +1764,7 @@ async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
     // Its own process group, like the servers: Ctrl-C reaches the benchmark only, which passes it on once.
     detached: true,
   });
-  sseChild = { child, signals: 0 };
+  scenarioChild = { child, signals: 0 };
   const tail: string[] = [];
   const forward = (chunk: Buffer) => {
     process.stderr.write(chunk);
@@ -1749,11 +1778,11 @@ async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
   timers.push(
     setTimeout(() => {
       timedOut = true;
-      log(`${sseFanoutName}: no result after ${timeoutMs / 1000} s: stopping it`);
-      signalSseChild('SIGINT');
+      log(`${name}: no result after ${timeoutMs / 1000} s: stopping it`);
+      signalChild('SIGINT');
       timers.push(
         setTimeout(() => {
-          signalSseChild('SIGTERM');
+          signalChild('SIGTERM');
           timers.push(
             setTimeout(() => {
               try {
@@ -1763,7 +1792,7 @@ async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
               }
             }, 5_000),
           );
-        }, sseFanoutGraceMs),
+        }, childGraceMs),
       );
     }, timeoutMs),
   );
@@ -1772,29 +1801,41 @@ async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   for (const timer of timers) clearTimeout(timer);
-  sseChild = null;
-  const wallS = round((performance.now() - startedAt) / 1000, 1);
-  const section: SseFanoutSection = {
-    ok: false,
+  scenarioChild = null;
+  // Its own account of the failure if it gave one, else its last lines (stack frames left out).
+  const failure = [...tail].reverse().find((line) => line.startsWith(`[${name}] failed:`));
+  const lastLines = failure ?? tail.slice(-5).join(' ⏎ ');
+  return {
     command,
     result_file: existsSync(out) ? path.relative(root, out) : null,
-    wall_s: wallS,
+    wall_s: round((performance.now() - startedAt) / 1000, 1),
     timeout_s: timeoutMs / 1000,
     exit: { code: exit.code, signal: exit.signal, timed_out: timedOut },
-    figures: null,
-    targets: null,
+    error:
+      exit.error || exit.code !== 0 || timedOut
+        ? exit.error
+          ? `could not start: ${exit.error.message}`
+          : timedOut
+            ? `timed out after ${timeoutMs / 1000} s, stopped (exit ${exit.code ?? exit.signal})`
+            : interrupted
+              ? 'interrupted'
+              : `exited with ${exit.code ?? exit.signal}: ${lastLines}`
+        : null,
   };
-  // Its own account of the failure if it gave one, else its last lines (stack frames left out).
-  const failure = [...tail].reverse().find((line) => line.startsWith('[sse-fanout] failed:'));
-  const lastLines = failure ?? tail.slice(-5).join(' ⏎ ');
-  if (exit.error || exit.code !== 0 || timedOut) {
-    section.error = exit.error
-      ? `could not start: ${exit.error.message}`
-      : timedOut
-        ? `timed out after ${timeoutMs / 1000} s, stopped (exit ${exit.code ?? exit.signal})`
-        : interrupted
-          ? 'interrupted'
-          : `exited with ${exit.code ?? exit.signal}: ${lastLines}`;
+}
+
+/**
+ * Runs bench/sse-fanout.ts in a child process (runChildScenario), its result in
+ * bench/results/<stamp>-sse-fanout.json. Fails on a failed child and on any missed change,
+ * never on timings.
+ */
+async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
+  const out = path.join(resultsDir, `${stamp}-sse-fanout.json`);
+  const child = await runChildScenario(sseFanoutName, 'bench/sse-fanout.ts', out, sseFanoutTimeoutMs(options.quick));
+  const { error, ...outcome } = child;
+  const section: SseFanoutSection = { ok: false, ...outcome, figures: null, targets: null };
+  if (error) {
+    section.error = error;
     log(`${sseFanoutName}: FAILED: ${section.error}`);
     return section;
   }
@@ -1831,7 +1872,7 @@ async function sseFanoutScenario(stamp: string): Promise<SseFanoutSection> {
   log(
     `${sseFanoutName}: ${f.subscribers_connected} of ${f.subscribers_requested} subscribers, ` +
       `delivery p50 ${d.p50} ms, p99 ${d.p99} ms, max ${d.max} ms, missed ${f.missed_pairs}; snapshot ` +
-      `${f.snapshot_message_bytes.max} B; ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${wallS} s)`,
+      `${f.snapshot_message_bytes.max} B; ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`,
   );
   return section;
 }
@@ -1855,6 +1896,72 @@ function sseAnomalies(sse: SseFanoutSection): string[] {
     found.push(`${label}: only ${f.scattered_holds_201} of ${f.scattered_holds} scattered holds answered 201`);
   if (f.seats_list_status !== 200) found.push(`${label}: GET /seats answered ${f.seats_list_status}`);
   for (const warning of f.server_warnings.slice(0, 5)) found.push(`${label}: server logged: ${warning}`);
+  return found;
+}
+
+// ---------------------------------------------------------------- waiting-room (a child process)
+
+/**
+ * Runs bench/waiting-room.ts in a child process (runChildScenario), its result in
+ * bench/results/<stamp>-waiting-room.json. It exits 1 when one of its checks failed and
+ * still writes its figures; any check failed, or no result, fails the scenario.
+ */
+async function waitingRoomScenario(stamp: string): Promise<WaitingRoomSection> {
+  const out = path.join(resultsDir, `${stamp}-waiting-room.json`);
+  const child = await runChildScenario(
+    waitingRoomName,
+    'bench/waiting-room.ts',
+    out,
+    waitingRoomTimeoutMs(options.quick),
+  );
+  const { error, ...outcome } = child;
+  const section: WaitingRoomSection = { ok: false, ...outcome, run: null };
+  const checksFailed = child.exit.code === 1 && !child.exit.timed_out && child.result_file !== null;
+  if (error && !checksFailed) {
+    section.error = error;
+    log(`${waitingRoomName}: FAILED: ${section.error}`);
+    return section;
+  }
+  try {
+    section.run = JSON.parse(readFileSync(out, 'utf8')) as WaitingRoomRun;
+  } catch (parseError) {
+    section.error = `no readable result in ${path.relative(root, out)}: ${(parseError as Error).message}`;
+    log(`${waitingRoomName}: FAILED: ${section.error}`);
+    return section;
+  }
+  const { checks } = section.run;
+  section.ok = checks.ok && !error;
+  if (!section.ok) section.error = checks.problems.join('; ') || error || 'failed';
+  log(`${waitingRoomName}: ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`);
+  return section;
+}
+
+function waitingRoomAnomalies(section: WaitingRoomSection): string[] {
+  const label = waitingRoomName;
+  if (!section.run) return [`${label}: failed: ${section.error ?? 'no result'}`];
+  const run = section.run;
+  const found = run.checks.problems.map((problem) => `${label}: FAIL: ${problem}`);
+  for (const q of run.queue) {
+    const failed = Object.values(q.errors).reduce((sum, count) => sum + count, 0);
+    if (failed > 0) found.push(`${label}: ${q.name}: ${failed} joins failed: ${JSON.stringify(q.errors)}`);
+  }
+  if (run.targets.joins_per_s_met === false) {
+    const main = run.queue.find((q) => q.mode === 'arrival' && q.in_flight > 1);
+    found.push(
+      `${label}: ${main?.joins_per_s ?? '–'} queue joins/s misses the ${run.targets.join_target_per_s} joins/s target`,
+    );
+  }
+  // The steady rate off by more than a few percent (judged on windows of 5 s or more: shorter ones are too coarse).
+  for (const a of run.admission) {
+    if (a.steady_per_s === null || a.window_s < 5) continue;
+    if (Math.abs(a.steady_per_s - a.configured_per_s) > 0.03 * a.configured_per_s)
+      found.push(`${label}: ${a.name} admits ${a.steady_per_s}/s, configured ${a.configured_per_s}/s`);
+  }
+  if (run.machine.busy_before_start_pct !== null && run.machine.busy_before_start_pct > 25)
+    found.push(`${label}: the machine was ${run.machine.busy_before_start_pct}% busy before it started`);
+  for (const warning of run.service_warnings.slice(0, 5)) found.push(`${label}: server logged: ${warning}`);
+  if (run.cleanup.redis_keys_deleted === null || !run.cleanup.database_dropped)
+    found.push(`${label}: could not clean up (${JSON.stringify(run.cleanup)})`);
   return found;
 }
 
@@ -1935,7 +2042,7 @@ async function main(): Promise<number> {
   const loadAverageAtStart = os.loadavg()[0]!;
   log(
     `${options.quick ? 'quick' : 'full'} run of ` +
-      `${[...options.selected.map((def) => def.name), ...(options.sseFanout ? [sseFanoutName] : [])].join(', ')}; ` +
+      `${selectedNames().join(', ')}; ` +
       `${options.loadSeconds} s per load scenario`,
   );
 
@@ -2113,10 +2220,12 @@ async function main(): Promise<number> {
 
   // Last, on a machine the other scenarios have left: the fan-out, in a child process of its own.
   const sseFanout = options.sseFanout && !interrupted ? await sseFanoutScenario(stamp) : null;
+  const waitingRoom = options.waitingRoom && !interrupted ? await waitingRoomScenario(stamp) : null;
 
   const scenarios = pending.map((entry) => entry.result);
   for (const result of scenarios) anomalies.push(...anomaliesOf(result));
   if (sseFanout) anomalies.push(...sseAnomalies(sseFanout));
+  if (waitingRoom) anomalies.push(...waitingRoomAnomalies(waitingRoom));
   if (interrupted) anomalies.push('interrupted: some scenarios did not run');
   const cpus = os.cpus();
   const report: RunReport = {
@@ -2125,7 +2234,7 @@ async function main(): Promise<number> {
     finished_at: new Date().toISOString(),
     mode: options.quick ? 'quick' : 'full',
     interrupted,
-    selected_scenarios: [...options.selected.map((def) => def.name), ...(options.sseFanout ? [sseFanoutName] : [])],
+    selected_scenarios: selectedNames(),
     environment: {
       node: process.version,
       platform: process.platform,
@@ -2156,17 +2265,19 @@ async function main(): Promise<number> {
     },
     scenarios,
     sse_fanout: sseFanout,
+    waiting_room: waitingRoom,
     postgres_database_stats: stats,
     anomalies,
-    ok: scenarios.every((result) => result.ok) && (sseFanout?.ok ?? true) && !interrupted,
+    ok: scenarios.every((result) => result.ok) && (sseFanout?.ok ?? true) && (waitingRoom?.ok ?? true) && !interrupted,
   };
   const markdown = renderMarkdown(report);
   const files = writeReport(resultsDir, stamp, report, markdown);
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.md)}`);
-  const correctnessFailed = scenarios.some(
-    (result) => result.verification !== null && result.verification !== undefined && !result.verification.ok,
-  );
+  const correctnessFailed =
+    scenarios.some(
+      (result) => result.verification !== null && result.verification !== undefined && !result.verification.ok,
+    ) || waitingRoom?.run?.checks.ok === false;
   if (correctnessFailed) log('CORRECTNESS FAILURE: see the table above');
   return interrupted ? 130 : report.ok ? 0 : 1;
 }

@@ -16,12 +16,12 @@
 // SIGINT or SIGTERM stops it and cleans up; a second signal exits at once (the service and
 // the client processes are killed on exit, the database may be left behind).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Client, request } from 'undici';
+import { type ChildOptions, cleanUpOnStop, parseChildArgs, runAsScript, writeResult } from './child-scenario.ts';
 import { eventBody, mintToken, seatCountOf, seatId, seededRandom, type SeatMapShape } from './fixtures.ts';
 import { processCpuSeconds, type ServerLogEntry, ServerProcess } from './server.ts';
 import type { ClientDone, ClientReady, ClientStart } from './sse-client.ts';
@@ -536,9 +536,6 @@ export async function runSseFanout(options: SseFanoutOptions): Promise<SseFanout
 
 // ---------------------------------------------------------------- command line
 
-/** A SIGINT / SIGTERM arrived: the run is being stopped (its failures are expected, not reported). */
-let signalled = false;
-
 /** What the command line prints (or writes to --out): one run, seat map documents and fan-out. */
 export interface SseFanoutRun {
   command: string;
@@ -571,8 +568,7 @@ export interface SseFanoutRun {
 const bigEvent: SeatMapShape = { sections: 20, rowsPerSection: 50, seatsPerRow: 100 }; // 100,000 seats
 const authSecret = 'sse-fanout-bench-secret-0123456789abcdefghijk';
 
-interface CliOptions {
-  quick: boolean;
+interface CliOptions extends ChildOptions {
   subscribers: number;
   changes: number;
   gapMs: number;
@@ -580,13 +576,11 @@ interface CliOptions {
   clientProcesses: number;
   concurrency: number;
   timeoutMs: number;
-  /** Write the JSON here (atomically, through <out>.tmp) instead of printing it. */
-  out: string | null;
 }
 
 function parseArgs(argv: string[]): CliOptions {
   const quick = argv.includes('--quick');
-  const options: CliOptions = {
+  const defaults: CliOptions = {
     quick,
     subscribers: quick ? 1_000 : 10_000,
     changes: quick ? 5 : 20,
@@ -597,36 +591,22 @@ function parseArgs(argv: string[]): CliOptions {
     timeoutMs: 60_000,
     out: null,
   };
-  const numeric: Record<string, keyof CliOptions> = {
-    '--subscribers': 'subscribers',
-    '--changes': 'changes',
-    '--gap': 'gapMs',
-    '--scatter': 'scatter',
-    '--clients': 'clientProcesses',
-    '--concurrency': 'concurrency',
-    '--timeout': 'timeoutMs',
+  const numeric: Record<string, [keyof CliOptions & string, number, number]> = {
+    '--subscribers': ['subscribers', 0, Infinity],
+    '--changes': ['changes', 0, Infinity],
+    '--gap': ['gapMs', 0, Infinity],
+    '--scatter': ['scatter', 0, Infinity],
+    '--clients': ['clientProcesses', 0, Infinity],
+    '--concurrency': ['concurrency', 0, Infinity],
+    '--timeout': ['timeoutMs', 0, Infinity],
   };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i]!;
-    if (arg === '--quick') continue;
-    const usage = () =>
-      new Error(
-        `usage: npx tsx bench/sse-fanout.ts [--quick] [--subscribers N] [--changes N] [--gap ms] [--scatter N] ` +
-          `[--clients N] [--concurrency N] [--timeout ms] [--out file.json]  (bad argument ${arg})`,
-      );
-    if (arg === '--out') {
-      const file = argv[i + 1];
-      if (!file || file.startsWith('--')) throw usage();
-      options.out = path.resolve(file);
-      i += 1;
-      continue;
-    }
-    const key = numeric[arg];
-    const value = Number(argv[i + 1]);
-    if (!key || !Number.isInteger(value) || value < 0) throw usage();
-    (options as unknown as Record<string, number>)[key] = value;
-    i += 1;
-  }
+  const options = parseChildArgs(
+    argv,
+    defaults,
+    numeric,
+    'npx tsx bench/sse-fanout.ts [--quick] [--subscribers N] [--changes N] [--gap ms] [--scatter N] ' +
+      '[--clients N] [--concurrency N] [--timeout ms] [--out file.json]',
+  );
   if (options.subscribers > 15_000) throw new Error('at most 15,000 subscribers (ulimit -n 20000 on this machine)');
   if (options.changes > 200) throw new Error('at most 200 changes');
   return options;
@@ -680,19 +660,8 @@ async function main() {
       .catch((error: Error) => log(`could not flush Redis database ${redisDb}: ${error.message}`));
     redis.disconnect();
   };
-  // The first SIGINT / SIGTERM cleans up (bench/run.ts sends SIGINT on Ctrl-C or its timeout);
-  // a second one exits at once: the exit handlers kill the service and the client processes.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      log(`${signal} again: exiting now`);
-      process.exit(130);
-    }
-    signalled = true;
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // A second signal exits at once: the exit handlers kill the service and the client processes.
+  cleanUpOnStop(cleanup, log);
 
   try {
     await redis.connect();
@@ -842,25 +811,10 @@ async function main() {
         snapshotUnder32KB: Math.max(fanout.snapshot.messageBytes.max, availabilityHeld.bytes) < 32 * 1024,
       },
     };
-    const json = `${JSON.stringify(result, null, 2)}\n`;
-    if (options.out) {
-      mkdirSync(path.dirname(options.out), { recursive: true });
-      writeFileSync(`${options.out}.tmp`, json);
-      renameSync(`${options.out}.tmp`, options.out);
-      log(`wrote ${path.relative(root, options.out) || options.out}`);
-    } else process.stdout.write(json);
+    writeResult(options.out, result, root, log);
   } finally {
     await cleanup();
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      if (signalled) process.exit(130); // cleaned up by then: the signal's clean-up ran first
-      process.stderr.write(`[sse-fanout] failed: ${(error as Error).stack ?? String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'sse-fanout', main);
