@@ -191,7 +191,13 @@ export class RedisSeatBoard implements SeatBoard {
       enableAutoPipelining: true,
     };
     this.client = connectRedis(options.urls, options.cluster, redisOptions);
-    this.subscriber = connectRedis(options.urls, options.cluster, { ...redisOptions, enableOfflineQueue: true });
+    // The subscriber only subscribes (and ioredis subscribes again after a reconnect): no
+    // command timeout, which a busy start would trip although the subscription is made.
+    this.subscriber = connectRedis(options.urls, options.cluster, {
+      ...redisOptions,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
     this.channel = `${options.keyPrefix}seat-changes`;
     for (const [name, numberOfKeys, lua] of [
       ['bxGate', 2, gateLua],
