@@ -12,9 +12,11 @@ export type Backend = 'postgres' | 'pglite' | 'redis';
 /**
  * How the server under test runs: `plain` = the service without REDIS_URL; `redis-gate` =
  * REDIS_URL set, HOLD_GATE=on; `pg-only` = REDIS_URL set, HOLD_GATE=off; `ceiling` =
- * bench/ceiling-server.ts (one Lua script in Redis per hold, nothing else).
+ * bench/ceiling-server.ts (one Lua script in Redis per hold, nothing else); `limits-shared` /
+ * `limits-process` = the gate with RATE_LIMITS=on, buckets in Redis / in the process (the
+ * per-address limit raised out of the way: all load comes from one address).
  */
-export type Setup = 'plain' | 'redis-gate' | 'pg-only' | 'ceiling';
+export type Setup = 'plain' | 'redis-gate' | 'pg-only' | 'ceiling' | 'limits-shared' | 'limits-process';
 export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase' | 'search';
 
 export interface ScenarioBase {
@@ -355,7 +357,11 @@ export const setupName = (s: { backend: Backend; setup: Setup }) =>
       ? 'PostgreSQL, gate off'
       : s.setup === 'ceiling'
         ? 'Redis only (ceiling)'
-        : backendName(s.backend);
+        : s.setup === 'limits-shared'
+          ? 'Redis gate + rate limits in Redis'
+          : s.setup === 'limits-process'
+            ? 'Redis gate + rate limits per process'
+            : backendName(s.backend);
 /** Text for a table cell or a list item: one line, pipes escaped. */
 const cell = (text: string) => text.replace(/\s*\n\s*/g, ' ⏎ ').replace(/\|/g, '\\|');
 
@@ -598,7 +604,7 @@ const ratio = (value: number, base: number | undefined) =>
  */
 function renderGateComparison(holds: HoldResult[]): string[] {
   if (!holds.some((s) => s.setup !== 'plain' && s.result)) return [];
-  const order: Setup[] = ['plain', 'pg-only', 'redis-gate', 'ceiling'];
+  const order: Setup[] = ['plain', 'pg-only', 'redis-gate', 'limits-shared', 'limits-process', 'ceiling'];
   const lines: string[] = [];
   lines.push('## Hold gate comparison (same workload, one run)');
   lines.push('');

@@ -154,6 +154,9 @@ const scenarioDefs: ScenarioDef[] = [
   { name: 'hold-contended-pg-only', backend: 'postgres', setup: 'pg-only', kind: 'hold-contended' },
   { name: 'hold-uncontended-redis', backend: 'postgres', setup: 'redis-gate', kind: 'hold-uncontended' },
   { name: 'hold-contended-redis', backend: 'postgres', setup: 'redis-gate', kind: 'hold-contended', openLoop: true },
+  // What the rate limits cost on the flash-sale path, with their buckets in Redis or per process.
+  { name: 'hold-contended-limits-shared', backend: 'postgres', setup: 'limits-shared', kind: 'hold-contended' },
+  { name: 'hold-contended-limits-process', backend: 'postgres', setup: 'limits-process', kind: 'hold-contended' },
   { name: 'hold-uncontended-ceiling', backend: 'redis', setup: 'ceiling', kind: 'hold-uncontended' },
   { name: 'hold-contended-ceiling', backend: 'redis', setup: 'ceiling', kind: 'hold-contended' },
   { name: 'create-event-pglite', backend: 'pglite', setup: 'plain', kind: 'create-event' },
@@ -2106,6 +2109,19 @@ async function main(): Promise<number> {
               label: 'postgres, REDIS_URL, HOLD_GATE=on',
               env: { HOLD_GATE: 'on', REDIS_KEY_PREFIX: `${servicePrefix}on:` },
             },
+            ...(['shared', 'process'] as const).map((scope) => ({
+              setup: `limits-${scope}` as const,
+              label: `postgres, REDIS_URL, HOLD_GATE=on, RATE_LIMITS=on, RATE_LIMIT_SCOPE=${scope}`,
+              env: {
+                HOLD_GATE: 'on',
+                REDIS_KEY_PREFIX: `${servicePrefix}limits-${scope}:`,
+                RATE_LIMITS: 'on',
+                RATE_LIMIT_SCOPE: scope,
+                // All load comes from 127.0.0.1: the per-address bucket would measure itself.
+                RATE_LIMIT_IP_PER_SECOND: '1000000',
+                RATE_LIMIT_IP_BURST: '1000000',
+              },
+            })),
           ];
           for (const { setup, label, env } of sessions) {
             const defs = postgresDefs.filter((def) => def.setup === setup);

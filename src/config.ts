@@ -58,6 +58,9 @@ const ConfigSchema = Type.Object({
   ADMIT_BATCH_MAX: Integer(1, 100_000, 1_000),
   QUEUE_STREAM_INTERVAL_MS: Integer(100, 60_000, 1_000),
   RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // shared: buckets in Redis (one limit across every process); process: each process its own
+  // buckets (no Redis call per request; a client spread over N processes gets up to N times).
+  RATE_LIMIT_SCOPE: Type.Union([Type.Literal('shared'), Type.Literal('process')], { default: 'shared' }),
   RATE_LIMIT_USER_PER_SECOND: Integer(1, 1_000_000, 5),
   RATE_LIMIT_USER_BURST: Integer(1, 1_000_000, 10),
   RATE_LIMIT_IP_PER_SECOND: Integer(1, 1_000_000, 100),

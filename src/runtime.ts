@@ -111,7 +111,10 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
   client.on('error', (error) => onError(error, 'redis waiting room'));
   return {
     waitingRoom: new RedisWaitingRoom(client, config.REDIS_KEY_PREFIX),
-    rateLimiter: new RedisRateLimiter(client, config.REDIS_KEY_PREFIX, onError),
+    rateLimiter:
+      config.RATE_LIMIT_SCOPE === 'shared'
+        ? new RedisRateLimiter(client, config.REDIS_KEY_PREFIX, onError)
+        : new MemoryRateLimiter(),
     close: async () => client.disconnect(),
   };
 }

@@ -260,3 +260,57 @@ describe(`rate limits and the in-flight limit on ${testDb}`, () => {
     }
   });
 });
+
+describe(`rate-limit scope on ${testDb}`, () => {
+  const limitedEnv = (scope: 'shared' | 'process') => ({
+    RATE_LIMITS: 'on',
+    RATE_LIMIT_SCOPE: scope,
+    RATE_LIMIT_USER_PER_SECOND: '1',
+    RATE_LIMIT_USER_BURST: '4',
+  });
+  /** Two apps on one database and one Redis prefix: two processes of one service. */
+  const twoApps = async (scope: 'shared' | 'process') => {
+    const clock = new ManualClock(startMs);
+    const first = await startTestApp({ clock, env: limitedEnv(scope) });
+    const second = await startTestApp({ clock, env: limitedEnv(scope), schema: first.schema });
+    // The first owns the schema and the keys: it closes last.
+    return { first, second, close: async () => (await second.close(), await first.close()) };
+  };
+  /** Statuses of GET …/queue/me (rate-limited; 404 when not joined) sent alternately to both apps. */
+  const alternate = async (apps: TestApp[], count: number) => {
+    const token = await apps[0]!.token('spread-user');
+    const statuses: number[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const app = apps[index % apps.length]!;
+      const answer = await app.app.inject({
+        method: 'GET',
+        url: '/v1/events/00000000-0000-4000-8000-000000000000/queue/me',
+        headers: auth(token),
+      });
+      statuses.push(answer.statusCode);
+    }
+    return statuses;
+  };
+
+  test('when one user spreads requests over two processes with shared buckets, then the limit holds across them', async (context) => {
+    if (testDb !== 'postgres') return context.skip('shared buckets need Redis (PGlite is one process)');
+    const apps = await twoApps('shared');
+    try {
+      const statuses = await alternate([apps.first, apps.second], 8);
+      assert.deepEqual(statuses, [404, 404, 404, 404, 429, 429, 429, 429], 'a burst of 4 for both processes together');
+    } finally {
+      await apps.close();
+    }
+  });
+
+  test('when the scope is process, then each process keeps its own buckets (no Redis call per request)', async (context) => {
+    if (testDb !== 'postgres') return context.skip('the embedded default has one process: its buckets are its own');
+    const apps = await twoApps('process');
+    try {
+      const statuses = await alternate([apps.first, apps.second], 10);
+      assert.deepEqual(statuses, [404, 404, 404, 404, 404, 404, 404, 404, 429, 429], 'a burst of 4 in each');
+    } finally {
+      await apps.close();
+    }
+  });
+});

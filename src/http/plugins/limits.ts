@@ -55,16 +55,15 @@ export function registerLimits(app: FastifyInstance, limiter: RateLimiter, clock
 
 async function takeTokens(request: FastifyRequest, limiter: RateLimiter, nowMs: number, options: LimitOptions) {
   const { user, address } = options;
-  const waits = await Promise.all([
-    limiter.take(`ip:${request.ip}`, address.perSecond, address.burst, nowMs),
-    request.user ? limiter.take(`user:${request.user.id}`, user.perSecond, user.burst, nowMs) : 0,
-  ]);
+  const buckets = [{ key: `ip:${request.ip}`, ratePerSecond: address.perSecond, burst: address.burst }];
+  if (request.user) buckets.push({ key: `user:${request.user.id}`, ratePerSecond: user.perSecond, burst: user.burst });
+  const waits = await limiter.take(buckets, nowMs);
   const waitMs = Math.max(...waits);
   if (waitMs > 0) {
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new DomainError('RATE_LIMITED', `too many requests; retry in ${retryAfterSeconds} s`, {
       retry_after_seconds: retryAfterSeconds,
-      limit: waits[1]! > 0 ? 'user' : 'address',
+      limit: (waits[1] ?? 0) > 0 ? 'user' : 'address',
     });
   }
 }
