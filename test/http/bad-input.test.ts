@@ -799,6 +799,9 @@ const idRoutes: { route: string; method: Case['method']; url: string; body?: unk
     url: '/v1/events/{id}/reservations',
     body: { seat_ids: ['s5'] },
   },
+  { route: 'POST /v1/events/{id}/queue', method: 'POST', url: '/v1/events/{id}/queue' },
+  { route: 'GET /v1/events/{id}/queue/me', method: 'GET', url: '/v1/events/{id}/queue/me' },
+  { route: 'GET /v1/events/{id}/queue/stream', method: 'GET', url: '/v1/events/{id}/queue/stream' },
   { route: 'GET /v1/reservations/{id}', method: 'GET', url: '/v1/reservations/{id}' },
   { route: 'DELETE /v1/reservations/{id}', method: 'DELETE', url: '/v1/reservations/{id}' },
   {
