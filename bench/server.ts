@@ -59,6 +59,7 @@ const configKeys = [
   'RATE_LIMIT_IP_PER_SECOND',
   'RATE_LIMIT_IP_BURST',
   'IN_FLIGHT_MAX',
+  'TRUST_PROXY',
   'CEILING_KEY_PREFIX', // bench/ceiling-server.ts
 ];
 

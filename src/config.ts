@@ -66,6 +66,12 @@ const ConfigSchema = Type.Object({
   RATE_LIMIT_IP_PER_SECOND: Integer(1, 1_000_000, 100),
   RATE_LIMIT_IP_BURST: Integer(1, 1_000_000, 200),
   IN_FLIGHT_MAX: Integer(1, 1_000_000, 1_000),
+  // Whose address a request has when it comes through a proxy: false (the socket's), true
+  // (the first X-Forwarded-For entry), a number of proxy hops, or the proxies' addresses/CIDRs.
+  TRUST_PROXY: Type.String({
+    pattern: '^(true|false|\\d{1,2}|[0-9A-Fa-f.:/]+(\\s*,\\s*[0-9A-Fa-f.:/]+)*)$',
+    default: 'false',
+  }),
   DEMO_EVENT: Type.Union([Type.Literal('auto'), Type.Literal('off')], { default: 'auto' }),
 });
 

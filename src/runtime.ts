@@ -69,12 +69,21 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
   };
 }
 
+/** TRUST_PROXY as Fastify takes it: a number of hops becomes "trust the first n hops". */
+function trustProxyFrom(value: string): LimitOptions['trustProxy'] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (!/^\d+$/.test(value)) return value;
+  const hops = Number(value);
+  return (_address, hop) => hop < hops;
+}
+
 export function limitsFrom(config: Config): LimitOptions {
   return {
     rateLimits: config.RATE_LIMITS === 'on',
     user: { perSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
     address: { perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST },
     inFlightMax: config.IN_FLIGHT_MAX,
+    trustProxy: trustProxyFrom(config.TRUST_PROXY),
   };
 }
 

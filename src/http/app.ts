@@ -52,6 +52,7 @@ export async function buildApp(options: AppOptions) {
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    trustProxy: options.limits.trustProxy,
     // Errors Fastify raises before routing (a malformed URL, an over-long id) are
     // problem documents like every other error.
     frameworkErrors: (error, request, reply) => {

@@ -314,3 +314,36 @@ describe(`rate-limit scope on ${testDb}`, () => {
     }
   });
 });
+
+describe(`the client address behind a proxy on ${testDb}`, () => {
+  /** Statuses of anonymous GET …/queue/me (rate-limited by address; 401 when let through) per forwarded address. */
+  const statusesFor = async (trustProxy: string) => {
+    const t = await startTestApp({
+      clock: new ManualClock(startMs),
+      env: { RATE_LIMITS: 'on', RATE_LIMIT_IP_PER_SECOND: '1', RATE_LIMIT_IP_BURST: '2', TRUST_PROXY: trustProxy },
+    });
+    try {
+      const statuses: Record<string, number[]> = {};
+      for (const client of ['203.0.113.7', '203.0.113.7', '203.0.113.7', '198.51.100.9']) {
+        const answer = await t.app.inject({
+          method: 'GET',
+          url: '/v1/events/00000000-0000-4000-8000-000000000000/queue/me',
+          remoteAddress: '10.0.0.2', // the load balancer
+          headers: { 'x-forwarded-for': client },
+        });
+        (statuses[client] ??= []).push(answer.statusCode);
+      }
+      return statuses;
+    } finally {
+      await t.close();
+    }
+  };
+
+  test('when TRUST_PROXY names the proxy, then each forwarded client has its own address bucket', async () => {
+    assert.deepEqual(await statusesFor('10.0.0.0/8'), { '203.0.113.7': [401, 401, 429], '198.51.100.9': [401] });
+  });
+
+  test('when the proxy is not trusted, then X-Forwarded-For is ignored: everyone shares its address', async () => {
+    assert.deepEqual(await statusesFor('false'), { '203.0.113.7': [401, 401, 429], '198.51.100.9': [429] });
+  });
+});

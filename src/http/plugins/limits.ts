@@ -26,6 +26,8 @@ export interface LimitOptions {
   user: { perSecond: number; burst: number };
   address: { perSecond: number; burst: number };
   inFlightMax: number;
+  /** Fastify's trustProxy: which address X-Forwarded-For may name (the per-address bucket's key). */
+  trustProxy: boolean | string | ((address: string, hop: number) => boolean);
 }
 
 export function registerLimits(app: FastifyInstance, limiter: RateLimiter, clock: Clock, options: LimitOptions) {
