@@ -41,6 +41,32 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ AUTH_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'https://idp/jwks' }), /not both/);
   });
 
+  test('when the crowd-control settings are given, then they are checked like the rest', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.RATE_LIMITS, 'on');
+    assert.equal(defaults.RATE_LIMIT_SCOPE, 'shared');
+    assert.equal(defaults.IN_FLIGHT_MAX, 1000);
+    assert.equal(defaults.ADMIT_TICK_MS, 250);
+    assert.equal(defaults.TRUST_PROXY, 'false');
+    for (const value of ['true', '2', '10.0.0.0/8', '10.0.0.1, 10.0.0.2', '::1']) {
+      assert.equal(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY, value);
+    }
+    for (const [key, value] of [
+      ['TRUST_PROXY', 'yes please'],
+      ['TRUST_PROXY', '10.0.0.1,'],
+      ['RATE_LIMIT_SCOPE', 'global'],
+      ['IN_FLIGHT_MAX', '0'],
+      ['ADMISSION_SECRET', 'short'],
+      ['RATE_LIMIT_USER_BURST', '-1'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [key]: value }),
+        (error: Error) => error.message.includes(key),
+        `${key}=${value}`,
+      );
+    }
+  });
+
   test('when an identity provider is configured, then demo mode is off', () => {
     assert.equal(isDemoMode(loadConfig({ AUTH_SECRET: 'x'.repeat(32) })), false);
     const several = loadConfig({
