@@ -35,15 +35,19 @@ export function registerLimits(app: FastifyInstance, limiter: RateLimiter, clock
   const done = () => {
     inFlight -= 1;
   };
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.inFlightExempt) return;
+  // A callback hook, not an async one: it runs on every request, and needs no promise.
+  app.addHook('onRequest', (request, reply, next) => {
+    if (request.routeOptions.config.inFlightExempt) return next();
     if (inFlight >= options.inFlightMax) {
-      throw new DomainError('OVERLOADED', 'this server is answering as many requests as it can; retry shortly', {
-        retry_after_seconds: 1,
-      });
+      return next(
+        new DomainError('OVERLOADED', 'this server is answering as many requests as it can; retry shortly', {
+          retry_after_seconds: 1,
+        }),
+      );
     }
     inFlight += 1;
     reply.raw.once('close', done);
+    next();
   });
 
   if (options.rateLimits) {
