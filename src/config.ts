@@ -73,6 +73,8 @@ const ConfigSchema = Type.Object({
     default: 'false',
   }),
   DEMO_EVENT: Type.Union([Type.Literal('auto'), Type.Literal('off')], { default: 'auto' }),
+  // The built browser app (vite build); 'off' serves the API alone.
+  WEB_APP_DIR: Type.String({ minLength: 1, default: 'web/dist' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

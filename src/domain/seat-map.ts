@@ -14,6 +14,8 @@ export interface SectionInput {
   name: string;
   price_tier: string;
   rows: { label: string; seats: number }[];
+  /** Where the section sits on the plan (seat widths; degrees clockwise); drawing only. */
+  position?: { x: number; y: number; angle?: number };
 }
 
 export interface SeatMapLimits {

@@ -8,7 +8,8 @@ import addFormatsModule from 'ajv-formats';
 import type { Deps } from '../app/deps.ts';
 import { type Authenticator, registerAuth } from './plugins/auth.ts';
 import { registerMetrics } from './plugins/metrics.ts';
-import { registerProblemHandlers, sendProblem } from './plugins/problems.ts';
+import { type NotFoundFallback, registerProblemHandlers, sendProblem } from './plugins/problems.ts';
+import { registerWebApp, wantsAppPage } from './plugins/web-app.ts';
 import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
@@ -33,6 +34,8 @@ export interface AppOptions {
   logger: FastifyServerOptions['logger'];
   live: SeatFeedHubOptions;
   limits: LimitOptions;
+  /** The built browser app to serve at `/` (WEB_APP_DIR); absent or 'off': the API alone. */
+  webAppDir?: string;
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -71,7 +74,8 @@ export async function buildApp(options: AppOptions) {
   const otherAjv = makeAjv('array');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema));
 
-  registerProblemHandlers(app);
+  let appPage: NotFoundFallback | null = null;
+  registerProblemHandlers(app, () => appPage);
   // Before sign-in: an overloaded server refuses a request before verifying its token.
   const limits = registerLimits(app, options.deps.rateLimiter, options.deps.clock, options.limits);
   registerAuth(app, options.authenticator);
@@ -111,6 +115,8 @@ export async function buildApp(options: AppOptions) {
   reservationRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
+  const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;
+  if (page) appPage = (request, reply) => (wantsAppPage(request) ? page(request, reply) : null);
   await app.ready();
   return app;
 }

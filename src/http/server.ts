@@ -30,6 +30,7 @@ async function startWorker(config: Config) {
     logger: { level: config.LOG_LEVEL },
     live: liveOptionsFrom(config),
     limits: limitsFrom(config),
+    webAppDir: config.WEB_APP_DIR,
   });
   report = (error, context) => app.log.warn({ err: error }, `${context} failed; serving from PostgreSQL meanwhile`);
   const sweeper = startSweeper(runtime.deps, {

@@ -123,7 +123,10 @@ function isDatabaseUnavailable(error: { code?: string; message?: string }): bool
   );
 }
 
-export function registerProblemHandlers(app: FastifyInstance) {
+/** What a request that matched no route gets before the 404 problem: the web app's page, say. */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null;
+
+export function registerProblemHandlers(app: FastifyInstance, notFoundFallback: () => NotFoundFallback | null) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof DomainError) {
       const status = statusOf(error.code);
@@ -175,7 +178,9 @@ export function registerProblemHandlers(app: FastifyInstance) {
     return sendProblem(request, reply, 500, 'INTERNAL_ERROR', 'something went wrong on our side; it has been logged');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      notFoundFallback()?.(request, reply) ??
+      sendProblem(request, reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 }

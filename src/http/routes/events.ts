@@ -31,6 +31,22 @@ const Section = Type.Object(
         maxItems: 10_000,
       },
     ),
+    position: Type.Optional(
+      Type.Object(
+        {
+          x: Type.Number({ minimum: -100_000, maximum: 100_000, description: 'left edge, in seat widths' }),
+          y: Type.Number({ minimum: -100_000, maximum: 100_000, description: 'top edge, in seat widths' }),
+          angle: Type.Optional(
+            Type.Number({ minimum: -360, maximum: 360, description: 'rotation in degrees, clockwise (default 0)' }),
+          ),
+        },
+        {
+          ...strict,
+          description:
+            'where the section sits on the venue plan (the stage is at the top); sections without one are laid out automatically',
+        },
+      ),
+    ),
   },
   strict,
 );
@@ -156,6 +172,7 @@ const EventDetail = Type.Object({
       name: Type.String(),
       price_tier: Type.String(),
       rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Integer() })),
+      position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), angle: Type.Optional(Type.Number()) })),
     }),
   ),
   counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),

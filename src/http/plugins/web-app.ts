@@ -1,0 +1,46 @@
+// Serves the browser app (web/, built by Vite into WEB_APP_DIR) at `/`. Its pages are
+// client-side routes, so a browser asking for an HTML page the API does not know gets the
+// app's index.html; API paths and non-HTML requests keep their problem+json 404.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+
+const apiPrefixes = ['/v1/', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
+
+/** Whether a request that matched no route should get the app's page instead of a 404. */
+export function wantsAppPage(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const pathname = request.url.split('?')[0]!;
+  if (apiPrefixes.some((prefix) => pathname === prefix.replace(/\/$/, '') || pathname.startsWith(prefix))) return false;
+  if (path.extname(pathname) !== '') return false; // a missing asset stays a 404
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * Registers the static files when the build exists; returns the fallback for unknown pages,
+ * or null when there is no build (the API still works; `npm run build:web` makes it).
+ */
+export async function registerWebApp(
+  app: FastifyInstance,
+  directory: string,
+): Promise<((request: FastifyRequest, reply: FastifyReply) => FastifyReply) | null> {
+  if (directory === 'off') return null;
+  const root = path.resolve(directory);
+  if (!existsSync(path.join(root, 'index.html'))) {
+    app.log.warn({ directory: root }, 'web app not built (npm run build:web); serving the API only');
+    return null;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    // Vite names assets by content hash: they never change under one name.
+    setHeaders: (response, filePath) => {
+      const immutable = filePath.includes(`${path.sep}assets${path.sep}`);
+      response.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  return (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', root);
+}

@@ -1,0 +1,180 @@
+// The HTTP API as the pages use it: JSON in and out, problem+json errors as ApiError.
+import { currentSession } from './session.ts';
+
+export interface Problem {
+  status: number;
+  code: string;
+  title?: string;
+  detail?: string;
+  conflicting_seat_ids?: string[];
+  retry_after_seconds?: number;
+  errors?: { path: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title ?? `request failed (${problem.status})`);
+  }
+  get status() {
+    return this.problem.status;
+  }
+  get code() {
+    return this.problem.code;
+  }
+}
+
+export interface Tier {
+  id: string;
+  name: string;
+  price_cents: number;
+  currency: string;
+}
+export interface SectionPosition {
+  x: number;
+  y: number;
+  angle?: number;
+}
+export interface Section {
+  name: string;
+  price_tier: string;
+  rows: { label: string; seats: number }[];
+  position?: SectionPosition;
+}
+export interface WaitingRoomSettings {
+  enabled: boolean;
+  admit_per_minute: number;
+  max_active_shoppers: number | null;
+  admission_window_seconds: number;
+}
+export interface EventSummary {
+  event_id: string;
+  name: string;
+  category: string;
+  status: 'draft' | 'published' | 'cancelled';
+  starts_at: string;
+  venue: { venue_id: string | null; name: string; city: string };
+  performers: { performer_id: string; name: string }[];
+  sale_opens_at: string;
+  seat_count: number;
+  currency: string;
+  price_from_cents: number;
+  price_to_cents: number;
+}
+export interface EventDetail extends EventSummary {
+  organizer_id: string;
+  description: string;
+  max_seats_per_user: number;
+  waiting_room: WaitingRoomSettings;
+  on_sale: boolean;
+  price_tiers: Tier[];
+  sections: Section[];
+  counts: { available: number; held: number; booked: number };
+}
+export type SeatStatus = 'available' | 'held' | 'booked';
+export interface SeatListing {
+  seat_id: string;
+  section: string;
+  row: string;
+  number: number;
+  price_cents: number;
+  status: SeatStatus;
+}
+export interface SeatsDocument {
+  event_id: string;
+  version: number;
+  seats: SeatListing[];
+}
+export interface BookedSeat {
+  seat_id: string;
+  section: string;
+  row: string;
+  number: number;
+  price_cents: number;
+}
+export interface Reservation {
+  reservation_id: string;
+  event_id: string;
+  status: 'active' | 'confirmed' | 'cancelled' | 'expired';
+  created_at: string;
+  expires_at: string;
+  seats: BookedSeat[];
+  total_cents: number;
+  currency: string;
+  booking_id: string | null;
+}
+export interface Booking {
+  booking_id: string;
+  reservation_id: string;
+  event_id: string;
+  status: 'confirmed';
+  seats: BookedSeat[];
+  total_cents: number;
+  currency: string;
+  created_at: string;
+}
+export interface QueueState {
+  event_id: string;
+  status: 'waiting' | 'admitted' | 'expired';
+  position: number | null;
+  ahead: number | null;
+  estimated_wait_seconds: number | null;
+  sale_opens_at: string;
+  admission_token?: string;
+  admission_expires_at?: string;
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const session = currentSession();
+  if (session) headers.authorization = `Bearer ${session.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+      cache: 'no-store',
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError({ status: 0, code: 'NETWORK', detail: 'the service cannot be reached; check your connection' });
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!response.ok) {
+    const problem = (parsed && typeof parsed === 'object' ? parsed : {}) as Partial<Problem>;
+    throw new ApiError({ ...problem, status: response.status, code: problem.code ?? `HTTP_${response.status}` });
+  }
+  return parsed as T;
+}
+
+/** A readable sentence for an error, with the fields of a validation problem. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  const fields = error.problem.errors?.map((field) => `${field.path}: ${field.message}`) ?? [];
+  return fields.length > 0 ? `${error.message} (${fields.slice(0, 5).join('; ')})` : error.message;
+}
+
+export function query(parameters: Record<string, string | number | boolean | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(parameters)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,155 @@
+// The app shell: a history-API router over the pages, the signed-in user in the top bar,
+// and one notice area for messages that outlive a page.
+import './styles.css';
+import { h, replace } from './dom.ts';
+import { currentSession, signOut } from './session.ts';
+import { renderEvents } from './pages/events.ts';
+import { renderEvent } from './pages/event.ts';
+import { renderQueue } from './pages/queue.ts';
+import { renderCheckout } from './pages/checkout.ts';
+import { renderBookings } from './pages/bookings.ts';
+import { renderLogin } from './pages/login.ts';
+import { renderOrganize } from './pages/organize.ts';
+
+/** What a page gets: where to draw, its path parameters, and the shell's services. */
+export interface PageContext {
+  root: HTMLElement;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  navigate(path: string, options?: { replace?: boolean }): void;
+  notify(message: string, kind?: 'info' | 'error' | 'success'): void;
+  /** Sends the visitor to sign in, then back here. */
+  requireSignIn(): boolean;
+  setTitle(title: string): void;
+}
+
+/** A page may return a cleanup (close streams, stop timers) run when the visitor leaves it. */
+export type Page = (context: PageContext) => void | (() => void) | Promise<void | (() => void)>;
+
+const routes: [RegExp, string[], Page][] = [
+  [/^\/$/, [], renderEvents],
+  [/^\/login$/, [], renderLogin],
+  [/^\/events\/([^/]+)$/, ['eventId'], renderEvent],
+  [/^\/events\/([^/]+)\/queue$/, ['eventId'], renderQueue],
+  [/^\/reservations\/([^/]+)$/, ['reservationId'], renderCheckout],
+  [/^\/bookings$/, [], renderBookings],
+  [/^\/organize$/, [], renderOrganize],
+];
+
+const main = document.getElementById('main')!;
+const notice = document.getElementById('notice')!;
+let cleanup: (() => void) | void = undefined;
+let renderCount = 0;
+let noticeTimer: number | undefined;
+
+function notify(message: string, kind: 'info' | 'error' | 'success' = 'info') {
+  notice.textContent = message;
+  notice.className = `notice notice-${kind}`;
+  notice.hidden = false;
+  notice.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  window.clearTimeout(noticeTimer);
+  noticeTimer = window.setTimeout(() => (notice.hidden = true), kind === 'error' ? 10_000 : 6_000);
+}
+
+function navigate(path: string, options: { replace?: boolean } = {}) {
+  if (options.replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  void render();
+}
+
+function renderSessionBar() {
+  const session = currentSession();
+  const bar = document.getElementById('session')!;
+  document.querySelectorAll<HTMLElement>('[data-role="organizer"]').forEach((link) => {
+    link.hidden = session?.role !== 'organizer' && session?.role !== 'admin';
+  });
+  if (!session) {
+    replace(
+      bar,
+      h('a', { href: `/login?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in'),
+    );
+    return;
+  }
+  replace(
+    bar,
+    h('span', { class: 'who', 'data-testid': 'signed-in-as' }, `${session.userId} · ${session.role}`),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'link-button',
+        onclick: () => {
+          signOut();
+          navigate('/');
+        },
+      },
+      'Sign out',
+    ),
+  );
+}
+
+async function render() {
+  const run = ++renderCount;
+  if (cleanup) cleanup();
+  cleanup = undefined;
+  renderSessionBar();
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  main.replaceChildren();
+  main.className = '';
+  for (const [pattern, names, page] of routes) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, index) => (params[name] = decodeURIComponent(match[index + 1]!)));
+    const context: PageContext = {
+      root: main,
+      params,
+      query: new URLSearchParams(location.search),
+      navigate,
+      notify,
+      requireSignIn: () => {
+        if (currentSession()) return true;
+        navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+        return false;
+      },
+      setTitle: (title) => (document.title = `${title} · Boxoffice`),
+    };
+    try {
+      const result = await page(context);
+      if (run === renderCount) cleanup = result;
+      else if (result) result(); // the visitor has moved on meanwhile
+    } catch (error) {
+      if (run !== renderCount) return;
+      replace(
+        main,
+        h(
+          'div',
+          { class: 'panel error', role: 'alert' },
+          h('h1', {}, 'Something went wrong'),
+          h('p', {}, String(error instanceof Error ? error.message : error)),
+        ),
+      );
+    }
+    return;
+  }
+  document.title = 'Not found · Boxoffice';
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'panel' },
+      h('h1', {}, 'Page not found'),
+      h('p', {}, h('a', { href: '/', 'data-link': true }, 'Back to the events')),
+    ),
+  );
+}
+
+document.addEventListener('click', (event) => {
+  const link = (event.target as Element | null)?.closest?.('a[data-link]');
+  if (!(link instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(link.pathname + link.search);
+});
+window.addEventListener('popstate', () => void render());
+void render();

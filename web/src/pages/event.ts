@@ -1,0 +1,190 @@
+// The event page: details and price tiers, the live seat map (canvas, or an accessible
+// list of available seats), the selection and the hold that starts the checkout.
+import { api, ApiError, describeError, type EventDetail, type Reservation, type SeatsDocument } from '../api.ts';
+import { h, replace } from '../dom.ts';
+import { dateTime, money } from '../format.ts';
+import type { PageContext } from '../main.ts';
+import { admissionFor, currentSession } from '../session.ts';
+import { seatLabel } from '../seat-labels.ts';
+import { openSeatMap, type SeatMapHandle } from './event-seat-map.ts';
+
+export async function renderEvent(context: PageContext) {
+  const eventId = context.params.eventId!;
+  const event = await api<EventDetail>(`/v1/events/${encodeURIComponent(eventId)}`);
+  context.setTitle(event.name);
+  const session = currentSession();
+  const saleOpen = event.on_sale;
+  const admission = session && event.waiting_room.enabled ? admissionFor(eventId, session.userId) : null;
+
+  // With a waiting room, a signed-in buyer without an admission goes to the line first.
+  if (saleOpen && event.waiting_room.enabled && session && !admission) {
+    context.navigate(`/events/${eventId}/queue`, { replace: true });
+    return;
+  }
+  const canBuy = saleOpen && event.status === 'published' && (!event.waiting_room.enabled || admission !== null);
+
+  const selectionList = h('ul', { class: 'seat-chips', 'data-testid': 'selection' });
+  const selectionTotal = h('p', { class: 'total' });
+  const holdMessage = h('p', { class: 'form-error', role: 'alert' });
+  const holdButton = h(
+    'button',
+    { type: 'button', class: 'primary', disabled: true, 'data-testid': 'hold' },
+    'Hold seats',
+  );
+  const live = h(
+    'span',
+    { class: 'hint', 'data-testid': 'live-status' },
+    h('span', { class: 'live-dot' }),
+    'connecting…',
+  );
+  const mapHost = h('div', { class: 'map-host', 'data-testid': 'seat-map' });
+  const listHost = h('div', { class: 'list-host', hidden: true });
+  const viewToggle = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Show a list of available seats');
+  let map: SeatMapHandle | null = null;
+
+  const showSelection = (seatIds: string[]) => {
+    if (!map) return;
+    const seats = seatIds.map((seatId) => map!.describe(seatId));
+    replace(
+      selectionList,
+      seats.length === 0
+        ? h('li', { class: 'hint' }, canBuy ? 'Pick seats on the map.' : 'Seats can be chosen when you can buy.')
+        : seats.map((seat) => h('li', {}, `${seatLabel(seat)} · ${money(seat.price_cents, event.currency)}`)),
+    );
+    const totalCents = seats.reduce((sum, seat) => sum + seat.price_cents, 0);
+    selectionTotal.textContent =
+      seats.length > 0
+        ? `${seats.length} seat${seats.length === 1 ? '' : 's'} · ${money(totalCents, event.currency)}`
+        : '';
+    holdButton.disabled = !canBuy || seats.length === 0;
+  };
+
+  holdButton.addEventListener('click', async () => {
+    if (!map) return;
+    if (!context.requireSignIn()) return;
+    const seatIds = map.selected();
+    holdButton.disabled = true;
+    holdMessage.textContent = '';
+    const me = currentSession()!;
+    const token = event.waiting_room.enabled ? admissionFor(eventId, me.userId) : null;
+    try {
+      const reservation = await api<Reservation>(`/v1/events/${encodeURIComponent(eventId)}/reservations`, {
+        method: 'POST',
+        body: { seat_ids: seatIds },
+        headers: token ? { 'x-admission-token': token } : {},
+      });
+      map.clearSelection();
+      context.navigate(`/reservations/${reservation.reservation_id}`);
+    } catch (error) {
+      holdButton.disabled = false;
+      if (error instanceof ApiError && error.code === 'SEAT_UNAVAILABLE') {
+        const taken = error.problem.conflicting_seat_ids ?? [];
+        map.markTaken(taken);
+        holdMessage.textContent = `Someone else just took ${taken.map((seatId) => seatLabel(map!.describe(seatId))).join('; ')}. Those seats were removed from your selection.`;
+      } else if (error instanceof ApiError && error.code === 'ADMISSION_REQUIRED') {
+        context.navigate(`/events/${eventId}/queue`);
+      } else {
+        holdMessage.textContent = describeError(error);
+      }
+    }
+  });
+
+  viewToggle.addEventListener('click', () => {
+    const showList = listHost.hidden;
+    listHost.hidden = !showList;
+    mapHost.hidden = showList;
+    viewToggle.setAttribute('aria-pressed', String(showList));
+    viewToggle.textContent = showList ? 'Show the seat map' : 'Show a list of available seats';
+  });
+
+  const saleLine =
+    event.status === 'cancelled'
+      ? h('p', { class: 'form-error' }, 'This event was cancelled.')
+      : !saleOpen
+        ? h(
+            'p',
+            {},
+            `Tickets go on sale ${dateTime(event.sale_opens_at)}.`,
+            event.waiting_room.enabled
+              ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room now')]
+              : null,
+          )
+        : !session
+          ? h(
+              'p',
+              {},
+              h('a', { href: `/login?next=${encodeURIComponent(`/events/${eventId}`)}`, 'data-link': true }, 'Sign in'),
+              ' to choose seats.',
+            )
+          : h('p', {}, `On sale now · up to ${event.max_seats_per_user} seats per buyer.`);
+
+  replace(
+    context.root,
+    h(
+      'header',
+      { class: 'event-header' },
+      h('h1', {}, event.name),
+      h(
+        'p',
+        { class: 'event-meta' },
+        `${dateTime(event.starts_at)} · ${event.venue.name}, ${event.venue.city} · `,
+        h('span', { class: 'tag' }, event.category),
+      ),
+      event.description ? h('p', {}, event.description) : null,
+      saleLine,
+    ),
+    h(
+      'div',
+      { class: 'event-layout' },
+      h(
+        'section',
+        { class: 'panel map-panel', 'aria-label': 'Seats' },
+        h('div', { class: 'map-toolbar' }, live, viewToggle),
+        mapHost,
+        listHost,
+      ),
+      h(
+        'aside',
+        { class: 'panel selection-panel', 'aria-label': 'Your selection' },
+        h('h2', {}, 'Prices'),
+        h(
+          'ul',
+          { class: 'tiers', 'data-testid': 'price-tiers' },
+          ...event.price_tiers.map((tier) =>
+            h('li', {}, h('span', {}, tier.name), h('span', {}, money(tier.price_cents, tier.currency))),
+          ),
+        ),
+        h(
+          'p',
+          { class: 'hint', 'data-testid': 'seat-counts' },
+          `${event.counts.available.toLocaleString()} of ${event.seat_count.toLocaleString()} seats available`,
+        ),
+        h('h2', {}, 'Your seats'),
+        selectionList,
+        selectionTotal,
+        holdButton,
+        holdMessage,
+      ),
+    ),
+  );
+
+  const seats = await api<SeatsDocument>(`/v1/events/${encodeURIComponent(eventId)}/seats`);
+  map = await openSeatMap({
+    event,
+    seats,
+    mapHost,
+    listHost,
+    selectable: canBuy,
+    onSelectionChange: showSelection,
+    onSelectionLost: (seatIds) => {
+      const names = seatIds.map((seatId) => seatLabel(map!.describe(seatId))).join('; ');
+      context.notify(`${names}: just taken by someone else, removed from your selection.`, 'error');
+    },
+    onLimit: () => context.notify(`You can choose up to ${event.max_seats_per_user} seats.`, 'info'),
+    onLive: (connected) => {
+      replace(live, h('span', { class: `live-dot${connected ? ' on' : ''}` }), connected ? 'live' : 'reconnecting…');
+    },
+  });
+  showSelection([]);
+  return () => map?.close();
+}
