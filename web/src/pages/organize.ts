@@ -341,6 +341,7 @@ interface SectionDraft {
   y: HTMLInputElement;
   angle: HTMLInputElement;
   positionEditor: HTMLDetailsElement;
+  remove: HTMLButtonElement;
 }
 
 function createBuilder(context: PageContext, onCreated: () => void) {
@@ -424,6 +425,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
     tiers.forEach((tier, index) => {
       tier.idText.textContent = `id: ${ids[index]}`;
       tier.remove.disabled = tiers.length === 1;
+      tier.remove.setAttribute('aria-label', `Remove tier ${tier.name.value.trim() || index + 1}`);
     });
     for (const section of sections) fillTierSelect(section.tier);
     tierList
@@ -501,6 +503,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
     sections.forEach((section, index) => {
       const seats = sectionSeats(section);
       section.legend.textContent = `Section ${index + 1} · ${seats.toLocaleString()} ${seats === 1 ? 'seat' : 'seats'}`;
+      section.remove.setAttribute('aria-label', `Remove section ${section.name.value.trim() || index + 1}`);
     });
   };
 
@@ -653,6 +656,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
       y,
       angle,
       positionEditor,
+      remove,
     };
     fillTierSelect(tierSelect);
     rowCount.addEventListener('input', () => generateRows(section, 'count'));
