@@ -1030,7 +1030,13 @@ function createPreview(host: HTMLElement, note: HTMLElement) {
     view?.destroy();
     view = null;
     mapHost.replaceChildren();
-    const seats = previewSeats(body);
+    // Counted before the seat list is made: a mistyped million seats must not hang the page.
+    const seatCount = body.seat_map.sections.reduce(
+      (sum, section) =>
+        sum + section.rows.reduce((rows, row) => rows + (Number.isInteger(row.seats) ? Math.max(0, row.seats) : 0), 0),
+      0,
+    );
+    const seats = seatCount > previewSeatsMax ? [] : previewSeats(body);
     replace(
       legend,
       ...body.price_tiers.map((tier, index) =>
@@ -1042,12 +1048,12 @@ function createPreview(host: HTMLElement, note: HTMLElement) {
         ),
       ),
     );
-    if (seats.length === 0 || seats.length > previewSeatsMax) {
+    if (seats.length === 0) {
       mapHost.append(
         h(
           'p',
           { class: 'organize-preview-empty' },
-          seats.length === 0
+          seatCount <= previewSeatsMax
             ? 'Add a section with rows and seats to see the map.'
             : `The preview draws up to ${previewSeatsMax.toLocaleString()} seats.`,
         ),
