@@ -16,7 +16,13 @@ const filesUnder = (dir) =>
 const only = process.argv.slice(2);
 const pick = (files) => (only.length ? files.filter((file) => only.some((part) => file.includes(part))) : files);
 const unit = pick(filesUnder('test/unit'));
-const backed = pick([...filesUnder('test/http'), ...filesUnder('test/integration'), ...filesUnder('test/sim')]);
+const backed = pick([
+  ...filesUnder('test/http'),
+  ...filesUnder('test/integration'),
+  ...filesUnder('test/sim'),
+  // The web app in Debian's chromium (playwright-core), against a real server process.
+  ...filesUnder('test/browser'),
+]);
 const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const runs = [

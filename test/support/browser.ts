@@ -40,7 +40,8 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
     dataDir = await mkdtemp(path.join(tmpdir(), 'boxoffice-browser-'));
     databaseEnv = { DATA_DIR: dataDir };
   }
-  const server = await startServerProcess({ ...databaseEnv, CATALOG_CACHE_TTL_MS: '0', ...env });
+  // A fresh PGlite data directory is migrated at start: slow on a busy 2-core machine.
+  const server = await startServerProcess({ ...databaseEnv, CATALOG_CACHE_TTL_MS: '0', ...env }, 120_000);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic'],

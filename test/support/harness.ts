@@ -49,6 +49,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse an existing schema (several apps on one database). */
   schema?: string;
+  /** Serve a built web app from this directory (WEB_APP_DIR). */
+  webAppDir?: string;
 }
 
 export async function createSchema(): Promise<string> {
@@ -118,6 +120,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: false,
     live: liveOptionsFrom(config),
     limits: limitsFrom(config),
+    webAppDir: options.webAppDir,
   });
   return {
     app,

@@ -1,14 +1,6 @@
 // Money and dates the way a buyer reads them (the browser's locale).
-const moneyFormats = new Map<string, Intl.NumberFormat>();
-
-export function money(cents: number, currency: string): string {
-  let format = moneyFormats.get(currency);
-  if (!format) {
-    format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
-    moneyFormats.set(currency, format);
-  }
-  return format.format(cents / 100);
-}
+/** Minor units (cents; yen for JPY) as the currency is written. */
+export { formatPrice as money } from './seat-map/describe.ts';
 
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 

@@ -53,12 +53,13 @@ export function openAuthorizedStream(path: string, options: StreamOptions): () =
 }
 
 async function readMessages(body: ReadableStream<Uint8Array>, onMessage: (message: StreamMessage) => void) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
+    buffer += decoder.decode(value, { stream: true });
     let end: number;
     while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
       const block = buffer.slice(0, end);

@@ -280,6 +280,7 @@ export class PostgresBookingStore implements BookingStore {
       name: section.name,
       price_tier: section.price_tier,
       rows: section.rows.map((row) => ({ label: row.label, seats: row.seats })),
+      ...(section.position ? { position: section.position } : {}),
     }));
     await this.db.transaction(async (tx) => {
       const prices = event.priceTiers.map((tier) => tier.price_cents);

@@ -34,8 +34,10 @@ export async function registerWebApp(
   await app.register(fastifyStatic, {
     root,
     prefix: '/',
-    wildcard: false,
+    // Files are looked up per request, so a rebuild is served without a restart.
+    wildcard: true,
     index: ['index.html'],
+    cacheControl: false,
     // Vite names assets by content hash: they never change under one name.
     setHeaders: (response, filePath) => {
       const immutable = filePath.includes(`${path.sep}assets${path.sep}`);

@@ -76,7 +76,7 @@ export async function renderCheckout(context: PageContext) {
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'done-title', 'data-testid': 'booking-confirmation' },
-        h('h1', { id: 'done-title' }, 'You are going! 🎟'),
+        h('h1', { id: 'done-title' }, 'You are going!'),
         h('p', {}, 'Your booking is confirmed.'),
         h('ul', { class: 'booking-list' }, bookingCard(booking, event.name)),
         h(

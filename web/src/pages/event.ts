@@ -6,6 +6,7 @@ import { dateTime, money } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { admissionFor, currentSession } from '../session.ts';
 import { seatLabel } from '../seat-labels.ts';
+import { seatColors, tierColors } from '../seat-map/palette.ts';
 import { openSeatMap, type SeatMapHandle } from './event-seat-map.ts';
 
 export async function renderEvent(context: PageContext) {
@@ -23,6 +24,11 @@ export async function renderEvent(context: PageContext) {
   }
   const canBuy = saleOpen && event.status === 'published' && (!event.waiting_room.enabled || admission !== null);
 
+  const colors = tierColors(event.price_tiers);
+  const counts = h('p', { class: 'hint', 'data-testid': 'seat-counts', 'aria-live': 'off' });
+  const showCounts = (available: number) =>
+    (counts.textContent = `${available.toLocaleString()} of ${event.seat_count.toLocaleString()} seats available`);
+  showCounts(event.counts.available);
   const selectionList = h('ul', { class: 'seat-chips', 'data-testid': 'selection' });
   const selectionTotal = h('p', { class: 'total' });
   const holdMessage = h('p', { class: 'form-error', role: 'alert' });
@@ -41,6 +47,9 @@ export async function renderEvent(context: PageContext) {
   const listHost = h('div', { class: 'list-host', hidden: true });
   const viewToggle = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Show a list of available seats');
   let map: SeatMapHandle | null = null;
+  // Seats of the hold being sent: the stream may report them held (by this buyer) before the
+  // answer arrives, which is not "someone else took them".
+  const holding = new Set<string>();
 
   const showSelection = (seatIds: string[]) => {
     if (!map) return;
@@ -48,7 +57,7 @@ export async function renderEvent(context: PageContext) {
     replace(
       selectionList,
       seats.length === 0
-        ? h('li', { class: 'hint' }, canBuy ? 'Pick seats on the map.' : 'Seats can be chosen when you can buy.')
+        ? h('li', { class: 'empty' }, canBuy ? 'Pick seats on the map.' : 'Seats can be chosen when you can buy.')
         : seats.map((seat) => h('li', {}, `${seatLabel(seat)} · ${money(seat.price_cents, event.currency)}`)),
     );
     const totalCents = seats.reduce((sum, seat) => sum + seat.price_cents, 0);
@@ -67,6 +76,7 @@ export async function renderEvent(context: PageContext) {
     holdMessage.textContent = '';
     const me = currentSession()!;
     const token = event.waiting_room.enabled ? admissionFor(eventId, me.userId) : null;
+    for (const seatId of seatIds) holding.add(seatId);
     try {
       const reservation = await api<Reservation>(`/v1/events/${encodeURIComponent(eventId)}/reservations`, {
         method: 'POST',
@@ -86,6 +96,8 @@ export async function renderEvent(context: PageContext) {
       } else {
         holdMessage.textContent = describeError(error);
       }
+    } finally {
+      holding.clear();
     }
   });
 
@@ -149,16 +161,24 @@ export async function renderEvent(context: PageContext) {
         h('h2', {}, 'Prices'),
         h(
           'ul',
-          { class: 'tiers', 'data-testid': 'price-tiers' },
+          { class: 'tiers', 'data-testid': 'price-tiers', 'aria-label': 'Price tiers and their colors on the map' },
           ...event.price_tiers.map((tier) =>
-            h('li', {}, h('span', {}, tier.name), h('span', {}, money(tier.price_cents, tier.currency))),
+            h(
+              'li',
+              {},
+              h('span', {}, swatch(colors[tier.id]!), ` ${tier.name}`),
+              h('span', {}, money(tier.price_cents, tier.currency)),
+            ),
           ),
         ),
         h(
-          'p',
-          { class: 'hint', 'data-testid': 'seat-counts' },
-          `${event.counts.available.toLocaleString()} of ${event.seat_count.toLocaleString()} seats available`,
+          'ul',
+          { class: 'legend', 'aria-label': 'Other colors on the map' },
+          h('li', {}, swatch(seatColors.selected), 'Your selection'),
+          h('li', {}, swatch(seatColors.held), 'Held'),
+          h('li', {}, swatch(seatColors.booked), 'Sold'),
         ),
+        counts,
         h('h2', {}, 'Your seats'),
         selectionList,
         selectionTotal,
@@ -176,15 +196,22 @@ export async function renderEvent(context: PageContext) {
     listHost,
     selectable: canBuy,
     onSelectionChange: showSelection,
-    onSelectionLost: (seatIds) => {
+    onSelectionLost: (lost) => {
+      const seatIds = lost.filter((seatId) => !holding.has(seatId));
+      if (seatIds.length === 0) return;
       const names = seatIds.map((seatId) => seatLabel(map!.describe(seatId))).join('; ');
       context.notify(`${names}: just taken by someone else, removed from your selection.`, 'error');
     },
     onLimit: () => context.notify(`You can choose up to ${event.max_seats_per_user} seats.`, 'info'),
+    onAvailableCount: showCounts,
     onLive: (connected) => {
       replace(live, h('span', { class: `live-dot${connected ? ' on' : ''}` }), connected ? 'live' : 'reconnecting…');
     },
   });
   showSelection([]);
   return () => map?.close();
+}
+
+function swatch(color: string) {
+  return h('span', { class: 'swatch', style: `background:${color}`, 'aria-hidden': 'true' });
 }

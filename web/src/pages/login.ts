@@ -15,7 +15,9 @@ export function renderLogin(context: PageContext) {
     name: 'user',
     required: true,
     maxlength: 64,
-    pattern: '[A-Za-z0-9._@-]+',
+    // A pattern is compiled with the v flag: the hyphen must be escaped inside a class.
+    pattern: '[A-Za-z0-9._@\\-]+',
+    title: 'letters, digits and . _ @ -',
     autocomplete: 'username',
     placeholder: 'e.g. alice',
   });

@@ -1,0 +1,96 @@
+// An organizer signs in (demo login), builds an event with the seat-map builder, sees the
+// preview, publishes, and buyers find it in the list with the right seat count.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
+
+describe('organizer in the browser', () => {
+  let rig: BrowserRig;
+  before(async () => {
+    rig = await startBrowserRig();
+  });
+  after(async () => rig?.close());
+
+  it('when an organizer builds and publishes an event, then it appears in the list with the right seat count', async () => {
+    const context = await rig.browser.newContext({ baseURL: rig.base, viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    await withScreenshots(
+      'organizer',
+      () => [page],
+      async () => {
+        // Demo login: a name and a role.
+        await page.goto('/organize');
+        await page.waitForURL(/\/login\?next=%2Forganize$/);
+        await page.getByLabel('Your name').fill('orla');
+        await page.getByLabel('Role').selectOption('organizer');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(/\/organize$/);
+        assert.equal(await page.getByTestId('signed-in-as').textContent(), 'orla · organizer');
+
+        await page.getByTestId('builder-name').fill('Harbour Lights Festival');
+        const first = page.getByTestId('builder-section').first();
+        await first.getByTestId('section-rows').fill('12');
+        await first.getByTestId('section-seats-per-row').fill('25');
+        await page.getByTestId('add-section').click();
+        const second = page.getByTestId('builder-section').last();
+        await second.getByTestId('section-name').fill('Balcony');
+        await second.getByTestId('section-rows').fill('4');
+        await second.getByTestId('section-seats-per-row').fill('30');
+        await page.waitForFunction(
+          () => document.querySelector('[data-testid="builder-seat-total"]')?.getAttribute('data-value') === '420',
+        );
+        // The preview draws the map being built.
+        await page.getByTestId('builder-preview').locator('canvas').waitFor();
+
+        await page.getByTestId('create-publish').click();
+        await page
+          .getByTestId('builder-outcome')
+          .filter({ hasText: /published/i })
+          .waitFor();
+        const mine = page.getByTestId('my-events').locator('li', { hasText: 'Harbour Lights Festival' });
+        await mine.waitFor();
+        assert.match((await mine.getByTestId('event-status').textContent()) ?? '', /published/i);
+
+        await page.getByRole('link', { name: 'Events', exact: true }).click();
+        await page.getByLabel('Search').fill('harbour lights');
+        await page.getByRole('button', { name: 'Search' }).click();
+        const card = page.getByTestId('event-list').locator('li', { hasText: 'Harbour Lights Festival' });
+        await card.waitFor();
+        assert.equal(await card.getByTestId('seat-count').textContent(), '420 seats');
+
+        // A buyer opening it sees 420 seats on the map.
+        await card.getByRole('link').click();
+        await page.waitForURL(/\/events\/[^/]+$/);
+        await page.getByTestId('seat-counts').filter({ hasText: '420 of 420' }).waitFor();
+      },
+    );
+    await context.close();
+  });
+
+  it('when an organizer saves a draft, then buyers do not see it until it is published', async () => {
+    const { page } = await rig.personAs('otto', 'organizer');
+    await withScreenshots(
+      'organizer-draft',
+      () => [page],
+      async () => {
+        await page.goto('/organize');
+        await page.getByTestId('builder-name').fill('Quiet Draft Evening');
+        await page.getByTestId('create-draft').click();
+        const mine = page.getByTestId('my-events').locator('li', { hasText: 'Quiet Draft Evening' });
+        await mine.waitFor();
+        const eventId = await mine.getAttribute('data-event-id');
+        const listed = async () =>
+          (
+            (await (await fetch(`${rig.base}/v1/events?q=quiet+draft`)).json()) as { events: { event_id: string }[] }
+          ).events.map((event) => event.event_id);
+        assert.deepEqual(await listed(), []);
+        await mine.getByTestId('publish-event').click();
+        await page
+          .getByTestId('my-events')
+          .locator(`li[data-event-id="${eventId}"][data-status="published"]`)
+          .waitFor();
+        assert.deepEqual(await listed(), [eventId]);
+      },
+    );
+  });
+});

@@ -1,0 +1,72 @@
+// The web app is served at `/`; its client-side routes get its page, the API keeps its
+// problem+json 404s.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from '../support/harness.ts';
+
+describe('web app', () => {
+  let t: TestApp;
+  let directory: string;
+  const page = '<!doctype html><title>Boxoffice</title><div id="main"></div>';
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'boxoffice-web-'));
+    await mkdir(path.join(directory, 'assets'));
+    await writeFile(path.join(directory, 'index.html'), page);
+    await writeFile(path.join(directory, 'assets', 'index-abc123.js'), 'console.log(1)');
+    t = await startTestApp({ webAppDir: directory });
+  });
+  after(async () => {
+    await t?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('when a browser opens /, then it gets the app page, revalidated', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /text\/html/);
+    assert.equal(response.body, page);
+    assert.equal(response.headers['cache-control'], 'no-cache');
+  });
+
+  it('when a browser opens a client-side route, then it gets the app page', async () => {
+    for (const url of ['/events/3f0c', '/reservations/abc?x=1', '/bookings', '/organize']) {
+      const response = await t.app.inject({ method: 'GET', url, headers: { accept: 'text/html,*/*' } });
+      assert.equal(response.statusCode, 200, url);
+      assert.equal(response.body, page, url);
+    }
+  });
+
+  it('when an asset is asked for, then it is cached for good; a missing one is a 404', async () => {
+    const asset = await t.app.inject({ method: 'GET', url: '/assets/index-abc123.js' });
+    assert.equal(asset.statusCode, 200);
+    assert.match(String(asset.headers['cache-control']), /immutable/);
+    const missing = await t.app.inject({ method: 'GET', url: '/assets/gone.js', headers: { accept: 'text/html' } });
+    assert.equal(missing.statusCode, 404);
+    assert.match(String(missing.headers['content-type']), /application\/problem\+json/);
+  });
+
+  it('when an API path or a non-page request matches nothing, then it stays a problem+json 404', async () => {
+    for (const [url, accept] of [
+      ['/v1/nothing-here', 'text/html'],
+      ['/events/3f0c', 'application/json'],
+      ['/docsx', 'application/json'],
+    ] as const) {
+      const response = await t.app.inject({ method: 'GET', url, headers: { accept } });
+      assert.equal(response.statusCode, 404, url);
+      assert.equal(response.json().code, 'NOT_FOUND', url);
+    }
+    const post = await t.app.inject({ method: 'POST', url: '/events/3f0c', headers: { accept: 'text/html' } });
+    assert.equal(post.statusCode, 404);
+  });
+
+  it('when the API is asked for, then the app does not get in the way', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/healthz', headers: { accept: 'text/html' } });
+    assert.equal(response.statusCode, 200);
+    const events = await t.app.inject({ method: 'GET', url: '/v1/events', headers: { accept: 'text/html' } });
+    assert.equal(events.statusCode, 200);
+    assert.ok(Array.isArray(events.json().events));
+  });
+});

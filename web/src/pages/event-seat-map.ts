@@ -1,0 +1,115 @@
+// The event page's seat map: the model from the seat list, the canvas and list views
+// over one selection, and the live stream that keeps the statuses current.
+import type { EventDetail, SeatsDocument } from '../api.ts';
+import { SeatMapView } from '../seat-map/canvas-view.ts';
+import { SeatListView } from '../seat-map/list-view.ts';
+import {
+  decodeAvailability,
+  SeatMapModel,
+  type AvailabilityDocument,
+  type SeatChangesMessage,
+} from '../seat-map/model.ts';
+import { SeatSelection } from '../seat-map/selection.ts';
+
+export interface SeatMapHandle {
+  selected(): string[];
+  clearSelection(): void;
+  describe(seatId: string): { section: string; row: string; number: number; price_cents: number };
+  /** Seats a hold was refused for: shown taken until the stream says otherwise. */
+  markTaken(seatIds: string[]): void;
+  close(): void;
+}
+
+export interface SeatMapOptions {
+  event: EventDetail;
+  seats: SeatsDocument;
+  mapHost: HTMLElement;
+  listHost: HTMLElement;
+  selectable: boolean;
+  onSelectionChange(seatIds: string[]): void;
+  onSelectionLost(seatIds: string[]): void;
+  onLimit(): void;
+  onLive(connected: boolean): void;
+  /** After any status change: how many seats are available now. */
+  onAvailableCount(available: number): void;
+}
+
+export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandle> {
+  const model = SeatMapModel.fromApi(options.event, options.seats);
+  let quiet = false; // a refused hold already said which seats were taken
+  const selection = new SeatSelection(model, {
+    maxSelectable: options.selectable ? options.event.max_seats_per_user : 0,
+    onSelectionChange: options.onSelectionChange,
+    onSelectionLost: (seatIds) => {
+      if (!quiet) options.onSelectionLost(seatIds);
+    },
+    onLimit: options.onLimit,
+  });
+  model.onStatusChange(() => {
+    let available = 0;
+    for (let seat = 0; seat < model.seatCount; seat++) if (model.statuses[seat] === 0) available++;
+    options.onAvailableCount(available);
+  });
+  const canvas = new SeatMapView(options.mapHost, { model, selection });
+  canvas.setSelectable(options.selectable);
+  const list = new SeatListView(options.listHost, { model, selection });
+  list.setSelectable(options.selectable);
+
+  // Messages are applied in order: a snapshot is decoded asynchronously, and a change that
+  // arrives meanwhile must wait for it. Anything not newer than what is shown is skipped.
+  let version = options.seats.version;
+  let applying: Promise<void> = Promise.resolve();
+  const stream = new EventSource(`/v1/events/${encodeURIComponent(options.event.event_id)}/seats/stream`);
+  stream.addEventListener('open', () => options.onLive(true));
+  stream.addEventListener('error', () => options.onLive(stream.readyState === EventSource.OPEN));
+  stream.addEventListener('snapshot', (message) => {
+    const document = JSON.parse((message as MessageEvent<string>).data) as AvailabilityDocument;
+    applying = applying.then(async () => {
+      const statuses = await decodeAvailability(document);
+      if (statuses.length !== model.seatCount) {
+        location.reload(); // the organizer replaced the seat map
+        return;
+      }
+      model.applySnapshot(statuses);
+      version = document.version;
+      options.onLive(true);
+    });
+  });
+  stream.addEventListener('seat', (message) => {
+    const changes = JSON.parse((message as MessageEvent<string>).data) as SeatChangesMessage;
+    applying = applying.then(() => {
+      if (changes.version <= version) return;
+      model.applyChanges(changes.changes);
+      version = changes.version;
+    });
+  });
+
+  return {
+    selected: () => selection.ids(),
+    clearSelection: () => selection.clear(),
+    describe(seatId) {
+      const seat = model.indexOf(seatId);
+      if (seat < 0) return { section: '?', row: '?', number: 0, price_cents: 0 };
+      return {
+        section: model.sections[model.sectionOfSeat[seat]!]!.name,
+        row: model.rowLabels[model.rowOfSeat[seat]!]!,
+        number: model.numbers[seat]!,
+        price_cents: model.priceCents[seat]!,
+      };
+    },
+    markTaken(seatIds) {
+      quiet = true;
+      try {
+        model.applyChanges(seatIds.map((seatId) => ({ seat_id: seatId, status: 'held' as const })));
+      } finally {
+        quiet = false;
+      }
+    },
+    close() {
+      stream.close();
+      canvas.destroy();
+      list.destroy();
+      selection.destroy();
+    },
+  };
+}
