@@ -57,6 +57,21 @@ export function writeResult(out: string | null, result: unknown, root: string, l
   log(`wrote ${path.relative(root, out) || out}`);
 }
 
+/** The few Redis commands deletePrefix needs (an ioredis client has them). */
+interface KeyScanner {
+  scanStream(options: { match: string; count: number }): NodeJS.ReadableStream;
+  unlink(...keys: string[]): Promise<number>;
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK: never FLUSHDB, the Redis is shared); returns how many. */
+export async function deletePrefix(redis: KeyScanner, prefix: string): Promise<number> {
+  let deleted = 0;
+  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+    if (batch.length > 0) deleted += await redis.unlink(...batch);
+  }
+  return deleted;
+}
+
 let signalled = false;
 
 /** A SIGINT / SIGTERM arrived: the run is being stopped (its failures are expected, not reported). */

@@ -72,7 +72,7 @@ function problemCode(body: string): string {
 }
 
 /** Tallies the answers and failures of one kind of request. */
-class Recorder {
+export class Recorder {
   readonly statuses: Record<string, number> = {};
   readonly non2xx: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
@@ -142,7 +142,7 @@ class Recorder {
   }
 }
 
-function newPool(origin: string, connections: number, timeoutMs: number) {
+export function newPool(origin: string, connections: number, timeoutMs: number) {
   return new Pool(origin, {
     connections,
     pipelining: 1,
@@ -153,7 +153,7 @@ function newPool(origin: string, connections: number, timeoutMs: number) {
 }
 
 /** A server that is gone refuses at once: a client pauses after a failure so it does not spin through the budget. */
-const pauseAfterFailure = () => new Promise((resolve) => setTimeout(resolve, 10));
+export const pauseAfterFailure = () => new Promise((resolve) => setTimeout(resolve, 10));
 
 /** Closed loop of single requests: a one-step flow (see runFlow). */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {

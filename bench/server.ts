@@ -370,3 +370,41 @@ export class ServerProcess {
     return this.exit;
   }
 }
+
+export interface CpuFigures {
+  server: number | null;
+  postgres: number | null;
+  redis: number | null;
+  bench_client: number;
+  machine: number | null;
+  /** Whatever else ran on the machine meanwhile (other jobs skew every figure). */
+  other: number | null;
+}
+
+const percentOfCore = (before: number | null, after: number | null, seconds: number): number | null =>
+  before === null || after === null || seconds <= 0 ? null : Math.round(((after - before) / seconds) * 100);
+
+/**
+ * CPU over a measured stretch, as % of one core (2 cores = 200%): the server process, the
+ * PostgreSQL processes of `database`, the machine's redis-server, this process, the machine.
+ */
+export function startCpuMeter(server: ServerProcess | null, database: string | null, redis: boolean) {
+  const server0 = server?.cpuSeconds() ?? null;
+  const postgres0 = database ? postgresCpuSnapshot(database) : null;
+  const redis0 = redis ? redisCpuSeconds() : null;
+  const machine0 = machineCpuSeconds();
+  const client0 = process.cpuUsage();
+  return (elapsedS: number): CpuFigures => {
+    const client = process.cpuUsage(client0);
+    const postgresSeconds = postgresCpuDelta(postgres0, database ? postgresCpuSnapshot(database) : null);
+    const figures = {
+      server: percentOfCore(server0, server?.cpuSeconds() ?? null, elapsedS),
+      postgres: percentOfCore(0, postgresSeconds, elapsedS),
+      redis: percentOfCore(redis0, redis ? redisCpuSeconds() : null, elapsedS),
+      bench_client: Math.round(((client.user + client.system) / 1e6 / elapsedS) * 100),
+      machine: percentOfCore(machine0, machineCpuSeconds(), elapsedS),
+    };
+    const accounted = (figures.server ?? 0) + (figures.postgres ?? 0) + (figures.redis ?? 0) + figures.bench_client;
+    return { ...figures, other: figures.machine === null ? null : Math.max(0, figures.machine - accounted) };
+  };
+}

@@ -148,7 +148,7 @@ const countOf = async (query: Query, text: string, params: unknown[]) =>
   (await query<{ n: number }>(text, params))[0]?.n ?? 0;
 
 /** Seats named by more than one live (active and unexpired, or confirmed) reservation. */
-const countOversold = (query: Query, eventId: string, now: Date) =>
+export const countOversold = (query: Query, eventId: string, now: Date) =>
   countOf(
     query,
     `SELECT count(*)::int AS n FROM (
@@ -160,7 +160,7 @@ const countOversold = (query: Query, eventId: string, now: Date) =>
   );
 
 /** Live active reservations whose seats do not all carry their fencing token. */
-const countPartialHolds = (query: Query, eventId: string, now: Date) =>
+export const countPartialHolds = (query: Query, eventId: string, now: Date) =>
   countOf(
     query,
     `SELECT count(*)::int AS n FROM reservations r

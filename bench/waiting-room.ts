@@ -45,6 +45,7 @@ import { createCrowdControl } from '../src/runtime.ts';
 import {
   type ChildOptions,
   cleanUpOnStop,
+  deletePrefix,
   parseChildArgs,
   runAsScript,
   stopRequested,
@@ -820,15 +821,6 @@ async function admissionRun(
 }
 
 // ---------------------------------------------------------------- main
-
-async function deletePrefix(admin: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  const stream = admin.scanStream({ match: `${prefix}*`, count: 1_000 });
-  for await (const batch of stream as AsyncIterable<string[]>) {
-    if (batch.length > 0) deleted += await admin.unlink(...batch);
-  }
-  return deleted;
-}
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));

@@ -1,0 +1,303 @@
+// The flash-sale scenario's tables (markdown) and chart (SVG), from its JSON result.
+import type { FlashSaleRun, TargetRun } from './flash-sale.ts';
+
+const n0 = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
+const n1 = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : value.toLocaleString('en-US', { maximumFractionDigits: value < 10 ? 2 : 1 });
+const pct = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${n1(value * 100)}%`);
+const ratio = (value: number | null) => (value === null || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}×`);
+
+/** The service row every other row is compared with: the same buyers without a waiting room, else with one. */
+export function referenceRun(run: FlashSaleRun): TargetRun | null {
+  return (
+    run.targets.find((t) => t.name === 'service-direct' && t.figures) ??
+    run.targets.find((t) => t.name === 'service' && t.figures) ??
+    null
+  );
+}
+
+function correctness(target: TargetRun): string {
+  if (target.error) return `FAIL: ${target.error}`;
+  if (!target.check) return '–';
+  const figures = `oversold ${target.check.oversold_seats}, partial holds ${target.check.partial_holds}`;
+  if (target.check.ok) return `OK: ${figures}`;
+  return target.check.judged ? `FAIL: ${target.check.problems.join('; ')}` : `counted (not judged): ${figures}`;
+}
+
+/** The side-by-side table: one row per design, the service's ratio to each. */
+export function renderComparison(run: FlashSaleRun): string[] {
+  const reference = referenceRun(run);
+  const ref = reference?.figures;
+  const lines = [
+    '| Design | Sold out in s | Seats booked | Seats/s | Hold req/s | Holds 201/s | Reserve p50 / p99 / p99.9 ms | 409 rate | Confirm p99 ms | Oversold | Partial holds | Service ÷ this, hold req/s | This p99 ÷ service p99 | Correctness |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const target of run.targets) {
+    if (target.name === 'generator') continue;
+    const f = target.figures;
+    if (!f) {
+      lines.push(`| ${target.label} | – | – | – | – | – | – | – | – | – | – | – | – | ${correctness(target)} |`);
+      continue;
+    }
+    const hold = f.requests.hold.latency_ms.all;
+    const refHold = ref?.requests.hold.latency_ms.all;
+    lines.push(
+      `| ${target.label} | ${f.sold_out ? n1(f.sell_out_s) : `not in ${n1(f.elapsed_s)}`} | ` +
+        `${n0(f.seats_booked)} of ${n0(target.seats)} | ${n1(f.seats_per_s)} | ${n0(f.hold_requests_per_s)} | ` +
+        `${n0(f.holds_per_s)} | ${n1(hold.p50)} / ${n1(hold.p99)} / ${n1(hold.p99_9)} | ${pct(f.hold_409_rate)} | ` +
+        `${n1(f.requests.confirm.latency_ms.all.p99)} | ${target.check?.oversold_seats ?? '–'} | ` +
+        `${target.check?.partial_holds ?? '–'} | ${ratio(ref ? ref.hold_requests_per_s / f.hold_requests_per_s : null)} | ` +
+        `${ratio(refHold ? hold.p99 / refHold.p99 : null)} | ${correctness(target)} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Ratios against "${reference?.label ?? '–'}" in the same run. Hold req/s and seats/s are over the sale's window ` +
+      '(first request to the confirm that booked the last seat, or the whole run when it did not sell out).',
+  );
+  return lines;
+}
+
+export function renderFlashMarkdown(run: FlashSaleRun): string {
+  const s = run.settings;
+  const lines: string[] = [
+    `# Flash sale, ${run.started_at} (${run.mode})`,
+    '',
+    `${n0(s.seat_count)} seats (${s.layout.sections} sections × ${s.layout.rows} rows × ${s.layout.seatsPerRow}), ` +
+      `${n0(s.buyers)} buyers worked through by ${s.sessions} concurrent buyer sessions, hold TTL ${s.holdTtlSeconds} s, ` +
+      `${pct(s.confirm_share)} confirm / ${pct(1 - s.confirm_share)} walk away, at most ${s.seconds} s a design; ` +
+      `waiting room admitting ${n0(s.admitPerMinute)}/min, ${s.joinConnections} join connections · node ${run.machine.node} · ` +
+      `${run.machine.cpus} CPUs · machine busy before start: ${run.machine.busy_before_start_pct ?? '–'}% of one core, ` +
+      `load average ${run.machine.load_average_1m_at_start}`,
+    '',
+    '## Side by side (same buyers, same machine, one run)',
+    '',
+    ...renderComparison(run),
+    '',
+    '## The service',
+    '',
+  ];
+  const services = run.targets.filter((t) => t.figures && ['service', 'service-direct', 'embedded'].includes(t.name));
+  if (services.length > 0) {
+    const row = (label: string, cell: (t: TargetRun, f: NonNullable<TargetRun['figures']>) => string) =>
+      `| ${label} | ${services.map((t) => cell(t, t.figures!)).join(' | ')} |`;
+    const latency =
+      (kind: keyof NonNullable<TargetRun['figures']>['requests']) =>
+      (_: TargetRun, f: NonNullable<TargetRun['figures']>) => {
+        const l = f.requests[kind].latency_ms.all;
+        return l.count ? `${n1(l.p50)} / ${n1(l.p99)} / ${n1(l.p99_9)} (${n0(l.count)})` : '–';
+      };
+    lines.push(
+      `| Figure | ${services.map((t) => t.label).join(' | ')} |`,
+      `|---|${services.map(() => '---:').join('|')}|`,
+      row('Sell-out time s', (_, f) => (f.sold_out ? n1(f.sell_out_s) : `not sold out in ${n1(f.elapsed_s)} s`)),
+      row('Seats booked', (t, f) => `${n0(f.seats_booked)} of ${n0(t.seats)}`),
+      row('Holds per second (201)', (_, f) => n0(f.holds_per_s)),
+      row('Hold requests per second', (_, f) => n0(f.hold_requests_per_s)),
+      row('Reserve p50 / p99 / p99.9 ms (requests)', latency('hold')),
+      row('409 rate', (_, f) => pct(f.hold_409_rate)),
+      row('Confirm p50 / p99 / p99.9 ms', latency('confirm')),
+      row('SSE change lag p50 / p99 ms (pairs)', (_, f) =>
+        f.sse ? `${n1(f.sse.lag_ms.p50)} / ${n1(f.sse.lag_ms.p99)} (${n0(f.sse.lag_ms.count)})` : '–',
+      ),
+      row('Seats oversold (must be 0)', (t) => String(t.check?.oversold_seats ?? '–')),
+      row('Partial holds (must be 0)', (t) => String(t.check?.partial_holds ?? '–')),
+      row('Abandoned seats re-sold', (_, f) => `${n0(f.abandoned_seats_resold)} of ${n0(f.seats_abandoned)}`),
+      row('Availability p50 / p99 / p99.9 ms', latency('availability')),
+      row('Queue join p50 / p99 / p99.9 ms', latency('join')),
+      row('Queue poll p50 / p99 / p99.9 ms', latency('poll')),
+      row(
+        'Buyers joined / admitted / had a turn',
+        (_, f) =>
+          `${n0(f.buyers.joined)} / ${n0(f.buyers.admitted)} / ${n0(f.buyers.started)} of ${n0(f.buyers.listed)}`,
+      ),
+      row('Buyers bought / walked away / gave up after 5 × 409 / found no seat / failed', (_, f) =>
+        [f.buyers.bought, f.buyers.abandoned, f.buyers.gave_up_after_409s, f.buyers.found_no_seat, f.buyers.failed]
+          .map(n0)
+          .join(' / '),
+      ),
+      row('Requests per second, all kinds', (_, f) => n0(f.requests_per_s)),
+      row('Stopped by', (_, f) => f.stopped_by),
+    );
+  }
+  const generator = run.targets.find((t) => t.name === 'generator' && t.generator);
+  lines.push(
+    '',
+    '## The load generator (is it the bottleneck?)',
+    '',
+    '| Run | Requests/s | p50 / p99 ms | Bench CPU | Server CPU | Generator ceiling ÷ this run |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
+  const ceiling = generator?.generator?.requests_per_s ?? null;
+  if (generator?.generator)
+    lines.push(
+      `| ${generator.label}, ${run.settings.sessions} connections | ${n0(ceiling)} | ` +
+        `${n1(generator.generator.load.latency_ms.all.p50)} / ${n1(generator.generator.load.latency_ms.all.p99)} | ` +
+        `${generator.cpu?.bench_client ?? '–'}% | ${generator.cpu?.server ?? '–'}% | 1.00× |`,
+    );
+  for (const t of run.targets) {
+    if (!t.figures) continue;
+    lines.push(
+      `| ${t.label} | ${n0(t.figures.requests_per_s)} | – | ${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.server ?? '–'}% | ` +
+        `${ratio(ceiling ? ceiling / t.figures.requests_per_s : null)} |`,
+    );
+  }
+  lines.push(
+    '',
+    '## CPU during each run (% of one core; 2 cores = 200%)',
+    '',
+    '| Run | Server | PostgreSQL | Redis | Bench (load generator) | Machine | Other |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...run.targets.map(
+      (t) =>
+        `| ${t.label} | ${t.cpu?.server ?? '–'}% | ${t.cpu?.postgres ?? '–'}% | ${t.cpu?.redis ?? '–'}% | ` +
+        `${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.machine ?? '–'}% | ${t.cpu?.other ?? '–'}% |`,
+    ),
+    '',
+    '## Checks',
+    '',
+    run.checks.ok
+      ? 'OK: no seat oversold and no partial hold in the service or the atomic designs.'
+      : `FAIL: ${run.checks.problems.join('; ')}`,
+  );
+  for (const t of run.targets) {
+    if (t.check && !t.check.ok)
+      lines.push('', `- ${t.label}: ${t.check.problems.join('; ')}${t.check.judged ? '' : ' (counted, not judged)'}`);
+  }
+  for (const warning of run.server_warnings.slice(0, 10)) lines.push(`- server logged: ${warning}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- SVG
+
+const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+interface Series {
+  label: string;
+  color: string;
+  points: [number, number][];
+}
+
+/** One line panel: x in seconds, y linear from 0 or log10. */
+function linePanel(top: number, title: string, yLabel: string, series: Series[], log: boolean): string[] {
+  const left = 70;
+  const width = 560;
+  const height = 180;
+  const xs = series.flatMap((s) => s.points.map(([x]) => x));
+  const ys = series.flatMap((s) => s.points.map(([, y]) => y)).filter((y) => (log ? y > 0 : true));
+  const xMax = Math.max(1, ...xs);
+  const yMin = log ? Math.max(0.1, Math.min(...ys, 1)) : 0;
+  const yMax = Math.max(log ? 10 : 1, ...ys);
+  const fy = (y: number) =>
+    log
+      ? top +
+        height -
+        ((Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * height
+      : top + height - (y / yMax) * height;
+  const fx = (x: number) => left + (x / xMax) * width;
+  const out = [
+    `<text x="${left}" y="${top - 8}" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
+    `<rect x="${left}" y="${top}" width="${width}" height="${height}" fill="none" stroke="#999"/>`,
+    `<text x="${left - 8}" y="${top + 10}" font-size="10" text-anchor="end">${escapeXml(yLabel)} ${n1(yMax)}</text>`,
+    `<text x="${left - 8}" y="${top + height}" font-size="10" text-anchor="end">${n1(yMin)}</text>`,
+    `<text x="${left + width}" y="${top + height + 14}" font-size="10" text-anchor="end">${n1(xMax)} s</text>`,
+    `<text x="${left}" y="${top + height + 14}" font-size="10">0 s</text>`,
+  ];
+  for (const s of series) {
+    const points = s.points.filter(([, y]) => !log || y > 0);
+    if (points.length === 0) continue;
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${points
+        .map(([x, y]) => `${fx(x).toFixed(1)},${fy(y).toFixed(1)}`)
+        .join(' ')}"/>`,
+    );
+  }
+  return out;
+}
+
+/** Throughput over time, sell-out over time, and reserve latency percentiles, one colour per design. */
+export function renderFlashSvg(run: FlashSaleRun): string {
+  const targets = run.targets.filter((t) => t.figures);
+  const colorOf = new Map(targets.map((t, i) => [t.name, palette[i % palette.length]!]));
+  const series = (
+    point: (second: NonNullable<TargetRun['figures']>['timeline'][number], t: TargetRun) => number | null,
+  ) =>
+    targets.map((t) => ({
+      label: t.label,
+      color: colorOf.get(t.name)!,
+      points: t.figures!.timeline.flatMap((second): [number, number][] => {
+        const y = point(second, t);
+        return y === null ? [] : [[second.second + 0.5, y]];
+      }),
+    }));
+  const parts: string[] = [
+    ...linePanel(
+      40,
+      'Hold requests per second',
+      'req/s',
+      series((s) => s.hold_requests),
+      false,
+    ),
+    ...linePanel(
+      280,
+      'Seats booked (share of the event)',
+      '',
+      series((s, t) => s.seats_booked / t.seats),
+      false,
+    ),
+    ...linePanel(
+      520,
+      'Reserve p99 per second (log scale)',
+      'ms',
+      series((s) => s.reserve_p99_ms),
+      true,
+    ),
+  ];
+  // Percentile bars: p50, p99, p99.9 of every hold request, log scale.
+  const top = 760;
+  const left = 70;
+  const height = 180;
+  const all = targets.map((t) => t.figures!.requests.hold.latency_ms.all);
+  const yMax = Math.max(10, ...all.map((l) => l.p99_9).filter(Number.isFinite));
+  const fy = (y: number) => top + height - ((Math.log10(Math.max(y, 0.1)) + 1) / (Math.log10(yMax) + 1)) * height;
+  parts.push(
+    `<text x="${left}" y="${top - 8}" font-size="13" font-weight="bold">Reserve latency p50 / p99 / p99.9 (log scale, ms)</text>`,
+    `<rect x="${left}" y="${top}" width="560" height="${height}" fill="none" stroke="#999"/>`,
+    `<text x="${left - 8}" y="${top + 10}" font-size="10" text-anchor="end">${n1(yMax)}</text>`,
+    `<text x="${left - 8}" y="${top + height}" font-size="10" text-anchor="end">0.1</text>`,
+  );
+  const slot = 560 / Math.max(1, targets.length);
+  targets.forEach((t, i) => {
+    const l = all[i]!;
+    [l.p50, l.p99, l.p99_9].forEach((value, k) => {
+      if (!Number.isFinite(value)) return;
+      const x = left + i * slot + 6 + k * ((slot - 12) / 3);
+      const y = fy(value);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${((slot - 12) / 3 - 2).toFixed(1)}" height="${(top + height - y).toFixed(1)}" fill="${colorOf.get(t.name)}" opacity="${[0.45, 0.75, 1][k]}"><title>${escapeXml(`${t.label}: ${['p50', 'p99', 'p99.9'][k]} ${value} ms`)}</title></rect>`,
+        `<text x="${(x + (slot - 12) / 6).toFixed(1)}" y="${(y - 2).toFixed(1)}" font-size="8" text-anchor="middle">${n1(value)}</text>`,
+      );
+    });
+  });
+  // Legend.
+  targets.forEach((t, i) => {
+    const y = 50 + i * 18;
+    parts.push(
+      `<rect x="650" y="${y - 9}" width="12" height="12" fill="${colorOf.get(t.name)}"/>`,
+      `<text x="668" y="${y + 1}" font-size="11">${escapeXml(t.label)}</text>`,
+    );
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="980" font-family="sans-serif" viewBox="0 0 960 980">`,
+    `<rect width="960" height="980" fill="white"/>`,
+    `<text x="70" y="18" font-size="14">Flash sale ${escapeXml(run.started_at)} (${run.mode}): ${n0(run.settings.seat_count)} seats, ${n0(run.settings.buyers)} buyers, ${run.settings.sessions} sessions</text>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}

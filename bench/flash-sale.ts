@@ -1,0 +1,674 @@
+// The flash-sale scenario: `npm run bench -- flash-sale [--seats N] [--buyers N] …` (bench/run.ts
+// runs this as a child process), or `npx tsx bench/flash-sale.ts [--quick] [options] [--out file.json]`.
+//
+// The same buyers (bench/flash-buyers.ts) against, one after another in one run:
+//   generator       the load generator alone against a trivial endpoint (its own ceiling)
+//   pessimistic, optimistic, setnx, lua   the classic designs (bench/baseline-server.ts)
+//   service         the service on PostgreSQL + Redis, the event behind its waiting room
+//                   (every buyer joins it; admitted at --admit-per-minute)
+//   service-direct  the same service process, an event without a waiting room: the like-for-like
+//                   row for the baselines, which have none
+//   embedded        the service on PGlite with its Redis roles in-process, waiting room on
+// and writes <out>.json, <out>.md (the tables) and <out>.svg (throughput, sell-out and latency).
+// After each target it checks the end state (PostgreSQL for the service, PGlite for embedded,
+// the baseline server's own store): no seat oversold, no partial hold. Any failed check of the
+// service or of an atomic design exits 1; the setnx design's partial holds are its known flaw
+// and are counted, not judged. Timings never fail the run.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { baselineModes, type BaselineMode } from './baseline-server.ts';
+import {
+  type ChildOptions,
+  cleanUpOnStop,
+  deletePrefix,
+  parseChildArgs,
+  runAsScript,
+  stopRequested,
+  writeResult,
+} from './child-scenario.ts';
+import { eventBody, mintTokenSync } from './fixtures.ts';
+import { type BuyerRunResult, runBuyers, type VenueLayout } from './flash-buyers.ts';
+import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
+import { round, runLoad, type LoadResult } from './load.ts';
+import { type CpuFigures, machineCpuSeconds, ServerProcess, startCpuMeter } from './server.ts';
+import {
+  countOversold,
+  countPartialHolds,
+  createDatabase,
+  dropDatabase,
+  type Query,
+  withPglite,
+  withPostgres,
+} from './verify.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const authSecret = 'flash-sale-bench-secret-0123456789abcdef';
+const adminUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
+const log = (message: string) =>
+  process.stderr.write(`[flash-sale ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+export const targetNames = [
+  'generator',
+  'pessimistic',
+  'optimistic',
+  'setnx',
+  'lua',
+  'service',
+  'service-direct',
+  'embedded',
+] as const;
+export type TargetName = (typeof targetNames)[number];
+
+export const targetLabels: Record<TargetName, string> = {
+  generator: 'load generator alone (GET /v1/ping)',
+  pessimistic: 'pessimistic: SELECT … FOR UPDATE',
+  optimistic: 'optimistic: version-checked UPDATE',
+  setnx: 'per-seat Redis SET NX',
+  lua: 'ceiling: bare Fastify + Lua hold',
+  service: 'Boxoffice, PostgreSQL + Redis, waiting room',
+  'service-direct': 'Boxoffice, PostgreSQL + Redis, no waiting room',
+  embedded: 'Boxoffice embedded (PGlite, in-process), waiting room',
+};
+
+/** The designs that must never oversell nor hold part of a hold (setnx is there to show that it does). */
+export const atomicTargets: readonly TargetName[] = [
+  'pessimistic',
+  'optimistic',
+  'lua',
+  'service',
+  'service-direct',
+  'embedded',
+];
+
+interface Options extends ChildOptions {
+  seats: number;
+  buyers: number;
+  sessions: number;
+  joinConnections: number;
+  holdTtlSeconds: number;
+  seconds: number;
+  generatorSeconds: number;
+  warmupSeconds: number;
+  admitPerMinute: number;
+  sseSubscribers: number;
+  seed: number;
+  targets: TargetName[];
+}
+
+const usage =
+  'npx tsx bench/flash-sale.ts [--quick] [--seats N] [--buyers N] [--sessions N] [--join-connections N] ' +
+  '[--hold-ttl S] [--seconds S] [--admit-per-minute N] [--sse-subscribers N] [--seed N] ' +
+  `[--targets ${targetNames.join(',')}] [--out file.json]`;
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  let targets: TargetName[] = [...targetNames];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    if (argv[i] !== '--targets') {
+      rest.push(argv[i]!);
+      continue;
+    }
+    const names = (argv[i + 1] ?? '').split(',').filter(Boolean);
+    const unknown = names.filter((name) => !targetNames.includes(name as TargetName));
+    if (names.length === 0 || unknown.length > 0) throw new Error(`usage: ${usage}  (bad --targets ${argv[i + 1]})`);
+    targets = targetNames.filter((name) => names.includes(name));
+    i += 1;
+  }
+  return parseChildArgs<Options>(
+    rest,
+    {
+      quick,
+      out: null,
+      seats: quick ? 1_000 : 20_000,
+      buyers: quick ? 3_000 : 100_000,
+      sessions: quick ? 50 : 200,
+      joinConnections: quick ? 20 : 50,
+      holdTtlSeconds: quick ? 2 : 5,
+      seconds: quick ? 3 : 90,
+      generatorSeconds: quick ? 2 : 5,
+      warmupSeconds: quick ? 1 : 3,
+      admitPerMinute: 120_000,
+      sseSubscribers: 2,
+      seed: 20_261_204,
+      // Quick (CI) leaves out embedded: starting, stopping and checking PGlite alone takes ~40 s on 2 cores.
+      targets: quick ? targets.filter((name) => name !== 'embedded' || argv.includes('--targets')) : targets,
+    },
+    {
+      '--seats': ['seats', 1_000, 200_000],
+      '--buyers': ['buyers', 1, 1_000_000],
+      '--sessions': ['sessions', 1, 2_000],
+      '--join-connections': ['joinConnections', 1, 500],
+      '--hold-ttl': ['holdTtlSeconds', 1, 600],
+      '--seconds': ['seconds', 1, 900],
+      '--generator-seconds': ['generatorSeconds', 1, 60],
+      '--warmup-seconds': ['warmupSeconds', 0, 60],
+      '--admit-per-minute': ['admitPerMinute', 1, 1_000_000],
+      '--sse-subscribers': ['sseSubscribers', 0, 100],
+      '--seed': ['seed', 0, 2 ** 31 - 1],
+    },
+    usage,
+  );
+}
+
+/** 20 rows of 50 seats a section: the seat count is rounded up to a whole number of sections. */
+const layoutFor = (seats: number): VenueLayout => ({ sections: Math.ceil(seats / 1_000), rows: 20, seatsPerRow: 50 });
+const seatCountOf = (layout: VenueLayout) => layout.sections * layout.rows * layout.seatsPerRow;
+
+export interface StoreCheck {
+  ok: boolean;
+  /** Judged (its problems fail the run) for the service and the atomic designs, reported for setnx. */
+  judged: boolean;
+  oversold_seats: number;
+  partial_holds: number;
+  /** setnx: holds that took some of their seats before meeting a taken one. */
+  partial_hold_attempts: number;
+  bookings: number;
+  booked_seats: number;
+  problems: string[];
+}
+
+export interface TargetRun {
+  name: TargetName;
+  label: string;
+  waiting_room: boolean;
+  ok: boolean;
+  error: string | null;
+  event_id: string | null;
+  seats: number;
+  figures: Omit<BuyerRunResult, 'confirmed'> | null;
+  /** generator only: the trivial endpoint's closed loop. */
+  generator: { load: LoadResult; requests_per_s: number } | null;
+  check: StoreCheck | null;
+  cpu: CpuFigures | null;
+}
+
+export interface FlashSaleRun {
+  command: string;
+  started_at: string;
+  mode: 'quick' | 'full';
+  settings: Omit<Options, 'out' | 'quick'> & { seat_count: number; layout: VenueLayout; confirm_share: number };
+  machine: { cpus: number; node: string; busy_before_start_pct: number | null; load_average_1m_at_start: number };
+  targets: TargetRun[];
+  checks: { ok: boolean; problems: string[] };
+  /** Warnings and errors the servers logged (at most 20 a server), by server and target. */
+  server_warnings: string[];
+  cleanup: { redis_keys_deleted: number | null; database_dropped: boolean; data_dir_removed: boolean };
+}
+
+// ---------------------------------------------------------------- end-state checks
+
+/**
+ * The service's end state in its database: no seat in two live or confirmed reservations, no
+ * live hold missing a seat, no seat in two bookings, and every confirm the buyers read as 201
+ * is a booking (a confirm that got no answer may or may not have booked).
+ */
+async function checkService(query: Query, eventId: string, result: BuyerRunResult): Promise<StoreCheck> {
+  const now = new Date(Date.now() + 200); // holds ending this instant may be mid-expiry: judged just after
+  const oversold = await countOversold(query, eventId, now);
+  const partial = await countPartialHolds(query, eventId, now);
+  const one = async (text: string) => (await query<{ n: number }>(text, [eventId]))[0]?.n ?? 0;
+  const inTwoBookings = await one(
+    `SELECT count(*)::int AS n FROM (SELECT s FROM bookings, unnest(seat_nos) s WHERE event_id = $1
+     GROUP BY s HAVING count(*) > 1) d`,
+  );
+  const bookingIds = new Set(
+    (await query<{ id: string }>(`SELECT id::text AS id FROM bookings WHERE event_id = $1`, [eventId])).map(
+      (row) => row.id,
+    ),
+  );
+  const bookedSeats = await one(`SELECT count(*)::int AS n FROM booked_seats WHERE event_id = $1`);
+  const problems: string[] = [];
+  if (oversold > 0) problems.push(`${oversold} seats in more than one live or confirmed reservation (oversold)`);
+  if (partial > 0) problems.push(`${partial} live holds do not hold all their seats (partial holds)`);
+  if (inTwoBookings > 0) problems.push(`${inTwoBookings} seats in two bookings`);
+  if (result.oversold_by_answers > 0) problems.push(`${result.oversold_by_answers} seats confirmed 201 twice`);
+  const missing = [...result.confirmed.values()].filter((id) => !bookingIds.has(id)).length;
+  if (missing > 0) problems.push(`${missing} confirms answered 201 have no booking`);
+  if (bookingIds.size > result.confirmed.size + result.confirm_errors)
+    problems.push(`${bookingIds.size} bookings for ${result.confirmed.size} confirm 201s`);
+  if (bookedSeats < result.seats_booked)
+    problems.push(`${bookedSeats} booked seats in booked_seats, the buyers were answered ${result.seats_booked}`);
+  return {
+    ok: problems.length === 0,
+    judged: true,
+    oversold_seats: Math.max(oversold, inTwoBookings, result.oversold_by_answers),
+    partial_holds: partial,
+    partial_hold_attempts: 0,
+    bookings: bookingIds.size,
+    booked_seats: bookedSeats,
+    problems,
+  };
+}
+
+/** A baseline's end state from its own store (GET /v1/bench/check) and the buyers' answers. */
+async function checkBaseline(origin: string, mode: BaselineMode, eventId: string, result: BuyerRunResult) {
+  const response = await request(`${origin}/v1/bench/check?event_id=${eventId}`, { headersTimeout: 60_000 });
+  const body = (await response.body.json()) as {
+    bookings: number;
+    booked_seats: number;
+    oversold_seats: number;
+    partial_holds_live: number;
+    partial_hold_attempts: number;
+  };
+  const oversold = Math.max(body.oversold_seats, result.oversold_by_answers);
+  const partial = body.partial_holds_live + body.partial_hold_attempts;
+  const problems: string[] = [];
+  if (oversold > 0) problems.push(`${oversold} seats sold twice (oversold)`);
+  if (body.partial_holds_live > 0) problems.push(`${body.partial_holds_live} live holds miss some of their seats`);
+  if (body.partial_hold_attempts > 0)
+    problems.push(`${body.partial_hold_attempts} holds held part of their seats before giving them back`);
+  if (body.bookings < result.confirmed.size)
+    problems.push(`${body.bookings} bookings for ${result.confirmed.size} confirm 201s`);
+  return {
+    ok: problems.length === 0,
+    judged: mode !== 'setnx',
+    oversold_seats: oversold,
+    partial_holds: partial,
+    partial_hold_attempts: body.partial_hold_attempts,
+    bookings: body.bookings,
+    booked_seats: body.booked_seats,
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------- runs
+
+const withoutLedger = (result: BuyerRunResult): Omit<BuyerRunResult, 'confirmed'> => {
+  const { confirmed: _confirmed, ...figures } = result;
+  return figures;
+};
+
+async function postJson(origin: string, path: string, token: string, body: unknown) {
+  const response = await request(`${origin}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    headersTimeout: 180_000,
+    bodyTimeout: 180_000,
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 201)
+    throw new Error(`POST ${path} answered ${response.statusCode}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as { event_id: string };
+}
+
+function emptyTarget(name: TargetName, seats: number, waitingRoom: boolean): TargetRun {
+  return {
+    name,
+    label: targetLabels[name],
+    waiting_room: waitingRoom,
+    ok: false,
+    error: null,
+    event_id: null,
+    seats,
+    figures: null,
+    generator: null,
+    check: null,
+    cpu: null,
+  };
+}
+
+function summaryLine(run: TargetRun): string {
+  const f = run.figures;
+  if (!f) return `${run.name}: ${run.error ?? 'no figures'}`;
+  return (
+    `${run.name}: ${f.seats_booked}/${run.seats} seats booked, ${f.sold_out ? `sold out in ${f.sell_out_s} s` : 'not sold out'}; ` +
+    `${f.hold_requests_per_s} hold req/s, reserve p99 ${f.requests.hold.latency_ms.all.p99} ms, ` +
+    `409 rate ${round(f.hold_409_rate * 100, 1)}%; oversold ${run.check?.oversold_seats ?? '?'}, ` +
+    `partial ${run.check?.partial_holds ?? '?'}${run.check && !run.check.ok ? ` (${run.check.problems.join('; ')})` : ''}`
+  );
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '').toLowerCase();
+  const layout = layoutFor(options.seats);
+  const seatCount = seatCountOf(layout);
+  const prefix = `bench-fs-${stamp}-`;
+  const database = `bench_fs_${stamp}`;
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+  const needsPostgres = options.targets.some((name) => !['generator', 'setnx', 'lua', 'embedded'].includes(name));
+  const needsRedis = options.targets.some(
+    (name) => !['generator', 'pessimistic', 'optimistic', 'embedded'].includes(name),
+  );
+  const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const servers: ServerProcess[] = [];
+  let dataDir: string | null = null;
+  let databaseCreated = false;
+  const cleanupResult: FlashSaleRun['cleanup'] = {
+    redis_keys_deleted: null,
+    database_dropped: false,
+    data_dir_removed: false,
+  };
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () => (cleaning ??= cleanUp());
+  const cleanUp = async () => {
+    for (const server of servers) await server.stop().catch(() => {});
+    if (databaseCreated) {
+      await dropDatabase(adminUrl, database).then(
+        () => {
+          cleanupResult.database_dropped = true;
+          log(`dropped database ${database}`);
+        },
+        (error: Error) => log(`could not drop database ${database}: ${error.message}`),
+      );
+    }
+    if (needsRedis) {
+      await deletePrefix(admin, prefix).then(
+        (count) => {
+          cleanupResult.redis_keys_deleted = count;
+          log(`deleted ${count} Redis keys under ${prefix}`);
+        },
+        (error: Error) => log(`could not delete the keys under ${prefix}: ${error.message}`),
+      );
+    }
+    admin.disconnect();
+    if (dataDir) {
+      rmSync(dataDir, { recursive: true, force: true });
+      cleanupResult.data_dir_removed = true;
+    }
+  };
+  cleanUpOnStop(cleanup, log);
+
+  const targets: TargetRun[] = [];
+  const buyerOptions = (origin: string, eventId: string, name: TargetName, waitingRoom: boolean, sse: boolean) => ({
+    origin,
+    eventId,
+    layout,
+    seatCount,
+    buyers: options.buyers,
+    sessions: options.sessions,
+    waitingRoom: waitingRoom ? { joinConnections: options.joinConnections, pollMs: 100 } : null,
+    sseSubscribers: sse ? options.sseSubscribers : 0,
+    durationMs: options.seconds * 1000,
+    authSecret,
+    userPrefix: `fs-${name}`,
+    seed: options.seed,
+    confirmShare: 0.8,
+    holdTriesMax: 5,
+    patienceMs: Math.max(2_000, options.holdTtlSeconds * 2_000),
+    shouldAbort: stopRequested,
+  });
+
+  const serverWarnings: string[] = [];
+  const stopServer = async (server: ServerProcess, name: string) => {
+    const stoppingAt = Date.now();
+    server.scenario = 'stopping';
+    await server.stop();
+    servers.splice(servers.indexOf(server), 1);
+    const exit = server.exitStatus();
+    log(`${name} stopped in ${((Date.now() - stoppingAt) / 1000).toFixed(1)} s (exit ${exit?.code ?? exit?.signal})`);
+    for (const entry of server.logs.slice(0, 20))
+      serverWarnings.push(`${name}, ${entry.scenario}: ${entry.msg}${entry.err ? `: ${entry.err}` : ''}`);
+  };
+
+  /**
+   * An unmeasured warm-up before a design's run (JIT, connection pools, caches): the same
+   * buyers for warmupSeconds on an event of its own of 1,000 seats, no SSE.
+   */
+  async function warmUp(
+    name: TargetName,
+    origin: string,
+    createEvent: (seats: number) => Promise<string>,
+    waitingRoom: boolean,
+  ) {
+    if (options.warmupSeconds === 0 || stopRequested()) return;
+    const warmLayout = layoutFor(1_000);
+    const eventId = await createEvent(seatCountOf(warmLayout));
+    await runBuyers({
+      ...buyerOptions(origin, eventId, name, waitingRoom, false),
+      layout: warmLayout,
+      seatCount: seatCountOf(warmLayout),
+      buyers: 1_000_000,
+      durationMs: options.warmupSeconds * 1000,
+      userPrefix: `fs-warm-${name}`,
+    });
+  }
+
+  /** Runs the buyers against one target and checks its end state; never throws (the failure is the row's). */
+  async function measure(
+    run: TargetRun,
+    server: ServerProcess,
+    database: string | null,
+    usesRedis: boolean,
+    /** The warm-up and the event (not measured). */
+    prepare: () => Promise<void>,
+    go: () => Promise<BuyerRunResult>,
+    /** Null: checked later (embedded: once its server has stopped). */
+    check: ((result: BuyerRunResult) => Promise<StoreCheck>) | null,
+  ) {
+    targets.push(run);
+    server.scenario = run.name;
+    try {
+      log(`${run.name}: ${options.buyers.toLocaleString('en-US')} buyers, ${seatCount.toLocaleString('en-US')} seats`);
+      await prepare();
+      const meter = startCpuMeter(server, database, usesRedis);
+      const result = await go();
+      run.cpu = meter(result.elapsed_s);
+      run.figures = withoutLedger(result);
+      if (check) {
+        run.check = await check(result);
+        run.ok = run.check.ok || !run.check.judged;
+      }
+    } catch (error) {
+      run.error = (error as Error).message;
+    }
+    log(summaryLine(run));
+  }
+
+  try {
+    const busy0 = machineCpuSeconds();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const busy1 = machineCpuSeconds();
+    const busyBefore = busy0 === null || busy1 === null ? null : Math.round((busy1 - busy0) * 100);
+    const loadAverage = round(os.loadavg()[0]!, 2);
+    log(`machine ${busyBefore ?? '?'}% busy (of one core) before the start, load average ${loadAverage}`);
+    if (needsRedis) await admin.connect();
+    if (needsPostgres) {
+      await createDatabase(adminUrl, database);
+      databaseCreated = true;
+      log(`created database ${database}`);
+    }
+    const organizer = mintTokenSync(authSecret, 'fs-organizer', 'organizer');
+
+    // 1. The load generator's own ceiling, and the classic designs: one baseline server.
+    const baselineTargets = options.targets.filter(
+      (name) => name === 'generator' || baselineModes.includes(name as BaselineMode),
+    );
+    if (baselineTargets.length > 0 && !stopRequested()) {
+      const server = await ServerProcess.start({
+        root,
+        entry: 'bench/baseline-server.ts',
+        env: {
+          ...(needsPostgres ? { DATABASE_URL: databaseUrl.toString() } : {}),
+          ...(needsRedis ? { REDIS_URL: redisUrl } : {}),
+          BASELINE_KEY_PREFIX: `${prefix}bl:`,
+          HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
+        },
+      });
+      servers.push(server);
+      for (const name of baselineTargets) {
+        if (stopRequested()) break;
+        const run = emptyTarget(name, seatCount, false);
+        if (name === 'generator') {
+          targets.push(run);
+          const meter = startCpuMeter(server, null, false);
+          const load = await runLoad({
+            origin: server.origin,
+            connections: options.sessions,
+            durationMs: options.generatorSeconds * 1000,
+            maxRequests: 10_000_000,
+            makeRequest: () => ({ method: 'GET', path: '/v1/ping', headers: {} }),
+            shouldAbort: stopRequested,
+          });
+          run.cpu = meter(load.elapsed_s);
+          run.generator = { load, requests_per_s: round(load.requests / load.elapsed_s, 0) };
+          run.ok = load.requests > 0 && Object.keys(load.errors).length === 0;
+          log(
+            `generator: ${run.generator.requests_per_s} req/s, p99 ${load.latency_ms.all.p99} ms, ` +
+              `bench CPU ${run.cpu.bench_client}%, server CPU ${run.cpu.server}%`,
+          );
+          continue;
+        }
+        const mode = name as BaselineMode;
+        const pg = mode === 'pessimistic' || mode === 'optimistic';
+        await measure(
+          run,
+          server,
+          pg ? database : null,
+          !pg,
+          async () => {
+            const createEvent = async (seats: number) =>
+              (await postJson(server.origin, '/v1/events', organizer, { mode, seat_count: seats })).event_id;
+            await warmUp(name, server.origin, createEvent, false);
+            run.event_id = await createEvent(seatCount);
+          },
+          () => runBuyers(buyerOptions(server.origin, run.event_id!, name, false, false)),
+          (result) => checkBaseline(server.origin, mode, run.event_id!, result),
+        );
+      }
+      await stopServer(server, 'baseline server');
+    }
+
+    // 2. The service on PostgreSQL + Redis: with its waiting room, then without.
+    const serviceEnv = {
+      LOG_LEVEL: 'warn',
+      AUTH_SECRET: authSecret,
+      DEMO_EVENT: 'off',
+      HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
+      ADMIT_TICK_MS: '100',
+      // A subscriber that disconnected from GET …/seats/stream keeps the service's graceful
+      // shutdown waiting until this timeout (then it exits 1): 1 s instead of 10 per stop.
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    };
+    const eventFor = (name: TargetName, waitingRoom: boolean, seats = seatCount) => ({
+      ...eventBody(
+        { sections: layoutFor(seats).sections, rowsPerSection: layout.rows, seatsPerRow: layout.seatsPerRow },
+        { name: `Flash sale ${name} ${stamp}`, maxSeatsPerUser: 8 },
+      ),
+      ...(waitingRoom
+        ? { waiting_room: { enabled: true, admit_per_minute: options.admitPerMinute, max_active_shoppers: null } }
+        : {}),
+    });
+    const serviceTargets = options.targets.filter((name) => name === 'service' || name === 'service-direct');
+    if (serviceTargets.length > 0 && !stopRequested()) {
+      const server = await ServerProcess.start({
+        root,
+        env: {
+          ...serviceEnv,
+          DATABASE_URL: databaseUrl.toString(),
+          REDIS_URL: redisUrl,
+          REDIS_KEY_PREFIX: `${prefix}svc:`,
+        },
+      });
+      servers.push(server);
+      for (const name of serviceTargets) {
+        if (stopRequested()) break;
+        const waitingRoom = name === 'service';
+        const run = emptyTarget(name, seatCount, waitingRoom);
+        await measure(
+          run,
+          server,
+          database,
+          true,
+          async () => {
+            const createEvent = async (seats: number) =>
+              (await postJson(server.origin, '/v1/events', organizer, eventFor(name, waitingRoom, seats))).event_id;
+            await warmUp(name, server.origin, createEvent, waitingRoom);
+            run.event_id = await createEvent(seatCount);
+          },
+          () => runBuyers(buyerOptions(server.origin, run.event_id!, name, waitingRoom, true)),
+          (result) => withPostgres(databaseUrl.toString(), (query) => checkService(query, run.event_id!, result)),
+        );
+      }
+      await stopServer(server, 'service');
+    }
+
+    // 3. Embedded: PGlite and in-process roles in one process; checked in its data directory once it stopped.
+    if (options.targets.includes('embedded') && !stopRequested()) {
+      dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-flash-'));
+      const server = await ServerProcess.start({ root, env: { ...serviceEnv, DATA_DIR: dataDir } });
+      servers.push(server);
+      const run = emptyTarget('embedded', seatCount, true);
+      let result: BuyerRunResult | null = null;
+      await measure(
+        run,
+        server,
+        null,
+        false,
+        async () => {
+          const createEvent = async (seats: number) =>
+            (await postJson(server.origin, '/v1/events', organizer, eventFor('embedded', true, seats))).event_id;
+          await warmUp('embedded', server.origin, createEvent, true);
+          run.event_id = await createEvent(seatCount);
+        },
+        async () => (result = await runBuyers(buyerOptions(server.origin, run.event_id!, 'embedded', true, true))),
+        null,
+      );
+      await stopServer(server, 'embedded service');
+      if (result && run.event_id) {
+        try {
+          run.check = await withPglite(dataDir, (query) => checkService(query, run.event_id!, result!));
+          run.ok = run.check.ok;
+        } catch (error) {
+          run.error = `check: ${(error as Error).message}`;
+          run.ok = false;
+        }
+        log(summaryLine(run));
+      }
+    }
+
+    await cleanup();
+    const problems = targets.flatMap((run) => {
+      if (run.error) return [`${run.name}: ${run.error}`];
+      if (run.name !== 'generator' && !run.check) return [`${run.name}: not checked`];
+      if (run.check?.judged && !run.check.ok) return run.check.problems.map((problem) => `${run.name}: ${problem}`);
+      return [];
+    });
+    if (stopRequested()) problems.push('interrupted');
+    const { out: _out, quick: _quick, ...settings } = options;
+    const result: FlashSaleRun = {
+      command: `npx tsx bench/flash-sale.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      started_at: startedAt.toISOString(),
+      mode: options.quick ? 'quick' : 'full',
+      settings: { ...settings, seat_count: seatCount, layout, confirm_share: 0.8 },
+      machine: {
+        cpus: os.cpus().length,
+        node: process.version,
+        busy_before_start_pct: busyBefore,
+        load_average_1m_at_start: loadAverage,
+      },
+      targets,
+      checks: { ok: problems.length === 0, problems },
+      server_warnings: serverWarnings,
+      cleanup: cleanupResult,
+    };
+    const out =
+      options.out ??
+      path.join(
+        root,
+        'bench',
+        'results',
+        `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-flash-sale.json`,
+      );
+    writeResult(out, result, root, log);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out.replace(/\.json$/, '.md'), renderFlashMarkdown(result));
+    writeFileSync(out.replace(/\.json$/, '.svg'), renderFlashSvg(result));
+    log(`wrote ${path.relative(root, out.replace(/\.json$/, '.md'))} and .svg`);
+    if (!result.checks.ok) log(`CHECKS FAILED: ${problems.join('; ')}`);
+    return result.checks.ok ? 0 : 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+runAsScript(import.meta.url, 'flash-sale', main);
