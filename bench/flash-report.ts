@@ -259,7 +259,7 @@ export function renderFlashSvg(run: FlashSaleRun): string {
     ),
   ];
   // Percentile bars: p50, p99, p99.9 of every hold request, log scale.
-  const top = 760;
+  const top = 780;
   const left = 70;
   const height = 180;
   const all = targets.map((t) => t.figures!.requests.hold.latency_ms.all);
@@ -286,15 +286,15 @@ export function renderFlashSvg(run: FlashSaleRun): string {
   });
   // Legend.
   targets.forEach((t, i) => {
-    const y = 50 + i * 18;
+    const y = 70 + i * 18;
     parts.push(
       `<rect x="650" y="${y - 9}" width="12" height="12" fill="${colorOf.get(t.name)}"/>`,
       `<text x="668" y="${y + 1}" font-size="11">${escapeXml(t.label)}</text>`,
     );
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="980" font-family="sans-serif" viewBox="0 0 960 980">`,
-    `<rect width="960" height="980" fill="white"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="1000" font-family="sans-serif" viewBox="0 0 960 1000">`,
+    `<rect width="960" height="1000" fill="white"/>`,
     `<text x="70" y="18" font-size="14">Flash sale ${escapeXml(run.started_at)} (${run.mode}): ${n0(run.settings.seat_count)} seats, ${n0(run.settings.buyers)} buyers, ${run.settings.sessions} sessions</text>`,
     ...parts,
     '</svg>',

@@ -6,6 +6,8 @@ import type { SeedStats } from './search.ts';
 import type { Summary } from './stats.ts';
 import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
 import type { WaitingRoomRun } from './waiting-room.ts';
+import { renderComparison } from './flash-report.ts';
+import type { FlashSaleRun } from './flash-sale.ts';
 
 /** Where the holds are decided: the service on PostgreSQL or PGlite, or the ceiling server on Redis alone. */
 export type Backend = 'postgres' | 'pglite' | 'redis';
@@ -300,6 +302,15 @@ export interface WaitingRoomSection extends ChildScenarioSection {
   run: WaitingRoomRun | null;
 }
 
+/**
+ * The flash-sale scenario: bench/flash-sale.ts run as a child process; its whole result
+ * (bench/results/<stamp>-flash-sale.json, with .md and .svg beside it) is `run`. ok: no seat
+ * oversold and no partial hold in the service and the atomic designs.
+ */
+export interface FlashSaleSection extends ChildScenarioSection {
+  run: FlashSaleRun | null;
+}
+
 export interface RunReport {
   format: 'boxoffice-bench-core/2';
   started_at: string;
@@ -330,6 +341,8 @@ export interface RunReport {
   sse_fanout: SseFanoutSection | null;
   /** The waiting-room scenario, when selected (after sse-fanout, in a child process). */
   waiting_room: WaitingRoomSection | null;
+  /** The flash-sale scenario, when selected (after waiting-room, in a child process). */
+  flash_sale?: FlashSaleSection | null;
   postgres_database_stats: DatabaseStats | null;
   anomalies: string[];
   ok: boolean;
@@ -584,6 +597,16 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(...renderSearch(report.scenarios.filter((s): s is SearchResult => s.kind === 'search')));
   if (report.sse_fanout) lines.push(...renderSseFanout(report.sse_fanout));
   if (report.waiting_room) lines.push(...renderWaitingRoom(report.waiting_room));
+  if (report.flash_sale) {
+    const section = report.flash_sale;
+    lines.push('## Flash sale (bench/flash-sale.ts)', '');
+    if (section.run) lines.push(...renderComparison(section.run), '');
+    lines.push(
+      `${section.ok ? 'OK' : `FAIL: ${section.error ?? ''}`} · ${section.wall_s} s · every figure in ` +
+        `${section.result_file ?? '(no result)'} and beside it (.md, .svg)`,
+      '',
+    );
+  }
   lines.push('## Anomalies');
   lines.push('');
   if (report.anomalies.length === 0)

@@ -49,6 +49,7 @@ import {
   type Setup,
   type SseFanoutSection,
   type WaitingRoomSection,
+  type FlashSaleSection,
   stampOf,
   writeReport,
 } from './report.ts';
@@ -71,6 +72,7 @@ import {
 import type { SseFanoutRun } from './sse-fanout.ts';
 import { median } from './stats.ts';
 import type { WaitingRoomRun } from './waiting-room.ts';
+import type { FlashSaleRun } from './flash-sale.ts';
 import {
   createDatabase,
   databaseStats,
@@ -178,20 +180,45 @@ const sseFanoutTimeoutMs = (quick: boolean) => (quick ? 120_000 : 300_000);
  */
 const waitingRoomName = 'waiting-room';
 const waitingRoomTimeoutMs = (quick: boolean) => (quick ? 120_000 : 600_000);
+/**
+ * The flash sale, after the waiting room: bench/flash-sale.ts in a child process (the same
+ * buyers against the service, PGlite embedded and the classic designs), killed after this long.
+ */
+const flashSaleName = 'flash-sale';
+const flashSaleTimeoutMs = (quick: boolean) => (quick ? 150_000 : 1_800_000);
+/** Options passed on to bench/flash-sale.ts as they are (see its usage). */
+const flashSaleFlags = [
+  '--seats',
+  '--buyers',
+  '--sessions',
+  '--join-connections',
+  '--hold-ttl',
+  '--seconds',
+  '--generator-seconds',
+  '--warmup-seconds',
+  '--admit-per-minute',
+  '--sse-subscribers',
+  '--seed',
+  '--targets',
+];
 /** After a child's timeout and SIGINT, how long it gets to clean up before SIGTERM (exit at once), then SIGKILL. */
 const childGraceMs = 30_000;
 
 // ---------------------------------------------------------------- command line
 
-const usage = `usage: npm run bench -- [--quick] [--scenario <name>[,<name>…]] [--duration <seconds>]
+const usage = `usage: npm run bench -- [--quick] [<name>…] [--scenario <name>[,<name>…]] [--duration <seconds>]
+                     [flash-sale options: --seats N --buyers N --sessions N --hold-ttl S --seconds S
+                      --targets a,b … (see npx tsx bench/flash-sale.ts --help)]
 
   --quick            about 3 s per load scenario (1 s warm-up), event creation once: a smoke run
   --scenario <name>  run only this scenario (repeatable, or comma-separated); one of:
-                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName, waitingRoomName].join('\n                       ')}
+                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName, waitingRoomName, flashSaleName].join('\n                       ')}
                      (${sseFanoutName}: bench/sse-fanout.ts in a child process, last; 1,000
                      subscribers and 5 changes with --quick, else 10,000 and 20;
                      ${waitingRoomName}: bench/waiting-room.ts in a child process, after it;
                      20,000 queue joins with --quick, else 500,000;
+                     ${flashSaleName}: bench/flash-sale.ts in a child process, after it: the flash
+                     sale against the service and the classic designs;
                      search-*: 10,000 events seeded with --quick, else 100,000)
   --duration <s>     seconds per load scenario (default 10, or 3 with --quick); not ${sseFanoutName}
                      nor ${waitingRoomName}
@@ -207,6 +234,7 @@ function parseArgs(argv: string[]) {
   let quick = false;
   let duration: number | undefined;
   const names: string[] = [];
+  const flashArgs: string[] = [];
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index]!;
     const [flag, inline] = arg.includes('=')
@@ -218,6 +246,8 @@ function parseArgs(argv: string[]) {
       return next;
     };
     if (flag === '--quick') quick = true;
+    else if (!arg.startsWith('-')) names.push(...arg.split(',').filter(Boolean));
+    else if (flashSaleFlags.includes(flag!)) flashArgs.push(flag!, value());
     else if (flag === '--scenario') names.push(...value().split(',').filter(Boolean));
     else if (flag === '--duration') {
       duration = Number(value());
@@ -228,15 +258,24 @@ function parseArgs(argv: string[]) {
     } else fail(`unknown argument ${arg}`);
   }
   for (const name of names) {
-    if (name !== sseFanoutName && name !== waitingRoomName && !scenarioDefs.some((def) => def.name === name))
+    if (
+      name !== sseFanoutName &&
+      name !== waitingRoomName &&
+      name !== flashSaleName &&
+      !scenarioDefs.some((def) => def.name === name)
+    )
       fail(`unknown scenario "${name}"`);
   }
+  if (flashArgs.length > 0 && names.length > 0 && !names.includes(flashSaleName))
+    fail(`${flashArgs[0]} is an option of ${flashSaleName}, which is not selected`);
   const selected = names.length ? scenarioDefs.filter((def) => names.includes(def.name)) : scenarioDefs;
   return {
     quick,
     selected,
     sseFanout: names.length === 0 || names.includes(sseFanoutName),
     waitingRoom: names.length === 0 || names.includes(waitingRoomName),
+    flashSale: names.length === 0 || names.includes(flashSaleName),
+    flashArgs,
     loadSeconds: duration ?? (quick ? 3 : 10),
     warmupSeconds: quick ? 1 : 2,
     openLoopSeconds: quick ? 2 : 5,
@@ -249,6 +288,7 @@ const selectedNames = () => [
   ...options.selected.map((def) => def.name),
   ...(options.sseFanout ? [sseFanoutName] : []),
   ...(options.waitingRoom ? [waitingRoomName] : []),
+  ...(options.flashSale ? [flashSaleName] : []),
 ];
 
 function fail(message: string): never {
@@ -1754,8 +1794,14 @@ interface ChildRun {
  * bounded by a timeout: then SIGINT (it cleans up), SIGTERM after a grace period (it exits
  * at once), SIGKILL of its process group last. Ctrl-C is forwarded (see onSignal).
  */
-async function runChildScenario(name: string, script: string, out: string, timeoutMs: number): Promise<ChildRun> {
-  const args = ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : []), '--out', out];
+async function runChildScenario(
+  name: string,
+  script: string,
+  out: string,
+  timeoutMs: number,
+  extraArgs: string[] = [],
+): Promise<ChildRun> {
+  const args = ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : []), ...extraArgs, '--out', out];
   const command = `node ${args.join(' ').replace(out, path.relative(root, out))}`;
   mkdirSync(resultsDir, { recursive: true });
   rmSync(out, { force: true });
@@ -1965,6 +2011,59 @@ function waitingRoomAnomalies(section: WaitingRoomSection): string[] {
   for (const warning of run.service_warnings.slice(0, 5)) found.push(`${label}: server logged: ${warning}`);
   if (run.cleanup.redis_keys_deleted === null || !run.cleanup.database_dropped)
     found.push(`${label}: could not clean up (${JSON.stringify(run.cleanup)})`);
+  return found;
+}
+
+// ---------------------------------------------------------------- flash-sale (a child process)
+
+/**
+ * Runs bench/flash-sale.ts in a child process (runChildScenario), its result in
+ * bench/results/<stamp>-flash-sale.json (.md and .svg beside it). It exits 1 when a check of
+ * the service or of an atomic design failed and still writes its figures; that, or no
+ * result, fails the scenario. Timings never do.
+ */
+async function flashSaleScenario(stamp: string): Promise<FlashSaleSection> {
+  const out = path.join(resultsDir, `${stamp}-flash-sale.json`);
+  const child = await runChildScenario(
+    flashSaleName,
+    'bench/flash-sale.ts',
+    out,
+    flashSaleTimeoutMs(options.quick),
+    options.flashArgs,
+  );
+  const { error, ...outcome } = child;
+  const section: FlashSaleSection = { ok: false, ...outcome, run: null };
+  const checksFailed = child.exit.code === 1 && !child.exit.timed_out && child.result_file !== null;
+  if (error && !checksFailed) {
+    section.error = error;
+    log(`${flashSaleName}: FAILED: ${section.error}`);
+    return section;
+  }
+  try {
+    section.run = JSON.parse(readFileSync(out, 'utf8')) as FlashSaleRun;
+  } catch (parseError) {
+    section.error = `no readable result in ${path.relative(root, out)}: ${(parseError as Error).message}`;
+    log(`${flashSaleName}: FAILED: ${section.error}`);
+    return section;
+  }
+  section.ok = section.run.checks.ok && !error;
+  if (!section.ok) section.error = section.run.checks.problems.join('; ') || error || 'failed';
+  log(`${flashSaleName}: ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`);
+  return section;
+}
+
+function flashSaleAnomalies(section: FlashSaleSection): string[] {
+  if (!section.run) return [`${flashSaleName}: failed: ${section.error ?? 'no result'}`];
+  const found = section.run.checks.problems.map((problem) => `${flashSaleName}: FAIL: ${problem}`);
+  for (const target of section.run.targets) {
+    if (target.check && !target.check.ok && !target.check.judged)
+      found.push(`${flashSaleName}: ${target.name} (not judged): ${target.check.problems.join('; ')}`);
+  }
+  for (const warning of section.run.server_warnings.slice(0, 5))
+    found.push(`${flashSaleName}: server logged: ${warning}`);
+  const cleanup = section.run.cleanup;
+  if (cleanup.redis_keys_deleted === null && section.run.targets.some((t) => t.name !== 'embedded'))
+    found.push(`${flashSaleName}: could not delete its Redis keys`);
   return found;
 }
 
@@ -2237,11 +2336,13 @@ async function main(): Promise<number> {
   // Last, on a machine the other scenarios have left: the fan-out, in a child process of its own.
   const sseFanout = options.sseFanout && !interrupted ? await sseFanoutScenario(stamp) : null;
   const waitingRoom = options.waitingRoom && !interrupted ? await waitingRoomScenario(stamp) : null;
+  const flashSale = options.flashSale && !interrupted ? await flashSaleScenario(stamp) : null;
 
   const scenarios = pending.map((entry) => entry.result);
   for (const result of scenarios) anomalies.push(...anomaliesOf(result));
   if (sseFanout) anomalies.push(...sseAnomalies(sseFanout));
   if (waitingRoom) anomalies.push(...waitingRoomAnomalies(waitingRoom));
+  if (flashSale) anomalies.push(...flashSaleAnomalies(flashSale));
   if (interrupted) anomalies.push('interrupted: some scenarios did not run');
   const cpus = os.cpus();
   const report: RunReport = {
@@ -2282,9 +2383,15 @@ async function main(): Promise<number> {
     scenarios,
     sse_fanout: sseFanout,
     waiting_room: waitingRoom,
+    flash_sale: flashSale,
     postgres_database_stats: stats,
     anomalies,
-    ok: scenarios.every((result) => result.ok) && (sseFanout?.ok ?? true) && (waitingRoom?.ok ?? true) && !interrupted,
+    ok:
+      scenarios.every((result) => result.ok) &&
+      (sseFanout?.ok ?? true) &&
+      (waitingRoom?.ok ?? true) &&
+      (flashSale?.ok ?? true) &&
+      !interrupted,
   };
   const markdown = renderMarkdown(report);
   const files = writeReport(resultsDir, stamp, report, markdown);
@@ -2293,7 +2400,9 @@ async function main(): Promise<number> {
   const correctnessFailed =
     scenarios.some(
       (result) => result.verification !== null && result.verification !== undefined && !result.verification.ok,
-    ) || waitingRoom?.run?.checks.ok === false;
+    ) ||
+    waitingRoom?.run?.checks.ok === false ||
+    flashSale?.run?.checks.ok === false;
   if (correctnessFailed) log('CORRECTNESS FAILURE: see the table above');
   return interrupted ? 130 : report.ok ? 0 : 1;
 }
