@@ -220,11 +220,10 @@ export class SeatMapView {
     this.cleanups.push(this.selection.subscribe(() => this.invalidate()));
     this.installTestApi();
 
-    // Sized and drawn now rather than on the observer's first callback, a frame later.
-    this.resize(
-      Math.round(this.canvas.clientWidth * devicePixelRatio),
-      Math.round(this.canvas.clientHeight * devicePixelRatio),
-    );
+    // Sized and fitted now, so the hooks answer at once; drawn by the resize observer's first
+    // callback, which runs before the first paint (and gives the exact device-pixel size).
+    const box = this.canvas.getBoundingClientRect();
+    this.resize(Math.round(box.width * devicePixelRatio), Math.round(box.height * devicePixelRatio), false);
     // The id index (for live changes and hooks) is built while the page is idle, not on the first change.
     const warm = () => this.model.indexOf('');
     if ('requestIdleCallback' in window) {
@@ -532,9 +531,10 @@ export class SeatMapView {
 
   // ------------------------------------------------------------ view transform
 
-  private resize(width: number, height: number): void {
+  private resize(width: number, height: number, drawNow = true): void {
     if (width <= 0 || height <= 0) return;
-    const ratio = this.canvas.clientWidth > 0 ? width / this.canvas.clientWidth : devicePixelRatio;
+    const cssWidth = this.canvas.getBoundingClientRect().width;
+    const ratio = cssWidth > 0 ? width / cssWidth : devicePixelRatio;
     if (width === this.widthPx && height === this.heightPx && ratio === this.pixelRatio) return;
     // Keep the plan point at the centre where it was, at the same size in CSS pixels.
     const centerX = (this.widthPx / 2 - this.offsetX) / this.scale;
@@ -556,7 +556,8 @@ export class SeatMapView {
       this.clampView();
     }
     // A resized canvas is blank until drawn: draw now, not a frame later.
-    this.draw();
+    if (drawNow) this.draw();
+    else this.invalidate();
   }
 
   private fitScale(): number {

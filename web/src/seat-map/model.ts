@@ -188,7 +188,8 @@ export class SeatMapModel {
   static fromApi(plan: EventSeatPlan, list: SeatList): SeatMapModel {
     const seats = list.seats;
     const seatCount = seats.length;
-    const tiers = plan.price_tiers.slice(0, 255);
+    // Tier indexes are bytes (255: unknown), and the view's colour slots add three: the API allows 100.
+    const tiers = plan.price_tiers.slice(0, 250);
     const tierIndexById = new Map(tiers.map((tier, index) => [tier.id, index]));
     const planSections = new Map(plan.sections.map((section) => [section.name, section]));
 
@@ -199,58 +200,50 @@ export class SeatMapModel {
     const numbers = new Uint32Array(seatCount);
     const priceCents = new Float64Array(seatCount);
     const tierOfSeat = new Uint8Array(seatCount);
-    const rowLabels: string[] = [];
-    const rowStarts: number[] = [];
-    const rowSections: number[] = [];
     const sections: SectionGeometry[] = [];
-
-    // One pass: rows are runs of seats with the same section and row.
-    let sectionName: string | null = null;
-    let rowLabel: string | null = null;
-    let sectionIndex = -1;
-    let tierIndex = 255;
+    const { rowLabels, rowStarts, rowSections } = rowsAsPlanned(plan, seats) ?? rowsOfSeatList(seats);
+    const rowCount = rowLabels.length;
+    for (let row = 0; row < rowCount; row += 1) {
+      const sectionIndex = rowSections[row]!;
+      if (sections.length > sectionIndex) continue;
+      const name = seats[rowStarts[row]!]!.section;
+      const planned = planSections.get(name);
+      const tierIndex = planned ? (tierIndexById.get(planned.price_tier) ?? -1) : -1;
+      sections.push({
+        name,
+        tierIndex,
+        firstRow: row,
+        rowCount: 0,
+        firstSeat: rowStarts[row]!,
+        seatCount: 0,
+        width: 0,
+        depth: 0,
+        centerX: 0,
+        centerY: 0,
+        angle: 0,
+        placed: false,
+      });
+    }
+    // Per row, the shared values are filled in bulk; per seat, only what differs is read.
+    for (let row = 0; row < rowCount; row += 1) {
+      const start = rowStarts[row]!;
+      const end = row + 1 < rowCount ? rowStarts[row + 1]! : seatCount;
+      const sectionIndex = rowSections[row]!;
+      const tierIndex = sections[sectionIndex]!.tierIndex;
+      sectionOfSeat.fill(sectionIndex, start, end);
+      rowOfSeat.fill(row, start, end);
+      tierOfSeat.fill(tierIndex < 0 ? 255 : tierIndex, start, end);
+    }
     for (let seat = 0; seat < seatCount; seat += 1) {
       const entry = seats[seat]!;
-      if (entry.section !== sectionName) {
-        sectionName = entry.section;
-        rowLabel = null;
-        sectionIndex = sections.length;
-        const planned = planSections.get(sectionName);
-        const known = planned ? tierIndexById.get(planned.price_tier) : undefined;
-        tierIndex = known ?? 255;
-        sections.push({
-          name: sectionName,
-          tierIndex: known ?? -1,
-          firstRow: rowLabels.length,
-          rowCount: 0,
-          firstSeat: seat,
-          seatCount: 0,
-          width: 0,
-          depth: 0,
-          centerX: 0,
-          centerY: 0,
-          angle: 0,
-          placed: false,
-        });
-      }
-      if (entry.row !== rowLabel) {
-        rowLabel = entry.row;
-        rowLabels.push(rowLabel);
-        rowStarts.push(seat);
-        rowSections.push(sectionIndex);
-      }
       seatIds[seat] = entry.seat_id;
       // Compared, not looked up: a keyed lookup would hash each parsed string.
       const status = entry.status;
       statuses[seat] = status === 'available' ? 0 : status === 'held' ? 1 : 2;
-      sectionOfSeat[seat] = sectionIndex;
-      rowOfSeat[seat] = rowLabels.length - 1;
       numbers[seat] = entry.number;
       priceCents[seat] = entry.price_cents;
-      tierOfSeat[seat] = tierIndex;
     }
 
-    const rowCount = rowLabels.length;
     const rowFirstSeat = Uint32Array.from(rowStarts);
     const rowSection = Uint16Array.from(rowSections);
     const rowSeatCount = new Uint32Array(rowCount);
@@ -354,7 +347,7 @@ export class SeatMapModel {
     const changed: number[] = [];
     for (const change of changes) {
       const seat = this.indexOf(change.seat_id);
-      if (seat >= 0 && seatStatusCode[change.status] !== undefined && this.setStatus(seat, change.status)) {
+      if (seat >= 0 && Object.hasOwn(seatStatusCode, change.status) && this.setStatus(seat, change.status)) {
         changed.push(seat);
       }
     }
@@ -381,6 +374,62 @@ export class SeatMapModel {
   private notify(changed: readonly number[] | null): void {
     for (const listener of [...this.listeners]) listener(changed);
   }
+}
+
+interface SeatRows {
+  rowLabels: string[];
+  rowStarts: number[];
+  rowSections: number[];
+}
+
+/**
+ * The rows of the event detail, when the seat list has exactly those (the usual case):
+ * checked at each row's first and last seat, so no seat's strings are compared.
+ */
+function rowsAsPlanned(plan: EventSeatPlan, seats: readonly SeatListEntry[]): SeatRows | null {
+  const rows: SeatRows = { rowLabels: [], rowStarts: [], rowSections: [] };
+  let cursor = 0;
+  for (let sectionIndex = 0; sectionIndex < plan.sections.length; sectionIndex += 1) {
+    const section = plan.sections[sectionIndex]!;
+    if (section.rows.length === 0) return null;
+    for (const row of section.rows) {
+      const first = seats[cursor];
+      const last = seats[cursor + row.seats - 1];
+      const after = seats[cursor + row.seats];
+      if (!first || !last || row.seats < 1) return null;
+      if (first.section !== section.name || first.row !== row.label) return null;
+      if (last.section !== section.name || last.row !== row.label) return null;
+      if (after && after.section === section.name && after.row === row.label) return null;
+      rows.rowLabels.push(row.label);
+      rows.rowStarts.push(cursor);
+      rows.rowSections.push(sectionIndex);
+      cursor += row.seats;
+    }
+  }
+  return cursor === seats.length ? rows : null;
+}
+
+/** Rows as runs of seats with the same section and row, when the list does not match the detail. */
+function rowsOfSeatList(seats: readonly SeatListEntry[]): SeatRows {
+  const rows: SeatRows = { rowLabels: [], rowStarts: [], rowSections: [] };
+  let sectionName: string | null = null;
+  let rowLabel: string | null = null;
+  let sectionIndex = -1;
+  for (let seat = 0; seat < seats.length; seat += 1) {
+    const entry = seats[seat]!;
+    if (entry.section !== sectionName) {
+      sectionName = entry.section;
+      rowLabel = null;
+      sectionIndex += 1;
+    }
+    if (entry.row !== rowLabel) {
+      rowLabel = entry.row;
+      rows.rowLabels.push(rowLabel);
+      rows.rowStarts.push(seat);
+      rows.rowSections.push(sectionIndex);
+    }
+  }
+  return rows;
 }
 
 /** Statuses per seat (0 available, 1 held, 2 booked) from an availability document. */
@@ -529,8 +578,8 @@ function layOutFan(sections: SectionGeometry[]): PlanRect {
     }
     radius = farthest + lineGap;
   }
-  // Inside the front line's circle (its farthest corner is at 0.83 of the radius), so it cannot touch a section.
-  const halfWidth = firstRadius * 0.4;
-  const height = Math.min(firstRadius * 0.18, 16);
+  // Inside the front line's circle (its farthest corner is at 0.79 of the radius), so it cannot touch a section.
+  const halfWidth = firstRadius * 0.3;
+  const height = Math.min(firstRadius * 0.12, 10);
   return { x: -halfWidth, y: firstRadius * 0.73 - height, width: halfWidth * 2, height };
 }
