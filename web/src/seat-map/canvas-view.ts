@@ -89,7 +89,8 @@ export class SeatMapView {
     rows: Int32Array;
     colors: Uint32Array[];
   } | null = null;
-  private readonly grid: Grid;
+  /** Built on the first pointer move: not on the way to the first paint. */
+  private grid: Grid | null = null;
 
   private selectable: boolean;
   private pixelRatio = 1;
@@ -150,7 +151,6 @@ export class SeatMapView {
     for (let tier = 0; tier < unknownSlot; tier += 1) this.slotOfCode[tier] = tier;
     this.slotOfCode.fill(unknownSlot + 1, 1 << 8, 2 << 8);
     this.slotOfCode.fill(unknownSlot + 2, 2 << 8, 4 << 8);
-    this.grid = buildGrid(this.model);
 
     if (getComputedStyle(container).position === 'static') container.style.position = 'relative';
     this.canvas = document.createElement('canvas');
@@ -224,8 +224,12 @@ export class SeatMapView {
     // callback, which runs before the first paint (and gives the exact device-pixel size).
     const box = this.canvas.getBoundingClientRect();
     this.resize(Math.round(box.width * devicePixelRatio), Math.round(box.height * devicePixelRatio), false);
-    // The id index (for live changes and hooks) is built while the page is idle, not on the first change.
-    const warm = () => this.model.indexOf('');
+    // The id index (for live changes and hooks) and the hit-testing grid are built while the
+    // page is idle, not on the first change or pointer move.
+    const warm = () => {
+      this.model.indexOf('');
+      this.grid ??= buildGrid(this.model);
+    };
     if ('requestIdleCallback' in window) {
       const idle = requestIdleCallback(warm, { timeout: 2000 });
       this.cleanups.push(() => cancelIdleCallback(idle));
@@ -617,7 +621,7 @@ export class SeatMapView {
     const reach = Math.max(0.5, (4 * this.pixelRatio) / this.scale);
     return hitTest(
       this.model,
-      this.grid,
+      (this.grid ??= buildGrid(this.model)),
       (at.x - this.offsetX) / this.scale,
       (at.y - this.offsetY) / this.scale,
       reach,
