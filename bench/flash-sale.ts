@@ -130,7 +130,7 @@ function parseArgs(argv: string[]): Options {
       sessions: quick ? 50 : 200,
       joinConnections: quick ? 20 : 50,
       holdTtlSeconds: quick ? 2 : 5,
-      seconds: quick ? 3 : 90,
+      seconds: quick ? 3 : 60,
       generatorSeconds: quick ? 2 : 5,
       warmupSeconds: quick ? 1 : 3,
       admitPerMinute: 120_000,
