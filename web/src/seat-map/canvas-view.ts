@@ -50,6 +50,8 @@ const squareScaleMax = 3;
 /** Largest zoom, in CSS pixels per seat width. */
 const zoomMaxCssPixels = 64;
 const zoomStep = 1.5;
+/** Arrow keys zoom in to at least this many CSS pixels per seat width. */
+const keyboardScaleMinCss = 12;
 /** A press that moves less than this (CSS pixels) is a click, not a drag. */
 const dragThresholdCss = 4;
 const seatRadius = 0.41;
@@ -482,6 +484,11 @@ export class SeatMapView {
 
   private setFocus(seat: number): void {
     this.focusSeat = seat;
+    // Moving seat by seat over 2-pixel seats shows nothing: zoom to where a seat can be seen.
+    if (this.scale < keyboardScaleMinCss * this.pixelRatio) {
+      this.scale = keyboardScaleMinCss * this.pixelRatio;
+      this.centerOn(seat);
+    }
     this.keepInView(seat);
     this.announce(this.describe(seat));
     this.invalidate();
