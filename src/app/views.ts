@@ -1,7 +1,7 @@
 // The API v1 representations (snake_case JSON). Used by routes and by confirm, which
 // stores its response under the idempotency key.
 import { reservationStatusAt } from '../domain/holds.ts';
-import { seatIdOf } from '../domain/seat-map.ts';
+import { seatIdOf, seatIdScheme } from '../domain/seat-map.ts';
 import { waitingRoomView } from '../domain/waiting-room.ts';
 import type {
   BookingRecord,
@@ -79,6 +79,7 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
     on_sale: nowMs >= event.saleOpensAtMs,
     price_tiers: event.priceTiers,
     sections: event.sections,
+    seat_ids: seatIdScheme,
     counts,
     created_at: iso(event.createdAtMs),
     updated_at: iso(event.updatedAtMs),

@@ -1,5 +1,5 @@
-// Sections may say where they sit on the venue plan (for the drawn seat map); the position
-// is kept and shown as sent, and a bad one is refused like any other bad field.
+// What the drawn seat map reads from the event detail: where sections sit on the venue plan
+// (kept and shown as sent; a bad one refused like any other bad field) and how seat ids are made.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createEvent, eventBody, startTestApp, tableCounts, type TestApp } from '../support/harness.ts';
@@ -23,6 +23,17 @@ describe('section positions', () => {
     const detail = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json();
     assert.deepEqual(detail.sections[0].position, { x: -12.5, y: 40, angle: 30 });
     assert.equal('position' in detail.sections[1], false);
+  });
+
+  test('when a client draws from the sections, then the seat id scheme names exactly the seats of the seat list', async () => {
+    const eventId = await createEvent(t, { seat_map: sections({ x: 1, y: 2 }) });
+    const detail = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json();
+    assert.equal(detail.seat_ids.kind, 'prefix-index');
+    const listed = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}/seats` })).json().seats;
+    assert.equal(listed.length, detail.seat_count);
+    listed.forEach((seat: { seat_id: string }, index: number) =>
+      assert.equal(seat.seat_id, `${detail.seat_ids.prefix}${index}`),
+    );
   });
 
   test('when the organizer replaces the seat map before the sale, then the new positions are shown', async () => {

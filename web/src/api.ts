@@ -68,6 +68,8 @@ export interface EventDetail extends EventSummary {
   on_sale: boolean;
   price_tiers: Tier[];
   sections: Section[];
+  /** Seat i (in seat order) is prefix + i. */
+  seat_ids?: { kind: 'prefix-index'; prefix: string };
   counts: { available: number; held: number; booked: number };
 }
 export type SeatStatus = 'available' | 'held' | 'booked';

@@ -175,6 +175,15 @@ const EventDetail = Type.Object({
       position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), angle: Type.Optional(Type.Number()) })),
     }),
   ),
+  seat_ids: Type.Object(
+    { kind: Type.Literal('prefix-index'), prefix: Type.String() },
+    {
+      description:
+        'how the seat ids are made: seat i (from 0, in section, row, seat order: the order of GET …/seats and ' +
+        'of the availability bits) is prefix + i. A seat map can be drawn from the sections and the ' +
+        'availability alone, without the full seat list',
+    },
+  ),
   counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),
   created_at: Type.String(),
   updated_at: Type.String(),

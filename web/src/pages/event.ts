@@ -1,6 +1,7 @@
 // The event page: details and price tiers, the live seat map (canvas, or an accessible
 // list of available seats), the selection and the hold that starts the checkout.
-import { api, ApiError, describeError, type EventDetail, type Reservation, type SeatsDocument } from '../api.ts';
+import { api, ApiError, describeError, type EventDetail, type Reservation } from '../api.ts';
+import type { AvailabilityDocument } from '../seat-map/model.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, money } from '../format.ts';
 import type { PageContext } from '../main.ts';
@@ -11,6 +12,9 @@ import { openSeatMap, type SeatMapHandle } from './event-seat-map.ts';
 
 export async function renderEvent(context: PageContext) {
   const eventId = context.params.eventId!;
+  // Both at once: the seat map needs the sections (detail) and the statuses (availability).
+  const availability = api<AvailabilityDocument>(`/v1/events/${encodeURIComponent(eventId)}/availability`);
+  availability.catch(() => {}); // an unknown event fails with the detail below
   const event = await api<EventDetail>(`/v1/events/${encodeURIComponent(eventId)}`);
   context.setTitle(event.name);
   const session = currentSession();
@@ -188,10 +192,9 @@ export async function renderEvent(context: PageContext) {
     ),
   );
 
-  const seats = await api<SeatsDocument>(`/v1/events/${encodeURIComponent(eventId)}/seats`);
   map = await openSeatMap({
     event,
-    seats,
+    availability,
     mapHost,
     listHost,
     selectable: canBuy,
