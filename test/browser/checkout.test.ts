@@ -62,6 +62,39 @@ describe('checkout in the browser', () => {
   });
 });
 
+describe('a stale sign-in in the browser', () => {
+  let rig: BrowserRig;
+  before(async () => {
+    rig = await startBrowserRig();
+  });
+  after(async () => rig?.close());
+
+  it('when the service refuses the stored token (a demo server restarted), then the app asks to sign in again', async () => {
+    const context = await rig.browser.newContext({ baseURL: rig.base });
+    const page = await context.newPage();
+    // A well-formed token signed with a secret this server never had.
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const stale = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: 'ghost', role: 'customer', exp: Math.floor(Date.now() / 1000) + 3600 })}.${Buffer.from('not-the-signature').toString('base64url')}`;
+    await context.addInitScript((token) => {
+      if (!sessionStorage.getItem('seeded')) {
+        localStorage.setItem('boxoffice.session', token);
+        sessionStorage.setItem('seeded', '1');
+      }
+    }, stale);
+    await withScreenshots(
+      'stale-token',
+      () => [page],
+      async () => {
+        await page.goto('/bookings');
+        await page.waitForURL(/\/login\?next=%2Fbookings$/);
+        await page.getByText('please sign in again').waitFor();
+        assert.equal(await page.evaluate(() => localStorage.getItem('boxoffice.session')), null);
+      },
+    );
+    await context.close();
+  });
+});
+
 describe('a hold that runs out in the browser', () => {
   let rig: BrowserRig;
   before(async () => {

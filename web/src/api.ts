@@ -1,5 +1,8 @@
 // The HTTP API as the pages use it: JSON in and out, problem+json errors as ApiError.
-import { currentSession } from './session.ts';
+import { currentSession, signOut } from './session.ts';
+
+/** Sent on window when the service refused the stored token (e.g. a demo server restarted with a new secret). */
+export const sessionEndedEvent = 'boxoffice:session-ended';
 
 export interface Problem {
   status: number;
@@ -157,6 +160,10 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     parsed = text ? JSON.parse(text) : null;
   } catch {
     parsed = null;
+  }
+  if (response.status === 401 && session) {
+    signOut();
+    window.dispatchEvent(new Event(sessionEndedEvent));
   }
   if (!response.ok) {
     const problem = (parsed && typeof parsed === 'object' ? parsed : {}) as Partial<Problem>;

@@ -2,6 +2,7 @@
 // and one notice area for messages that outlive a page.
 import './styles.css';
 import { h, replace } from './dom.ts';
+import { sessionEndedEvent } from './api.ts';
 import { currentSession, signOut } from './session.ts';
 import { renderEvents } from './pages/events.ts';
 import { renderEvent } from './pages/event.ts';
@@ -152,4 +153,8 @@ document.addEventListener('click', (event) => {
   navigate(link.pathname + link.search);
 });
 window.addEventListener('popstate', () => void render());
+window.addEventListener(sessionEndedEvent, () => {
+  notify('Your sign-in is no longer valid (the service may have restarted): please sign in again.', 'error');
+  navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+});
 void render();
