@@ -1,6 +1,8 @@
 // Starts and stops the service: config, database, app, sweeper, graceful shutdown, and
 // with WORKERS > 1 a node:cluster primary that forks workers sharing the port.
 import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startSweeper } from '../app/expire-holds.ts';
 import { startAdmitter } from '../app/waiting-room.ts';
@@ -70,6 +72,10 @@ async function startWorker(config: Config) {
 
 function printWelcome(address: string, config: Config, demoEventId: string | null) {
   const lines = [`Boxoffice listening on ${address}  (API docs: ${address}/docs)`];
+  if (config.WEB_APP_DIR !== 'off' && existsSync(path.join(config.WEB_APP_DIR, 'index.html'))) {
+    const signIn = isDemoMode(config) ? 'sign in with any name' : 'sign in with a token from your identity provider';
+    lines.push(`Web app: open ${address}/ in a browser (${signIn}, pick seats, pay with a test card)`);
+  }
   if (demoEventId) lines.push(`Demo event on sale now: ${address}/v1/events/${demoEventId}/seats`);
   if (isDemoMode(config)) {
     lines.push(
