@@ -34,10 +34,22 @@ const Section = Type.Object(
     position: Type.Optional(
       Type.Object(
         {
-          x: Type.Number({ minimum: -100_000, maximum: 100_000, description: 'left edge, in seat widths' }),
-          y: Type.Number({ minimum: -100_000, maximum: 100_000, description: 'top edge, in seat widths' }),
+          x: Type.Number({
+            minimum: -100_000,
+            maximum: 100_000,
+            description: 'left edge of the unrotated section, in seat widths',
+          }),
+          y: Type.Number({
+            minimum: -100_000,
+            maximum: 100_000,
+            description: 'top edge (its first row) of the unrotated section, in seat widths',
+          }),
           angle: Type.Optional(
-            Type.Number({ minimum: -360, maximum: 360, description: 'rotation in degrees, clockwise (default 0)' }),
+            Type.Number({
+              minimum: -360,
+              maximum: 360,
+              description: 'rotation in degrees, clockwise, about the section’s centre (default 0)',
+            }),
           ),
         },
         {
