@@ -1,5 +1,6 @@
 // The HTTP API as the pages use it: JSON in and out, problem+json errors as ApiError.
 import { currentSession, signOut } from './session.ts';
+import type { EventSection, PriceTier, SeatList, SeatListEntry } from './seat-map/model.ts';
 
 /** Sent on window when the service refused the stored token (e.g. a demo server restarted with a new secret). */
 export const sessionEndedEvent = 'boxoffice:session-ended';
@@ -26,23 +27,13 @@ export class ApiError extends Error {
   }
 }
 
-export interface Tier {
-  id: string;
-  name: string;
-  price_cents: number;
-  currency: string;
-}
-export interface SectionPosition {
-  x: number;
-  y: number;
-  angle?: number;
-}
-export interface Section {
-  name: string;
-  price_tier: string;
-  rows: { label: string; seats: number }[];
-  position?: SectionPosition;
-}
+// The seat map's own module defines the shapes it reads; the pages use the same ones.
+export type { SeatStatus, SectionPosition } from './seat-map/model.ts';
+export type Tier = PriceTier;
+export type Section = EventSection;
+export type SeatListing = SeatListEntry;
+export type SeatsDocument = SeatList;
+
 export interface WaitingRoomSettings {
   enabled: boolean;
   admit_per_minute: number;
@@ -74,20 +65,6 @@ export interface EventDetail extends EventSummary {
   /** Seat i (in seat order) is prefix + i. */
   seat_ids?: { kind: 'prefix-index'; prefix: string };
   counts: { available: number; held: number; booked: number };
-}
-export type SeatStatus = 'available' | 'held' | 'booked';
-export interface SeatListing {
-  seat_id: string;
-  section: string;
-  row: string;
-  number: number;
-  price_cents: number;
-  status: SeatStatus;
-}
-export interface SeatsDocument {
-  event_id: string;
-  version: number;
-  seats: SeatListing[];
 }
 export interface BookedSeat {
   seat_id: string;
