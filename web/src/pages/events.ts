@@ -9,7 +9,8 @@ interface EventsPage {
   next_cursor: string | null;
 }
 
-const categories = ['concert', 'sports', 'theatre', 'comedy', 'festival', 'family', 'opera', 'ballet'];
+/** The categories offered in the filters and the organizer's builder (any other may be typed there). */
+export const categories = ['concert', 'sports', 'theatre', 'comedy', 'festival', 'family', 'opera', 'ballet'];
 
 /** A date field's day as the start (or the end) of that day in the visitor's time zone. */
 function dayBoundary(value: string, end: boolean): string | undefined {

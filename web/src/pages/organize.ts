@@ -10,6 +10,7 @@ import type { PageContext } from '../main.ts';
 import { currentSession } from '../session.ts';
 import { SeatMapModel, type SeatListEntry } from '../seat-map/model.ts';
 import { SeatMapView } from '../seat-map/canvas-view.ts';
+import { categories } from './events.ts';
 import { tierColorAt } from '../seat-map/palette.ts';
 
 interface EventsPage {
@@ -36,7 +37,6 @@ interface FieldError {
   message: string;
 }
 
-const categories = ['concert', 'sports', 'theatre', 'comedy', 'festival', 'family', 'opera', 'ballet'];
 // Two-decimal currencies only: prices are typed in units and sent in cents.
 const currencies = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'NZD', 'CHF', 'SEK', 'NOK', 'DKK'];
 // The server's default limits (src/config.ts); the generator stays inside them, the server still judges.
