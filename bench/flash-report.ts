@@ -149,13 +149,19 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '',
     '## CPU during each run (% of one core; 2 cores = 200%)',
     '',
-    '| Run | Server | PostgreSQL | Redis | Bench (load generator) | Machine | Other |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| Run | Server | PostgreSQL | Redis | Bench (load generator) | Machine | Other | PostgreSQL commits (per seat booked) | Rollbacks |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...run.targets.map(
       (t) =>
         `| ${t.label} | ${t.cpu?.server ?? '–'}% | ${t.cpu?.postgres ?? '–'}% | ${t.cpu?.redis ?? '–'}% | ` +
-        `${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.machine ?? '–'}% | ${t.cpu?.other ?? '–'}% |`,
+        `${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.machine ?? '–'}% | ${t.cpu?.other ?? '–'}% | ` +
+        (t.postgres
+          ? `${n0(t.postgres.commits)} (${n1(t.figures?.seats_booked ? t.postgres.commits / t.figures.seats_booked : null)}) | ${n0(t.postgres.rollbacks)} |`
+          : '– | – |'),
     ),
+    '',
+    "PostgreSQL CPU is this run's database backends plus the shared processes (WAL writer, checkpointer, autovacuum), " +
+      'which also work for anything else on the same server; "Other" is everything else the machine ran meanwhile.',
     '',
     '## Checks',
     '',

@@ -39,6 +39,7 @@ import {
   countOversold,
   countPartialHolds,
   createDatabase,
+  databaseStats,
   dropDatabase,
   type Query,
   withPglite,
@@ -102,10 +103,20 @@ interface Options extends ChildOptions {
 
 const usage =
   'npx tsx bench/flash-sale.ts [--quick] [--seats N] [--buyers N] [--sessions N] [--join-connections N] ' +
-  '[--hold-ttl S] [--seconds S] [--admit-per-minute N] [--sse-subscribers N] [--seed N] ' +
+  '[--hold-ttl S] [--seconds S] [--generator-seconds S] [--warmup-seconds S] [--admit-per-minute N] ' +
+  '[--sse-subscribers N] [--seed N] ' +
   `[--targets ${targetNames.join(',')}] [--out file.json]`;
 
 function parseArgs(argv: string[]): Options {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      `usage: ${usage}\n\ndefaults: --seats 20000 --buyers 100000 --sessions 200 --join-connections 50 --hold-ttl 5 ` +
+        `--seconds 60 --generator-seconds 5 --warmup-seconds 3 --admit-per-minute 120000 --sse-subscribers 2; ` +
+        `with --quick: 1000 seats, 3000 buyers, 50 sessions, 20 join connections, hold TTL 2, 3 s a design, ` +
+        `2 s generator, 1 s warm-up, no embedded\n`,
+    );
+    process.exit(0);
+  }
   const quick = argv.includes('--quick');
   let targets: TargetName[] = [...targetNames];
   const rest: string[] = [];
@@ -186,6 +197,8 @@ export interface TargetRun {
   generator: { load: LoadResult; requests_per_s: number } | null;
   check: StoreCheck | null;
   cpu: CpuFigures | null;
+  /** Transactions in the run's database during the measured run (PostgreSQL designs and the service). */
+  postgres?: { commits: number; rollbacks: number };
 }
 
 export interface FlashSaleRun {
@@ -451,8 +464,18 @@ async function main(): Promise<number> {
       log(`${run.name}: ${options.buyers.toLocaleString('en-US')} buyers, ${seatCount.toLocaleString('en-US')} seats`);
       await prepare();
       const meter = startCpuMeter(server, database, usesRedis);
+      const commits0 = database ? await withPostgres(databaseUrl.toString(), databaseStats) : null;
       const result = await go();
       run.cpu = meter(result.elapsed_s);
+      if (commits0) {
+        await new Promise((resolve) => setTimeout(resolve, 1_100)); // backends report their counts at most every second
+        const commits1 = await withPostgres(databaseUrl.toString(), databaseStats);
+        if (commits1)
+          run.postgres = {
+            commits: commits1.xact_commit - commits0.xact_commit,
+            rollbacks: commits1.xact_rollback - commits0.xact_rollback,
+          };
+      }
       run.figures = withoutLedger(result);
       if (check) {
         run.check = await check(result);
