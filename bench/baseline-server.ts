@@ -34,6 +34,7 @@ import { deflateRawSync } from 'node:zlib';
 import Fastify, { type FastifyReply } from 'fastify';
 import { Redis, type Result } from 'ioredis';
 import pg from 'pg';
+import { deletePrefix } from './child-scenario.ts';
 
 export const baselineModes = ['pessimistic', 'optimistic', 'setnx', 'lua'] as const;
 export type BaselineMode = (typeof baselineModes)[number];
@@ -132,17 +133,7 @@ export async function startBaselineServer(env: NodeJS.ProcessEnv) {
   const counterKey = (eventId: string, name: string) => `${prefix}{${eventId}}:count:${name}`;
   const reservationKey = (id: string) => `${prefix}res:${id}`;
 
-  async function deleteOwnKeys(): Promise<number> {
-    if (!redis) return 0;
-    let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-    return deleted;
-  }
+  const deleteOwnKeys = async () => (redis ? deletePrefix(redis, prefix) : 0);
 
   if (pool) {
     await pool.query(`

@@ -5,6 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { dropDatabase } from './verify.ts';
 
 export interface ChildOptions {
   quick: boolean;
@@ -70,6 +71,39 @@ export async function deletePrefix(redis: KeyScanner, prefix: string): Promise<n
     if (batch.length > 0) deleted += await redis.unlink(...batch);
   }
   return deleted;
+}
+
+/**
+ * A scenario's clean-up of its stores: drops its database (when it created one) and deletes
+ * its keys (when it has a Redis connection), logging each; what was done goes in its result.
+ */
+export async function releaseStores(
+  adminUrl: string,
+  database: string | null,
+  redis: KeyScanner | null,
+  prefix: string,
+  log: (message: string) => void,
+): Promise<{ database_dropped: boolean; redis_keys_deleted: number | null }> {
+  const released = { database_dropped: false, redis_keys_deleted: null as number | null };
+  if (database) {
+    await dropDatabase(adminUrl, database).then(
+      () => {
+        released.database_dropped = true;
+        log(`dropped database ${database}`);
+      },
+      (error: Error) => log(`could not drop database ${database}: ${error.message}`),
+    );
+  }
+  if (redis) {
+    await deletePrefix(redis, prefix).then(
+      (count) => {
+        released.redis_keys_deleted = count;
+        log(`deleted ${count} Redis keys under ${prefix}`);
+      },
+      (error: Error) => log(`could not delete the keys under ${prefix}: ${error.message}`),
+    );
+  }
+  return released;
 }
 
 let signalled = false;

@@ -24,8 +24,8 @@ import { baselineModes, type BaselineMode } from './baseline-server.ts';
 import {
   type ChildOptions,
   cleanUpOnStop,
-  deletePrefix,
   parseChildArgs,
+  releaseStores,
   runAsScript,
   stopRequested,
   writeResult,
@@ -34,13 +34,12 @@ import { eventBody, mintTokenSync } from './fixtures.ts';
 import { type BuyerRunResult, runBuyers, type VenueLayout } from './flash-buyers.ts';
 import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
 import { round, runLoad, type LoadResult } from './load.ts';
-import { type CpuFigures, machineCpuSeconds, ServerProcess, startCpuMeter } from './server.ts';
+import { type CpuFigures, machineBusyBefore, ServerProcess, startCpuMeter } from './server.ts';
 import {
   countOversold,
   countPartialHolds,
   createDatabase,
   databaseStats,
-  dropDatabase,
   type Query,
   withPglite,
   withPostgres,
@@ -365,24 +364,10 @@ async function main(): Promise<number> {
   const cleanup = () => (cleaning ??= cleanUp());
   const cleanUp = async () => {
     for (const server of servers) await server.stop().catch(() => {});
-    if (databaseCreated) {
-      await dropDatabase(adminUrl, database).then(
-        () => {
-          cleanupResult.database_dropped = true;
-          log(`dropped database ${database}`);
-        },
-        (error: Error) => log(`could not drop database ${database}: ${error.message}`),
-      );
-    }
-    if (needsRedis) {
-      await deletePrefix(admin, prefix).then(
-        (count) => {
-          cleanupResult.redis_keys_deleted = count;
-          log(`deleted ${count} Redis keys under ${prefix}`);
-        },
-        (error: Error) => log(`could not delete the keys under ${prefix}: ${error.message}`),
-      );
-    }
+    Object.assign(
+      cleanupResult,
+      await releaseStores(adminUrl, databaseCreated ? database : null, needsRedis ? admin : null, prefix, log),
+    );
     admin.disconnect();
     if (dataDir) {
       rmSync(dataDir, { recursive: true, force: true });
@@ -488,11 +473,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    const busy0 = machineCpuSeconds();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const busy1 = machineCpuSeconds();
-    const busyBefore = busy0 === null || busy1 === null ? null : Math.round((busy1 - busy0) * 100);
-    const loadAverage = round(os.loadavg()[0]!, 2);
+    const { busyPct: busyBefore, loadAverage } = await machineBusyBefore();
     log(`machine ${busyBefore ?? '?'}% busy (of one core) before the start, load average ${loadAverage}`);
     if (needsRedis) await admin.connect();
     if (needsPostgres) {

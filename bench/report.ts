@@ -3,6 +3,7 @@ import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult, OpenLoopResult } from './load.ts';
 import type { SeedStats } from './search.ts';
+import type { CpuFigures } from './server.ts';
 import type { Summary } from './stats.ts';
 import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './verify.ts';
 import type { WaitingRoomRun } from './waiting-room.ts';
@@ -65,15 +66,7 @@ export interface HoldResult extends ScenarioBase {
   rate_409_per_s: number;
   share_201: number;
   share_409: number;
-  cpu_pct_of_one_core: {
-    server: number | null;
-    postgres: number | null;
-    /** The redis-server process(es) of the machine, for the setups that use Redis (null otherwise). */
-    redis: number | null;
-    bench_client: number;
-    machine: number | null;
-    other: number | null;
-  };
+  cpu_pct_of_one_core: CpuFigures;
   /** CPU time per request (server process; PostgreSQL processes of the run; Redis). */
   cpu_ms_per_request: { server: number | null; postgres: number | null; redis: number | null };
   load_average_1m_at_start: number | null;

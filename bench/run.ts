@@ -49,6 +49,7 @@ import {
   type Setup,
   type SseFanoutSection,
   type WaitingRoomSection,
+  type ChildScenarioSection,
   type FlashSaleSection,
   stampOf,
   writeReport,
@@ -1957,31 +1958,46 @@ function sseAnomalies(sse: SseFanoutSection): string[] {
  */
 async function waitingRoomScenario(stamp: string): Promise<WaitingRoomSection> {
   const out = path.join(resultsDir, `${stamp}-waiting-room.json`);
-  const child = await runChildScenario(
+  return checkedChildScenario<WaitingRoomRun>(
     waitingRoomName,
     'bench/waiting-room.ts',
     out,
     waitingRoomTimeoutMs(options.quick),
   );
+}
+
+/**
+ * Runs a child scenario whose result carries its own checks ({checks: {ok, problems}}): it
+ * exits 1 when a check failed and still writes its figures; a failed check, a failed child or
+ * no result fails the scenario.
+ */
+async function checkedChildScenario<Run extends { checks: { ok: boolean; problems: string[] } }>(
+  name: string,
+  script: string,
+  out: string,
+  timeoutMs: number,
+  extraArgs: string[] = [],
+): Promise<ChildScenarioSection & { run: Run | null }> {
+  const child = await runChildScenario(name, script, out, timeoutMs, extraArgs);
   const { error, ...outcome } = child;
-  const section: WaitingRoomSection = { ok: false, ...outcome, run: null };
+  const section: ChildScenarioSection & { run: Run | null } = { ok: false, ...outcome, run: null };
   const checksFailed = child.exit.code === 1 && !child.exit.timed_out && child.result_file !== null;
   if (error && !checksFailed) {
     section.error = error;
-    log(`${waitingRoomName}: FAILED: ${section.error}`);
+    log(`${name}: FAILED: ${section.error}`);
     return section;
   }
   try {
-    section.run = JSON.parse(readFileSync(out, 'utf8')) as WaitingRoomRun;
+    section.run = JSON.parse(readFileSync(out, 'utf8')) as Run;
   } catch (parseError) {
     section.error = `no readable result in ${path.relative(root, out)}: ${(parseError as Error).message}`;
-    log(`${waitingRoomName}: FAILED: ${section.error}`);
+    log(`${name}: FAILED: ${section.error}`);
     return section;
   }
   const { checks } = section.run;
   section.ok = checks.ok && !error;
   if (!section.ok) section.error = checks.problems.join('; ') || error || 'failed';
-  log(`${waitingRoomName}: ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`);
+  log(`${name}: ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`);
   return section;
 }
 
@@ -2024,32 +2040,13 @@ function waitingRoomAnomalies(section: WaitingRoomSection): string[] {
  */
 async function flashSaleScenario(stamp: string): Promise<FlashSaleSection> {
   const out = path.join(resultsDir, `${stamp}-flash-sale.json`);
-  const child = await runChildScenario(
+  return checkedChildScenario<FlashSaleRun>(
     flashSaleName,
     'bench/flash-sale.ts',
     out,
     flashSaleTimeoutMs(options.quick),
     options.flashArgs,
   );
-  const { error, ...outcome } = child;
-  const section: FlashSaleSection = { ok: false, ...outcome, run: null };
-  const checksFailed = child.exit.code === 1 && !child.exit.timed_out && child.result_file !== null;
-  if (error && !checksFailed) {
-    section.error = error;
-    log(`${flashSaleName}: FAILED: ${section.error}`);
-    return section;
-  }
-  try {
-    section.run = JSON.parse(readFileSync(out, 'utf8')) as FlashSaleRun;
-  } catch (parseError) {
-    section.error = `no readable result in ${path.relative(root, out)}: ${(parseError as Error).message}`;
-    log(`${flashSaleName}: FAILED: ${section.error}`);
-    return section;
-  }
-  section.ok = section.run.checks.ok && !error;
-  if (!section.ok) section.error = section.run.checks.problems.join('; ') || error || 'failed';
-  log(`${flashSaleName}: ${section.ok ? 'OK' : `FAIL: ${section.error}`} (${child.wall_s} s)`);
-  return section;
 }
 
 function flashSaleAnomalies(section: FlashSaleSection): string[] {

@@ -3,6 +3,7 @@
 // Every started server is remembered so it is killed however the benchmark ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -371,9 +372,24 @@ export class ServerProcess {
   }
 }
 
+/**
+ * How busy the machine is before a scenario adds anything: busy CPU of all cores over `ms`
+ * (% of one core; null without /proc) and the 1-minute load average. Others' work skews every figure.
+ */
+export async function machineBusyBefore(ms = 1_000): Promise<{ busyPct: number | null; loadAverage: number }> {
+  const before = machineCpuSeconds();
+  await sleep(ms);
+  const after = machineCpuSeconds();
+  return {
+    busyPct: before === null || after === null ? null : Math.round(((after - before) / (ms / 1000)) * 100),
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
+  };
+}
+
 export interface CpuFigures {
   server: number | null;
   postgres: number | null;
+  /** The redis-server process(es) of the machine, for the setups that use Redis (null otherwise). */
   redis: number | null;
   bench_client: number;
   machine: number | null;

@@ -45,17 +45,17 @@ import { createCrowdControl } from '../src/runtime.ts';
 import {
   type ChildOptions,
   cleanUpOnStop,
-  deletePrefix,
   parseChildArgs,
+  releaseStores,
   runAsScript,
   stopRequested,
   writeResult,
 } from './child-scenario.ts';
 import { eventBody, mintToken, mintUserTokens } from './fixtures.ts';
 import { type LoadResult, round, runLoad } from './load.ts';
-import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds, ServerProcess } from './server.ts';
+import { machineBusyBefore, machineCpuSeconds, processCpuSeconds, redisCpuSeconds, ServerProcess } from './server.ts';
 import { summarize, type Summary } from './stats.ts';
-import { createDatabase, dropDatabase } from './verify.ts';
+import { createDatabase } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'waiting-room-bench-secret-0123456789abcdef';
@@ -840,31 +840,13 @@ async function main() {
     for (const service of services) await service.server.stop().catch(() => {});
     for (const crowd of rooms) await crowd.close().catch(() => {});
     await databaseCreation?.catch(() => {});
-    if (databaseCreated) {
-      await dropDatabase(adminUrl, database).then(
-        () => {
-          cleanupResult.database_dropped = true;
-          log(`dropped database ${database}`);
-        },
-        (error: Error) => log(`could not drop database ${database}: ${error.message}`),
-      );
-    }
-    await deletePrefix(admin, prefix).then(
-      (count) => {
-        cleanupResult.redis_keys_deleted = count;
-        log(`deleted ${count} Redis keys under ${prefix}`);
-      },
-      (error: Error) => log(`could not delete the keys under ${prefix}: ${error.message}`),
-    );
+    Object.assign(cleanupResult, await releaseStores(adminUrl, databaseCreated ? database : null, admin, prefix, log));
     admin.disconnect();
   };
   cleanUpOnStop(cleanup, log);
 
   try {
-    const busy0 = machineCpuSeconds();
-    await sleep(1_000);
-    const busyBefore = percentOf(deltaOf(busy0, machineCpuSeconds()), 1);
-    const loadAverage = r2(os.loadavg()[0]!);
+    const { busyPct: busyBefore, loadAverage } = await machineBusyBefore();
     log(`machine ${busyBefore ?? '?'}% busy (of one core) before the start, load average ${loadAverage}`);
     await admin.connect();
     const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? null;
