@@ -9,6 +9,7 @@ import type { DatabaseStats, EventCheck, HoldCheck, PurchaseCheck } from './veri
 import type { WaitingRoomRun } from './waiting-room.ts';
 import { renderComparison } from './flash-report.ts';
 import type { FlashSaleRun } from './flash-sale.ts';
+import type { WebSeatMapRun } from './web-seat-map.ts';
 
 /** Where the holds are decided: the service on PostgreSQL or PGlite, or the ceiling server on Redis alone. */
 export type Backend = 'postgres' | 'pglite' | 'redis';
@@ -336,6 +337,8 @@ export interface RunReport {
   waiting_room: WaitingRoomSection | null;
   /** The flash-sale scenario, when selected (after waiting-room, in a child process). */
   flash_sale?: FlashSaleSection | null;
+  /** The web app's seat map in chromium, when selected (last, in a child process). */
+  web_seat_map?: (ChildScenarioSection & { run: WebSeatMapRun | null }) | null;
   postgres_database_stats: DatabaseStats | null;
   anomalies: string[];
   ok: boolean;

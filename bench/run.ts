@@ -74,6 +74,7 @@ import type { SseFanoutRun } from './sse-fanout.ts';
 import { median } from './stats.ts';
 import type { WaitingRoomRun } from './waiting-room.ts';
 import type { FlashSaleRun } from './flash-sale.ts';
+import type { WebSeatMapRun } from './web-seat-map.ts';
 import {
   createDatabase,
   databaseStats,
@@ -187,6 +188,12 @@ const waitingRoomTimeoutMs = (quick: boolean) => (quick ? 120_000 : 600_000);
  */
 const flashSaleName = 'flash-sale';
 const flashSaleTimeoutMs = (quick: boolean) => (quick ? 150_000 : 1_800_000);
+/**
+ * The web app's seat map in Debian's chromium, last: bench/web-seat-map.ts in a child process
+ * (first draw of 4K/20K/100K-seat maps, pan and zoom frames, a hold reaching an open page).
+ */
+const webSeatMapName = 'web-seat-map';
+const webSeatMapTimeoutMs = (quick: boolean) => (quick ? 150_000 : 600_000);
 /** Options passed on to bench/flash-sale.ts as they are (see its usage). */
 const flashSaleFlags = [
   '--seats',
@@ -213,13 +220,15 @@ const usage = `usage: npm run bench -- [--quick] [<name>…] [--scenario <name>[
 
   --quick            about 3 s per load scenario (1 s warm-up), event creation once: a smoke run
   --scenario <name>  run only this scenario (repeatable, or comma-separated); one of:
-                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName, waitingRoomName, flashSaleName].join('\n                       ')}
+                       ${[...scenarioDefs.map((def) => def.name), sseFanoutName, waitingRoomName, flashSaleName, webSeatMapName].join('\n                       ')}
                      (${sseFanoutName}: bench/sse-fanout.ts in a child process, last; 1,000
                      subscribers and 5 changes with --quick, else 10,000 and 20;
                      ${waitingRoomName}: bench/waiting-room.ts in a child process, after it;
                      20,000 queue joins with --quick, else 500,000;
                      ${flashSaleName}: bench/flash-sale.ts in a child process, after it: the flash
                      sale against the service and the classic designs;
+                     ${webSeatMapName}: bench/web-seat-map.ts in a child process, last: the
+                     web app's seat map in chromium (100,000 seats only with --quick);
                      search-*: 10,000 events seeded with --quick, else 100,000)
   --duration <s>     seconds per load scenario (default 10, or 3 with --quick); not ${sseFanoutName}
                      nor ${waitingRoomName}
@@ -263,6 +272,7 @@ function parseArgs(argv: string[]) {
       name !== sseFanoutName &&
       name !== waitingRoomName &&
       name !== flashSaleName &&
+      name !== webSeatMapName &&
       !scenarioDefs.some((def) => def.name === name)
     )
       fail(`unknown scenario "${name}"`);
@@ -276,6 +286,7 @@ function parseArgs(argv: string[]) {
     sseFanout: names.length === 0 || names.includes(sseFanoutName),
     waitingRoom: names.length === 0 || names.includes(waitingRoomName),
     flashSale: names.length === 0 || names.includes(flashSaleName),
+    webSeatMap: names.length === 0 || names.includes(webSeatMapName),
     flashArgs,
     loadSeconds: duration ?? (quick ? 3 : 10),
     warmupSeconds: quick ? 1 : 2,
@@ -290,6 +301,7 @@ const selectedNames = () => [
   ...(options.sseFanout ? [sseFanoutName] : []),
   ...(options.waitingRoom ? [waitingRoomName] : []),
   ...(options.flashSale ? [flashSaleName] : []),
+  ...(options.webSeatMap ? [webSeatMapName] : []),
 ];
 
 function fail(message: string): never {
@@ -2334,12 +2346,22 @@ async function main(): Promise<number> {
   const sseFanout = options.sseFanout && !interrupted ? await sseFanoutScenario(stamp) : null;
   const waitingRoom = options.waitingRoom && !interrupted ? await waitingRoomScenario(stamp) : null;
   const flashSale = options.flashSale && !interrupted ? await flashSaleScenario(stamp) : null;
+  const webSeatMap =
+    options.webSeatMap && !interrupted
+      ? await checkedChildScenario<WebSeatMapRun>(
+          webSeatMapName,
+          'bench/web-seat-map.ts',
+          path.join(resultsDir, `${stamp}-web-seat-map.json`),
+          webSeatMapTimeoutMs(options.quick),
+        )
+      : null;
 
   const scenarios = pending.map((entry) => entry.result);
   for (const result of scenarios) anomalies.push(...anomaliesOf(result));
   if (sseFanout) anomalies.push(...sseAnomalies(sseFanout));
   if (waitingRoom) anomalies.push(...waitingRoomAnomalies(waitingRoom));
   if (flashSale) anomalies.push(...flashSaleAnomalies(flashSale));
+  if (webSeatMap && !webSeatMap.ok) anomalies.push(`${webSeatMapName}: failed: ${webSeatMap.error ?? 'no result'}`);
   if (interrupted) anomalies.push('interrupted: some scenarios did not run');
   const cpus = os.cpus();
   const report: RunReport = {
@@ -2381,6 +2403,7 @@ async function main(): Promise<number> {
     sse_fanout: sseFanout,
     waiting_room: waitingRoom,
     flash_sale: flashSale,
+    web_seat_map: webSeatMap,
     postgres_database_stats: stats,
     anomalies,
     ok:
@@ -2388,9 +2411,12 @@ async function main(): Promise<number> {
       (sseFanout?.ok ?? true) &&
       (waitingRoom?.ok ?? true) &&
       (flashSale?.ok ?? true) &&
+      (webSeatMap?.ok ?? true) &&
       !interrupted,
   };
-  const markdown = renderMarkdown(report);
+  const markdown =
+    renderMarkdown(report) +
+    (webSeatMap?.run ? `\n## Web app seat map (${webSeatMapName}, chromium)\n\n${webSeatMap.run.table}\n` : '');
   const files = writeReport(resultsDir, stamp, report, markdown);
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.md)}`);
@@ -2399,7 +2425,8 @@ async function main(): Promise<number> {
       (result) => result.verification !== null && result.verification !== undefined && !result.verification.ok,
     ) ||
     waitingRoom?.run?.checks.ok === false ||
-    flashSale?.run?.checks.ok === false;
+    flashSale?.run?.checks.ok === false ||
+    webSeatMap?.run?.checks.ok === false;
   if (correctnessFailed) log('CORRECTNESS FAILURE: see the table above');
   return interrupted ? 130 : report.ok ? 0 : 1;
 }

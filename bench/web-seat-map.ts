@@ -42,8 +42,20 @@ export interface LoadSample {
   firstDrawMs: number;
   /** The view's own time for that first draw. */
   firstDrawCostMs: number;
-  bytes: { document: number; scripts: number; styles: number; detail: number; availability: number };
+  bytes: { document: number; scripts: number; styles: number; detail: number; availability: number; seatList: number };
   heapBytes: number | null;
+}
+
+export interface WebSeatMapRun {
+  scenario: 'web-seat-map';
+  checks: { ok: boolean; problems: string[] };
+  mode: 'quick' | 'full';
+  at: string;
+  chromium: string;
+  viewport: string;
+  sizes: SizeResult[];
+  /** The markdown table of the figures. */
+  table: string;
 }
 
 export interface SizeResult {
@@ -102,6 +114,7 @@ const readLoadFigures = `(() => {
       styles: bytesOf((entry) => entry.name.endsWith('.css')),
       detail: detail ? detail.encodedBodySize : 0,
       availability: bytesOf((entry) => entry.name.includes('/availability')),
+      seatList: bytesOf((entry) => new URL(entry.name).pathname.endsWith('/seats')),
     },
     heapBytes: performance.memory ? performance.memory.usedJSHeapSize : null,
   };
@@ -305,8 +318,18 @@ async function main() {
     for (const size of options.quick ? shapes.slice(-1) : shapes) {
       sizes.push(await measureSize(browser, server, options, size, organizer, buyer));
     }
-    const result = {
+    // Correctness, never timings: every map drew from the sections and the 2-bit availability
+    // (not the full seat list), and every hold made elsewhere reached the open page.
+    const problems: string[] = [];
+    for (const size of sizes) {
+      if (size.loads.some((load) => load.bytes.seatList > 0 || load.bytes.availability === 0))
+        problems.push(`${size.name}: the page read the full seat list instead of the availability`);
+      if (size.holdToScreenMs.count !== options.holds)
+        problems.push(`${size.name}: ${size.holdToScreenMs.count} of ${options.holds} holds reached the page`);
+    }
+    const result: WebSeatMapRun = {
       scenario: 'web-seat-map',
+      checks: { ok: problems.length === 0, problems },
       mode: options.quick ? 'quick' : 'full',
       at: new Date().toISOString(),
       chromium: browser.version(),
@@ -316,6 +339,7 @@ async function main() {
     };
     process.stderr.write(`${result.table}\n`);
     writeResult(options.out, result, root, log);
+    return problems.length === 0 ? 0 : 1;
   } finally {
     await cleanUp();
   }

@@ -31,6 +31,7 @@ function planOf(sectionShapes: { rows: number; seats: number }[], positioned = f
 
 function seatListOf(plan: EventSeatPlan, statusAt: (seat: number) => SeatStatus = () => 'available'): SeatList {
   const seats: SeatList['seats'] = [];
+  const prices = new Map(plan.price_tiers.map((tier) => [tier.id, tier.price_cents]));
   for (const section of plan.sections)
     for (const row of section.rows)
       for (let number = 1; number <= row.seats; number++) {
@@ -40,7 +41,7 @@ function seatListOf(plan: EventSeatPlan, statusAt: (seat: number) => SeatStatus 
           section: section.name,
           row: row.label,
           number,
-          price_cents: 100,
+          price_cents: prices.get(section.price_tier)!,
           status: statusAt(seat),
         });
       }
@@ -108,6 +109,36 @@ describe('web seat map model', () => {
       ),
       { seed, numRuns: 40 },
     );
+  });
+
+  test('when built from the plan and the availability, then the model is the one the seat list gives', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ rows: fc.integer({ min: 1, max: 6 }), seats: fc.integer({ min: 1, max: 20 }) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (shapes, positioned, statusSeed) => {
+          const plan = planOf(shapes, positioned);
+          const statusAt = (seat: number) => statuses[(seat * 7 + statusSeed) % 3]!;
+          const fromList = SeatMapModel.fromApi(plan, seatListOf(plan, statusAt));
+          const codes = Uint8Array.from({ length: fromList.seatCount }, (_, seat) => statuses.indexOf(statusAt(seat)));
+          const fromPlan = SeatMapModel.fromPlan(plan, 's', codes, 1);
+          assert.deepEqual(fromPlan.seatIds, fromList.seatIds);
+          assert.deepEqual(fromPlan.statuses, fromList.statuses);
+          assert.deepEqual(fromPlan.xs, fromList.xs);
+          assert.deepEqual(fromPlan.ys, fromList.ys);
+          assert.deepEqual(fromPlan.numbers, fromList.numbers);
+          assert.deepEqual(fromPlan.priceCents, fromList.priceCents);
+          assert.deepEqual(fromPlan.sections, fromList.sections);
+          assert.deepEqual(fromPlan.rowLabels, fromList.rowLabels);
+        },
+      ),
+      { seed, numRuns: 40 },
+    );
+    assert.throws(() => SeatMapModel.fromPlan(planOf([{ rows: 1, seats: 3 }]), 's', new Uint8Array(4), 1), /seats/);
   });
 
   test('when a section has a position, then its first seat is drawn there', () => {

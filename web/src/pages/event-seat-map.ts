@@ -1,6 +1,6 @@
 // The event page's seat map: the model from the seat list, the canvas and list views
 // over one selection, and the live stream that keeps the statuses current.
-import { api, type EventDetail, type SeatListing, type SeatStatus, type SeatsDocument } from '../api.ts';
+import { api, type EventDetail, type SeatsDocument } from '../api.ts';
 import { SeatMapView } from '../seat-map/canvas-view.ts';
 import { SeatListView } from '../seat-map/list-view.ts';
 import {
@@ -36,42 +36,24 @@ export interface SeatMapOptions {
 }
 
 /**
- * The seats, from the sections and the 2-bit availability (about 11 KB for 100,000 seats)
- * when the event says how its seat ids are made; else the full seat list (about 10 MB).
+ * The model, from the sections and the 2-bit availability (about 11 KB for 100,000 seats)
+ * when the event says how its seat ids are made; else from the full seat list (about 10 MB).
  */
-async function loadSeats(event: EventDetail, availabilityAsked: Promise<AvailabilityDocument>): Promise<SeatsDocument> {
+async function loadModel(event: EventDetail, availabilityAsked: Promise<AvailabilityDocument>): Promise<SeatMapModel> {
   if (event.seat_ids?.kind !== 'prefix-index') {
-    return api<SeatsDocument>(`/v1/events/${encodeURIComponent(event.event_id)}/seats`);
+    const list = await api<SeatsDocument>(`/v1/events/${encodeURIComponent(event.event_id)}/seats`);
+    performance.mark('seat-map:data');
+    return SeatMapModel.fromApi(event, list);
   }
   const availability = await availabilityAsked;
   const statuses = await decodeAvailability(availability);
-  const prices = new Map(event.price_tiers.map((tier) => [tier.id, tier.price_cents]));
-  const names: SeatStatus[] = ['available', 'held', 'booked'];
-  const seats: SeatListing[] = [];
-  for (const section of event.sections) {
-    const priceCents = prices.get(section.price_tier) ?? 0;
-    for (const row of section.rows) {
-      for (let number = 1; number <= row.seats; number++) {
-        const index = seats.length;
-        seats.push({
-          seat_id: `${event.seat_ids.prefix}${index}`,
-          section: section.name,
-          row: row.label,
-          number,
-          price_cents: priceCents,
-          status: names[statuses[index] ?? 0] ?? 'booked',
-        });
-      }
-    }
-  }
-  return { event_id: event.event_id, version: availability.version, seats };
+  performance.mark('seat-map:data');
+  return SeatMapModel.fromPlan(event, event.seat_ids.prefix, statuses, availability.version);
 }
 
 export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandle> {
   // Marks for bench/web-seat-map.ts: when the data arrived and when the model was built.
-  const seats = await loadSeats(options.event, options.availability);
-  performance.mark('seat-map:data');
-  const model = SeatMapModel.fromApi(options.event, seats);
+  const model = await loadModel(options.event, options.availability);
   performance.mark('seat-map:model');
   let quiet = false; // a refused hold already said which seats were taken
   const selection = new SeatSelection(model, {

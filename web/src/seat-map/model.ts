@@ -187,7 +187,66 @@ export class SeatMapModel {
    */
   static fromApi(plan: EventSeatPlan, list: SeatList): SeatMapModel {
     const seats = list.seats;
-    const seatCount = seats.length;
+    const rows = rowsAsPlanned(plan, seats) ?? rowsOfSeatList(seats);
+    return SeatMapModel.build(plan, {
+      version: list.version,
+      count: seats.length,
+      rows,
+      sectionName: (row) => seats[rows.rowStarts[row]!]!.section,
+      fill(seatIds, statuses, numbers, priceCents) {
+        for (let seat = 0; seat < seats.length; seat += 1) {
+          const entry = seats[seat]!;
+          seatIds[seat] = entry.seat_id;
+          // Compared, not looked up: a keyed lookup would hash each parsed string.
+          const status = entry.status;
+          statuses[seat] = status === 'available' ? 0 : status === 'held' ? 1 : 2;
+          numbers[seat] = entry.number;
+          priceCents[seat] = entry.price_cents;
+        }
+      },
+    });
+  }
+
+  /**
+   * Builds the model from the event detail alone, when it says how seat ids are made
+   * (seat i is `prefix + i`), with the statuses of an availability document: no seat list
+   * (about 10 MB for 100,000 seats) to fetch, parse or walk.
+   */
+  static fromPlan(plan: EventSeatPlan, seatIdPrefix: string, statuses: Uint8Array, version: number): SeatMapModel {
+    const rows: SeatRows = { rowLabels: [], rowStarts: [], rowSections: [] };
+    const rowSeats: number[] = [];
+    let count = 0;
+    plan.sections.forEach((section, sectionIndex) => {
+      for (const row of section.rows) {
+        rows.rowLabels.push(row.label);
+        rows.rowStarts.push(count);
+        rows.rowSections.push(sectionIndex);
+        rowSeats.push(row.seats);
+        count += row.seats;
+      }
+    });
+    if (statuses.length !== count) throw new Error(`availability has ${statuses.length} seats, the plan ${count}`);
+    const prices = new Map(plan.price_tiers.map((tier) => [tier.id, tier.price_cents]));
+    return SeatMapModel.build(plan, {
+      version,
+      count,
+      rows,
+      sectionName: (row) => plan.sections[rows.rowSections[row]!]!.name,
+      fill(seatIds, seatStatuses, numbers, priceCents) {
+        for (let seat = 0; seat < count; seat += 1) seatIds[seat] = `${seatIdPrefix}${seat}`;
+        seatStatuses.set(statuses);
+        rowSeats.forEach((seatsInRow, row) => {
+          const first = rows.rowStarts[row]!;
+          const price = prices.get(plan.sections[rows.rowSections[row]!]!.price_tier) ?? 0;
+          priceCents.fill(price, first, first + seatsInRow);
+          for (let offset = 0; offset < seatsInRow; offset += 1) numbers[first + offset] = offset + 1;
+        });
+      },
+    });
+  }
+
+  private static build(plan: EventSeatPlan, source: SeatSource): SeatMapModel {
+    const seatCount = source.count;
     // Tier indexes are bytes (255: unknown), and the view's colour slots add three: the API allows 100.
     const tiers = plan.price_tiers.slice(0, 250);
     const tierIndexById = new Map(tiers.map((tier, index) => [tier.id, index]));
@@ -201,12 +260,12 @@ export class SeatMapModel {
     const priceCents = new Float64Array(seatCount);
     const tierOfSeat = new Uint8Array(seatCount);
     const sections: SectionGeometry[] = [];
-    const { rowLabels, rowStarts, rowSections } = rowsAsPlanned(plan, seats) ?? rowsOfSeatList(seats);
+    const { rowLabels, rowStarts, rowSections } = source.rows;
     const rowCount = rowLabels.length;
     for (let row = 0; row < rowCount; row += 1) {
       const sectionIndex = rowSections[row]!;
       if (sections.length > sectionIndex) continue;
-      const name = seats[rowStarts[row]!]!.section;
+      const name = source.sectionName(row);
       const planned = planSections.get(name);
       const tierIndex = planned ? (tierIndexById.get(planned.price_tier) ?? -1) : -1;
       sections.push({
@@ -234,15 +293,7 @@ export class SeatMapModel {
       rowOfSeat.fill(row, start, end);
       tierOfSeat.fill(tierIndex < 0 ? 255 : tierIndex, start, end);
     }
-    for (let seat = 0; seat < seatCount; seat += 1) {
-      const entry = seats[seat]!;
-      seatIds[seat] = entry.seat_id;
-      // Compared, not looked up: a keyed lookup would hash each parsed string.
-      const status = entry.status;
-      statuses[seat] = status === 'available' ? 0 : status === 'held' ? 1 : 2;
-      numbers[seat] = entry.number;
-      priceCents[seat] = entry.price_cents;
-    }
+    source.fill(seatIds, statuses, numbers, priceCents);
 
     const rowFirstSeat = Uint32Array.from(rowStarts);
     const rowSection = Uint16Array.from(rowSections);
@@ -299,7 +350,7 @@ export class SeatMapModel {
     if (sections.length === 0) Object.assign(bounds, { minX: 0, minY: 0, maxX: 1, maxY: 1 });
 
     return new SeatMapModel({
-      version: list.version,
+      version: source.version,
       tiers,
       sections,
       seatIds,
@@ -380,6 +431,16 @@ interface SeatRows {
   rowLabels: string[];
   rowStarts: number[];
   rowSections: number[];
+}
+
+/** Where the model's per-seat values come from: the seat list, or the plan with statuses. */
+interface SeatSource {
+  version: number;
+  count: number;
+  rows: SeatRows;
+  /** The name of the section a row (of rows) is in. */
+  sectionName(row: number): string;
+  fill(seatIds: string[], statuses: Uint8Array, numbers: Uint32Array, priceCents: Float64Array): void;
 }
 
 /**
