@@ -3,6 +3,7 @@
 // through the API, and waiting for the live stream.
 import type { Page } from 'playwright-core';
 import type { BrowserRig } from './browser.ts';
+import { eventBody } from './harness.ts';
 
 export interface MadeEvent {
   eventId: string;
@@ -11,26 +12,27 @@ export interface MadeEvent {
 
 /** A published event on sale now, made by organizer `olivia` through the API. */
 export async function makeEvent(rig: BrowserRig, overrides: Record<string, unknown> = {}): Promise<MadeEvent> {
-  const nowMs = Date.now();
-  const { event_id: eventId } = await rig.apiAs<{ event_id: string }>('olivia', 'organizer', 'POST', '/v1/events', {
-    name: 'Browser Test Night',
-    category: 'concert',
-    starts_at: new Date(nowMs + 30 * 86_400_000).toISOString(),
-    sale_opens_at: new Date(nowMs - 60_000).toISOString(),
-    venue: { name: 'Test Hall', city: 'Springfield' },
-    max_seats_per_user: 4,
-    price_tiers: [
-      { id: 'front', name: 'Front', price_cents: 9000, currency: 'USD' },
-      { id: 'back', name: 'Back', price_cents: 4000, currency: 'USD' },
-    ],
-    seat_map: {
-      sections: [
-        { name: 'Front', price_tier: 'front', rows: [1, 2, 3].map((row) => ({ label: String(row), seats: 12 })) },
-        { name: 'Back', price_tier: 'back', rows: [1, 2, 3, 4].map((row) => ({ label: String(row), seats: 16 })) },
+  const { event_id: eventId } = await rig.apiAs<{ event_id: string }>(
+    'olivia',
+    'organizer',
+    'POST',
+    '/v1/events',
+    eventBody({
+      name: 'Browser Test Night',
+      max_seats_per_user: 4,
+      price_tiers: [
+        { id: 'front', name: 'Front', price_cents: 9000, currency: 'USD' },
+        { id: 'back', name: 'Back', price_cents: 4000, currency: 'USD' },
       ],
-    },
-    ...overrides,
-  });
+      seat_map: {
+        sections: [
+          { name: 'Front', price_tier: 'front', rows: [1, 2, 3].map((row) => ({ label: String(row), seats: 12 })) },
+          { name: 'Back', price_tier: 'back', rows: [1, 2, 3, 4].map((row) => ({ label: String(row), seats: 16 })) },
+        ],
+      },
+      ...overrides,
+    }),
+  );
   const seats = await rig.apiAs<{ seats: { seat_id: string }[] }>(
     'olivia',
     'organizer',
