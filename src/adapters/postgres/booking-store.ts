@@ -250,6 +250,20 @@ export async function insertSeats(tx: Executor, eventId: string, rows: ExpandedR
   );
 }
 
+/**
+ * Refreshes the planner's statistics of the seats table after an event's seats were
+ * written. Without them PostgreSQL takes a new event for a handful of rows and answers
+ * `event_id = $1 AND seat_no = ANY($2)` (every hold, confirm and release) by reading all
+ * of the event's seats instead of the few asked for: 12 ms instead of 0.05 ms per
+ * statement at 100,000 seats on PostgreSQL 15, right when its sale opens, long before
+ * autovacuum's next look (PGlite has no autovacuum at all). ANALYZE samples a fixed number
+ * of rows, so it costs about the same for any table size. Best effort: the seats are written; a failed or skipped
+ * refresh (another one is running) leaves the plans to autovacuum.
+ */
+export async function refreshSeatStatistics(db: Executor): Promise<void> {
+  await db.query('ANALYZE (SKIP_LOCKED) seats').catch(() => undefined);
+}
+
 /** Replaces the event's performers, in the order given. */
 export async function setPerformers(tx: Executor, eventId: string, performerIds: string[]): Promise<void> {
   await tx.query('DELETE FROM event_performers WHERE event_id = $1', [eventId]);
@@ -314,6 +328,7 @@ export class PostgresBookingStore implements BookingStore {
       await setPerformers(tx, id, event.performerIds);
       await tx.query('SELECT refresh_event_search($1)', [id]);
     });
+    await refreshSeatStatistics(this.db);
     return id;
   }
 

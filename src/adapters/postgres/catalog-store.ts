@@ -20,6 +20,7 @@ import {
   eventColumns,
   type EventRow,
   insertSeats,
+  refreshSeatStatistics,
   setPerformers,
   storedWaitingRoom,
   toEvent,
@@ -286,6 +287,10 @@ export class PostgresCatalogStore implements CatalogStore {
         await tx.query('SELECT refresh_event_search($1)', [eventId]);
         const { rows } = await tx.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
         return { kind: 'updated', event: toEvent(rows[0]!) };
+      })
+      .then(async (update) => {
+        if (update.kind === 'updated' && patch.seatMap) await refreshSeatStatistics(this.db);
+        return update;
       })
       .catch((error: unknown) => {
         if (error instanceof SeatMapLocked) return { kind: 'seat_map_locked' as const };
