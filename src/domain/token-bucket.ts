@@ -12,11 +12,19 @@ export interface Take {
   waitMs: number;
 }
 
+/**
+ * Refills add rate·elapsed/1000 in floating point, so a bucket that has waited exactly the
+ * promised waitMs may hold 0.9999999999 of a token. Within this slack it counts as whole.
+ */
+const WHOLE_TOKEN_SLACK = 1e-9;
+
 export function takeToken(bucket: Bucket | undefined, nowMs: number, ratePerSecond: number, burst: number): Take {
   const elapsedMs = bucket ? Math.max(0, nowMs - bucket.refilledAtMs) : 0;
   const tokens = bucket ? Math.min(burst, bucket.tokens + (elapsedMs * ratePerSecond) / 1000) : burst;
   const refilledAtMs = bucket ? Math.max(nowMs, bucket.refilledAtMs) : nowMs;
-  if (tokens >= 1) return { bucket: { tokens: tokens - 1, refilledAtMs }, waitMs: 0 };
+  if (tokens >= 1 - WHOLE_TOKEN_SLACK) {
+    return { bucket: { tokens: Math.max(0, tokens - 1), refilledAtMs }, waitMs: 0 };
+  }
   return { bucket: { tokens, refilledAtMs }, waitMs: Math.ceil(((1 - tokens) * 1000) / ratePerSecond) };
 }
 

@@ -21,7 +21,8 @@ for i, key in ipairs(KEYS) do
     tokens, at = math.min(burst, tokens + (now - at) * rate / 1000), now
   end
   local wait = 0
-  if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
+  -- the slack of domain/token-bucket.ts: a float refill may fall just short of a whole token
+  if tokens >= 1 - 1e-9 then tokens = math.max(0, tokens - 1) else wait = math.ceil((1 - tokens) * 1000 / rate) end
   redis.call('HSET', key, 't', string.format('%.17g', tokens), 'at', string.format('%d', at))
   redis.call('PEXPIRE', key, ARGV[i * 3 + 1])
   waits[i] = wait
