@@ -549,9 +549,6 @@ async function main(): Promise<number> {
       DEMO_EVENT: 'off',
       HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
       ADMIT_TICK_MS: '100',
-      // A subscriber that disconnected from GET …/seats/stream keeps the service's graceful
-      // shutdown waiting until this timeout (then it exits 1): 1 s instead of 10 per stop.
-      SHUTDOWN_TIMEOUT_MS: '1000',
     };
     const eventFor = (name: TargetName, waitingRoom: boolean, seats = seatCount) => ({
       ...eventBody(

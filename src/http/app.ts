@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Deps } from '../app/deps.ts';
 import { type Authenticator, registerAuth } from './plugins/auth.ts';
+import { registerQuietConnectionClose } from './plugins/quiet-connections.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { type NotFoundFallback, registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { registerWebApp, wantsAppPage } from './plugins/web-app.ts';
@@ -81,6 +82,7 @@ export async function buildApp(options: AppOptions) {
   registerAuth(app, options.authenticator);
   registerCaching(app);
   const metrics = registerMetrics(app);
+  registerQuietConnectionClose(app);
 
   await app.register(swagger, {
     openapi: {

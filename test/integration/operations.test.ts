@@ -9,11 +9,14 @@ import {
   createEvent,
   createSchema,
   dropSchema,
+  eventBody,
   postgresUrl,
   postgresUrlFor,
   redisUrl,
   startTestApp,
+  signToken,
   testDb,
+  testSecret,
 } from '../support/harness.ts';
 import { freePort, startServerProcess } from '../support/processes.ts';
 
@@ -126,6 +129,65 @@ describe(`operations on ${testDb}`, () => {
       assert.equal(server.child.exitCode, 0, server.output());
     },
   );
+
+  test('when SIGTERM comes while clients hold connections without a request, then the shutdown ends them and exits 0 at once', async () => {
+    const schema = testDb === 'postgres' ? await createSchema() : null;
+    const server = await startServerProcess({
+      ...(schema
+        ? { DATABASE_URL: postgresUrlFor(schema), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bxt:${schema}:` }
+        : { DATA_DIR: 'memory://' }),
+      AUTH_SECRET: testSecret,
+      // Far beyond the 10 s after which stop() kills it: exit 0 means the shutdown did not wait for the deadline.
+      SHUTDOWN_TIMEOUT_MS: '60000',
+    });
+    const sockets: Socket[] = [];
+    try {
+      const created = await fetch(`${server.url}/v1/events`, {
+        method: 'POST',
+        headers: { ...auth(await signToken('organizer-1', 'organizer')), 'content-type': 'application/json' },
+        body: JSON.stringify(eventBody()),
+      });
+      assert.equal(created.status, 201);
+      const { event_id: eventId } = (await created.json()) as { event_id: string };
+      const { port } = new URL(server.url);
+      const connect = async () => {
+        const socket = createConnection(Number(port), '127.0.0.1');
+        socket.on('error', () => {});
+        sockets.push(socket);
+        await once(socket, 'connect');
+        return socket;
+      };
+      /** Sends a request and resolves with the first chunk of the answer. */
+      const ask = async (socket: Socket, path: string) => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`);
+        const [chunk] = (await once(socket, 'data')) as [Buffer];
+        return chunk.toString('latin1');
+      };
+      // 1. Opened, never a request (a preconnect). 2. Keep-alive, between requests.
+      await connect();
+      assert.match(await ask(await connect(), '/healthz'), /^HTTP\/1\.1 200/);
+      // 3. A live seat-map subscriber still listening. 4. One that went away (the case first seen).
+      assert.match(await ask(await connect(), `/v1/events/${eventId}/seats/stream`), /^HTTP\/1\.1 200/);
+      const gone = await connect();
+      assert.match(await ask(gone, `/v1/events/${eventId}/seats/stream`), /^HTTP\/1\.1 200/);
+      gone.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const ended = sockets.map((socket) => (socket.destroyed ? Promise.resolve() : once(socket, 'close')));
+      await server.stop();
+      assert.equal(
+        server.child.exitCode,
+        0,
+        `exit ${server.child.exitCode} (${server.child.signalCode}):\n${server.output()}`,
+      );
+      assert.doesNotMatch(server.output(), /graceful shutdown timed out/);
+      await Promise.all(ended);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.stop();
+      if (schema) await dropSchema(schema);
+    }
+  });
 
   test('when WORKERS=2 is asked for without DATABASE_URL or REDIS_URL, then the start stops with a clear message', async () => {
     const failed = await startServerProcess({ WORKERS: '2', DATA_DIR: 'memory://' }, 10_000).then(
