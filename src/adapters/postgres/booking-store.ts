@@ -280,6 +280,7 @@ export class PostgresBookingStore implements BookingStore {
   // second. A short-lived copy per process: an edit is seen at once by the process that
   // made it and within the TTL by the others.
   private readonly eventCache = new Map<string, { event: EventRecord; freshUntilMs: number }>();
+  private readonly eventReads = new Map<string, Promise<EventRecord | null>>();
 
   constructor(
     private readonly db: Database,
@@ -336,16 +337,31 @@ export class PostgresBookingStore implements BookingStore {
     if (!isUuid(eventId)) return null;
     const cached = this.eventCache.get(eventId);
     if (cached && cached.freshUntilMs > Date.now()) return cached.event;
-    const { rows } = await this.db.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
-    if (!rows[0]) return null;
-    const event = toEvent(rows[0]);
-    if (this.eventCache.size >= this.eventCacheEntriesMax) this.eventCache.clear();
-    this.eventCache.set(eventId, { event, freshUntilMs: Date.now() + this.eventCacheTtlMs });
-    return event;
+    // One read per event at a time: when the copy runs out mid-sale, the requests in flight
+    // wait for that read instead of each taking a pooled connection for the same row.
+    const reading = this.eventReads.get(eventId);
+    if (reading) return reading;
+    const read: Promise<EventRecord | null> = this.db
+      .query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId])
+      .then(({ rows }) => {
+        const event = rows[0] ? toEvent(rows[0]) : null;
+        // Not kept when forgotten meanwhile (an edit): the next caller reads again.
+        if (event && this.eventReads.get(eventId) === read) {
+          if (this.eventCache.size >= this.eventCacheEntriesMax) this.eventCache.clear();
+          this.eventCache.set(eventId, { event, freshUntilMs: Date.now() + this.eventCacheTtlMs });
+        }
+        return event;
+      })
+      .finally(() => {
+        if (this.eventReads.get(eventId) === read) this.eventReads.delete(eventId);
+      });
+    this.eventReads.set(eventId, read);
+    return read;
   }
 
   forgetEvent(eventId: string): void {
     this.eventCache.delete(eventId);
+    this.eventReads.delete(eventId);
   }
 
   async countSeats(eventId: string, nowMs: number): Promise<SeatCounts> {

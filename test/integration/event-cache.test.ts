@@ -1,0 +1,56 @@
+// The store's short-lived copy of an event: one read of the row per event at a time, and an
+// edit (forgetEvent) is never overwritten by a read that started before it.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PostgresBookingStore } from '../../src/adapters/postgres/booking-store.ts';
+import type { Database } from '../../src/adapters/postgres/database.ts';
+import { createEvent, startTestApp, testDb, type TestApp } from '../support/harness.ts';
+
+/** The app's database, counting the reads of the events table. */
+function countingEventReads(db: Database) {
+  const counter = { reads: 0 };
+  const counted: Database = Object.create(db) as Database;
+  counted.query = ((text: string, params?: unknown[]) => {
+    if (/FROM events e WHERE e\.id = \$1/.test(text)) counter.reads += 1;
+    return db.query(text, params as never);
+  }) as Database['query'];
+  return { db: counted, counter };
+}
+
+describe(`event cache on ${testDb}`, () => {
+  let t: TestApp;
+  let eventId: string;
+
+  before(async () => {
+    t = await startTestApp();
+    eventId = await createEvent(t);
+  });
+  after(() => t.close());
+
+  test('when 50 requests want an event whose copy ran out, then the row is read once and all get it', async () => {
+    const { db, counter } = countingEventReads(t.runtime.db);
+    const store = new PostgresBookingStore(db, 60_000);
+    const events = await Promise.all(Array.from({ length: 50 }, () => store.findEvent(eventId)));
+    assert.equal(counter.reads, 1);
+    assert.ok(events.every((event) => event?.id === eventId));
+    assert.equal((await store.findEvent(eventId))?.id, eventId);
+    assert.equal(counter.reads, 1, 'then served from the copy');
+
+    const missing = '00000000-0000-4000-8000-000000000000';
+    assert.deepEqual(await Promise.all([store.findEvent(missing), store.findEvent(missing)]), [null, null]);
+    assert.equal(counter.reads, 2, 'one read for both callers of a missing event, and nothing kept');
+  });
+
+  test('when the event is forgotten while a read is under way, then that read is not kept and the next one reads again', async () => {
+    const { db, counter } = countingEventReads(t.runtime.db);
+    const store = new PostgresBookingStore(db, 60_000);
+    const early = store.findEvent(eventId);
+    store.forgetEvent(eventId); // an edit committed after the read began
+    const late = store.findEvent(eventId);
+    assert.equal((await early)?.id, eventId);
+    assert.equal((await late)?.id, eventId);
+    assert.equal(counter.reads, 2, 'the caller after the edit did not join the read from before it');
+    await store.findEvent(eventId);
+    assert.equal(counter.reads, 2, 'the read that began after the edit is the one kept');
+  });
+});
