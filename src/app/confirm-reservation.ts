@@ -1,7 +1,7 @@
 // Pay for a held reservation and turn it into a booking, exactly once per Idempotency-Key.
 //
 // The story: own the reservation → claim the key under a lease (or replay what it
-// answered) → check the hold is still live → mark the hold as being paid (so a second
+// answered) → check the hold is still live and the event not cancelled → mark the hold as being paid (so a second
 // key cannot charge too) → charge (the provider dedupes by a key derived from ours) →
 // record the charge → in one transaction, if the lease still stands: move the seats to
 // booked, write the booking and store the answer. If the hold was lost while paying
@@ -88,7 +88,13 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
   }
   try {
     const payerKey = payerKeyFor(input.userId, key, requestHash);
-    const work = { deps, lease: claim.lease, payerKey, earlierChargeId: claim.chargeId };
+    const work = {
+      deps,
+      lease: claim.lease,
+      payerKey,
+      earlierChargeId: claim.chargeId,
+      eventCancelled: event?.status === 'cancelled',
+    };
     const response = await confirmClaimed(work, reservation, input.paymentMethod);
     if (response.kind === 'booking' && event) await finishShopping(deps, event, input.userId);
     return answer(response, false);
@@ -141,6 +147,8 @@ interface ClaimedWork {
   payerKey: string;
   /** A charge an earlier holder of this key made and recorded before it died. */
   earlierChargeId: string | null;
+  /** The organizer called the event off: a hold made before that is not paid for. */
+  eventCancelled: boolean;
 }
 
 /** Runs with the key claimed; every ending is stored under the lease before it is returned. */
@@ -168,6 +176,11 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   const reservation = readBeforeClaim;
   const refused = await refuseIfEnded(reservation);
   if (refused) return refused;
+  if (work.eventCancelled) {
+    const refund = work.earlierChargeId;
+    const extra = refund !== null ? { refunded: true } : {};
+    return finish(refusal('EVENT_CANCELLED', 'this event is cancelled: its seats are no longer sold', extra), refund);
+  }
   const started = await deps.store.beginPayment(
     reservation.id,
     work.payerKey,

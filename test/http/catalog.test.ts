@@ -940,10 +940,33 @@ describe('catalog management', () => {
   test('when an event is cancelled, then holds are refused with 409 and it leaves search; nothing brings it back', async () => {
     const eventId = await c.event('org-d', { name: 'Doomed Matinee', venue: { name: 'Aula', city: 'Bergen' } });
     assert.deepEqual(await c.names('q=doomed'), ['Doomed Matinee']);
+    const held = await hold(eventId, ['s1']);
+    assert.equal(held.statusCode, 201, held.body);
     const cancelled = await c.patchEvent('org-d', eventId, { status: 'cancelled' });
     assert.equal(cancelled.statusCode, 200, cancelled.body);
     assert.equal(cancelled.json().status, 'cancelled');
     assertProblem(await hold(eventId), 409, 'EVENT_CANCELLED');
+    // A hold made before the cancellation is not paid for, and the answer is kept under its key.
+    const charges = t.payments.chargeCount;
+    const pay = () =>
+      c.request('POST', `/v1/reservations/${held.json().reservation_id}/confirm`, {
+        as: 'buyer-1',
+        role: 'customer',
+        headers: { 'idempotency-key': 'doomed-pay' },
+        payload: { payment_method: 'pm_card_visa' },
+      });
+    const paid = await pay();
+    assertProblem(paid, 409, 'EVENT_CANCELLED');
+    const replayed = await pay();
+    assertProblem(replayed, 409, 'EVENT_CANCELLED');
+    assert.equal(replayed.json().replayed, true);
+    assert.equal(t.payments.chargeCount, charges, 'nothing charged');
+    assert.deepEqual(
+      (await c.request('GET', '/v1/me/bookings', { as: 'buyer-1', role: 'customer' }))
+        .json()
+        .bookings.filter((booking: { event_id: string }) => booking.event_id === eventId),
+      [],
+    );
     assert.deepEqual(await c.names('q=doomed'), [], 'cancelled events leave search');
     assert.deepEqual(await c.names('city=bergen'), []);
     const shown = await getEvent(eventId);

@@ -65,7 +65,9 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
       schema: {
         tags: ['reservations'],
         summary: 'Pay and turn the hold into a booking (idempotent under Idempotency-Key)',
-        description: "With the event's waiting room on, send your admission token: else 403 ADMISSION_REQUIRED.",
+        description:
+          "With the event's waiting room on, send your admission token: else 403 ADMISSION_REQUIRED. " +
+          'A hold on an event cancelled since is not paid for: 409 EVENT_CANCELLED.',
         security: bearerAuth,
         params: ReservationParams,
         headers: Type.Object({
