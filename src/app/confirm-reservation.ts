@@ -1,10 +1,10 @@
 // Pay for a held reservation and turn it into a booking, exactly once per Idempotency-Key.
 //
 // The story: own the reservation → claim the key under a lease (or replay what it
-// answered) → check the hold is still live and the event not cancelled → mark the hold as being paid (so a second
-// key cannot charge too) → charge (the provider dedupes by a key derived from ours) →
-// record the charge → in one transaction, if the lease still stands: move the seats to
-// booked, write the booking and store the answer. If the hold was lost while paying
+// answered) → check the hold is still live and the event not cancelled → mark the hold
+// as being paid (so a second key cannot charge too) → charge (the provider dedupes by a
+// key derived from ours) → record the charge → in one transaction, if the lease still
+// stands: move the seats to booked, write the booking and store the answer. If the hold was lost while paying
 // (expired, re-held by someone else: the fencing token no longer matches), the refusal
 // is stored under the key and the charge refunded: 410.
 //
@@ -162,13 +162,18 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
     return response;
   };
 
+  /**
+   * Stores a refusal made before paying. An earlier holder of this key may have charged
+   * before it died: that charge is refunded.
+   */
+  const refuseUnpaid = (make: (refunded: boolean) => Refusal) =>
+    finish(make(work.earlierChargeId !== null), work.earlierChargeId);
+
   /** If the reservation's hold is gone, stores the refusal. */
   const refuseIfEnded = async (current: ReservationRecord) => {
     const status = reservationStatusAt(current.status, current.expiresAtMs, deps.clock.nowMs());
     if (status === 'active') return null;
-    // An earlier holder of this key may have charged before it died: refund that too.
-    const refund = work.earlierChargeId;
-    return finish(refusalFor(status, current, refund !== null), refund);
+    return refuseUnpaid((refunded) => refusalFor(status, current, refunded));
   };
 
   // The reservation as read before the claim; if another key confirmed or it was
@@ -177,9 +182,9 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   const refused = await refuseIfEnded(reservation);
   if (refused) return refused;
   if (work.eventCancelled) {
-    const refund = work.earlierChargeId;
-    const extra = refund !== null ? { refunded: true } : {};
-    return finish(refusal('EVENT_CANCELLED', 'this event is cancelled: its seats are no longer sold', extra), refund);
+    return refuseUnpaid((refunded) =>
+      refusal('EVENT_CANCELLED', 'this event is cancelled: its seats are no longer sold', refunded ? { refunded } : {}),
+    );
   }
   const started = await deps.store.beginPayment(
     reservation.id,
