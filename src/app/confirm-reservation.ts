@@ -2,22 +2,25 @@
 //
 // The story: own the reservation → claim the key under a lease (or replay what it
 // answered) → check the hold is still live and the event not cancelled → mark the hold
-// as being paid (so a second key cannot charge too) → charge (the provider dedupes by a
-// key derived from ours) → record the charge → in one transaction, if the lease still
-// stands: move the seats to booked, write the booking and store the answer. If the hold was lost while paying
-// (expired, re-held by someone else: the fencing token no longer matches), the refusal
-// is stored under the key and the charge refunded: 410.
+// as being paid (so a second key cannot charge too; taking over a stale payer starts a new
+// payment attempt) → charge (the provider dedupes by a key derived from the reservation
+// and the attempt) → record the charge → in one transaction, if the lease still stands,
+// this payer and attempt are still the reservation's and the event is still on sale: move
+// the seats to booked, write the booking and store the answer. Otherwise the refusal is
+// stored under the key and the charge refunded (410 hold lost, 409 event cancelled or
+// payment taken over).
 //
-// Only the lease holder stores an answer, and a charge is refunded only after its
-// refusal was stored under the lease, so a charge that paid for a booking is never
-// refunded, whatever processes die or time out. Refunds that fail, and charges a dead or
-// too-slow request made, are caught by settleRefunds (run by the sweeper): every charge
-// of a reservation that ended without a booking is refunded.
+// Only the lease holder stores an answer, a charge is refunded only after its refusal was
+// stored under the lease, and never when it is the charge that paid for the booking, so a
+// booking keeps its charge whatever processes die or time out. Refunds that fail, and
+// charges a dead or too-slow request made, are caught by settleRefunds (run by the
+// sweeper): every attempt of a reservation but the one that booked is refunded, or voided
+// at the provider if its charge has not arrived yet.
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { IdempotencyLease, ReservationRecord, StoredResponse } from './ports.ts';
+import type { ConfirmRefusalReason, IdempotencyLease, ReservationRecord, StoredResponse } from './ports.ts';
 import { requireOwnReservation } from './reservations.ts';
 import { finishShopping, requireAdmission } from './waiting-room.ts';
 import { bookingView } from './views.ts';
@@ -125,9 +128,24 @@ function refusal(code: DomainError['code'], detail: string, extensions: Record<s
   return { kind: 'error', code, detail, extensions };
 }
 
-function refusalFor(status: ReservationStatus, reservation: ReservationRecord, refunded: boolean): Refusal {
+const eventCancelled = (extra: Record<string, unknown>) =>
+  refusal('EVENT_CANCELLED', 'this event is cancelled: its seats are no longer sold', extra);
+
+function refusalFor(
+  status: ReservationStatus | ConfirmRefusalReason,
+  reservation: ReservationRecord,
+  refunded: boolean,
+): Refusal {
   const extra = refunded ? { refunded: true } : {};
   switch (status) {
+    case 'event_cancelled':
+      return eventCancelled(extra);
+    case 'superseded':
+      return refusal(
+        'PAYMENT_IN_PROGRESS',
+        'another confirmation of this reservation took its payment over; this request did not book',
+        extra,
+      );
     case 'expired':
     case 'active': // only reached when the hold was lost while its row still says active
       return refusal('RESERVATION_EXPIRED', 'the hold on these seats has ended; hold them again to buy', extra);
@@ -158,7 +176,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   /** Stores the answer if the lease still stands; then (and only then) refunds. */
   const finish = async (response: StoredResponse, refundChargeId: string | null = null) => {
     if (!(await deps.store.completeIdempotencyKey(lease, response))) throw inFlight();
-    if (refundChargeId) await deps.payments.refund(refundChargeId);
+    if (refundChargeId) await refundUnbooked(deps, readBeforeClaim.id, refundChargeId);
     return response;
   };
 
@@ -181,11 +199,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   const reservation = readBeforeClaim;
   const refused = await refuseIfEnded(reservation);
   if (refused) return refused;
-  if (work.eventCancelled) {
-    return refuseUnpaid((refunded) =>
-      refusal('EVENT_CANCELLED', 'this event is cancelled: its seats are no longer sold', refunded ? { refunded } : {}),
-    );
-  }
+  if (work.eventCancelled) return refuseUnpaid((refunded) => refusalFor('event_cancelled', reservation, refunded));
   const started = await deps.store.beginPayment(
     reservation.id,
     work.payerKey,
@@ -204,55 +218,87 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
     throw new Error('assertion: a hold too ended to pay for reads as live');
   }
 
-  const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
-  const charge = await deps.payments.charge({
-    idempotencyKey: providerKeyFor(reservation.id, started.attempt),
-    amountCents: reservation.totalCents,
-    currency: reservation.currency,
-    paymentMethod,
-    description: `reservation ${reservation.id}`,
-  });
-  if (charge.kind === 'declined') {
-    await deps.store.endDeclinedPayment(reservation.id, work.payerKey);
-    return finish(
-      refusal('PAYMENT_DECLINED', charge.reason, {
-        reservation_expires_at: new Date(reservation.expiresAtMs).toISOString(),
-      }),
-    );
-  }
-  if (!(await deps.store.recordCharge(lease, charge.chargeId))) throw inFlight();
-  let outcome;
-  try {
-    outcome = await deps.store.confirm({
-      reservation,
-      nowMs: deps.clock.nowMs(),
-      chargeId: charge.chargeId,
-      lease,
-      responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, seats) }),
-      refusalFor: (lostStatus) => refusalFor(lostStatus, reservation, true),
+  const payment = { payerKey: work.payerKey, attempt: started.attempt };
+  const payAndBook = async (): Promise<StoredResponse> => {
+    const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
+    const charge = await deps.payments.charge({
+      idempotencyKey: providerKeyFor(reservation.id, started.attempt),
+      amountCents: reservation.totalCents,
+      currency: reservation.currency,
+      paymentMethod,
+      description: `reservation ${reservation.id}`,
     });
+    if (charge.kind === 'declined') {
+      await deps.store.endDeclinedPayment(reservation.id, work.payerKey, started.attempt);
+      // A charge that reached the provider after the hold ended finds its key voided (see
+      // settleRefunds): the buyer is told the hold ended, not that the card was declined.
+      const ended = await refuseIfEnded(reservation);
+      if (ended) return ended;
+      return finish(
+        refusal('PAYMENT_DECLINED', charge.reason, {
+          reservation_expires_at: new Date(reservation.expiresAtMs).toISOString(),
+        }),
+      );
+    }
+    if (!(await deps.store.recordCharge(lease, charge.chargeId))) throw inFlight();
+    let outcome;
+    try {
+      outcome = await deps.store.confirm({
+        reservation,
+        nowMs: deps.clock.nowMs(),
+        chargeId: charge.chargeId,
+        lease,
+        payment,
+        responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, seats) }),
+        refusalFor: (lostStatus) => refusalFor(lostStatus, reservation, true),
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }), charge.chargeId);
+    }
+    if (outcome.kind !== 'lease_lost') await deps.board.apply(reservation.eventId, outcome.changes);
+    switch (outcome.kind) {
+      case 'confirmed':
+        return outcome.response;
+      case 'lease_lost':
+        // The request that took the key over finishes with the same (deduped) charge.
+        throw inFlight();
+      case 'hold_lost':
+        await refundUnbooked(deps, reservation.id, charge.chargeId);
+        return outcome.response;
+    }
+  };
+  try {
+    return await payAndBook();
   } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
-    return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }), charge.chargeId);
-  }
-  if (outcome.kind !== 'lease_lost') await deps.board.apply(reservation.eventId, outcome.changes);
-  switch (outcome.kind) {
-    case 'confirmed':
-      return outcome.response;
-    case 'lease_lost':
-      // The request that took the key over finishes with the same (deduped) charge.
-      throw inFlight();
-    case 'hold_lost':
-      await deps.payments.refund(charge.chargeId);
-      return outcome.response;
+    if (!(error instanceof DomainError)) {
+      // An unexpected failure ended this payer's part, its charge call answered or given
+      // up: the next payer goes on under the same attempt, so the provider keeps one charge.
+      await deps.store.releasePayment(reservation.id, payment.payerKey, payment.attempt).catch(() => {});
+    }
+    throw error;
   }
 }
 
 /**
+ * Refunds a charge of this reservation unless it is the one that paid for its booking.
+ * The payment attempts keep a booked charge out of every refund path; this is the last
+ * guard, where a mistake would cost a buyer their paid seats.
+ */
+async function refundUnbooked(deps: Pick<Deps, 'store' | 'payments'>, reservationId: string, chargeId: string) {
+  const booked = await deps.store.bookedCharge(reservationId);
+  if (booked === chargeId) throw new Error(`assertion: refusing to refund ${chargeId}, which paid for a booking`);
+  await deps.payments.refund(chargeId);
+}
+
+/**
  * Refunds every charge of reservations that ended (cancelled or expired) without a
- * booking. Runs after a grace period longer than any payment call may take, so a charge
- * still under way when the hold ended is caught too. Refunds are idempotent, so two
- * processes settling the same reservation do no harm.
+ * booking, and every attempt before the paying one of a confirmed reservation (a payer
+ * that was taken over). By provider key: a charge that has not reached the provider yet
+ * (a paused process, a slow network) finds its key voided and is refused, so none can
+ * land after the settlement unseen. Runs after the stale window, so a payer still working
+ * on a live hold is not cut short. Refunds are idempotent: two processes settling the same
+ * reservation do no harm.
  */
 export async function settleRefunds(
   deps: Pick<Deps, 'store' | 'payments' | 'clock' | 'settings'>,

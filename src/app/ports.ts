@@ -278,15 +278,28 @@ export interface ConfirmCommand {
   nowMs: number;
   chargeId: string;
   lease: IdempotencyLease;
+  /**
+   * Whose payment this is: the booking is made only while this payer and attempt are the
+   * reservation's current ones (another confirmation may have taken the payment over).
+   */
+  payment: { payerKey: string; attempt: number };
   /** The answer stored under the key when the booking is made. */
   responseFor(booking: BookingRecord): StoredResponse;
-  /** The answer stored under the key when the hold turns out to be gone. */
-  refusalFor(status: ReservationStatus): StoredResponse;
+  /**
+   * The answer stored under the key when this charge does not book: the hold is gone
+   * (expired, cancelled, confirmed), the event was cancelled, or another payer took over.
+   */
+  refusalFor(reason: ConfirmRefusalReason): StoredResponse;
 }
+
+export type ConfirmRefusalReason = Exclude<ReservationStatus, 'active'> | 'event_cancelled' | 'superseded';
 
 export type ConfirmOutcome =
   | { kind: 'confirmed'; booking: BookingRecord; response: StoredResponse; changes: SeatState[] }
-  /** The hold was gone; the refusal is stored under the key, the charge is to be refunded. */
+  /**
+   * This charge did not book (the hold was gone, the event cancelled, or another payer took
+   * over); the refusal is stored under the key, the charge is to be refunded.
+   */
   | { kind: 'hold_lost'; response: StoredResponse; changes: SeatState[] }
   /** Another request took the key over: it, not this one, finishes (with the same charge). */
   | { kind: 'lease_lost' };
@@ -324,6 +337,8 @@ export interface BookingStore {
 
   hold(command: HoldCommand): Promise<HoldOutcome>;
   findReservation(reservationId: string): Promise<ReservationRecord | null>;
+  /** Whether the user holds seats of the event at nowMs (an active, unexpired reservation). */
+  hasLiveHold(eventId: string, userId: string, nowMs: number): Promise<boolean>;
   cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome>;
   confirm(command: ConfirmCommand): Promise<ConfirmOutcome>;
   /** Ends up to batchSize reservations whose hold has passed. */
@@ -345,11 +360,22 @@ export interface BookingStore {
 
   /** Marks the hold as being paid by payerKey; 'busy' when another payer is under way. */
   beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number): Promise<PaymentStart>;
-  /** After a decline: clears the marker and moves to the next payment attempt. */
-  endDeclinedPayment(reservationId: string, payerKey: string): Promise<void>;
-  /** Cancelled or expired reservations that started paying, ended before endedBeforeMs, not yet settled. */
+  /**
+   * The payer gave up after an unexpected error, its charge call over: the next payer may
+   * continue under the same attempt (and so, at the provider, with the same charge).
+   */
+  releasePayment(reservationId: string, payerKey: string, attempt: number): Promise<void>;
+  /** After a decline: clears the marker and moves to the next payment attempt (if still this payer's). */
+  endDeclinedPayment(reservationId: string, payerKey: string, attempt: number): Promise<void>;
+  /**
+   * Reservations that ended before endedBeforeMs with charges to refund, not yet settled:
+   * cancelled or expired ones that started paying (every attempt), and confirmed ones paid
+   * by a later attempt than their first (the attempts before the paying one).
+   */
   reservationsToSettle(endedBeforeMs: number, limit: number): Promise<ReservationToSettle[]>;
   markRefundsSettled(reservationId: string): Promise<void>;
+  /** The charge that paid for the reservation's booking, if it has one. */
+  bookedCharge(reservationId: string): Promise<string | null>;
 
   findBooking(bookingId: string): Promise<BookingRecord | null>;
   listBookings(userId: string, limit: number): Promise<BookingRecord[]>;
@@ -372,7 +398,11 @@ export interface Payments {
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
   /** Refunds a charge; refunding it again does nothing. */
   refund(chargeId: string): Promise<void>;
-  /** Refunds the successful charge made under this idempotency key, if there is one. */
+  /**
+   * Refunds the successful charge made under this idempotency key; if none was made, voids
+   * the key, so a charge sent under it that reaches the provider later is refused (as a
+   * Stripe PaymentIntent is cancelled). After this, no charge under the key is kept.
+   */
   refundByKey(idempotencyKey: string): Promise<void>;
 }
 

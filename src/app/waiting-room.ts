@@ -101,17 +101,29 @@ export async function queueView(deps: Deps, event: EventRecord, userId: string, 
 
 /**
  * With the event's waiting room on, a hold or a payment needs this user's admission to
- * this event, unexpired. Anything else (no token, forged, expired, someone else's, another
- * event's) is the same 403.
+ * this event, unexpired and still standing: a buyer who paid and left the admitted set
+ * (finishShopping) cannot shop again with the old token while the next person shops.
+ * Anything else (no token, forged, expired, someone else's, another event's, finished) is
+ * the same 403. The token is checked first (no Redis call for a forged one); if the room
+ * cannot answer (Redis down), the signed, unexpired token alone admits: selling goes on,
+ * degraded, rather than stopping.
  */
 export async function requireAdmission(deps: Deps, event: EventRecord, userId: string, token: string | undefined) {
   if (!event.waitingRoom.enabled) return;
-  const admission = token ? await deps.admissionTokens.verify(token, deps.clock.nowMs()) : null;
-  if (!admission || admission.userId !== userId || admission.eventId !== event.id) {
+  const nowMs = deps.clock.nowMs();
+  const admission = token ? await deps.admissionTokens.verify(token, nowMs) : null;
+  const valid = admission !== null && admission.userId === userId && admission.eventId === event.id;
+  const standing =
+    valid &&
+    (await deps.waitingRoom.states(event.id, [userId], nowMs).then(
+      ([state]) => state?.kind === 'admitted',
+      () => true,
+    ));
+  if (!standing) {
     throw new DomainError(
       'ADMISSION_REQUIRED',
       token
-        ? 'the admission token is not valid for you and this event, or it has expired: join the waiting room'
+        ? 'the admission token is not valid for you and this event, has expired, or was used up by a purchase: join the waiting room'
         : 'this event has a waiting room: join it and send the admission token in X-Admission-Token',
       { queue: `/v1/events/${event.id}/queue` },
     );
@@ -189,8 +201,13 @@ export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: 
   };
 }
 
-/** A buyer who paid is done shopping: their place under the shopper cap goes to the next. */
+/**
+ * A buyer who paid is done shopping: their place under the shopper cap goes to the next,
+ * and their admission token stops working. Not while they still hold other seats of the
+ * event: those they may still pay for.
+ */
 export async function finishShopping(deps: Deps, event: EventRecord, userId: string): Promise<void> {
   if (!event.waitingRoom.enabled) return;
+  if (await deps.store.hasLiveHold(event.id, userId, deps.clock.nowMs())) return;
   await deps.waitingRoom.finish(event.id, userId).catch(() => {}); // the admission lapses by itself anyway
 }

@@ -7,18 +7,27 @@ import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import { settleRefunds } from '../../src/app/confirm-reservation.ts';
 import type { ChargeRequest, ConfirmCommand } from '../../src/app/ports.ts';
-import { auth, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
+import { auth, checkInvariants, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
 const staleMs = 5_000;
 
-/** Payments whose next charge, once armed, waits for a signal after charging. */
+/**
+ * Payments whose next charge, once armed, waits for a signal after charging, or before it
+ * reaches the provider at all (a slow network, a paused process).
+ */
 class GatedPayments extends TestPayments {
   private gate: Promise<void> | null = null;
-  private open: () => void = () => {};
+  private gateBefore: Promise<void> | null = null;
   armAfterCharge(): () => void {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-    return () => this.open();
+    let open: () => void = () => {};
+    this.gate = new Promise((resolve) => (open = resolve));
+    return () => open();
+  }
+  armBeforeCharge(): () => void {
+    let open: () => void = () => {};
+    this.gateBefore = new Promise((resolve) => (open = resolve));
+    return () => open();
   }
   failNextRefund = false;
   override async refund(chargeId: string) {
@@ -29,6 +38,9 @@ class GatedPayments extends TestPayments {
     return super.refund(chargeId);
   }
   override async charge(request: ChargeRequest) {
+    const before = this.gateBefore;
+    this.gateBefore = null;
+    if (before) await before;
     const outcome = await super.charge(request);
     const gate = this.gate;
     this.gate = null;
@@ -171,7 +183,7 @@ describe('idempotency under failure', () => {
   const cancel = async (user: string, reservationId: string) =>
     t.app.inject({ method: 'DELETE', url: `/v1/reservations/${reservationId}`, headers: auth(await t.token(user)) });
 
-  test('when another key pays after the first key died mid-payment, then the provider makes one charge for the reservation', async () => {
+  test('when another key pays after the first key failed mid-payment, then it goes on at once with the same charge', async () => {
     const reservationId = await hold('two-keys', ['s6']);
     const store = t.runtime.deps.store;
     const original = store.confirm.bind(store);
@@ -181,15 +193,158 @@ describe('idempotency under failure', () => {
     };
     const first = await confirm('two-keys', reservationId, 'key-a');
     assert.equal(first.statusCode, 500);
-    const blocked = await confirm('two-keys', reservationId, 'key-b');
-    assert.equal(blocked.statusCode, 409);
-    assert.equal(blocked.json().code, 'PAYMENT_IN_PROGRESS');
-    clock.advance(staleMs + 1);
+    // The failed payer gave its attempt up: the next one continues it, and the provider
+    // answers with the charge already made.
     const second = await confirm('two-keys', reservationId, 'key-b');
     assert.equal(second.statusCode, 201, second.body);
     assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 });
+    clock.advance(staleMs + 1);
     await settle();
     assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 }, 'a booked charge is never settled away');
+  });
+
+  const bookedCharge = async (reservationId: string) => {
+    const rows = await bookingsOf(reservationId);
+    assert.equal(rows.length, 1, 'one booking');
+    return rows[0]!.charge_id;
+  };
+
+  test('when a slow payer is taken over by another key that books, then the booking keeps its charge and the slow charge is refunded', async () => {
+    const reservationId = await hold('two-tabs', ['s11']);
+    const release = payments.armAfterCharge();
+    const slow = confirm('two-tabs', reservationId, 'tab-1'); // charges, then stalls
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(staleMs + 1); // its payment now looks abandoned
+    const second = await confirm('two-tabs', reservationId, 'tab-2');
+    assert.equal(second.statusCode, 201, second.body);
+    release();
+    const slowAnswer = await slow;
+    assert.equal(slowAnswer.statusCode, 409, slowAnswer.body);
+    assert.equal(slowAnswer.json().code, 'RESERVATION_ALREADY_CONFIRMED');
+    assert.equal(slowAnswer.json().refunded, true);
+    const charge = await bookedCharge(reservationId);
+    assert.equal(payments.isRefunded(charge), false, 'the charge that paid for the booking is kept');
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 1 });
+    clock.advance(staleMs + 1);
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 1 }, 'nothing refunded twice');
+    assert.equal(payments.isRefunded(charge), false);
+    assert.deepEqual(await checkInvariants(t, clock.nowMs()), []);
+  });
+
+  test('when a slow payer answers while the key that took over is still paying, then the slow charge is refunded and the new payer books', async () => {
+    const reservationId = await hold('three-tabs', ['s12']);
+    const releaseSlow = payments.armAfterCharge();
+    const slow = confirm('three-tabs', reservationId, 'tab-a');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(staleMs + 1);
+    const releaseNew = payments.armAfterCharge();
+    const taker = confirm('three-tabs', reservationId, 'tab-b');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releaseSlow();
+    const slowAnswer = await slow;
+    assert.equal(slowAnswer.statusCode, 409, slowAnswer.body);
+    assert.equal(slowAnswer.json().code, 'PAYMENT_IN_PROGRESS');
+    assert.equal(slowAnswer.json().refunded, true);
+    releaseNew();
+    const takerAnswer = await taker;
+    assert.equal(takerAnswer.statusCode, 201, takerAnswer.body);
+    const charge = await bookedCharge(reservationId);
+    assert.equal(payments.isRefunded(charge), false);
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 1 });
+    const replay = await confirm('three-tabs', reservationId, 'tab-a');
+    assert.equal(replay.json().code, 'PAYMENT_IN_PROGRESS', 'the slow key keeps its answer');
+  });
+
+  test('when a payer that was taken over died after charging, then settlement refunds its charge and never the booking', async () => {
+    const reservationId = await hold('died-after-charge', ['s13']);
+    const store = t.runtime.deps.store;
+    const original = store.recordCharge.bind(store);
+    let die: (error: Error) => void = () => {};
+    store.recordCharge = () => {
+      store.recordCharge = original;
+      return new Promise((_, reject) => (die = reject)); // the process "dies" right after charging
+    };
+    const dying = confirm('died-after-charge', reservationId, 'dies');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(staleMs + 1);
+    const taker = await confirm('died-after-charge', reservationId, 'survives');
+    assert.equal(taker.statusCode, 201, taker.body);
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 0 });
+    clock.advance(staleMs + 1);
+    await settle();
+    const charge = await bookedCharge(reservationId);
+    assert.equal(payments.isRefunded(charge), false);
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 1 });
+    die(new Error('process gone'));
+    await dying;
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 2, refunded: 1 });
+  });
+
+  test('when the event is cancelled while a confirm is paying, then it books nothing: 409 EVENT_CANCELLED and the charge refunded', async () => {
+    const ownEvent = await createEvent(t, {}, startMs);
+    const held = await t.app.inject({
+      method: 'POST',
+      url: `/v1/events/${ownEvent}/reservations`,
+      headers: auth(await t.token('late-buyer')),
+      payload: { seat_ids: ['s0', 's1'] },
+    });
+    assert.equal(held.statusCode, 201, held.body);
+    const reservationId = held.json().reservation_id as string;
+    // The event is read (and cached) before the charge: on sale.
+    const release = payments.armAfterCharge();
+    const paying = confirm('late-buyer', reservationId, 'late-key');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cancelled = await t.app.inject({
+      method: 'PATCH',
+      url: `/v1/events/${ownEvent}`,
+      headers: auth(await t.token('organizer-1', 'organizer')),
+      payload: { status: 'cancelled' },
+    });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    release();
+    const answer = await paying;
+    assert.equal(answer.statusCode, 409, answer.body);
+    assert.equal(answer.json().code, 'EVENT_CANCELLED');
+    assert.equal(answer.json().refunded, true);
+    assert.equal((await bookingsOf(reservationId)).length, 0);
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
+    const { rows } = await t.runtime.db.query<{ taken: number }>(
+      'SELECT count(*)::int AS taken FROM seats WHERE event_id = $1 AND (booking_id IS NOT NULL OR hold_token IS NOT NULL)',
+      [ownEvent],
+    );
+    assert.equal(rows[0]!.taken, 0, 'no seat of the cancelled event is booked or held');
+    assert.deepEqual(await checkInvariants(t, clock.nowMs()), []);
+  });
+
+  test('when a charge reaches the provider only after its hold ended and was settled, then it is refused and nothing stays charged', async () => {
+    const reservationId = await hold('paused', ['s14']);
+    const release = payments.armBeforeCharge();
+    const store = t.runtime.deps.store;
+    const original = store.recordCharge.bind(store);
+    store.recordCharge = async () => {
+      store.recordCharge = original;
+      throw new Error('process died before recording the charge');
+    };
+    const paying = confirm('paused', reservationId, 'paused-key'); // began paying; the charge is on its way
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(t.config.HOLD_TTL_SECONDS * 1000 + 1);
+    await store.expireDue(clock.nowMs(), 100);
+    clock.advance(staleMs + 1);
+    await settle(); // the ended reservation is settled while its charge is still on the way
+    const { rows } = await t.runtime.db.query<{ refunds_settled: boolean }>(
+      'SELECT refunds_settled FROM reservations WHERE id = $1',
+      [reservationId],
+    );
+    assert.equal(rows[0]!.refunds_settled, true);
+    release(); // the charge arrives now
+    const answer = await paying;
+    store.recordCharge = original;
+    assert.equal(answer.statusCode, 410, answer.body);
+    assert.deepEqual(chargesOf(reservationId), { charged: 0, refunded: 0 }, 'the voided key took no money');
+    await settle();
+    assert.deepEqual(chargesOf(reservationId), { charged: 0, refunded: 0 });
   });
 
   test('when a slow charge lands after its key was taken over and the hold ended, then settlement refunds it', async () => {

@@ -310,6 +310,43 @@ describe('waiting room over HTTP', () => {
     assert.equal((await me('capped-second', capped)).json().status, 'admitted', 'the paid shopper made room');
   });
 
+  const pay = async (user: string, reservationId: string, key: string, token: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/reservations/${reservationId}/confirm`,
+      headers: { ...auth(await t.token(user)), 'idempotency-key': key, 'x-admission-token': token },
+      payload: { payment_method: 'pm_card_visa' },
+    });
+
+  test('when a shopper has paid and left the admitted set, then their old token no longer holds or pays', async () => {
+    const capped = await createEvent(
+      t,
+      { waiting_room: { ...room, admit_per_minute: 600, max_active_shoppers: 1 } },
+      startMs,
+    );
+    const token = await admitted('done-shopper', capped);
+    const [first, second, third] = await seatIds(capped);
+    const kept = await hold('done-shopper', first!, token, capped);
+    const other = await hold('done-shopper', second!, token, capped);
+    assert.equal(kept.statusCode, 201, kept.body);
+    assert.equal(other.statusCode, 201, other.body);
+    const paidFirst = await pay('done-shopper', kept.json().reservation_id, 'done-1', token);
+    assert.equal(paidFirst.statusCode, 201, paidFirst.body);
+    // Still holding other seats: still shopping, and may pay for them.
+    assert.equal((await me('done-shopper', capped)).json().status, 'admitted');
+    const paidSecond = await pay('done-shopper', other.json().reservation_id, 'done-2', token);
+    assert.equal(paidSecond.statusCode, 201, paidSecond.body);
+    // Nothing held any more: done. The next in line gets the place; the old token is spent.
+    const next = await join('next-shopper', capped);
+    assert.equal(next.statusCode, 200);
+    clock.advance(1_000);
+    await admitter();
+    assert.equal((await me('next-shopper', capped)).json().status, 'admitted');
+    const again = await hold('done-shopper', third!, token, capped);
+    assert.equal(again.statusCode, 403, again.body);
+    assert.equal(again.json().code, 'ADMISSION_REQUIRED');
+  });
+
   test('when the sale has not opened, then joiners wait without a position and nobody is admitted', async () => {
     const future = await createEvent(
       t,

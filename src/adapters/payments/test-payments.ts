@@ -1,6 +1,7 @@
 // The built-in `test` payment provider, named after Stripe's test payment methods:
 // pm_card_visa succeeds, pm_card_chargeDeclined is declined. Like Stripe it dedupes by
 // idempotency key, and it counts charges and refunds so tests can prove one charge per key.
+// A key refunded before anything was charged under it is void: a later charge is refused.
 import { randomUUID } from 'node:crypto';
 import type { ChargeOutcome, ChargeRequest, Payments } from '../../app/ports.ts';
 
@@ -56,7 +57,26 @@ export class TestPayments implements Payments {
 
   async refundByKey(idempotencyKey: string): Promise<void> {
     const charge = this.byKey.get(idempotencyKey);
-    if (charge?.outcome.kind === 'succeeded') await this.refund(charge.id);
+    if (charge) {
+      if (charge.outcome.kind === 'succeeded') await this.refund(charge.id);
+      return;
+    }
+    // Nothing charged under the key yet: void it, so a charge still on its way is refused
+    // when it arrives (Stripe: the PaymentIntent is cancelled before it is confirmed).
+    const voided: Charge = {
+      id: `ch_test_void_${randomUUID().replace(/-/g, '')}`,
+      request: { idempotencyKey, amountCents: 0, currency: 'USD', paymentMethod: '', description: 'voided' },
+      outcome: { kind: 'declined', reason: 'This payment was cancelled before it was made.' },
+      refunded: false,
+    };
+    if (this.byKey.size >= chargesRememberedMax) this.forgetOldest();
+    this.byKey.set(idempotencyKey, voided);
+    this.byId.set(voided.id, voided);
+  }
+
+  /** Whether this charge was refunded (for tests). */
+  isRefunded(chargeId: string): boolean {
+    return this.byId.get(chargeId)?.refunded === true;
   }
 
   /** Successful charges whose description names this text, and how many were refunded (for tests). */

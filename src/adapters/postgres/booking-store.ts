@@ -333,8 +333,11 @@ export class PostgresBookingStore implements BookingStore {
     return id;
   }
 
-  async findEvent(eventId: string): Promise<EventRecord | null> {
-    if (!isUuid(eventId)) return null;
+  async findEvent(id: string): Promise<EventRecord | null> {
+    if (!isUuid(id)) return null;
+    // Kept under the id as PostgreSQL spells it (event.id, lower case): every spelling of
+    // one UUID shares one copy and one read.
+    const eventId = id.toLowerCase();
     const cached = this.eventCache.get(eventId);
     if (cached && cached.freshUntilMs > Date.now()) return cached.event;
     // One read per event at a time: when the copy runs out mid-sale, the requests in flight
@@ -359,7 +362,8 @@ export class PostgresBookingStore implements BookingStore {
     return read;
   }
 
-  forgetEvent(eventId: string): void {
+  forgetEvent(id: string): void {
+    const eventId = id.toLowerCase();
     this.eventCache.delete(eventId);
     this.eventReads.delete(eventId);
   }
@@ -499,6 +503,15 @@ export class PostgresBookingStore implements BookingStore {
     return rows[0] ? toReservation(rows[0]) : null;
   }
 
+  async hasLiveHold(eventId: string, userId: string, nowMs: number): Promise<boolean> {
+    const { rows } = await this.db.query<{ live: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM reservations
+                      WHERE event_id = $1 AND user_id = $2 AND status = 'active' AND expires_at > $3) AS live`,
+      [eventId, userId, ts(nowMs)],
+    );
+    return rows[0]?.live === true;
+  }
+
   async cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome> {
     return this.db.transaction(async (tx): Promise<CancelOutcome> => {
       const { rows } = await tx.query<{ status: ReservationStatus; expires_at: Date }>(
@@ -525,7 +538,7 @@ export class PostgresBookingStore implements BookingStore {
   }
 
   async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
-    // One statement, one round trip: the decision is migrations/001_core.sql confirm_reservation().
+    // One statement, one round trip: the decision is confirm_reservation() (migrations/007_payer_checks.sql).
     const { reservation, nowMs, lease } = command;
     const booking: BookingRecord = {
       id: randomUUID(),
@@ -539,14 +552,17 @@ export class PostgresBookingStore implements BookingStore {
     };
     const booked = command.responseFor(booking);
     const refusals = Object.fromEntries(
-      (['expired', 'cancelled', 'confirmed'] as const).map((status) => [status, command.refusalFor(status)]),
+      (['expired', 'cancelled', 'confirmed', 'event_cancelled', 'superseded'] as const).map((status) => [
+        status,
+        command.refusalFor(status),
+      ]),
     );
     try {
       const { rows } = await this.db.query<{
         out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
         out_response: StoredResponse;
         out_changes: [number, number, 'booked' | 'available'][];
-      }>('SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      }>('SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
         reservation.id,
         lease.userId,
         lease.key,
@@ -556,6 +572,8 @@ export class PostgresBookingStore implements BookingStore {
         command.chargeId,
         JSON.stringify(booked),
         JSON.stringify(refusals),
+        command.payment.payerKey,
+        command.payment.attempt,
       ]);
       const { out_kind: kind, out_response: response } = rows[0]!;
       const changes = rows[0]!.out_changes.map(([seatNo, version, status]): SeatState => ({
@@ -579,8 +597,12 @@ export class PostgresBookingStore implements BookingStore {
 
   async beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number) {
     const now = ts(nowMs);
+    // Taking over from another, stale payer starts a new attempt (a new provider key): the
+    // stale payer's charge, if it is still on its way, can then never be the one that books.
     const { rows: started } = await this.db.query<{ payment_attempt: number }>(
-      `UPDATE reservations SET paying_key = $2, paying_since = $3, payment_started = true
+      `UPDATE reservations SET paying_key = $2, paying_since = $3, payment_started = true,
+         payment_attempt = CASE WHEN paying_key IS NOT NULL AND paying_key <> $2
+                                THEN payment_attempt + 1 ELSE payment_attempt END
        WHERE id = $1 AND status = 'active' AND expires_at > $3
          AND (paying_key IS NULL OR paying_key = $2 OR paying_since <= $4)
        RETURNING payment_attempt`,
@@ -594,22 +616,43 @@ export class PostgresBookingStore implements BookingStore {
     return rows[0]?.live ? { kind: 'busy' as const } : { kind: 'ended' as const };
   }
 
-  async endDeclinedPayment(reservationId: string, payerKey: string): Promise<void> {
+  async releasePayment(reservationId: string, payerKey: string, attempt: number): Promise<void> {
+    await this.db.query(
+      `UPDATE reservations SET paying_key = NULL, paying_since = NULL
+       WHERE id = $1 AND paying_key = $2 AND payment_attempt = $3`,
+      [reservationId, payerKey, attempt],
+    );
+  }
+
+  async endDeclinedPayment(reservationId: string, payerKey: string, attempt: number): Promise<void> {
     await this.db.query(
       `UPDATE reservations SET paying_key = NULL, paying_since = NULL, payment_attempt = payment_attempt + 1
-       WHERE id = $1 AND paying_key = $2`,
-      [reservationId, payerKey],
+       WHERE id = $1 AND paying_key = $2 AND payment_attempt = $3`,
+      [reservationId, payerKey, attempt],
     );
   }
 
   async reservationsToSettle(endedBeforeMs: number, limit: number) {
-    const { rows } = await this.db.query<{ id: string; payment_attempt: number }>(
-      `SELECT id, payment_attempt FROM reservations
-       WHERE payment_started AND NOT refunds_settled AND status IN ('cancelled', 'expired') AND ended_at <= $1
+    // A confirmed reservation was paid by its last attempt; the attempts before it (taken
+    // over, declined) are to be refunded. An ended one: every attempt.
+    const { rows } = await this.db.query<{ id: string; last_attempt: number }>(
+      `SELECT id, CASE WHEN status = 'confirmed' THEN payment_attempt - 1 ELSE payment_attempt END AS last_attempt
+       FROM reservations
+       WHERE payment_started AND NOT refunds_settled
+         AND (status IN ('cancelled', 'expired') OR (status = 'confirmed' AND payment_attempt > 0))
+         AND ended_at <= $1
        ORDER BY ended_at LIMIT $2`,
       [ts(endedBeforeMs), limit],
     );
-    return rows.map((row) => ({ id: row.id, lastAttempt: row.payment_attempt }));
+    return rows.map((row) => ({ id: row.id, lastAttempt: row.last_attempt }));
+  }
+
+  async bookedCharge(reservationId: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ charge_id: string }>(
+      'SELECT charge_id FROM bookings WHERE reservation_id = $1',
+      [reservationId],
+    );
+    return rows[0]?.charge_id ?? null;
   }
 
   async markRefundsSettled(reservationId: string): Promise<void> {

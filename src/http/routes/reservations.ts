@@ -66,8 +66,11 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
         tags: ['reservations'],
         summary: 'Pay and turn the hold into a booking (idempotent under Idempotency-Key)',
         description:
-          "With the event's waiting room on, send your admission token: else 403 ADMISSION_REQUIRED. " +
-          'A hold on an event cancelled since is not paid for: 409 EVENT_CANCELLED.',
+          "With the event's waiting room on, send your admission token (valid while you are still admitted: " +
+          'after a purchase that leaves you no other hold of the event it is spent): else 403 ADMISSION_REQUIRED. ' +
+          'A hold on an event cancelled since, before or while paying, is not booked: 409 EVENT_CANCELLED (a charge ' +
+          'made meanwhile is refunded, refunded: true). When another confirmation took the payment over while this ' +
+          'one was paying: 409 PAYMENT_IN_PROGRESS with refunded: true (that confirmation pays).',
         security: bearerAuth,
         params: ReservationParams,
         headers: Type.Object({
