@@ -20,6 +20,8 @@ export interface Settings {
   holdGate: boolean;
   admitter: { tickMs: number; batchMax: number };
   queueStreamIntervalMs: number;
+  /** GET …/seats: the largest event it lists, and how long a built list is shared. */
+  seatList: { seatsMax: number; maxAgeMs: number };
 }
 
 /** Everything a use case may touch, passed in: no use case reaches for a global. */

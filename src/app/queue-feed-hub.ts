@@ -5,7 +5,7 @@
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
 import type { FeedClient } from './seat-feed-hub.ts';
-import { queueStatus, queueView } from './waiting-room.ts';
+import { queueStatus, queueView, type QueueView } from './waiting-room.ts';
 
 export interface QueueFeedHubOptions {
   maxSubscribers: number;
@@ -49,19 +49,28 @@ export class QueueFeedHub {
 
   /** Sends where the buyer stands now; throws (before anything is sent) if they are not in the room. */
   async connect(eventId: string, userId: string, client: FeedClient): Promise<() => void> {
+    // Checked and counted in one step, before the await: connects that arrive together
+    // cannot all pass the check first.
     if (this.subscriberCount >= this.options.maxSubscribers) {
       throw new DomainError('TOO_MANY_SUBSCRIBERS', 'this server has as many live clients as it takes');
     }
-    const view = await queueStatus(this.deps, userId, eventId);
+    this.subscriberCount += 1;
+    let view: QueueView;
+    try {
+      view = await queueStatus(this.deps, userId, eventId);
+    } catch (error) {
+      this.subscriberCount -= 1;
+      throw error;
+    }
     const subscriber: Subscriber = { userId, client, lastSent: JSON.stringify(view) };
     client.send(message(subscriber.lastSent));
+    // Keyed by the event's own id (view.event_id), however the URL spelled it.
     let room = this.rooms.get(view.event_id);
     if (!room) {
       room = new Set();
       this.rooms.set(view.event_id, room);
     }
     room.add(subscriber);
-    this.subscriberCount += 1;
     let ended = false;
     return () => {
       if (ended) return;

@@ -9,6 +9,7 @@ import { seatIdOf } from '../domain/seat-map.ts';
 import type { SeatStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
 import type { FeedMessage, SeatChangeBatch } from './ports.ts';
+import { requireEvent } from './events.ts';
 import { availabilityView, loadSeatMap, seatMapTag, type SeatMapState } from './seat-maps.ts';
 
 /** The transport side of one client (an SSE response). */
@@ -92,7 +93,10 @@ export class SeatFeedHub {
     this.subscriberCount += 1;
     let channel: Channel;
     try {
-      channel = await this.channelOf(eventId);
+      // Channels are keyed by the event's own id: changes are published under it, however
+      // the client's URL spelled it (a UUID in capitals names the same event).
+      const event = await requireEvent(this.deps, eventId);
+      channel = await this.channelOf(event.id);
     } catch (error) {
       this.subscriberCount -= 1;
       throw error;
@@ -133,6 +137,7 @@ export class SeatFeedHub {
     return oldest !== undefined && oldest.version <= lastEventId + 1;
   }
 
+  /** The channel of an event, by the event's own id (event.id). */
   private channelOf(eventId: string): Promise<Channel> {
     const open = this.channels.get(eventId);
     if (open) return Promise.resolve(open);

@@ -3,6 +3,7 @@
 // while the board cannot (Redis down), and then the answer says so.
 import { deflateRawSync } from 'node:zlib';
 import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../domain/availability.ts';
+import { DomainError } from '../domain/errors.ts';
 import type { SeatStatus } from '../domain/holds.ts';
 import { expandSeatMap, type ExpandedRow } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
@@ -66,21 +67,84 @@ const unlimited = {
 };
 const statusJson: Record<SeatStatus, string> = { available: '"available"', held: '"held"', booked: '"booked"' };
 
-/**
- * GET …/seats as a JSON string, rendered from the event's (immutable) layout and the
- * map's bits. The last rendering per event is kept, so many readers of one version
- * share one string.
- */
-export class SeatListRenderer {
-  private readonly layouts = new Map<string, RenderedRows>();
-  private readonly rendered = new Map<string, { tag: string; json: string }>();
+/** A built GET …/seats answer: the JSON as bytes, and the ETag of the map it shows. */
+export interface SeatList {
+  tag: string;
+  json: Buffer;
+}
 
-  constructor(private readonly maxEvents = 8) {}
+/**
+ * GET …/seats, the whole list: about 100 bytes a seat, and costly to build (a second of CPU
+ * for 200,000 seats). So it is refused for events above settings.seatList.seatsMax (they
+ * are pointed to …/availability, 2 bits a seat), and each event's list is built at most
+ * once per settings.seatList.maxAgeMs: every request in that time, and every request that
+ * arrives while it is being built, gets the same bytes (changes made meanwhile show in the
+ * next build; the live stream has them at once). Lists of the last maxEvents events are kept.
+ */
+export class SeatListCache {
+  private readonly built = new Map<string, { list: SeatList; builtAtMs: number; updatedAtMs: number }>();
+  private readonly building = new Map<string, Promise<SeatList>>();
+  private readonly renderer: SeatListRenderer;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly maxEvents = 8,
+  ) {
+    this.renderer = new SeatListRenderer(maxEvents);
+  }
+
+  /** The list of a viewable event (EVENT_NOT_FOUND, or SEAT_LIST_TOO_LARGE above the limit). */
+  async list(eventId: string): Promise<SeatList> {
+    const event = await requireEvent(this.deps, eventId);
+    const { seatsMax, maxAgeMs } = this.deps.settings.seatList;
+    if (event.seatCount > seatsMax) {
+      throw new DomainError(
+        'SEAT_LIST_TOO_LARGE',
+        `this event has ${event.seatCount} seats, more than the seat list gives (${seatsMax}): ` +
+          'read their statuses from the availability document, and the seats from the event (sections and seat_ids)',
+        {
+          availability_url: `/v1/events/${event.id}/availability`,
+          event_url: `/v1/events/${event.id}`,
+          seat_count: event.seatCount,
+          seat_list_seats_max: seatsMax,
+        },
+      );
+    }
+    const known = this.built.get(event.id);
+    if (known && known.updatedAtMs === event.updatedAtMs && this.deps.clock.nowMs() < known.builtAtMs + maxAgeMs) {
+      return known.list;
+    }
+    let building = this.building.get(event.id);
+    if (!building) {
+      building = this.build(event.id).finally(() => this.building.delete(event.id));
+      this.building.set(event.id, building);
+    }
+    return building;
+  }
+
+  private async build(eventId: string): Promise<SeatList> {
+    const state = await loadSeatMap(this.deps, eventId);
+    const tag = seatMapTag(state);
+    const known = this.built.get(eventId);
+    // Unchanged since the last build (same version): the same bytes, only timed anew.
+    const list = known?.list.tag === tag ? known.list : { tag, json: Buffer.from(this.renderer.render(state)) };
+    this.built.delete(eventId);
+    this.built.set(eventId, { list, builtAtMs: this.deps.clock.nowMs(), updatedAtMs: state.event.updatedAtMs });
+    if (this.built.size > this.maxEvents) this.built.delete(this.built.keys().next().value!);
+    return list;
+  }
+}
+
+/**
+ * GET …/seats as a JSON string, rendered from the event's (immutable) layout and the map's
+ * bits. The layouts of the last maxEvents events are kept.
+ */
+class SeatListRenderer {
+  private readonly layouts = new Map<string, RenderedRows>();
+
+  constructor(private readonly maxEvents: number) {}
 
   render(state: SeatMapState): string {
-    const tag = seatMapTag(state);
-    const hit = this.rendered.get(state.event.id);
-    if (hit?.tag === tag) return hit.json;
     const layout = this.layoutOf(state.event);
     const parts: string[] = [];
     layout.rows.forEach((row, index) => {
@@ -92,9 +156,7 @@ export class SeatListRenderer {
         parts.push(`{"seat_id":"s${seatNo}",${prefix},"number":${offset + 1},${price},"status":${status}}`);
       }
     });
-    const json = `{"event_id":${JSON.stringify(state.event.id)},"version":${state.version},"seats":[${parts.join(',')}]}`;
-    this.remember(this.rendered, state.event.id, { tag, json });
-    return json;
+    return `{"event_id":${JSON.stringify(state.event.id)},"version":${state.version},"seats":[${parts.join(',')}]}`;
   }
 
   private layoutOf(event: EventRecord): RenderedRows {
@@ -110,13 +172,9 @@ export class SeatListRenderer {
       ),
       priceJson: rows.map((row) => `"price_cents":${row.priceCents}`),
     };
-    this.remember(this.layouts, event.id, layout);
+    this.layouts.delete(event.id);
+    this.layouts.set(event.id, layout);
+    if (this.layouts.size > this.maxEvents) this.layouts.delete(this.layouts.keys().next().value!);
     return layout;
-  }
-
-  private remember<T>(map: Map<string, T>, key: string, value: T): void {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size > this.maxEvents) map.delete(map.keys().next().value!);
   }
 }

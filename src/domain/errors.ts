@@ -35,6 +35,8 @@ export const ErrorCodes = [
   'WAITING_ROOM_UNAVAILABLE',
   'RATE_LIMITED',
   'OVERLOADED',
+  'TOO_MANY_STREAMS',
+  'SEAT_LIST_TOO_LARGE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -8,6 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Deps } from '../app/deps.ts';
 import { type Authenticator, registerAuth } from './plugins/auth.ts';
 import { registerQuietConnectionClose } from './plugins/quiet-connections.ts';
+import { answerClientError, registerConnectionLimit } from './plugins/connections.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { type NotFoundFallback, registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { registerWebApp, wantsAppPage } from './plugins/web-app.ts';
@@ -19,6 +20,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
 import { QueueFeedHub } from '../app/queue-feed-hub.ts';
+import { StreamSlots } from '../app/stream-slots.ts';
 import { type LimitOptions, registerLimits } from './plugins/limits.ts';
 import { queueRoutes } from './routes/queue.ts';
 
@@ -57,6 +59,16 @@ export async function buildApp(options: AppOptions) {
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     trustProxy: options.limits.trustProxy,
+    // Receiving a request may take so long (408 beyond), checked this often; the answer is
+    // not timed (Node stops the clock once the request has arrived), so live streams run on.
+    requestTimeout: options.limits.requestTimeoutMs,
+    http: {
+      headersTimeout: options.limits.headersTimeoutMs,
+      requestTimeout: options.limits.requestTimeoutMs,
+      connectionsCheckingInterval: options.limits.connectionsCheckingIntervalMs,
+    },
+    // Requests refused before they reach a route (timed out, headers too large, not HTTP).
+    clientErrorHandler: answerClientError,
     // Errors Fastify raises before routing (a malformed URL, an over-long id) are
     // problem documents like every other error.
     frameworkErrors: (error, request, reply) => {
@@ -83,6 +95,7 @@ export async function buildApp(options: AppOptions) {
   registerCaching(app);
   const metrics = registerMetrics(app);
   registerQuietConnectionClose(app);
+  registerConnectionLimit(app, options.limits.connectionsPerAddressMax);
 
   await app.register(swagger, {
     openapi: {
@@ -92,7 +105,19 @@ export async function buildApp(options: AppOptions) {
         version: '1.0.0',
         description: 'Reserved-seating ticket booking. Errors are RFC 9457 problem documents with a stable `code`.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'A sign-in JWT with sub, exp and iat (issued at most AUTH_TOKEN_MAX_AGE_SECONDS ago, not ahead of ' +
+              'the clock by more than AUTH_CLOCK_SKEW_SECONDS), role customer (default), organizer or admin; a ' +
+              'token for the boxoffice-admission audience is refused',
+          },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -110,12 +135,14 @@ export async function buildApp(options: AppOptions) {
   app.addHook('preClose', async () => queueHub.close());
   metrics.observe('waiting_room_stream_clients', 'Live waiting-room (SSE) clients', () => queueHub.subscribers);
   metrics.observe('http_requests_in_flight', 'Requests this process is answering', () => limits.inFlight());
+  // Both kinds of live stream count against one allowance per address and per user.
+  const streamSlots = new StreamSlots(options.limits.streams);
 
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
-  seatMapRoutes(app, options.deps, hub);
+  seatMapRoutes(app, options.deps, hub, streamSlots);
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
-  queueRoutes(app, options.deps, queueHub);
+  queueRoutes(app, options.deps, queueHub, streamSlots);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;
   if (page) appPage = (request, reply) => (wantsAppPage(request) ? page(request, reply) : null);

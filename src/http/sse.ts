@@ -1,6 +1,7 @@
 // A Server-Sent Events response as a FeedClient: the headers go out with the first message.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FeedClient } from '../app/seat-feed-hub.ts';
+import type { StreamSlots } from '../app/stream-slots.ts';
 
 export function sseClient(request: FastifyRequest, reply: FastifyReply): FeedClient {
   const raw = reply.raw;
@@ -34,4 +35,30 @@ export function sseClient(request: FastifyRequest, reply: FastifyReply): FeedCli
 export function endWithConnection(reply: FastifyReply, end: () => void): void {
   if (reply.raw.destroyed) end();
   else reply.raw.on('close', end);
+}
+
+/**
+ * Opens a live stream for this request: first a slot of the caller's address and user
+ * (429 TOO_MANY_STREAMS when they hold their most), taken before anything is awaited, then
+ * the hub's subscription. Both end with the connection.
+ */
+export async function openStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  slots: StreamSlots,
+  connect: (client: FeedClient) => Promise<() => void>,
+): Promise<FastifyReply> {
+  const release = slots.take(request.ip, request.user?.id ?? null);
+  let end: () => void;
+  try {
+    end = await connect(sseClient(request, reply));
+  } catch (error) {
+    release();
+    throw error;
+  }
+  endWithConnection(reply, () => {
+    end();
+    release();
+  });
+  return reply;
 }

@@ -41,6 +41,28 @@ describe(`event cache on ${testDb}`, () => {
     assert.equal(counter.reads, 2, 'one read for both callers of a missing event, and nothing kept');
   });
 
+  test('when the id comes spelled in capitals, then every spelling shares one copy and one read, and an edit forgets them all', async () => {
+    const { db, counter } = countingEventReads(t.runtime.db);
+    const store = new PostgresBookingStore(db, 60_000);
+    const spellings = [
+      eventId,
+      eventId.toUpperCase(),
+      eventId.replace(/[a-f]/g, (letter, at) => (at % 2 ? letter.toUpperCase() : letter)),
+    ];
+    const events = await Promise.all(
+      spellings.flatMap((spelling) => [store.findEvent(spelling), store.findEvent(spelling)]),
+    );
+    assert.ok(
+      events.every((event) => event?.id === eventId),
+      'the event under its own id',
+    );
+    for (const spelling of spellings) await store.findEvent(spelling);
+    assert.equal(counter.reads, 1, 'one read, one copy');
+    store.forgetEvent(eventId.toUpperCase());
+    await store.findEvent(eventId);
+    assert.equal(counter.reads, 2, 'forgotten under any spelling');
+  });
+
   test('when the event is forgotten while a read is under way, then that read is not kept and the next one reads again', async () => {
     const { db, counter } = countingEventReads(t.runtime.db);
     const store = new PostgresBookingStore(db, 60_000);

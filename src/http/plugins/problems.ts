@@ -37,6 +37,8 @@ const statusByCode: Record<ErrorCode, number> = {
   WAITING_ROOM_UNAVAILABLE: 503,
   RATE_LIMITED: 429,
   OVERLOADED: 503,
+  TOO_MANY_STREAMS: 429,
+  SEAT_LIST_TOO_LARGE: 409,
 };
 
 const titles: Record<number, string> = {
@@ -48,18 +50,31 @@ const titles: Record<number, string> = {
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
   409: 'Conflict',
+  408: 'Request Timeout',
   410: 'Gone',
   414: 'URI Too Long',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
 export function statusOf(code: ErrorCode): number {
   return statusByCode[code];
+}
+
+/** The members every problem document has (also for answers written before a request exists). */
+export function problemDocument(status: number, code: string, detail: string) {
+  return {
+    type: `https://boxoffice.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title: titles[status] ?? 'Error',
+    status,
+    detail,
+    code,
+  };
 }
 
 export function sendProblem(
@@ -75,11 +90,7 @@ export function sendProblem(
     .type('application/problem+json')
     .send({
       ...extensions,
-      type: `https://boxoffice.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-      title: titles[status] ?? 'Error',
-      status,
-      detail,
-      code,
+      ...problemDocument(status, code, detail),
       instance: request.url.length <= 2048 ? request.url : request.url.slice(0, 2048),
       request_id: request.id,
     });

@@ -7,7 +7,8 @@ import type { QueueFeedHub } from '../../app/queue-feed-hub.ts';
 import { joinQueue, queueStatus } from '../../app/waiting-room.ts';
 import { requireUser, signedIn } from '../plugins/auth.ts';
 import { bearerAuth, responses } from '../schemas/common.ts';
-import { endWithConnection, sseClient } from '../sse.ts';
+import type { StreamSlots } from '../../app/stream-slots.ts';
+import { openStream } from '../sse.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -30,7 +31,7 @@ export const QueueStatus = Type.Object({
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-export function queueRoutes(untypedApp: FastifyInstance, deps: Deps, hub: QueueFeedHub) {
+export function queueRoutes(untypedApp: FastifyInstance, deps: Deps, hub: QueueFeedHub, slots: StreamSlots) {
   const app = untypedApp.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/v1/events/:event_id/queue',
@@ -78,16 +79,17 @@ export function queueRoutes(untypedApp: FastifyInstance, deps: Deps, hub: QueueF
         description:
           '`queue` events carry the same object as GET …/queue/me: one at once, then one whenever it ' +
           'changes (position, estimated wait, the admission with its token). Comments (`: heartbeat`) keep ' +
-          'the connection alive. 404 when you have not joined; 503 when this server has as many clients as it takes.',
+          'the connection alive. 404 when you have not joined; 429 `TOO_MANY_STREAMS` when you (or your address) ' +
+          'already hold SSE_STREAMS_PER_USER_MAX (SSE_STREAMS_PER_ADDRESS_MAX) live streams here; 503 when this ' +
+          'server has as many clients as it takes.',
         security: bearerAuth,
         params: EventParams,
         response: responses({ 200: Type.String({ description: 'text/event-stream' }) }),
       },
     },
     async (request, reply) => {
-      const end = await hub.connect(request.params.event_id, requireUser(request).id, sseClient(request, reply));
-      endWithConnection(reply, end);
-      return reply;
+      const user = requireUser(request);
+      return openStream(request, reply, slots, (client) => hub.connect(request.params.event_id, user.id, client));
     },
   );
 }

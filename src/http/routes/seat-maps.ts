@@ -4,16 +4,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
 import type { SeatFeedHub } from '../../app/seat-feed-hub.ts';
-import { endWithConnection, sseClient } from '../sse.ts';
-import {
-  availabilityEncoding,
-  availabilityView,
-  loadSeatMap,
-  SeatListRenderer,
-  seatMapTag,
-  type SeatMapState,
-} from '../../app/seat-maps.ts';
-import { responses, Seat } from '../schemas/common.ts';
+import type { StreamSlots } from '../../app/stream-slots.ts';
+import { openStream } from '../sse.ts';
+import { availabilityEncoding, availabilityView, loadSeatMap, SeatListCache, seatMapTag } from '../../app/seat-maps.ts';
+import { Problem, responses, Seat } from '../schemas/common.ts';
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
@@ -37,9 +31,8 @@ const AvailabilityBody = Type.Object({
 
 const notModified = { 304: Type.Null({ description: 'unchanged since the given ETag' }) };
 
-/** Answers 304 when the client has this state; otherwise sets the validators. */
-function conditional(request: FastifyRequest, reply: FastifyReply, state: SeatMapState): boolean {
-  const tag = seatMapTag(state);
+/** Answers 304 when the client has the state of this tag; otherwise sets the validators. */
+function conditional(request: FastifyRequest, reply: FastifyReply, tag: string): boolean {
   reply.header('etag', tag).header('cache-control', 'no-cache');
   const given = request.headers['if-none-match'];
   if (typeof given === 'string' && given.split(',').some((value) => value.trim().replace(/^W\//, '') === tag)) {
@@ -60,8 +53,8 @@ type EventRequest = FastifyRequest<{ Params: { event_id: string } }>;
 
 // The two conditional GETs answer 304 or a body; they are declared without the type
 // provider, whose reply type cannot say "a body, or nothing with 304".
-export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub) {
-  const renderer = new SeatListRenderer();
+export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub, slots: StreamSlots) {
+  const seatLists = new SeatListCache(deps);
 
   app.get(
     '/v1/events/:event_id/availability',
@@ -75,7 +68,7 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
     },
     async (request: EventRequest, reply) => {
       const state = await loadSeatMap(deps, request.params.event_id);
-      if (conditional(request, reply, state)) return reply;
+      if (conditional(request, reply, seatMapTag(state))) return reply;
       return availabilityView(state);
     },
   );
@@ -83,24 +76,41 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
   app.get(
     '/v1/events/:event_id/seats',
     {
+      config: { rateLimited: 'seat-list' },
       schema: {
         tags: ['seat map'],
-        summary: 'Every seat with its status now, in seat order, with an ETag',
+        summary: 'Every seat with its status, in seat order, with an ETag (events up to SEAT_LIST_SEATS_MAX seats)',
+        description:
+          'Built at most once per SEAT_LIST_MAX_AGE_MS per event and shared, so it may lag the newest ' +
+          'changes by that much (the live stream has them at once). Rate-limited per client address ' +
+          '(429 RATE_LIMITED). An event with more seats than SEAT_LIST_SEATS_MAX is refused with 409 ' +
+          '`SEAT_LIST_TOO_LARGE`, whose `availability_url` names the compact document to read instead.',
         params: EventParams,
         response: responses({
           200: Type.Object({ event_id: Type.String(), version: Type.Integer(), seats: Type.Array(SeatWithStatus) }),
           ...notModified,
+          409: Type.Object(
+            {
+              ...Problem.properties,
+              availability_url: Type.Optional(
+                Type.String({ description: 'SEAT_LIST_TOO_LARGE: GET this instead (2 bits per seat)' }),
+              ),
+              event_url: Type.Optional(
+                Type.String({ description: 'SEAT_LIST_TOO_LARGE: the sections and the seat_ids scheme' }),
+              ),
+              seat_count: Type.Optional(Type.Integer()),
+              seat_list_seats_max: Type.Optional(Type.Integer()),
+            },
+            { additionalProperties: true, description: 'SEAT_LIST_TOO_LARGE: the event is too large to list' },
+          ),
         }),
       },
     },
     async (request: EventRequest, reply) => {
-      const state = await loadSeatMap(deps, request.params.event_id);
-      if (conditional(request, reply, state)) return reply;
-      // Rendered once per version and shared; sent as is, past the response serializer.
-      return reply
-        .type('application/json; charset=utf-8')
-        .serializer((body) => body as string)
-        .send(renderer.render(state));
+      const list = await seatLists.list(request.params.event_id);
+      if (conditional(request, reply, list.tag)) return reply;
+      // Built once per interval and shared; sent as is, past the response serializer.
+      return reply.type('application/json; charset=utf-8').send(list.json);
     },
   );
 
@@ -116,7 +126,9 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
           '`{version, changes: [{seat_id, status}]}` with the net change since the previous message, ' +
           'at most a few per second. The SSE `id:` is the version; reconnecting with `Last-Event-ID` resumes ' +
           'without gaps when the server still has the changes since, and starts with a fresh snapshot otherwise. ' +
-          'Comments (`: heartbeat`) keep the connection alive. 503 when this server has as many clients as it takes.',
+          'Comments (`: heartbeat`) keep the connection alive. 429 `TOO_MANY_STREAMS` when your address ' +
+          '(or, signed in, you) already holds SSE_STREAMS_PER_ADDRESS_MAX (SSE_STREAMS_PER_USER_MAX) live streams ' +
+          'here; 503 when this server has as many clients as it takes.',
         params: EventParams,
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
         response: responses({
@@ -124,10 +136,9 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
         }),
       },
     },
-    async (request: EventRequest, reply) => {
-      const end = await hub.connect(request.params.event_id, lastEventIdOf(request), sseClient(request, reply));
-      endWithConnection(reply, end);
-      return reply;
-    },
+    async (request: EventRequest, reply) =>
+      openStream(request, reply, slots, (client) =>
+        hub.connect(request.params.event_id, lastEventIdOf(request), client),
+      ),
   );
 }
