@@ -125,7 +125,7 @@ const searchSingleClientSeconds = (quick: boolean) => (quick ? 1 : 5);
 /** The service's own default CATALOG_CACHE_TTL_MS (src/config.ts), for the report. */
 const defaultCatalogCacheTtlMs = (() => {
   try {
-    return loadConfig({}).CATALOG_CACHE_TTL_MS;
+    return loadConfig({ DEMO_MODE: 'true' }).CATALOG_CACHE_TTL_MS;
   } catch {
     return NaN; // the report then shows no figure
   }

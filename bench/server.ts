@@ -29,9 +29,11 @@ const configKeys = [
   'SSE_MAX_BUFFERED_BYTES',
   'AUTH_SECRET',
   'AUTH_JWKS_URL',
-  'DEMO_AUTH_SECRET',
+  'DEMO_MODE',
   'AUTH_ISSUER',
   'AUTH_AUDIENCE',
+  'AUTH_TOKEN_MAX_AGE_SECONDS',
+  'AUTH_CLOCK_SKEW_SECONDS',
   'HOLD_TTL_SECONDS',
   'PAYMENT_PROVIDER',
   'WORKERS',
@@ -61,6 +63,16 @@ const configKeys = [
   'RATE_LIMIT_IP_BURST',
   'IN_FLIGHT_MAX',
   'TRUST_PROXY',
+  'CONNECTIONS_PER_ADDRESS_MAX',
+  'HEADERS_TIMEOUT_MS',
+  'REQUEST_TIMEOUT_MS',
+  'CONNECTIONS_CHECKING_INTERVAL_MS',
+  'SSE_STREAMS_PER_ADDRESS_MAX',
+  'SSE_STREAMS_PER_USER_MAX',
+  'SEAT_LIST_SEATS_MAX',
+  'SEAT_LIST_MAX_AGE_MS',
+  'RATE_LIMIT_SEAT_LIST_PER_SECOND',
+  'RATE_LIMIT_SEAT_LIST_BURST',
   'CEILING_KEY_PREFIX', // bench/ceiling-server.ts
 ];
 
@@ -232,7 +244,8 @@ export class ServerProcess {
       if (value !== undefined && !configKeys.includes(key)) env[key] = value;
     }
     // All load comes from 127.0.0.1 (one address): per-address limits would measure themselves.
-    Object.assign(env, { RATE_LIMITS: 'off' }, options.env, { PORT: String(port), HOST: '127.0.0.1' });
+    const oneAddress = { RATE_LIMITS: 'off', CONNECTIONS_PER_ADDRESS_MAX: '0', SSE_STREAMS_PER_ADDRESS_MAX: '0' };
+    Object.assign(env, oneAddress, options.env, { PORT: String(port), HOST: '127.0.0.1' });
     const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
       cwd: options.root,
       env,

@@ -2,6 +2,7 @@
 // start with a message that names the variable.
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { admissionAudience } from './app/admission-tokens.ts';
 
 const Integer = (minimum: number, maximum: number, fallback: number) =>
   Type.Integer({ minimum, maximum, default: fallback });
@@ -25,13 +26,28 @@ const ConfigSchema = Type.Object({
   SSE_MIN_INTERVAL_MS: Integer(0, 60_000, 250),
   SSE_HEARTBEAT_MS: Integer(100, 600_000, 15_000),
   SSE_MAX_BUFFERED_BYTES: Integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
+  // Live streams (seat map and waiting room together) one client address / one signed-in
+  // user may hold open at once in this process; 429 beyond. 0: no limit.
+  SSE_STREAMS_PER_ADDRESS_MAX: Integer(0, 1_000_000, 100),
+  SSE_STREAMS_PER_USER_MAX: Integer(0, 1_000_000, 10),
+  // GET …/seats: events with more seats than this are pointed to …/availability (409); a
+  // built list is shared for this long (changes meanwhile wait for the next build).
+  SEAT_LIST_SEATS_MAX: Integer(1, 1_000_000, 20_000),
+  SEAT_LIST_MAX_AGE_MS: Integer(0, 60_000, 1_000),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  // https; plain http only to a loopback host (a provider's sidecar, the tests). Needs
+  // AUTH_ISSUER and AUTH_AUDIENCE (checked below).
   AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
-  // Internal: the primary of a WORKERS>1 demo-mode server shares its random secret with
-  // its workers through this, so a token minted by one worker is valid on all of them.
-  DEMO_AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  // Demo mode: the server makes a random secret and mints any user's token at
+  // POST /v1/dev/token. Only when asked for, and only embedded on a loopback address:
+  // never with AUTH_SECRET/AUTH_JWKS_URL, DATABASE_URL or a public HOST (checked below).
+  DEMO_MODE: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
   AUTH_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  // A sign-in token older than this (by its iat) is refused whatever its exp says.
+  AUTH_TOKEN_MAX_AGE_SECONDS: Integer(60, 30 * 86_400, 86_400),
+  // How far a token's iat may be ahead of this server's clock.
+  AUTH_CLOCK_SKEW_SECONDS: Integer(0, 3_600, 60),
   HOLD_TTL_SECONDS: Integer(1, 86_400, 600),
   PAYMENT_PROVIDER: Type.Union([Type.Literal('test')], { default: 'test' }),
   WORKERS: Integer(1, 64, 1),
@@ -66,6 +82,18 @@ const ConfigSchema = Type.Object({
   RATE_LIMIT_IP_PER_SECOND: Integer(1, 1_000_000, 100),
   RATE_LIMIT_IP_BURST: Integer(1, 1_000_000, 200),
   IN_FLIGHT_MAX: Integer(1, 1_000_000, 1_000),
+  // GET …/seats per client address, a bucket of its own (a list is about 100 bytes a seat).
+  RATE_LIMIT_SEAT_LIST_PER_SECOND: Integer(1, 1_000_000, 1),
+  RATE_LIMIT_SEAT_LIST_BURST: Integer(1, 1_000_000, 10),
+  // Connections one client address (the socket's: behind a proxy, the proxy's) may hold
+  // open at once to this process; a connection beyond is closed at once. 0: no limit.
+  CONNECTIONS_PER_ADDRESS_MAX: Integer(0, 1_000_000, 256),
+  // Receiving a request's headers, and the whole request with its body, may take this
+  // long (408 beyond); answers are not timed (live streams run on). Node looks for
+  // overdue requests every CONNECTIONS_CHECKING_INTERVAL_MS.
+  HEADERS_TIMEOUT_MS: Integer(50, 600_000, 10_000),
+  REQUEST_TIMEOUT_MS: Integer(50, 3_600_000, 30_000),
+  CONNECTIONS_CHECKING_INTERVAL_MS: Integer(10, 60_000, 1_000),
   // Whose address a request has when it comes through a proxy: false (the socket's), true
   // (the first X-Forwarded-For entry), a number of proxy hops, or the proxies' addresses/CIDRs.
   TRUST_PROXY: Type.String({
@@ -107,6 +135,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.AUTH_SECRET && config.AUTH_JWKS_URL) {
     throw new ConfigError('Invalid configuration: set AUTH_SECRET or AUTH_JWKS_URL, not both');
   }
+  if (config.AUTH_JWKS_URL) checkJwksProvider(config);
+  if (config.AUTH_AUDIENCE === admissionAudience) {
+    throw new ConfigError(
+      `Invalid configuration: AUTH_AUDIENCE must not be ${admissionAudience} (the admission tokens' own)`,
+    );
+  }
+  if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
+    // Node refuses it too: the headers are part of the request.
+    throw new ConfigError('Invalid configuration: HEADERS_TIMEOUT_MS must not be above REQUEST_TIMEOUT_MS');
+  }
+  if (config.DEMO_MODE === 'true') checkDemoMode(config);
   if (config.WORKERS > 1 && (!config.DATABASE_URL || !config.REDIS_URL)) {
     // The embedded PGlite database and the in-process seat board belong to one process;
     // several processes share PostgreSQL and Redis.
@@ -118,7 +157,63 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
-/** True when no identity provider is configured: the server mints its own tokens. */
+const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Keys fetched over plain http could be swapped by anyone on the path, and a provider's
+ * keys sign tokens for every service it serves: so https (http only to this machine), and
+ * the issuer and the audience are checked.
+ */
+function checkJwksProvider(config: Config): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(config.AUTH_JWKS_URL!);
+  } catch {
+    throw new ConfigError('Invalid configuration: AUTH_JWKS_URL is not a URL');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopbackHosts.has(url.hostname))) {
+    throw new ConfigError(
+      'Invalid configuration: AUTH_JWKS_URL must be https (plain http only for 127.0.0.1, ::1 or localhost)',
+    );
+  }
+  const missing = [!config.AUTH_ISSUER && 'AUTH_ISSUER', !config.AUTH_AUDIENCE && 'AUTH_AUDIENCE'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration: AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE; missing: ${missing.join(', ')}`,
+    );
+  }
+}
+
+const loopbackAddresses = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Anyone who reaches a demo server signs in as anyone, admin included: a laptop only. */
+function checkDemoMode(config: Config): void {
+  const conflicts = [
+    config.AUTH_SECRET && 'AUTH_SECRET is set (demo mode mints its own tokens)',
+    config.AUTH_JWKS_URL && 'AUTH_JWKS_URL is set (demo mode mints its own tokens)',
+    config.DATABASE_URL && 'DATABASE_URL is set (demo mode runs on the embedded database only)',
+    !loopbackAddresses.has(config.HOST) && `HOST ${config.HOST} is not a loopback address (127.0.0.1, ::1)`,
+  ].filter(Boolean);
+  if (conflicts.length > 0) {
+    throw new ConfigError(`Invalid configuration: DEMO_MODE=true refused: ${conflicts.join('; ')}`);
+  }
+}
+
+/**
+ * What a serving process needs beyond a valid configuration: someone who signs users in.
+ * Demo mode is never a fallback; it is asked for (npm start asks for it on a fresh
+ * machine, see askForDemoModeWhenUnconfigured in src/http/server.ts).
+ */
+export function checkServable(config: Config): void {
+  if (config.DEMO_MODE !== 'true' && !config.AUTH_SECRET && !config.AUTH_JWKS_URL) {
+    throw new ConfigError(
+      'Invalid configuration: no identity provider: set AUTH_SECRET (HS256) or AUTH_JWKS_URL (with AUTH_ISSUER and ' +
+        'AUTH_AUDIENCE), or DEMO_MODE=true for a local demo on the embedded database',
+    );
+  }
+}
+
+/** True when demo mode was asked for: the server mints its own tokens. */
 export function isDemoMode(config: Config): boolean {
-  return !config.AUTH_SECRET && !config.AUTH_JWKS_URL;
+  return config.DEMO_MODE === 'true';
 }

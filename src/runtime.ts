@@ -18,7 +18,7 @@ import { connectPostgres, type Database, openPglite } from './adapters/postgres/
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
 import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
-import type { Config } from './config.ts';
+import { type Config, isDemoMode } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
 import type { LimitOptions } from './http/plugins/limits.ts';
@@ -55,6 +55,7 @@ export function settingsFrom(config: Config): Settings {
     holdGate: config.HOLD_GATE === 'on',
     admitter: { tickMs: config.ADMIT_TICK_MS, batchMax: config.ADMIT_BATCH_MAX },
     queueStreamIntervalMs: config.QUEUE_STREAM_INTERVAL_MS,
+    seatList: { seatsMax: config.SEAT_LIST_SEATS_MAX, maxAgeMs: config.SEAT_LIST_MAX_AGE_MS },
   };
 }
 
@@ -82,8 +83,14 @@ export function limitsFrom(config: Config): LimitOptions {
     rateLimits: config.RATE_LIMITS === 'on',
     user: { perSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
     address: { perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST },
+    seatList: { perSecond: config.RATE_LIMIT_SEAT_LIST_PER_SECOND, burst: config.RATE_LIMIT_SEAT_LIST_BURST },
     inFlightMax: config.IN_FLIGHT_MAX,
     trustProxy: trustProxyFrom(config.TRUST_PROXY),
+    connectionsPerAddressMax: config.CONNECTIONS_PER_ADDRESS_MAX,
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    connectionsCheckingIntervalMs: config.CONNECTIONS_CHECKING_INTERVAL_MS,
+    streams: { perAddressMax: config.SSE_STREAMS_PER_ADDRESS_MAX, perUserMax: config.SSE_STREAMS_PER_USER_MAX },
   };
 }
 
@@ -130,9 +137,7 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
 
 /** The secret admission tokens are signed with (see AdmissionTokens for the derived key). */
 export function admissionSecretOf(config: Config): string {
-  return (
-    config.ADMISSION_SECRET ?? config.AUTH_SECRET ?? config.DEMO_AUTH_SECRET ?? randomBytes(32).toString('base64url')
-  );
+  return config.ADMISSION_SECRET ?? config.AUTH_SECRET ?? randomBytes(32).toString('base64url');
 }
 
 /** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
@@ -193,10 +198,12 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   };
   const authenticator = createAuthenticator({
     secret: config.AUTH_SECRET,
-    demoSecret: config.DEMO_AUTH_SECRET,
+    demo: isDemoMode(config),
     jwksUrl: config.AUTH_JWKS_URL,
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
+    tokenMaxAgeSeconds: config.AUTH_TOKEN_MAX_AGE_SECONDS,
+    clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
   });
   const close = async () => {
     await board.close();

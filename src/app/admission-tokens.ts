@@ -4,7 +4,8 @@
 import { createHmac } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 
-const audience = 'boxoffice-admission';
+/** The audience of admission tokens; a sign-in token carrying it is refused (see auth.ts). */
+export const admissionAudience = 'boxoffice-admission';
 const verifiedMax = 50_000;
 
 export interface Admission {
@@ -29,7 +30,7 @@ export class AdmissionTokens {
     return new SignJWT({ evt: admission.eventId })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(admission.userId)
-      .setAudience(audience)
+      .setAudience(admissionAudience)
       .setExpirationTime(Math.floor(admission.expiresAtMs / 1000))
       .sign(this.key);
   }
@@ -44,7 +45,7 @@ export class AdmissionTokens {
     }
     try {
       const { payload } = await jwtVerify(token, await this.cryptoKey, {
-        audience,
+        audience: admissionAudience,
         algorithms: ['HS256'],
         currentDate: new Date(nowMs),
         clockTolerance: 0,

@@ -1,9 +1,10 @@
-// Venues and performers: organizers manage their own; anyone may read them. Someone
-// else's venue or performer cannot be changed (404, as if it did not exist for them).
+// Venues and performers: organizers manage their own; anyone may read them (without whose
+// they are). Someone else's venue or performer cannot be changed (404, as if it did not
+// exist for them).
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
 import type { VenueFields } from './ports.ts';
-import { performerView, venueView } from './views.ts';
+import { ownPerformerView, ownVenueView, performerView, venueView } from './views.ts';
 
 export interface VenueInput {
   name?: string;
@@ -41,7 +42,7 @@ export async function createVenue(deps: Deps, organizerId: string, input: VenueI
   };
   const venue = await deps.catalog.createVenue(organizerId, fields, deps.clock.nowMs());
   await deps.catalogCache.invalidate();
-  return venueView(venue);
+  return ownVenueView(venue);
 }
 
 export async function getVenue(deps: Deps, venueId: string) {
@@ -60,17 +61,17 @@ export async function updateVenue(deps: Deps, organizerId: string, venueId: stri
   if (!updated) throw new DomainError('VENUE_NOT_FOUND', `no venue ${venueId}`);
   for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
-  return venueView(updated.venue);
+  return ownVenueView(updated.venue);
 }
 
 export async function listOwnVenues(deps: Deps, organizerId: string) {
-  return { venues: (await deps.catalog.listVenues(organizerId, ownListMax)).map(venueView) };
+  return { venues: (await deps.catalog.listVenues(organizerId, ownListMax)).map(ownVenueView) };
 }
 
 export async function createPerformer(deps: Deps, organizerId: string, name: string) {
   const performer = await deps.catalog.createPerformer(organizerId, name, deps.clock.nowMs());
   await deps.catalogCache.invalidate();
-  return performerView(performer);
+  return ownPerformerView(performer);
 }
 
 export async function getPerformer(deps: Deps, performerId: string) {
@@ -88,9 +89,9 @@ export async function renamePerformer(deps: Deps, organizerId: string, performer
   if (!updated) throw new DomainError('PERFORMER_NOT_FOUND', `no performer ${performerId}`);
   for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
-  return performerView(updated.performer);
+  return ownPerformerView(updated.performer);
 }
 
 export async function listOwnPerformers(deps: Deps, organizerId: string) {
-  return { performers: (await deps.catalog.listPerformers(organizerId, ownListMax)).map(performerView) };
+  return { performers: (await deps.catalog.listPerformers(organizerId, ownListMax)).map(ownPerformerView) };
 }

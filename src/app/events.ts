@@ -171,7 +171,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
   }
   deps.store.forgetEvent(event.id);
   await deps.catalogCache.invalidate();
-  return eventDetailView(outcome.event, await deps.store.countSeats(event.id, nowMs), nowMs);
+  return eventDetailView(outcome.event, await deps.store.countSeats(event.id, nowMs), nowMs, true);
 }
 
 // ---------------------------------------------------------------- browsing and search
@@ -345,5 +345,6 @@ export async function requireEventOnSale(deps: Deps, eventId: string) {
 export async function getEvent(deps: Deps, eventId: string, viewerId?: string) {
   const event = await requireEvent(deps, eventId, viewerId);
   const nowMs = deps.clock.nowMs();
-  return eventDetailView(event, await deps.store.countSeats(event.id, nowMs), nowMs);
+  const forOrganizer = viewerId !== undefined && viewerId === event.organizerId;
+  return eventDetailView(event, await deps.store.countSeats(event.id, nowMs), nowMs, forOrganizer);
 }

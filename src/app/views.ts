@@ -69,10 +69,14 @@ export function eventSummaryView(event: EventRecord) {
   };
 }
 
-export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: number) {
+/**
+ * An event in full. organizer_id (the identity provider's subject of its organizer,
+ * possibly an e-mail address) only in the organizer's own answers.
+ */
+export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: number, forOrganizer: boolean) {
   return {
     ...eventSummaryView(event),
-    organizer_id: event.organizerId,
+    ...(forOrganizer ? { organizer_id: event.organizerId } : {}),
     description: event.description,
     max_seats_per_user: event.maxSeatsPerUser,
     waiting_room: waitingRoomView(event.waitingRoom),
@@ -86,10 +90,13 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
   };
 }
 
+// A venue or performer as anyone reads it: without organizer_id, the identity provider's
+// subject of its organizer (possibly an e-mail address). Their organizer's own answers
+// (create, edit, their lists) add it.
+
 export function venueView(venue: VenueRecord) {
   return {
     venue_id: venue.id,
-    organizer_id: venue.organizerId,
     name: venue.name,
     city: venue.city,
     address: venue.address,
@@ -101,12 +108,19 @@ export function venueView(venue: VenueRecord) {
   };
 }
 
+export function ownVenueView(venue: VenueRecord) {
+  return { ...venueView(venue), organizer_id: venue.organizerId };
+}
+
 export function performerView(performer: PerformerRecord) {
   return {
     performer_id: performer.id,
-    organizer_id: performer.organizerId,
     name: performer.name,
     created_at: iso(performer.createdAtMs),
     updated_at: iso(performer.updatedAtMs),
   };
+}
+
+export function ownPerformerView(performer: PerformerRecord) {
+  return { ...performerView(performer), organizer_id: performer.organizerId };
 }

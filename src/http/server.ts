@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startSweeper } from '../app/expire-holds.ts';
 import { startAdmitter } from '../app/waiting-room.ts';
-import { ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
+import { checkServable, ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
 import { seedDemoEvent } from '../demo.ts';
 import { createRuntime, limitsFrom, liveOptionsFrom } from '../runtime.ts';
 import { buildApp } from './app.ts';
@@ -49,6 +49,7 @@ async function startWorker(config: Config) {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
 
   if (!cluster.isWorker || cluster.worker?.id === 1) printWelcome(address, config, demoEventId);
+  if (!config.DATABASE_URL) app.log.warn(embeddedDurability);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -70,6 +71,10 @@ async function startWorker(config: Config) {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+const embeddedDurability =
+  'embedded database (PGlite): an acknowledged hold or booking survives a crash of this process but not a power cut ' +
+  'or an operating-system crash (PGlite does not fsync); set DATABASE_URL (PostgreSQL) for anything that matters';
+
 function printWelcome(address: string, config: Config, demoEventId: string | null) {
   const lines = [`Boxoffice listening on ${address}  (API docs: ${address}/docs)`];
   if (config.WEB_APP_DIR !== 'off' && existsSync(path.join(config.WEB_APP_DIR, 'index.html'))) {
@@ -79,7 +84,7 @@ function printWelcome(address: string, config: Config, demoEventId: string | nul
   if (demoEventId) lines.push(`Demo event on sale now: ${address}/v1/events/${demoEventId}/seats`);
   if (isDemoMode(config)) {
     lines.push(
-      'Demo mode (no AUTH_SECRET / AUTH_JWKS_URL): get a token with',
+      'Demo mode (DEMO_MODE=true): anyone who reaches this address signs in as anyone; get a token with',
       `  curl -s -X POST ${address}/v1/dev/token -H 'content-type: application/json' -d '{"user_id":"alice","role":"customer"}'`,
     );
   }
@@ -87,13 +92,10 @@ function printWelcome(address: string, config: Config, demoEventId: string | nul
 }
 
 function startPrimary(config: Config) {
-  // Workers must agree on the demo secret, or a token from one is refused by another.
-  const env: Record<string, string> =
-    isDemoMode(config) && !config.DEMO_AUTH_SECRET ? { DEMO_AUTH_SECRET: randomBytes(32).toString('base64url') } : {};
-  // Likewise admission tokens: one worker's must pass on all of them.
-  if (!config.ADMISSION_SECRET && !config.AUTH_SECRET && !env.DEMO_AUTH_SECRET && !config.DEMO_AUTH_SECRET) {
-    env.ADMISSION_SECRET = randomBytes(32).toString('base64url');
-  }
+  // Admission tokens: one worker's must pass on all of them. (Demo mode, whose secret is
+  // random per process, is never several workers: it runs on the embedded database only.)
+  const env: Record<string, string> = {};
+  if (!config.ADMISSION_SECRET && !config.AUTH_SECRET) env.ADMISSION_SECRET = randomBytes(32).toString('base64url');
   let stopping = false;
   // A worker that dies soon after it started (bad database URL, say) is restarted with
   // growing pauses; after several such deaths in a row the primary gives up, so a
@@ -138,10 +140,25 @@ function startPrimary(config: Config) {
   process.on('SIGINT', stop);
 }
 
+/**
+ * `npm start` on a fresh machine: nothing configured at all (no identity provider, no
+ * database, a loopback HOST) asks for demo mode, so the first command gives a working
+ * demo. Anything configured, and demo mode must be asked for by name.
+ */
+function askForDemoModeWhenUnconfigured(env: NodeJS.ProcessEnv) {
+  const unset = (key: string) => env[key] === undefined || env[key] === '';
+  const loopbackHost = unset('HOST') || ['127.0.0.1', '::1', 'localhost'].includes(env.HOST!);
+  if (unset('DEMO_MODE') && unset('AUTH_SECRET') && unset('AUTH_JWKS_URL') && unset('DATABASE_URL') && loopbackHost) {
+    env.DEMO_MODE = 'true';
+  }
+}
+
 async function main() {
   let config: Config;
   try {
+    if (process.argv.includes('--demo-when-unconfigured')) askForDemoModeWhenUnconfigured(process.env);
     config = loadConfig();
+    checkServable(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

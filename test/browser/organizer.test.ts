@@ -1,8 +1,10 @@
-// An organizer signs in (demo login), builds an event with the seat-map builder, sees the
-// preview, publishes, and buyers find it in the list with the right seat count.
+// An organizer signs in (demo login embedded, a pasted token with an identity provider),
+// builds an event with the seat-map builder, sees the preview, publishes, and buyers find
+// it in the list with the right seat count.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
+import { signToken } from '../support/harness.ts';
 
 describe('organizer in the browser', () => {
   let rig: BrowserRig;
@@ -18,12 +20,21 @@ describe('organizer in the browser', () => {
       'organizer',
       () => [page],
       async () => {
-        // Demo login: a name and a role.
         await page.goto('/organize');
         await page.waitForURL(/\/login\?next=%2Forganize$/);
-        await page.getByLabel('Your name').fill('orla');
-        await page.getByLabel('Role').selectOption('organizer');
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        if (rig.demo) {
+          // Demo login: a name and a role.
+          await page.getByLabel('Your name').fill('orla');
+          await page.getByLabel('Role').selectOption('organizer');
+          await page.getByRole('button', { name: 'Sign in' }).click();
+        } else {
+          // An identity provider's token, pasted.
+          await page.getByText('I have a token').click();
+          await page
+            .getByLabel('Bearer token (JWT) from your identity provider')
+            .fill(await signToken('orla', 'organizer'));
+          await page.getByRole('button', { name: 'Use this token' }).click();
+        }
         await page.waitForURL(/\/organize$/);
         assert.equal(await page.getByTestId('signed-in-as').textContent(), 'orla · organizer');
 

@@ -1106,7 +1106,8 @@ describe('bad input to the demo-mode token route', () => {
   const ctx = { eventId: '', reservationId: '', bookingId: '', tokens: {}, forged: {} } as unknown as Ctx;
 
   before(async () => {
-    t = await startTestApp({ env: { AUTH_SECRET: '' } });
+    // Demo mode is refused with DATABASE_URL: embedded on both passes.
+    t = await startTestApp({ env: { AUTH_SECRET: '', DEMO_MODE: 'true', DATABASE_URL: '' } });
     countsBefore = await tableCounts(t);
   });
   after(() => t?.close());

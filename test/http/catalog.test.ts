@@ -670,7 +670,8 @@ describe('catalog management', () => {
     });
     const read = await c.request('GET', `/v1/venues/${venue.venue_id}`);
     assert.equal(read.statusCode, 200);
-    assert.deepEqual(read.json(), venue, 'anyone may read a venue');
+    const { organizer_id: _organizer, ...publicVenue } = venue;
+    assert.deepEqual(read.json(), publicVenue, 'anyone may read a venue, but not whose it is');
 
     clock.advance(1_000);
     const patched = await c.request('PATCH', `/v1/venues/${venue.venue_id}`, {
@@ -737,7 +738,8 @@ describe('catalog management', () => {
     const performer = created.json();
     assert.equal(performer.organizer_id, 'org-v');
     assert.equal(performer.name, 'Rosalía');
-    assert.deepEqual((await c.request('GET', `/v1/performers/${performer.performer_id}`)).json(), performer);
+    const { organizer_id: _organizer, ...publicPerformer } = performer;
+    assert.deepEqual((await c.request('GET', `/v1/performers/${performer.performer_id}`)).json(), publicPerformer);
     const renamed = await c.request('PATCH', `/v1/performers/${performer.performer_id}`, {
       as: 'org-v',
       payload: { name: 'Rosalía Vila' },
@@ -884,6 +886,60 @@ describe('catalog management', () => {
     assert.deepEqual((await getEvent(eventId)).json().performers, [
       { performer_id: performer.performer_id, name: 'Aladdin Sane' },
     ]);
+  });
+
+  test('when a performer or venue has only draft or cancelled events (or none), then suggestions do not name them', async () => {
+    const suggested = async (q: string) =>
+      ((await c.request('GET', `/v1/search/suggest?q=${q}`)).json().suggestions as { kind: string; name: string }[])
+        .filter((s) => s.kind !== 'event')
+        .map((s) => `${s.kind}:${s.name}`)
+        .sort();
+    const performer = await c.performer('org-s', 'Quasarbeat Collective');
+    const venue = await c.venue('org-s', { name: 'Quasarbeat Dome', city: 'Reykjavik' });
+    await c.performer('org-s', 'Quasarbeat Unbooked');
+    await c.venue('org-s', { name: 'Quasarbeat Empty Hall', city: 'Reykjavik' });
+    assert.deepEqual(await suggested('quasarbeat'), [], 'no event at all');
+    const draftId = await c.event('org-s', {
+      name: 'Unannounced Tour',
+      status: 'draft',
+      venue_id: venue.venue_id,
+      performer_ids: [performer.performer_id],
+    });
+    assert.deepEqual(await suggested('quasarbeat'), [], 'a draft event does not make them public');
+
+    const published = await c.patchEvent('org-s', draftId, { status: 'published' });
+    assert.equal(published.statusCode, 200, published.body);
+    assert.deepEqual(await suggested('quasarbeat'), ['performer:Quasarbeat Collective', 'venue:Quasarbeat Dome']);
+
+    const cancelled = await c.patchEvent('org-s', draftId, { status: 'cancelled' });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    assert.deepEqual(await suggested('quasarbeat'), [], 'as the event list: only published events count');
+  });
+
+  test('when anyone reads a venue or performer, then the organizer’s id is not in it; the organizer’s own views keep it', async () => {
+    const venue = await c.venue('org-private@example.com', { name: 'Mailbox Hall', city: 'Leeds' });
+    const performer = await c.performer('org-private@example.com', 'Mailbox Band');
+    await c.event('org-private@example.com', {
+      name: 'Mailbox Night',
+      venue_id: venue.venue_id,
+      performer_ids: [performer.performer_id],
+    });
+    for (const [url, as] of [
+      [`/v1/venues/${venue.venue_id}`, undefined],
+      [`/v1/venues/${venue.venue_id}`, 'org-private@example.com'],
+      [`/v1/performers/${performer.performer_id}`, undefined],
+      [`/v1/performers/${performer.performer_id}`, 'org-private@example.com'],
+      ['/v1/search/suggest?q=mailbox', undefined],
+      ['/v1/events?q=mailbox', undefined],
+    ] as const) {
+      const response = await c.request('GET', url, { as });
+      assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
+      assert.doesNotMatch(response.body, /org-private|organizer_id/, url);
+    }
+    const own = async (url: string) => (await c.request('GET', url, { as: 'org-private@example.com' })).json();
+    const owners = (items: { organizer_id: string }[]) => items.map((item) => item.organizer_id);
+    assert.deepEqual(owners((await own('/v1/me/venues')).venues), ['org-private@example.com']);
+    assert.deepEqual(owners((await own('/v1/me/performers')).performers), ['org-private@example.com']);
   });
 
   test('when an event is a draft, then only its organizer sees it, and publishing makes it searchable at once', async () => {
@@ -1043,7 +1099,10 @@ describe('catalog management', () => {
     assert.deepEqual(detail.venue, { venue_id: venue.venue_id, name: 'Paradiso', city: 'Amsterdam' });
     assert.deepEqual(detail.performers, [{ performer_id: performer.performer_id, name: 'Kraftwerk' }]);
     assert.equal(detail.updated_at, new Date(clock.nowMs()).toISOString());
-    assert.deepEqual(await getEvent(eventId).then((r) => r.json()), detail);
+    // Anyone reads the same detail, less the organizer's id (their own answers carry it).
+    const { organizer_id: organizerId, ...publicDetail } = detail;
+    assert.equal(organizerId, 'org-f');
+    assert.deepEqual(await getEvent(eventId).then((r) => r.json()), publicDetail);
     assert.deepEqual(await c.names('q=robots'), []);
     for (const q of ['man%20machine', 'kraftwerk', 'paradiso', 'synthesizer']) {
       assert.deepEqual(await c.names(`q=${q}`), ['Man Machine'], q);

@@ -513,8 +513,9 @@ describe('operations and demo mode', () => {
     }
   });
 
-  test('when no identity provider is configured, then /v1/dev/token mints working tokens', async () => {
-    const t = await startTestApp({ env: { AUTH_SECRET: '' } });
+  test('when demo mode is asked for, then /v1/dev/token mints working tokens', async () => {
+    // Demo mode is refused with DATABASE_URL: embedded on both passes.
+    const t = await startTestApp({ env: { AUTH_SECRET: '', DEMO_MODE: 'true', DATABASE_URL: '' } });
     try {
       const minted = await t.app.inject({
         method: 'POST',

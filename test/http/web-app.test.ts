@@ -48,6 +48,42 @@ describe('web app', () => {
     assert.match(String(missing.headers['content-type']), /application\/problem\+json/);
   });
 
+  it('when the app page or its files are served, then a strict CSP, frame denial, nosniff and a referrer policy come with them', async () => {
+    const page = (url: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...headers } });
+    const first = await page('/');
+    const revalidated = await page('/', { 'if-none-match': String(first.headers.etag) });
+    assert.equal(revalidated.statusCode, 304, 'the page is revalidated, and keeps its headers then too');
+    const pages = {
+      '/': first,
+      '/ (304)': revalidated,
+      '/index.html': await page('/index.html'),
+      '/events/3f0c (a client-side route)': await page('/events/3f0c'),
+      '/organize?x=1': await page('/organize?x=1'),
+    };
+    for (const [url, response] of Object.entries(pages)) {
+      const policy = String(response.headers['content-security-policy']);
+      const directives = new Map(
+        policy.split(';').map((directive) => {
+          const [name, ...values] = directive.trim().split(/\s+/);
+          return [name!, values.join(' ')] as const;
+        }),
+      );
+      assert.equal(directives.get('default-src'), "'self'", `${url}: ${policy}`);
+      assert.equal(directives.get('script-src'), "'self'", `${url}: no inline scripts, no eval`);
+      assert.equal(directives.get('object-src'), "'none'", url);
+      assert.equal(directives.get('base-uri'), "'self'", url);
+      assert.equal(directives.get('frame-ancestors'), "'none'", url);
+      assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval|\*/, url);
+      assert.equal(response.headers['x-frame-options'], 'DENY', url);
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(response.headers['referrer-policy'], 'no-referrer', url);
+    }
+    const asset = await t.app.inject({ method: 'GET', url: '/assets/index-abc123.js' });
+    assert.equal(asset.statusCode, 200);
+    assert.equal(asset.headers['x-content-type-options'], 'nosniff', 'a script is never sniffed into something else');
+  });
+
   it('when an API path or a non-page request matches nothing, then it stays a problem+json 404', async () => {
     for (const [url, accept] of [
       ['/v1/nothing-here', 'text/html'],

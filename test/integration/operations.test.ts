@@ -2,6 +2,9 @@
 // going away and coming back.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import {
@@ -95,7 +98,7 @@ describe(`operations on ${testDb}`, () => {
   );
 
   test(
-    'when started with WORKERS=2 in demo mode, then a token minted by one worker works on all and SIGTERM stops cleanly',
+    'when started with WORKERS=2, then a token works on every worker and SIGTERM stops cleanly',
     { skip: testDb !== 'postgres' && 'several workers need PostgreSQL' },
     async () => {
       const schema = await createSchema();
@@ -103,16 +106,11 @@ describe(`operations on ${testDb}`, () => {
         DATABASE_URL: postgresUrlFor(schema),
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: `bxt:${schema}:`,
+        AUTH_SECRET: testSecret,
         WORKERS: '2',
       });
       try {
-        const minted = await fetch(`${server.url}/v1/dev/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ user_id: 'cluster-user', role: 'organizer' }),
-        });
-        assert.equal(minted.status, 200);
-        const { token } = (await minted.json()) as { token: string };
+        const token = await signToken('cluster-user', 'organizer');
         // New connections are spread over the workers; every one must accept the token.
         const statuses = await Promise.all(
           Array.from({ length: 20 }, () =>
@@ -122,6 +120,12 @@ describe(`operations on ${testDb}`, () => {
           ),
         );
         assert.deepEqual([...new Set(statuses)], [200]);
+        const minted = await fetch(`${server.url}/v1/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: 'intruder', role: 'admin' }),
+        });
+        assert.equal(minted.status, 404, 'no token minting with an identity provider');
       } finally {
         await server.stop();
         await dropSchema(schema);
@@ -129,6 +133,64 @@ describe(`operations on ${testDb}`, () => {
       assert.equal(server.child.exitCode, 0, server.output());
     },
   );
+
+  const refusedStart = (env: Record<string, string>, args: string[] = []) =>
+    startServerProcess(env, 10_000, args).then(
+      async (server) => {
+        await server.stop();
+        return 'it started';
+      },
+      (error: Error) => error.message,
+    );
+
+  test('when production-shaped settings have no identity provider, then the server refuses to start and mints nothing', async () => {
+    // The audit's setup: DATABASE_URL and REDIS_URL, no AUTH_SECRET / AUTH_JWKS_URL, even
+    // with npm start's flag that asks for demo mode on an unconfigured machine.
+    const production = { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl };
+    for (const args of [[], ['--demo-when-unconfigured']]) {
+      assert.match(await refusedStart(production, args), /no identity provider: set AUTH_SECRET/);
+    }
+    assert.match(
+      await refusedStart({ DATA_DIR: 'memory://' }),
+      /no identity provider/,
+      'demo mode is never a fallback',
+    );
+  });
+
+  test('when demo mode is asked for with a database, a public address or an identity provider, then the start stops and says why', async () => {
+    assert.match(
+      await refusedStart({ DEMO_MODE: 'true', DATABASE_URL: postgresUrl }),
+      /DEMO_MODE=true refused: DATABASE_URL is set/,
+    );
+    assert.match(
+      await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', HOST: '0.0.0.0' }),
+      /DEMO_MODE=true refused: HOST 0.0.0.0 is not a loopback address/,
+    );
+    assert.match(
+      await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', AUTH_SECRET: testSecret }),
+      /DEMO_MODE=true refused: AUTH_SECRET is set/,
+    );
+  });
+
+  test('when npm start runs with nothing configured, then it is demo mode on the embedded database: tokens are minted', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'boxoffice-demo-'));
+    const server = await startServerProcess({ DATA_DIR: dataDir }, 60_000, ['--demo-when-unconfigured']);
+    try {
+      const minted = await fetch(`${server.url}/v1/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: 'alice', role: 'customer' }),
+      });
+      assert.equal(minted.status, 200);
+      const { token } = (await minted.json()) as { token: string };
+      assert.equal((await fetch(`${server.url}/v1/me/bookings`, { headers: auth(token) })).status, 200);
+      assert.match(server.output(), /Demo mode \(DEMO_MODE=true\)/);
+      assert.match(server.output(), /PGlite does not fsync/, 'the embedded durability is said at start-up');
+    } finally {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 
   test('when SIGTERM comes while clients hold connections without a request, then the shutdown ends them and exits 0 at once', async () => {
     const schema = testDb === 'postgres' ? await createSchema() : null;

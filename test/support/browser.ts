@@ -6,7 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createSchema, deleteRedisKeys, dropSchema, postgresUrlFor, redisUrl, testDb } from './harness.ts';
+import {
+  createSchema,
+  deleteRedisKeys,
+  dropSchema,
+  postgresUrlFor,
+  redisUrl,
+  signToken,
+  testDb,
+  testSecret,
+} from './harness.ts';
 import { startServerProcess, type ServerProcess } from './processes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -17,6 +26,12 @@ export interface BrowserRig {
   base: string;
   server: ServerProcess;
   browser: Browser;
+  /**
+   * Demo mode (the PGlite pass: DEMO_MODE=true, tokens from /v1/dev/token, the demo login
+   * form), or an identity provider (the PostgreSQL pass: demo mode is refused with
+   * DATABASE_URL; tokens signed with AUTH_SECRET and pasted into the token form).
+   */
+  demo: boolean;
   /** A new browser context (its own storage: a separate person) signed in as userId. */
   personAs(userId: string, role?: 'customer' | 'organizer'): Promise<{ context: BrowserContext; page: Page }>;
   /** POST/GET to the API as userId (a token from the demo server). */
@@ -24,7 +39,7 @@ export interface BrowserRig {
   close(): Promise<void>;
 }
 
-/** Starts a demo-mode server (tokens from /v1/dev/token) on the run's database, and chromium. */
+/** Starts a server on the run's database (demo mode when embedded), and chromium. */
 export async function startBrowserRig(env: Record<string, string> = {}): Promise<BrowserRig> {
   if (!existsSync(path.join(root, 'web/dist/index.html'))) {
     throw new Error('web/dist is not built: npm test builds it (pretest: npm run build:web)');
@@ -35,11 +50,17 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
   let databaseEnv: Record<string, string>;
   if (testDb === 'postgres') {
     schema = await createSchema();
-    databaseEnv = { DATABASE_URL: postgresUrlFor(schema), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bxt:${schema}:` };
+    databaseEnv = {
+      DATABASE_URL: postgresUrlFor(schema),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `bxt:${schema}:`,
+      AUTH_SECRET: testSecret,
+    };
   } else {
     dataDir = await mkdtemp(path.join(tmpdir(), 'boxoffice-browser-'));
-    databaseEnv = { DATA_DIR: dataDir };
+    databaseEnv = { DATA_DIR: dataDir, DEMO_MODE: 'true' };
   }
+  const demo = testDb !== 'postgres';
   // A fresh PGlite data directory is migrated at start: slow on a busy 2-core machine.
   const server = await startServerProcess({ ...databaseEnv, CATALOG_CACHE_TTL_MS: '0', ...env }, 120_000);
   const browser = await chromium.launch({
@@ -50,6 +71,10 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
   const tokenFor = async (userId: string, role: 'customer' | 'organizer') => {
     const key = `${userId}/${role}`;
     let token = tokens.get(key);
+    if (!token && !demo) {
+      token = await signToken(userId, role);
+      tokens.set(key, token);
+    }
     if (!token) {
       const response = await fetch(`${server.url}/v1/dev/token`, {
         method: 'POST',
@@ -67,6 +92,7 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
     base: server.url,
     server,
     browser,
+    demo,
     async personAs(userId, role = 'customer') {
       const token = await tokenFor(userId, role);
       const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });

@@ -100,6 +100,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     // Every test client comes from 127.0.0.1: the limits are on only in the tests of them.
     RATE_LIMITS: 'off',
+    CONNECTIONS_PER_ADDRESS_MAX: '0',
+    // Tests read the seat list right after a change: a fresh build for every new version.
+    SEAT_LIST_MAX_AGE_MS: '0',
     ...(testDb === 'postgres' ? { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl } : {}),
     ...env,
   });

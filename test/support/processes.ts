@@ -27,10 +27,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts src/http/server.ts with env on a free port and waits until /readyz answers. */
-export async function startServerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServerProcess> {
+/** Starts src/http/server.ts (with args) with env on a free port and waits until /readyz answers. */
+export async function startServerProcess(
+  env: Record<string, string>,
+  readyTimeoutMs = 30_000,
+  args: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/http/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/http/server.ts', ...args], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -40,6 +44,9 @@ export async function startServerProcess(env: Record<string, string>, readyTimeo
       DEMO_EVENT: 'off',
       // Every test client comes from 127.0.0.1: the limits are on only in the tests of them.
       RATE_LIMITS: 'off',
+      CONNECTIONS_PER_ADDRESS_MAX: '0',
+      // Tests read the seat list right after a change: a fresh build for every new version.
+      SEAT_LIST_MAX_AGE_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

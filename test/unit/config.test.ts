@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, isDemoMode, loadConfig } from '../../src/config.ts';
+import { checkServable, ConfigError, isDemoMode, loadConfig } from '../../src/config.ts';
 
 describe('configuration', () => {
-  test('when nothing is set, then the documented defaults apply and demo mode is on', () => {
+  test('when nothing is set, then the documented defaults apply, demo mode is off and nobody can sign in', () => {
     const config = loadConfig({});
     assert.equal(config.PORT, 3000);
     assert.equal(config.HOST, '127.0.0.1');
@@ -11,7 +11,33 @@ describe('configuration', () => {
     assert.equal(config.DATA_DIR, './data');
     assert.equal(config.WORKERS, 1);
     assert.equal(config.DATABASE_URL, undefined);
-    assert.ok(isDemoMode(config));
+    assert.equal(isDemoMode(config), false, 'demo mode is asked for, never a fallback');
+    assert.throws(() => checkServable(config), /no identity provider/);
+  });
+
+  test('when demo mode is asked for, then only embedded, on a loopback address and without an identity provider', () => {
+    const demo = loadConfig({ DEMO_MODE: 'true' });
+    assert.ok(isDemoMode(demo));
+    assert.doesNotThrow(() => checkServable(demo));
+    assert.ok(isDemoMode(loadConfig({ DEMO_MODE: 'true', HOST: '::1', REDIS_URL: 'redis://127.0.0.1:6379' })));
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ DATABASE_URL: 'postgres://localhost/db' }, /DATABASE_URL is set/],
+      [{ HOST: '0.0.0.0' }, /HOST 0.0.0.0 is not a loopback address/],
+      [{ HOST: '192.168.1.10' }, /not a loopback address/],
+      [{ AUTH_SECRET: 'x'.repeat(32) }, /AUTH_SECRET is set/],
+    ];
+    for (const [env, message] of refused) {
+      assert.throws(
+        () => loadConfig({ DEMO_MODE: 'true', ...env }),
+        (error: Error) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /DEMO_MODE=true refused/);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    }
+    assert.throws(() => loadConfig({ DEMO_MODE: 'yes' }), /DEMO_MODE/);
   });
 
   test('when values are bad, then the start stops with a message naming each', () => {
@@ -67,8 +93,51 @@ describe('configuration', () => {
     }
   });
 
-  test('when an identity provider is configured, then demo mode is off', () => {
-    assert.equal(isDemoMode(loadConfig({ AUTH_SECRET: 'x'.repeat(32) })), false);
+  test('when the connection, stream and seat-list limits are given, then they are checked like the rest', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.CONNECTIONS_PER_ADDRESS_MAX, 256);
+    assert.equal(defaults.HEADERS_TIMEOUT_MS, 10_000);
+    assert.equal(defaults.REQUEST_TIMEOUT_MS, 30_000);
+    assert.equal(defaults.CONNECTIONS_CHECKING_INTERVAL_MS, 1_000);
+    assert.equal(defaults.SSE_STREAMS_PER_ADDRESS_MAX, 100);
+    assert.equal(defaults.SSE_STREAMS_PER_USER_MAX, 10);
+    assert.equal(defaults.SEAT_LIST_SEATS_MAX, 20_000);
+    assert.equal(defaults.SEAT_LIST_MAX_AGE_MS, 1_000);
+    assert.equal(defaults.RATE_LIMIT_SEAT_LIST_PER_SECOND, 1);
+    assert.equal(defaults.RATE_LIMIT_SEAT_LIST_BURST, 10);
+    const off = loadConfig({
+      CONNECTIONS_PER_ADDRESS_MAX: '0',
+      SSE_STREAMS_PER_ADDRESS_MAX: '0',
+      SEAT_LIST_MAX_AGE_MS: '0',
+    });
+    assert.equal(off.CONNECTIONS_PER_ADDRESS_MAX, 0);
+    assert.equal(off.SSE_STREAMS_PER_ADDRESS_MAX, 0);
+    assert.equal(off.SEAT_LIST_MAX_AGE_MS, 0);
+    for (const [key, value] of [
+      ['CONNECTIONS_PER_ADDRESS_MAX', '-1'],
+      ['REQUEST_TIMEOUT_MS', '0'],
+      ['HEADERS_TIMEOUT_MS', 'ten seconds'],
+      ['CONNECTIONS_CHECKING_INTERVAL_MS', '0'],
+      ['SSE_STREAMS_PER_USER_MAX', '1.5'],
+      ['SEAT_LIST_SEATS_MAX', '0'],
+      ['RATE_LIMIT_SEAT_LIST_BURST', '0'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [key]: value }),
+        (error: Error) => error instanceof ConfigError && error.message.includes(key),
+        `${key}=${value}`,
+      );
+    }
+    assert.throws(
+      () => loadConfig({ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }),
+      /HEADERS_TIMEOUT_MS must not be above REQUEST_TIMEOUT_MS/,
+    );
+  });
+
+  test('when an identity provider is configured, then demo mode is off and the server may start', () => {
+    const configured = loadConfig({ AUTH_SECRET: 'x'.repeat(32) });
+    assert.equal(isDemoMode(configured), false);
+    assert.doesNotThrow(() => checkServable(configured));
     const several = loadConfig({
       PORT: '8080',
       WORKERS: '3',
@@ -78,5 +147,61 @@ describe('configuration', () => {
     });
     assert.equal(several.WORKERS, 3);
     assert.equal(several.REDIS_CLUSTER, 'true');
+  });
+
+  test('when an identity provider is configured by JWKS, then it is https (http only on loopback) with issuer and audience', () => {
+    const provider = { AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'boxoffice' };
+    assert.equal(
+      loadConfig({ AUTH_JWKS_URL: 'https://idp.example/jwks', ...provider }).AUTH_JWKS_URL,
+      'https://idp.example/jwks',
+    );
+    for (const loopback of ['http://127.0.0.1:8080/jwks', 'http://localhost/jwks', 'http://[::1]:9000/jwks']) {
+      assert.equal(loadConfig({ AUTH_JWKS_URL: loopback, ...provider }).AUTH_JWKS_URL, loopback, loopback);
+    }
+    for (const url of [
+      'http://idp.example/jwks',
+      'http://10.0.0.5/jwks',
+      'http://127.0.0.1.evil.example/jwks',
+      'ftp://idp/jwks',
+      'https://',
+    ]) {
+      assert.throws(
+        () => loadConfig({ AUTH_JWKS_URL: url, ...provider }),
+        (error: Error) => error instanceof ConfigError && /AUTH_JWKS_URL/.test(error.message),
+        url,
+      );
+    }
+    assert.throws(
+      () => loadConfig({ AUTH_JWKS_URL: 'https://idp.example/jwks' }),
+      (error: Error) =>
+        error instanceof ConfigError && /AUTH_ISSUER/.test(error.message) && /AUTH_AUDIENCE/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'https://idp.example' }),
+      /AUTH_AUDIENCE/,
+    );
+    assert.throws(
+      () => loadConfig({ AUTH_SECRET: 'x'.repeat(32), AUTH_AUDIENCE: 'boxoffice-admission' }),
+      (error: Error) => error instanceof ConfigError && /AUTH_AUDIENCE/.test(error.message),
+    );
+  });
+
+  test('when token age limits are given, then they are checked like the rest', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.AUTH_TOKEN_MAX_AGE_SECONDS, 86_400);
+    assert.equal(defaults.AUTH_CLOCK_SKEW_SECONDS, 60);
+    assert.equal(loadConfig({ AUTH_TOKEN_MAX_AGE_SECONDS: '3600' }).AUTH_TOKEN_MAX_AGE_SECONDS, 3600);
+    for (const [key, value] of [
+      ['AUTH_TOKEN_MAX_AGE_SECONDS', '0'],
+      ['AUTH_TOKEN_MAX_AGE_SECONDS', 'a day'],
+      ['AUTH_CLOCK_SKEW_SECONDS', '-1'],
+      ['AUTH_CLOCK_SKEW_SECONDS', '3601'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [key]: value }),
+        (error: Error) => error instanceof ConfigError && error.message.includes(key),
+        `${key}=${value}`,
+      );
+    }
   });
 });

@@ -55,7 +55,7 @@ export interface EventSummary {
   price_to_cents: number;
 }
 export interface EventDetail extends EventSummary {
-  organizer_id: string;
+  organizer_id?: string;
   description: string;
   max_seats_per_user: number;
   waiting_room: WaitingRoomSettings;

@@ -12,6 +12,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   for (const [name, value] of Object.entries(attributes)) {
     if (value === null || value === undefined || value === false) continue;
     if (typeof value === 'function') element.addEventListener(name.replace(/^on/, ''), value);
+    // Through the CSSOM: the page's Content-Security-Policy (style-src 'self') refuses
+    // style attributes, not styles set from the app's own code.
+    else if (name === 'style') element.style.cssText = String(value);
     else if (value === true) element.setAttribute(name, '');
     else element.setAttribute(name, String(value));
   }

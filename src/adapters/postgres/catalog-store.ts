@@ -106,6 +106,13 @@ class Params {
   }
 }
 
+/**
+ * Whether an event (its alias) is public: listed, searched and suggested. A draft is its
+ * organizer's alone and a cancelled event leaves the listing; a performer or venue is
+ * suggested only while it has such an event (else a draft's line-up would be told).
+ */
+const isPublicEvent = (event: string) => `${event}.status = 'published'`;
+
 /** Whether the event with this id has a seat available at the instant (a parameter). */
 const hasSeatAvailable = (eventId: string, at: string) =>
   `EXISTS (SELECT 1 FROM seats s WHERE s.event_id = ${eventId} AND s.booking_id IS NULL
@@ -116,9 +123,7 @@ const hasSeatAvailable = (eventId: string, at: string) =>
  * is left out (the caller applies it to ranked rows, stopping when the page is full).
  */
 function filterConditions(filter: EventFilter, params: Params, lazyAvailability = false): string[] {
-  const where = filter.organizerId
-    ? [`e.organizer_id = ${params.add(filter.organizerId)}`]
-    : [`e.status = 'published'`];
+  const where = filter.organizerId ? [`e.organizer_id = ${params.add(filter.organizerId)}`] : [isPublicEvent('e')];
   if (filter.city !== undefined) where.push(`lower(e.venue_city) = lower(${params.add(filter.city)})`);
   if (filter.category !== undefined) where.push(`e.category = ${params.add(filter.category)}`);
   if (filter.fromMs !== undefined) where.push(`e.starts_at >= ${params.add(ts(filter.fromMs))}`);
@@ -393,16 +398,19 @@ export class PostgresCatalogStore implements CatalogStore {
        SELECT kind, id, name, score FROM (
          (SELECT DISTINCT ON (catalog_fold(top.name)) 'event' AS kind, top.id, top.name, top.score FROM (
             SELECT e.id, e.name, ts_rank(e.search_doc, q.tsq)::float8 AS score
-            FROM events e, q WHERE e.status = 'published' AND e.search_doc @@ q.tsq
+            FROM events e, q WHERE ${isPublicEvent('e')} AND e.search_doc @@ q.tsq
             ORDER BY score DESC, e.id LIMIT $2 * 4) AS top
           ORDER BY catalog_fold(top.name), top.score DESC, top.id)
          UNION ALL
          (SELECT 'performer', p.id, p.name, public.word_similarity(q.text, catalog_fold(p.name))::float8 AS score
           FROM performers p, q WHERE q.text OPERATOR(public.<%) catalog_fold(p.name)
+            AND EXISTS (SELECT 1 FROM event_performers ep JOIN events e ON e.id = ep.event_id
+                        WHERE ep.performer_id = p.id AND ${isPublicEvent('e')})
           ORDER BY score DESC, p.id LIMIT $2)
          UNION ALL
          (SELECT 'venue', v.id, v.name, public.word_similarity(q.text, catalog_fold(v.name))::float8 AS score
           FROM venues v, q WHERE q.text OPERATOR(public.<%) catalog_fold(v.name)
+            AND EXISTS (SELECT 1 FROM events e WHERE e.venue_id = v.id AND ${isPublicEvent('e')})
           ORDER BY score DESC, v.id LIMIT $2)
        ) AS found
        ORDER BY score DESC, name, id LIMIT $2`,

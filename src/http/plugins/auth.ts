@@ -1,9 +1,15 @@
 // Bearer JWT authentication. The identity provider is trusted: HS256 with AUTH_SECRET, or
-// RS256/ES256 keys from AUTH_JWKS_URL. In demo mode (neither set) the server makes a
-// random secret and mints tokens itself at POST /v1/dev/token.
+// RS256/ES256 keys from AUTH_JWKS_URL. In demo mode (DEMO_MODE=true, neither set) the
+// server makes a random secret and mints tokens itself at POST /v1/dev/token.
+//
+// A sign-in token must carry sub, exp and iat; it is refused when its iat is further in
+// the future than the clock skew, when it is older than the maximum age (whatever its exp
+// says: a stolen long-lived token stops working), and when it is meant for the waiting
+// room (the admission audience), which is not a sign-in.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { admissionAudience } from '../../app/admission-tokens.ts';
 import { DomainError } from '../../domain/errors.ts';
 
 export const roles = ['customer', 'organizer', 'admin'] as const;
@@ -25,19 +31,33 @@ const subjectPattern = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]{1,200}$/u;
 
 export interface AuthOptions {
   secret?: string;
-  /** Demo mode only: the secret to mint with instead of a fresh random one. */
-  demoSecret?: string;
+  /**
+   * Demo mode (DEMO_MODE=true): neither a secret nor JWKS; the server makes a random
+   * secret and mints tokens. Never the fallback for a missing provider.
+   */
+  demo?: boolean;
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** A token issued longer ago than this is refused (AUTH_TOKEN_MAX_AGE_SECONDS). */
+  tokenMaxAgeSeconds?: number;
+  /** How far iat may be ahead of this clock (AUTH_CLOCK_SKEW_SECONDS). */
+  clockSkewSeconds?: number;
 }
 
 export interface Authenticator {
   verify(token: string): Promise<User>;
-  /** Only in demo mode (and for tests with a shared secret). */
+  /** Only in demo mode (and for tests with a shared secret); ttlSeconds is capped at the maximum age. */
   sign?(user: User, ttlSeconds: number): Promise<string>;
   demo: boolean;
+  tokenMaxAgeSeconds: number;
 }
+
+const tokenMaxAgeSecondsDefault = 24 * 3600;
+const clockSkewSecondsDefault = 60;
+
+/** A token that verified but whose claims are not acceptable; the message says which. */
+export class TokenRefused extends Error {}
 
 const verifiedTokensMax = 50_000;
 
@@ -66,8 +86,11 @@ class VerifiedTokens {
 }
 
 export function createAuthenticator(options: AuthOptions): Authenticator {
-  const demo = !options.secret && !options.jwksUrl;
-  const secret = options.secret ?? (demo ? (options.demoSecret ?? randomBytes(32).toString('base64url')) : undefined);
+  const demo = options.demo === true;
+  if (demo === Boolean(options.secret || options.jwksUrl)) {
+    throw new Error('assertion: an authenticator has exactly one of demo mode, a secret or a JWKS URL');
+  }
+  const secret = options.secret ?? (demo ? randomBytes(32).toString('base64url') : undefined);
   const hmacKey = secret ? new TextEncoder().encode(secret) : undefined;
   // Imported once: jose would otherwise import the raw secret on every verification,
   // which was a third of the CPU of a flash-sale hold.
@@ -76,26 +99,45 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     : undefined;
   const verified = new VerifiedTokens(verifiedTokensMax);
   const jwks: JWTVerifyGetKey | undefined = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const tokenMaxAgeSeconds = options.tokenMaxAgeSeconds ?? tokenMaxAgeSecondsDefault;
+  const clockSkewSeconds = options.clockSkewSeconds ?? clockSkewSecondsDefault;
   const verifyOptions = {
     issuer: options.issuer,
     audience: options.audience,
     algorithms: jwks ? ['RS256', 'ES256'] : ['HS256'],
+    requiredClaims: ['sub', 'exp', 'iat'],
   };
   return {
     demo,
+    tokenMaxAgeSeconds,
     async verify(token) {
-      const known = verified.get(token, Date.now());
+      const nowMs = Date.now();
+      const known = verified.get(token, nowMs);
       if (known) return known;
-      const { payload } = jwks
-        ? await jwtVerify(token, jwks, verifyOptions)
-        : await jwtVerify(token, await hmacCryptoKey!, verifyOptions);
+      const { payload } = await jwtVerify(token, jwks ?? (await hmacCryptoKey!), {
+        ...verifyOptions,
+        currentDate: new Date(nowMs),
+      }).catch((error: unknown) => {
+        throw refusalOf(error);
+      });
+      const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+      if (audiences.includes(admissionAudience)) {
+        throw new TokenRefused('it is an admission token (audience boxoffice-admission), not a sign-in');
+      }
+      // jose has checked exp and that sub, exp and iat are there (iat a number).
+      const issuedAt = payload.iat!;
+      const nowSeconds = nowMs / 1000;
+      if (issuedAt > nowSeconds + clockSkewSeconds) throw new TokenRefused('its "iat" is in the future');
+      if (nowSeconds - issuedAt > tokenMaxAgeSeconds) {
+        throw new TokenRefused(`it is older than ${tokenMaxAgeSeconds} s (by its "iat"): sign in again`);
+      }
       const role = payload.role ?? 'customer';
       if (typeof payload.sub !== 'string' || !subjectPattern.test(payload.sub)) {
-        throw new Error('token has no usable sub');
+        throw new TokenRefused('its "sub" is not a usable user id');
       }
-      if (!roles.includes(role as Role)) throw new Error('token has an unknown role');
+      if (!roles.includes(role as Role)) throw new TokenRefused('its "role" is unknown');
       const user = { id: payload.sub, role: role as Role };
-      if (typeof payload.exp === 'number') verified.set(token, user, payload.exp * 1000);
+      verified.set(token, user, Math.min(payload.exp!, issuedAt + tokenMaxAgeSeconds) * 1000);
       return user;
     },
     sign: hmacKey
@@ -106,10 +148,25 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
             .setIssuedAt();
           if (options.issuer) jwt = jwt.setIssuer(options.issuer);
           if (options.audience) jwt = jwt.setAudience(options.audience);
-          return jwt.setExpirationTime(`${ttlSeconds}s`).sign(hmacKey);
+          return jwt.setExpirationTime(`${Math.min(ttlSeconds, tokenMaxAgeSeconds)}s`).sign(hmacKey);
         }
       : undefined,
   };
+}
+
+/**
+ * What to tell the caller about a token jose refused: a missing or expired claim is
+ * named (the client can act on it), anything about keys and signatures is not.
+ */
+function refusalOf(error: unknown): Error {
+  if (error instanceof joseErrors.JWTExpired) return new TokenRefused('it has expired');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return new TokenRefused(`it has no "${error.claim}" claim`);
+    if (error.claim === 'iss' || error.claim === 'aud') {
+      return new TokenRefused(`its "${error.claim}" is not accepted here`);
+    }
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 export function registerAuth(app: FastifyInstance, authenticator: Authenticator) {
@@ -121,8 +178,13 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator)
     if (!match) throw new DomainError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
     try {
       request.user = await authenticator.verify(match[1]!);
-    } catch {
-      throw new DomainError('UNAUTHENTICATED', 'the bearer token is invalid or expired');
+    } catch (error) {
+      throw new DomainError(
+        'UNAUTHENTICATED',
+        error instanceof TokenRefused
+          ? `the bearer token is refused: ${error.message}`
+          : 'the bearer token is invalid or expired',
+      );
     }
   });
 }

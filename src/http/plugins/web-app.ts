@@ -1,10 +1,44 @@
 // Serves the browser app (web/, built by Vite into WEB_APP_DIR) at `/`. Its pages are
 // client-side routes, so a browser asking for an HTML page the API does not know gets the
 // app's index.html; API paths and non-HTML requests keep their problem+json 404.
+//
+// The sign-in token lives in the page's localStorage, so the page must run nothing but
+// its own files: a strict Content-Security-Policy (the built app has no inline script or
+// style; styles set from code go through the CSSOM, which CSP allows), and it may not be
+// framed (clickjacking). Set here, on the app's files only: the API answers JSON, and
+// /docs (Swagger UI) has its own needs.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+
+const webAppContentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:", // data: for the empty favicon of index.html
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Every file of the app: never sniffed into another type, no referrer sent on. */
+const fileHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+/** The app's page (index.html, also for its client-side routes). */
+const pageHeaders = {
+  ...fileHeaders,
+  'content-security-policy': webAppContentSecurityPolicy,
+  'x-frame-options': 'DENY',
+};
+
+function setSecurityHeaders(response: { setHeader(name: string, value: string): unknown }, filePath: string) {
+  for (const [name, value] of Object.entries(filePath.endsWith('.html') ? pageHeaders : fileHeaders)) {
+    response.setHeader(name, value);
+  }
+}
 
 const apiPrefixes = ['/v1/', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
 
@@ -38,10 +72,12 @@ export async function registerWebApp(
     wildcard: true,
     index: ['index.html'],
     cacheControl: false,
-    // Vite names assets by content hash: they never change under one name.
+    // Vite names assets by content hash: they never change under one name. Called for
+    // the fallback's sendFile('index.html') and for 304 answers too.
     setHeaders: (response, filePath) => {
       const immutable = filePath.includes(`${path.sep}assets${path.sep}`);
       response.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      setSecurityHeaders(response, filePath);
     },
   });
   return (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', root);

@@ -29,9 +29,10 @@ const VenueFields = {
   capacity: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10_000_000 }), Type.Null()])),
 };
 
+// What anyone reads has no organizer_id (the identity provider's subject, possibly an
+// e-mail address); the organizer's own answers (create, edit, /v1/me/…) carry it.
 const Venue = Type.Object({
   venue_id: Type.String(),
-  organizer_id: Type.String(),
   name: Type.String(),
   city: Type.String(),
   address: Type.Union([Type.String(), Type.Null()]),
@@ -42,13 +43,16 @@ const Venue = Type.Object({
   updated_at: Type.String(),
 });
 
+const OwnVenue = Type.Object({ ...Venue.properties, organizer_id: Type.String() });
+
 const Performer = Type.Object({
   performer_id: Type.String(),
-  organizer_id: Type.String(),
   name: Type.String(),
   created_at: Type.String(),
   updated_at: Type.String(),
 });
+
+const OwnPerformer = Type.Object({ ...Performer.properties, organizer_id: Type.String() });
 
 const IdParam = (name: string) => Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) });
 
@@ -65,7 +69,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         summary: 'Create a venue (organizers)',
         security: bearerAuth,
         body: Type.Object(VenueFields, strict),
-        response: responses({ 201: Venue }),
+        response: responses({ 201: OwnVenue }),
       },
     },
     async (request, reply) => {
@@ -80,7 +84,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
       config: { cacheSeconds: 30 },
       schema: {
         tags: ['catalog'],
-        summary: 'A venue',
+        summary: 'A venue (without whose it is)',
         params: IdParam('venue_id'),
         response: responses({ 200: Venue }),
       },
@@ -98,7 +102,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         security: bearerAuth,
         params: IdParam('venue_id'),
         body: Type.Partial(Type.Object(VenueFields, strict), { minProperties: 1 }),
-        response: responses({ 200: Venue }),
+        response: responses({ 200: OwnVenue }),
       },
     },
     async (request) =>
@@ -118,7 +122,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         tags: ['catalog'],
         summary: 'Your venues, oldest first (organizers)',
         security: bearerAuth,
-        response: responses({ 200: Type.Object({ venues: Type.Array(Venue) }) }),
+        response: responses({ 200: Type.Object({ venues: Type.Array(OwnVenue) }) }),
       },
     },
     async (request) => listOwnVenues(deps, requireRole(request, 'organizer').id),
@@ -135,7 +139,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         summary: 'Create a performer (organizers)',
         security: bearerAuth,
         body: PerformerBody,
-        response: responses({ 201: Performer }),
+        response: responses({ 201: OwnPerformer }),
       },
     },
     async (request, reply) => {
@@ -150,7 +154,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
       config: { cacheSeconds: 30 },
       schema: {
         tags: ['catalog'],
-        summary: 'A performer',
+        summary: 'A performer (without whose it is)',
         params: IdParam('performer_id'),
         response: responses({ 200: Performer }),
       },
@@ -168,7 +172,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         security: bearerAuth,
         params: IdParam('performer_id'),
         body: PerformerBody,
-        response: responses({ 200: Performer }),
+        response: responses({ 200: OwnPerformer }),
       },
     },
     async (request) =>
@@ -188,7 +192,7 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
         tags: ['catalog'],
         summary: 'Your performers, oldest first (organizers)',
         security: bearerAuth,
-        response: responses({ 200: Type.Object({ performers: Type.Array(Performer) }) }),
+        response: responses({ 200: Type.Object({ performers: Type.Array(OwnPerformer) }) }),
       },
     },
     async (request) => listOwnPerformers(deps, requireRole(request, 'organizer').id),
@@ -200,7 +204,9 @@ export function catalogRoutes(untypedApp: FastifyInstance, deps: Deps) {
       config: { cacheSeconds: 30 },
       schema: {
         tags: ['catalog'],
-        summary: 'Type-ahead: events, performers and venues whose names match what was typed so far',
+        summary:
+          'Type-ahead: published events, and performers and venues with a published event, whose names match ' +
+          'what was typed so far',
         querystring: Type.Object(
           {
             q: Text(1, 100),

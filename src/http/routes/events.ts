@@ -171,7 +171,7 @@ const EventSummary = Type.Object({
 
 const EventDetail = Type.Object({
   ...EventSummary.properties,
-  organizer_id: Type.String(),
+  organizer_id: Type.Optional(Type.String({ description: "the organizer's own reads and edits only" })),
   description: Type.String(),
   max_seats_per_user: Type.Integer(),
   waiting_room: WaitingRoom,
@@ -317,7 +317,8 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
     },
     async (request, reply) => {
       const event = await getEvent(deps, request.params.event_id, request.user?.id);
-      if (event.status === 'draft') reply.header('cache-control', 'private, no-store');
+      // Drafts and the organizer's own view (with organizer_id) are for one reader only.
+      if (event.status === 'draft' || 'organizer_id' in event) reply.header('cache-control', 'private, no-store');
       return event;
     },
   );

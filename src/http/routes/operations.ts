@@ -96,10 +96,12 @@ export function operationsRoutes(
     },
     async (request) => {
       const { user_id: userId, role = 'customer' } = request.body;
+      // A token outliving AUTH_TOKEN_MAX_AGE_SECONDS would be refused before its exp.
+      const ttlSeconds = Math.min(devTokenTtlSeconds, authenticator.tokenMaxAgeSeconds);
       return {
-        token: await sign({ id: userId, role }, devTokenTtlSeconds),
+        token: await sign({ id: userId, role }, ttlSeconds),
         token_type: 'Bearer' as const,
-        expires_in: devTokenTtlSeconds,
+        expires_in: ttlSeconds,
       };
     },
   );

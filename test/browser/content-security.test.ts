@@ -1,0 +1,74 @@
+// The web app under its Content-Security-Policy: every page a buyer and an organizer go
+// through works, and the browser refuses nothing (no inline script or style, nothing
+// from elsewhere). The policy itself is checked in test/http/web-app.test.ts.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
+import { holdSeats, makeEvent, openSeatMap } from '../support/browser-pages.ts';
+
+/** Records what the page's policy refuses, from before the app's first script runs. */
+async function watchViolations(page: Page): Promise<() => Promise<string[]>> {
+  const refused: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`),
+    );
+  });
+  return async () => [
+    ...refused,
+    ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])),
+  ];
+}
+
+/** The background color the first legend swatch is drawn with (set from code, through the CSSOM). */
+const swatchColor = (page: Page) =>
+  page
+    .locator('.swatch')
+    .first()
+    .evaluate((element) => getComputedStyle(element).backgroundColor);
+
+describe('the web app under its Content-Security-Policy', () => {
+  let rig: BrowserRig;
+  before(async () => {
+    rig = await startBrowserRig();
+  });
+  after(async () => rig?.close());
+
+  it('when a buyer browses, holds and pays, and an organizer builds an event, then the policy refuses nothing', async () => {
+    const { eventId, seatIds } = await makeEvent(rig, { name: 'Policy Night' });
+    const buyer = await rig.personAs('cspbuyer');
+    const organizer = await rig.personAs('csporganizer', 'organizer');
+    await withScreenshots(
+      'content-security',
+      () => [buyer.page, organizer.page],
+      async () => {
+        const buyerViolations = await watchViolations(buyer.page);
+        const home = await buyer.page.goto('/');
+        assert.match(String(home?.headers()['content-security-policy']), /script-src 'self'/);
+        assert.equal(home?.headers()['x-frame-options'], 'DENY');
+        await buyer.page.getByTestId('event-list').locator('li', { hasText: 'Policy Night' }).waitFor();
+
+        await openSeatMap(buyer.page, eventId);
+        assert.notEqual(await swatchColor(buyer.page), 'rgba(0, 0, 0, 0)', 'the tier legend keeps its colors');
+        await holdSeats(buyer.page, [seatIds[0]!]);
+        await buyer.page.getByTestId('countdown').waitFor();
+        await buyer.page.getByLabel(/accepted/i).check();
+        await buyer.page.getByTestId('pay').click();
+        await buyer.page.getByTestId('booking-confirmation').waitFor();
+        assert.deepEqual(await buyerViolations(), []);
+
+        const organizerViolations = await watchViolations(organizer.page);
+        await organizer.page.goto('/organize');
+        await organizer.page.getByTestId('builder-preview').locator('canvas').waitFor();
+        assert.notEqual(await swatchColor(organizer.page), 'rgba(0, 0, 0, 0)', 'the preview legend keeps its colors');
+        assert.deepEqual(await organizerViolations(), []);
+      },
+    );
+  });
+});
