@@ -19,14 +19,22 @@ const staleMs = 5_000;
 class GatedPayments extends TestPayments {
   private gate: Promise<void> | null = null;
   private gateBefore: Promise<void> | null = null;
+  private onParked: () => void = () => {};
+  /** Resolves when the armed charge waits at its gate (no guessing with sleeps). */
+  parked: Promise<void> = Promise.resolve();
+  private armParked() {
+    this.parked = new Promise((resolve) => (this.onParked = resolve));
+  }
   armAfterCharge(): () => void {
     let open: () => void = () => {};
     this.gate = new Promise((resolve) => (open = resolve));
+    this.armParked();
     return () => open();
   }
   armBeforeCharge(): () => void {
     let open: () => void = () => {};
     this.gateBefore = new Promise((resolve) => (open = resolve));
+    this.armParked();
     return () => open();
   }
   failNextRefund = false;
@@ -40,11 +48,17 @@ class GatedPayments extends TestPayments {
   override async charge(request: ChargeRequest) {
     const before = this.gateBefore;
     this.gateBefore = null;
-    if (before) await before;
+    if (before) {
+      this.onParked();
+      await before;
+    }
     const outcome = await super.charge(request);
     const gate = this.gate;
     this.gate = null;
-    if (gate) await gate;
+    if (gate) {
+      this.onParked();
+      await gate;
+    }
     return outcome;
   }
 }
@@ -213,7 +227,7 @@ describe('idempotency under failure', () => {
     const reservationId = await hold('two-tabs', ['s11']);
     const release = payments.armAfterCharge();
     const slow = confirm('two-tabs', reservationId, 'tab-1'); // charges, then stalls
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await payments.parked;
     clock.advance(staleMs + 1); // its payment now looks abandoned
     const second = await confirm('two-tabs', reservationId, 'tab-2');
     assert.equal(second.statusCode, 201, second.body);
@@ -236,11 +250,11 @@ describe('idempotency under failure', () => {
     const reservationId = await hold('three-tabs', ['s12']);
     const releaseSlow = payments.armAfterCharge();
     const slow = confirm('three-tabs', reservationId, 'tab-a');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await payments.parked;
     clock.advance(staleMs + 1);
     const releaseNew = payments.armAfterCharge();
     const taker = confirm('three-tabs', reservationId, 'tab-b');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await payments.parked;
     releaseSlow();
     const slowAnswer = await slow;
     assert.equal(slowAnswer.statusCode, 409, slowAnswer.body);
@@ -261,12 +275,15 @@ describe('idempotency under failure', () => {
     const store = t.runtime.deps.store;
     const original = store.recordCharge.bind(store);
     let die: (error: Error) => void = () => {};
+    let charged: () => void = () => {};
+    const chargedNow = new Promise<void>((resolve) => (charged = resolve));
     store.recordCharge = () => {
       store.recordCharge = original;
+      charged();
       return new Promise((_, reject) => (die = reject)); // the process "dies" right after charging
     };
     const dying = confirm('died-after-charge', reservationId, 'dies');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await chargedNow;
     clock.advance(staleMs + 1);
     const taker = await confirm('died-after-charge', reservationId, 'survives');
     assert.equal(taker.statusCode, 201, taker.body);
@@ -295,7 +312,7 @@ describe('idempotency under failure', () => {
     // The event is read (and cached) before the charge: on sale.
     const release = payments.armAfterCharge();
     const paying = confirm('late-buyer', reservationId, 'late-key');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await payments.parked;
     const cancelled = await t.app.inject({
       method: 'PATCH',
       url: `/v1/events/${ownEvent}`,
@@ -328,7 +345,7 @@ describe('idempotency under failure', () => {
       throw new Error('process died before recording the charge');
     };
     const paying = confirm('paused', reservationId, 'paused-key'); // began paying; the charge is on its way
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await payments.parked;
     clock.advance(t.config.HOLD_TTL_SECONDS * 1000 + 1);
     await store.expireDue(clock.nowMs(), 100);
     clock.advance(staleMs + 1);
