@@ -128,9 +128,12 @@ export class SeatListCache {
     const known = this.built.get(eventId);
     // Unchanged since the last build (same version): the same bytes, only timed anew.
     const list = known?.list.tag === tag ? known.list : { tag, json: Buffer.from(this.renderer.render(state)) };
-    this.built.delete(eventId);
-    this.built.set(eventId, { list, builtAtMs: this.deps.clock.nowMs(), updatedAtMs: state.event.updatedAtMs });
-    if (this.built.size > this.maxEvents) this.built.delete(this.built.keys().next().value!);
+    rememberRecent(
+      this.built,
+      eventId,
+      { list, builtAtMs: this.deps.clock.nowMs(), updatedAtMs: state.event.updatedAtMs },
+      this.maxEvents,
+    );
     return list;
   }
 }
@@ -172,9 +175,14 @@ class SeatListRenderer {
       ),
       priceJson: rows.map((row) => `"price_cents":${row.priceCents}`),
     };
-    this.layouts.delete(event.id);
-    this.layouts.set(event.id, layout);
-    if (this.layouts.size > this.maxEvents) this.layouts.delete(this.layouts.keys().next().value!);
+    rememberRecent(this.layouts, event.id, layout, this.maxEvents);
     return layout;
   }
+}
+
+/** Keeps value under key as the newest entry; beyond max entries the oldest is forgotten. */
+function rememberRecent<T>(map: Map<string, T>, key: string, value: T, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
 }
