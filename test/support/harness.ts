@@ -115,6 +115,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = testConfig({ ...(schema ? { REDIS_KEY_PREFIX: `bxt:${schema}:` } : {}), ...options.env });
   const payments = (options.payments ?? new TestPayments()) as TestPayments;
   const runtime = await createRuntime(config, { clock: options.clock, payments, searchPath: schema });
+  // As a deployment waits for readiness before it takes traffic: a test starts once the
+  // Redis client is connected (readyz says degraded while it connects). Bounded: a test of
+  // an unreachable Redis goes on after the wait.
+  if (config.REDIS_URL) {
+    const deadline = Date.now() + 10_000;
+    while (runtime.deps.board.health() === 'down' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
   const app = await buildApp({
     deps: runtime.deps,
     authenticator: runtime.authenticator,
