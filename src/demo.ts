@@ -6,7 +6,7 @@ import { createEvent } from './app/events.ts';
 const dayMs = 24 * 3600 * 1000;
 
 export async function seedDemoEvent(deps: Deps): Promise<string | null> {
-  if (await deps.store.hasEvents()) return null;
+  if (await deps.events.hasEvents()) return null;
   const nowMs = deps.clock.nowMs();
   const rows = (count: number, seats: number) =>
     Array.from({ length: count }, (_, index) => ({ label: String(index + 1), seats }));

@@ -14,10 +14,18 @@ import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
+import { PostgresEventStore } from './adapters/postgres/event-store.ts';
+import { PostgresIdempotencyStore } from './adapters/postgres/idempotency-store.ts';
+import { PostgresReservationStore } from './adapters/postgres/reservation-store.ts';
+import { CachedEventStore, EventForgettingCatalog } from './adapters/cache/event-cache.ts';
 import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
-import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
+import type { CatalogCache } from './app/ports/catalog.ts';
+import type { EventStore } from './app/ports/events.ts';
+import type { Clock } from './app/ports/clock.ts';
+import type { Payments } from './app/ports/payments.ts';
+import type { SeatBoard, SeatStateLoader } from './app/ports/seat-board.ts';
 import { type Config, isDemoMode } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
@@ -143,14 +151,14 @@ export function admissionSecretOf(config: Config): string {
 /** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
 export function createSeatBoard(
   config: Config,
-  store: BookingStore,
+  events: EventStore,
   clock: Clock,
   onError: (error: unknown, context: string) => void,
 ): SeatBoard {
   const loader: SeatStateLoader = async (eventId) => {
-    const event = await store.findEvent(eventId);
+    const event = await events.findEvent(eventId);
     if (!event) return { seatCount: 0, states: [] };
-    return { seatCount: event.seatCount, states: await store.seatStates(eventId, clock.nowMs()) };
+    return { seatCount: event.seatCount, states: await events.seatStates(eventId, clock.nowMs()) };
   };
   const common = { loader, clock, pendingMs: config.HOLD_GATE_PENDING_MS, logMax: config.SEAT_CHANGE_LOG_MAX };
   if (!config.REDIS_URL) return new MemorySeatBoard(common);
@@ -178,14 +186,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await db.close().catch(() => {});
     throw error;
   }
-  const store = new PostgresBookingStore(db);
+  const events = new CachedEventStore(new PostgresEventStore(db), { ttlMs: 1_000, entriesMax: 10_000 });
   const clock = overrides.clock ?? systemClock;
-  const board = createSeatBoard(config, store, clock, overrides.onBoardError ?? (() => {}));
+  const board = createSeatBoard(config, events, clock, overrides.onBoardError ?? (() => {}));
   const catalogCache = createCatalogCache(config, clock, overrides.onBoardError ?? (() => {}));
   const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
-    store,
-    catalog: new PostgresCatalogStore(db),
+    events,
+    reservations: new PostgresReservationStore(db),
+    idempotency: new PostgresIdempotencyStore(db),
+    bookings: new PostgresBookingStore(db),
+    database: { ping: async () => void (await db.query('SELECT 1')) },
+    catalog: new EventForgettingCatalog(new PostgresCatalogStore(db), events),
     catalogCache,
     board,
     payments: overrides.payments ?? new TestPayments(),

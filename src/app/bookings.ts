@@ -1,18 +1,18 @@
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
-import type { SeatDetail } from './ports.ts';
+import type { SeatDetail } from './ports/events.ts';
 import { bookingView } from './views.ts';
 
 export const myBookingsMax = 200;
 
 export async function getBooking(deps: Deps, userId: string, bookingId: string) {
-  const booking = await deps.store.findBooking(bookingId);
+  const booking = await deps.bookings.findBooking(bookingId);
   if (!booking || booking.userId !== userId) throw new DomainError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
-  return bookingView(booking, await deps.store.seatDetails(booking.eventId, booking.seatNos));
+  return bookingView(booking, await deps.events.seatDetails(booking.eventId, booking.seatNos));
 }
 
 export async function listMyBookings(deps: Deps, userId: string) {
-  const bookings = await deps.store.listBookings(userId, myBookingsMax);
+  const bookings = await deps.bookings.listBookings(userId, myBookingsMax);
   // One seat query per event, not per booking.
   const seatNosByEvent = new Map<string, number[]>();
   for (const booking of bookings) {
@@ -20,7 +20,7 @@ export async function listMyBookings(deps: Deps, userId: string) {
   }
   const seatsByEvent = new Map<string, Map<number, SeatDetail>>();
   for (const [eventId, seatNos] of seatNosByEvent) {
-    const seats = await deps.store.seatDetails(eventId, seatNos);
+    const seats = await deps.events.seatDetails(eventId, seatNos);
     seatsByEvent.set(eventId, new Map(seats.map((seat) => [seat.seatNo, seat])));
   }
   return {

@@ -3,7 +3,7 @@
 // exist for them).
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
-import type { VenueFields } from './ports.ts';
+import type { VenueFields } from './ports/catalog.ts';
 import { ownPerformerView, ownVenueView, performerView, venueView } from './views.ts';
 
 export interface VenueInput {
@@ -59,7 +59,6 @@ export async function updateVenue(deps: Deps, organizerId: string, venueId: stri
   assertCoordinates(latitude, longitude);
   const updated = await deps.catalog.updateVenue(venueId, input, deps.clock.nowMs());
   if (!updated) throw new DomainError('VENUE_NOT_FOUND', `no venue ${venueId}`);
-  for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
   return ownVenueView(updated.venue);
 }
@@ -87,7 +86,6 @@ export async function renamePerformer(deps: Deps, organizerId: string, performer
   }
   const updated = await deps.catalog.updatePerformer(performerId, name, deps.clock.nowMs());
   if (!updated) throw new DomainError('PERFORMER_NOT_FOUND', `no performer ${performerId}`);
-  for (const eventId of updated.eventIds) deps.store.forgetEvent(eventId);
   await deps.catalogCache.invalidate();
   return ownPerformerView(updated.performer);
 }

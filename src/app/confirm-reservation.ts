@@ -20,7 +20,9 @@ import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { ConfirmRefusalReason, IdempotencyLease, ReservationRecord, StoredResponse } from './ports.ts';
+import type { ConfirmRefusalReason } from './ports/bookings.ts';
+import type { IdempotencyLease, StoredResponse } from './ports/idempotency.ts';
+import type { ReservationRecord } from './ports/reservations.ts';
 import { requireOwnReservation } from './reservations.ts';
 import { finishShopping, requireAdmission } from './waiting-room.ts';
 import { bookingView } from './views.ts';
@@ -70,10 +72,10 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     );
   }
   const reservation = await requireOwnReservation(deps, input.userId, input.reservationId);
-  const event = await deps.store.findEvent(reservation.eventId);
+  const event = await deps.events.findEvent(reservation.eventId);
   if (event) await requireAdmission(deps, event, input.userId, input.admissionToken);
   const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
-  const claim = await deps.store.claimIdempotencyKey(
+  const claim = await deps.idempotency.claimIdempotencyKey(
     { userId: input.userId, key },
     requestHash,
     deps.clock.nowMs(),
@@ -105,7 +107,7 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     if (!(error instanceof DomainError)) {
       // Unexpected failure: a retry of the same request may take the key over at once
       // (and, since the provider dedupes by key, cannot charge twice).
-      await deps.store.abandonIdempotencyKey(claim.lease).catch(() => {});
+      await deps.idempotency.abandonIdempotencyKey(claim.lease).catch(() => {});
     }
     throw error;
   }
@@ -175,7 +177,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   const settings = deps.settings;
   /** Stores the answer if the lease still stands; then (and only then) refunds. */
   const finish = async (response: StoredResponse, refundChargeId: string | null = null) => {
-    if (!(await deps.store.completeIdempotencyKey(lease, response))) throw inFlight();
+    if (!(await deps.idempotency.completeIdempotencyKey(lease, response))) throw inFlight();
     if (refundChargeId) await refundUnbooked(deps, readBeforeClaim.id, refundChargeId);
     return response;
   };
@@ -200,7 +202,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   const refused = await refuseIfEnded(reservation);
   if (refused) return refused;
   if (work.eventCancelled) return refuseUnpaid((refunded) => refusalFor('event_cancelled', reservation, refunded));
-  const started = await deps.store.beginPayment(
+  const started = await deps.bookings.beginPayment(
     reservation.id,
     work.payerKey,
     deps.clock.nowMs(),
@@ -209,18 +211,18 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
   if (started.kind === 'busy') {
     // Another confirmation (another key) is paying for this hold right now. Nothing is
     // stored: this key may be retried once that payment has ended.
-    await deps.store.abandonIdempotencyKey(lease);
+    await deps.idempotency.abandonIdempotencyKey(lease);
     throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
   }
   if (started.kind === 'ended') {
-    const endedMeanwhile = await refuseIfEnded((await deps.store.findReservation(reservation.id))!);
+    const endedMeanwhile = await refuseIfEnded((await deps.reservations.findReservation(reservation.id))!);
     if (endedMeanwhile) return endedMeanwhile;
     throw new Error('assertion: a hold too ended to pay for reads as live');
   }
 
   const payment = { payerKey: work.payerKey, attempt: started.attempt };
   const payAndBook = async (): Promise<StoredResponse> => {
-    const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
+    const seats = await deps.events.seatDetails(reservation.eventId, reservation.seatNos);
     const charge = await deps.payments.charge({
       idempotencyKey: providerKeyFor(reservation.id, started.attempt),
       amountCents: reservation.totalCents,
@@ -229,7 +231,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
       description: `reservation ${reservation.id}`,
     });
     if (charge.kind === 'declined') {
-      await deps.store.endDeclinedPayment(reservation.id, work.payerKey, started.attempt);
+      await deps.bookings.endDeclinedPayment(reservation.id, work.payerKey, started.attempt);
       // A charge that reached the provider after the hold ended finds its key voided (see
       // settleRefunds): the buyer is told the hold ended, not that the card was declined.
       const ended = await refuseIfEnded(reservation);
@@ -240,10 +242,10 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
         }),
       );
     }
-    if (!(await deps.store.recordCharge(lease, charge.chargeId))) throw inFlight();
+    if (!(await deps.idempotency.recordCharge(lease, charge.chargeId))) throw inFlight();
     let outcome;
     try {
-      outcome = await deps.store.confirm({
+      outcome = await deps.bookings.confirm({
         reservation,
         nowMs: deps.clock.nowMs(),
         chargeId: charge.chargeId,
@@ -274,7 +276,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
     if (!(error instanceof DomainError)) {
       // An unexpected failure ended this payer's part, its charge call answered or given
       // up: the next payer goes on under the same attempt, so the provider keeps one charge.
-      await deps.store.releasePayment(reservation.id, payment.payerKey, payment.attempt).catch(() => {});
+      await deps.bookings.releasePayment(reservation.id, payment.payerKey, payment.attempt).catch(() => {});
     }
     throw error;
   }
@@ -285,8 +287,8 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
  * The payment attempts keep a booked charge out of every refund path; this is the last
  * guard, where a mistake would cost a buyer their paid seats.
  */
-async function refundUnbooked(deps: Pick<Deps, 'store' | 'payments'>, reservationId: string, chargeId: string) {
-  const booked = await deps.store.bookedCharge(reservationId);
+async function refundUnbooked(deps: Pick<Deps, 'bookings' | 'payments'>, reservationId: string, chargeId: string) {
+  const booked = await deps.bookings.bookedCharge(reservationId);
   if (booked === chargeId) throw new Error(`assertion: refusing to refund ${chargeId}, which paid for a booking`);
   await deps.payments.refund(chargeId);
 }
@@ -301,10 +303,10 @@ async function refundUnbooked(deps: Pick<Deps, 'store' | 'payments'>, reservatio
  * reservation do no harm.
  */
 export async function settleRefunds(
-  deps: Pick<Deps, 'store' | 'payments' | 'clock' | 'settings'>,
+  deps: Pick<Deps, 'bookings' | 'payments' | 'clock' | 'settings'>,
   batchSize: number,
 ): Promise<number> {
-  const due = await deps.store.reservationsToSettle(
+  const due = await deps.bookings.reservationsToSettle(
     deps.clock.nowMs() - deps.settings.idempotencyInFlightStaleMs,
     batchSize,
   );
@@ -312,7 +314,7 @@ export async function settleRefunds(
     for (let attempt = 0; attempt <= reservation.lastAttempt; attempt += 1) {
       await deps.payments.refundByKey(providerKeyFor(reservation.id, attempt));
     }
-    await deps.store.markRefundsSettled(reservation.id);
+    await deps.bookings.markRefundsSettled(reservation.id);
   }
   return due.length;
 }

@@ -1,15 +1,16 @@
 import type { SeatMapLimits } from '../domain/seat-map.ts';
 import type { AdmissionTokens } from './admission-tokens.ts';
-import type {
-  BookingStore,
-  CatalogCache,
-  CatalogStore,
-  Clock,
-  Payments,
-  RateLimiter,
-  SeatBoard,
-  WaitingRoom,
-} from './ports.ts';
+import type { BookingStore } from './ports/bookings.ts';
+import type { DatabaseProbe } from './ports/database.ts';
+import type { EventStore } from './ports/events.ts';
+import type { IdempotencyStore } from './ports/idempotency.ts';
+import type { ReservationStore } from './ports/reservations.ts';
+import type { CatalogCache, CatalogStore } from './ports/catalog.ts';
+import type { Clock } from './ports/clock.ts';
+import type { Payments } from './ports/payments.ts';
+import type { RateLimiter } from './ports/rate-limiter.ts';
+import type { SeatBoard } from './ports/seat-board.ts';
+import type { WaitingRoom } from './ports/waiting-room.ts';
 
 export interface Settings {
   holdTtlMs: number;
@@ -26,8 +27,15 @@ export interface Settings {
 
 /** Everything a use case may touch, passed in: no use case reaches for a global. */
 export interface Deps {
-  store: BookingStore;
-  /** Venues, performers, event edits and search. */
+  /** Events and seat maps (a short-lived copy of each event per process). */
+  events: EventStore;
+  /** Holds: PostgreSQL decides every one. */
+  reservations: ReservationStore;
+  idempotency: IdempotencyStore;
+  /** Bookings and the payments that make them. */
+  bookings: BookingStore;
+  database: DatabaseProbe;
+  /** Venues, performers and search. */
   catalog: CatalogStore;
   catalogCache: CatalogCache;
   /** The hot path: hold gate, live seat map and change feed (Redis, or in-process). */

@@ -6,15 +6,8 @@ import { isUuid } from '../domain/ids.ts';
 import { expandSeatMap, type PriceTier, type SectionInput } from '../domain/seat-map.ts';
 import { waitingRoomOff, waitingRoomSettings, type WaitingRoomInput } from '../domain/waiting-room.ts';
 import type { Deps } from './deps.ts';
-import type {
-  EventCursor,
-  EventFilter,
-  EventPatch,
-  EventRecord,
-  EventStatus,
-  RelevanceCursor,
-  Suggestion,
-} from './ports.ts';
+import type { EventCursor, EventFilter, RelevanceCursor, Suggestion } from './ports/catalog.ts';
+import type { EventPatch, EventRecord, EventStatus } from './ports/events.ts';
 import { eventDetailView, eventSummaryView } from './views.ts';
 
 export interface CreateEventInput {
@@ -75,7 +68,7 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
   const seatMap = expandSeatMap(input.price_tiers, input.seat_map.sections, deps.settings.seatMapLimits);
   const { venue, venueId } = await resolveVenue(deps, organizerId, input);
   const performerIds = await resolvePerformers(deps, organizerId, input.performer_ids ?? []);
-  const eventId = await deps.store.createEvent({
+  const eventId = await deps.events.createEvent({
     organizerId,
     name: input.name,
     category: input.category,
@@ -156,7 +149,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
     patch.seatMap = { priceTiers: input.price_tiers, sections: input.seat_map.sections, expanded };
   }
   const nowMs = deps.clock.nowMs();
-  const outcome = await deps.catalog.updateEvent(event.id, patch, nowMs);
+  const outcome = await deps.events.updateEvent(event.id, patch, nowMs);
   if (outcome.kind === 'not_found') throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
   if (outcome.kind === 'status_conflict') {
     throw new DomainError('EVENT_STATUS_CONFLICT', `a ${outcome.status} event cannot become ${input.status}`, {
@@ -169,9 +162,8 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
       'the seat map can change only before the sale opens and before any seat was held',
     );
   }
-  deps.store.forgetEvent(event.id);
   await deps.catalogCache.invalidate();
-  return eventDetailView(outcome.event, await deps.store.countSeats(event.id, nowMs), nowMs, true);
+  return eventDetailView(outcome.event, await deps.events.countSeats(event.id, nowMs), nowMs, true);
 }
 
 // ---------------------------------------------------------------- browsing and search
@@ -322,7 +314,7 @@ function decodeRelevanceCursor(text: string): RelevanceCursor {
 
 /** A published or cancelled event; a draft only for its organizer (404 for anyone else). */
 export async function requireEvent(deps: Deps, eventId: string, viewerId?: string) {
-  const event = await deps.store.findEvent(eventId);
+  const event = await deps.events.findEvent(eventId);
   if (!event || (event.status === 'draft' && event.organizerId !== viewerId)) {
     throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
   }
@@ -330,7 +322,7 @@ export async function requireEvent(deps: Deps, eventId: string, viewerId?: strin
 }
 
 export async function requireOwnEvent(deps: Deps, organizerId: string, eventId: string) {
-  const event = await deps.store.findEvent(eventId);
+  const event = await deps.events.findEvent(eventId);
   if (!event || event.organizerId !== organizerId) throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
   return event;
 }
@@ -346,5 +338,5 @@ export async function getEvent(deps: Deps, eventId: string, viewerId?: string) {
   const event = await requireEvent(deps, eventId, viewerId);
   const nowMs = deps.clock.nowMs();
   const forOrganizer = viewerId !== undefined && viewerId === event.organizerId;
-  return eventDetailView(event, await deps.store.countSeats(event.id, nowMs), nowMs, forOrganizer);
+  return eventDetailView(event, await deps.events.countSeats(event.id, nowMs), nowMs, forOrganizer);
 }

@@ -4,12 +4,12 @@ import { settleRefunds } from './confirm-reservation.ts';
 import type { Deps } from './deps.ts';
 
 export async function expireDueHolds(
-  deps: Pick<Deps, 'store' | 'clock' | 'board'>,
+  deps: Pick<Deps, 'reservations' | 'clock' | 'board'>,
   batchSize: number,
 ): Promise<number> {
   let total = 0;
   for (;;) {
-    const { ended, changes } = await deps.store.expireDue(deps.clock.nowMs(), batchSize);
+    const { ended, changes } = await deps.reservations.expireDue(deps.clock.nowMs(), batchSize);
     for (const [eventId, states] of changes) await deps.board.apply(eventId, states);
     total += ended;
     if (ended < batchSize) return total;
@@ -21,11 +21,11 @@ export async function expireDueHolds(
  * within minutes, not days); one batch per call keeps each sweep short.
  */
 export async function purgeOldIdempotencyKeys(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: Pick<Deps, 'idempotency' | 'clock'>,
   retentionMs: number,
   batchSize: number,
 ): Promise<number> {
-  return deps.store.purgeIdempotencyKeys(deps.clock.nowMs() - retentionMs, batchSize);
+  return deps.idempotency.purgeIdempotencyKeys(deps.clock.nowMs() - retentionMs, batchSize);
 }
 
 export interface Sweeper {

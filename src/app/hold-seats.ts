@@ -30,7 +30,7 @@ export async function holdSeats(
   if (gate.kind === 'conflict') throw seatsUnavailable(gate.seatNos);
   let outcome;
   try {
-    outcome = await deps.store.hold({
+    outcome = await deps.reservations.hold({
       reservationId,
       eventId: event.id,
       userId,

@@ -87,7 +87,7 @@ export class QueueFeedHub {
     this.refreshing = true;
     try {
       for (const [eventId, room] of this.rooms) {
-        const event = await this.deps.store.findEvent(eventId);
+        const event = await this.deps.events.findEvent(eventId);
         if (!event) continue;
         const subscribers = [...room];
         for (let start = 0; start < subscribers.length; start += statesPerCall) {

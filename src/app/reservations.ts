@@ -4,7 +4,7 @@ import type { Deps } from './deps.ts';
 import { reservationView } from './views.ts';
 
 export async function requireOwnReservation(deps: Deps, userId: string, reservationId: string) {
-  const reservation = await deps.store.findReservation(reservationId);
+  const reservation = await deps.reservations.findReservation(reservationId);
   if (!reservation || reservation.userId !== userId) {
     throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${reservationId}`);
   }
@@ -13,14 +13,14 @@ export async function requireOwnReservation(deps: Deps, userId: string, reservat
 
 export async function getReservation(deps: Deps, userId: string, reservationId: string) {
   const reservation = await requireOwnReservation(deps, userId, reservationId);
-  const seats = await deps.store.seatDetails(reservation.eventId, reservation.seatNos);
+  const seats = await deps.events.seatDetails(reservation.eventId, reservation.seatNos);
   return reservationView(reservation, seats, deps.clock.nowMs());
 }
 
 /** Frees the seats at once. Cancelling an ended hold is a no-op; a confirmed one is refused. */
 export async function cancelReservation(deps: Deps, userId: string, reservationId: string): Promise<void> {
   const reservation = await requireOwnReservation(deps, userId, reservationId);
-  const outcome = await deps.store.cancel(reservation, deps.clock.nowMs());
+  const outcome = await deps.reservations.cancel(reservation, deps.clock.nowMs());
   if (outcome.kind === 'cancelled') await deps.board.apply(reservation.eventId, outcome.changes);
   if (outcome.kind === 'confirmed') {
     throw new DomainError('RESERVATION_ALREADY_CONFIRMED', 'a confirmed reservation cannot be cancelled', {

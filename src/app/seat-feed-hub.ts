@@ -8,7 +8,7 @@ import { DomainError } from '../domain/errors.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
 import type { SeatStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { FeedMessage, SeatChangeBatch } from './ports.ts';
+import type { FeedMessage, SeatChangeBatch } from './ports/seat-board.ts';
 import { requireEvent } from './events.ts';
 import { availabilityView, loadSeatMap, seatMapTag, type SeatMapState } from './seat-maps.ts';
 

@@ -8,7 +8,8 @@ import type { SeatStatus } from '../domain/holds.ts';
 import { expandSeatMap, type ExpandedRow } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
 import { requireEvent } from './events.ts';
-import type { Availability, EventRecord } from './ports.ts';
+import type { EventRecord } from './ports/events.ts';
+import type { Availability } from './ports/seat-board.ts';
 
 export const availabilityEncoding = '2bit-deflate-raw-base64';
 
@@ -22,7 +23,7 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
   const event = await requireEvent(deps, eventId);
   const cached = await deps.board.availability(event.id, event.seatCount, deps.clock.nowMs());
   if (cached) return { ...cached, event, source: 'cache' };
-  const states = await deps.store.seatStates(event.id, deps.clock.nowMs());
+  const states = await deps.events.seatStates(event.id, deps.clock.nowMs());
   const bits = new Uint8Array(availabilityBytes(event.seatCount));
   let version = 0;
   for (const state of states) {

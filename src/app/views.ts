@@ -3,15 +3,10 @@
 import { reservationStatusAt } from '../domain/holds.ts';
 import { seatIdOf, seatIdScheme } from '../domain/seat-map.ts';
 import { waitingRoomView } from '../domain/waiting-room.ts';
-import type {
-  BookingRecord,
-  EventRecord,
-  PerformerRecord,
-  ReservationRecord,
-  SeatCounts,
-  SeatDetail,
-  VenueRecord,
-} from './ports.ts';
+import type { BookingRecord } from './ports/bookings.ts';
+import type { PerformerRecord, VenueRecord } from './ports/catalog.ts';
+import type { EventRecord, SeatCounts, SeatDetail } from './ports/events.ts';
+import type { ReservationRecord } from './ports/reservations.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -15,7 +15,8 @@ import {
 } from '../domain/waiting-room.ts';
 import type { Deps } from './deps.ts';
 import { requireEventOnSale } from './events.ts';
-import type { EventRecord, QueueState } from './ports.ts';
+import type { EventRecord } from './ports/events.ts';
+import type { QueueState } from './ports/waiting-room.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -159,7 +160,7 @@ const retained = new Map<string, number>();
 export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<number> {
   let admitted = 0;
   for (const eventId of await deps.waitingRoom.rooms()) {
-    const event = await deps.store.findEvent(eventId);
+    const event = await deps.events.findEvent(eventId);
     const nowMs = deps.clock.nowMs();
     if (!event || event.status !== 'published' || !event.waitingRoom.enabled || event.startsAtMs <= nowMs) {
       await deps.waitingRoom.closeRoom(eventId);
@@ -208,6 +209,6 @@ export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: 
  */
 export async function finishShopping(deps: Deps, event: EventRecord, userId: string): Promise<void> {
   if (!event.waitingRoom.enabled) return;
-  if (await deps.store.hasLiveHold(event.id, userId, deps.clock.nowMs())) return;
+  if (await deps.reservations.hasLiveHold(event.id, userId, deps.clock.nowMs())) return;
   await deps.waitingRoom.finish(event.id, userId).catch(() => {}); // the admission lapses by itself anyway
 }

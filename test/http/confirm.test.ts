@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
-import type { ChargeRequest } from '../../src/app/ports.ts';
+import type { ChargeRequest } from '../../src/app/ports/payments.ts';
 import { auth, checkInvariants, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');

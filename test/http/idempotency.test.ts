@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import { settleRefunds } from '../../src/app/confirm-reservation.ts';
-import type { ChargeRequest, ConfirmCommand } from '../../src/app/ports.ts';
+import type { ConfirmCommand } from '../../src/app/ports/bookings.ts';
+import type { ChargeRequest } from '../../src/app/ports/payments.ts';
 import { auth, checkInvariants, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
@@ -129,7 +130,7 @@ describe('idempotency under failure', () => {
   test('when booking fails unexpectedly after the charge, then the key keeps its request: same body retries, another body is 422', async () => {
     const first = await hold('unlucky', ['s1']);
     const other = await hold('unlucky', ['s2']);
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.bookings;
     const original = store.confirm.bind(store);
     store.confirm = async () => {
       store.confirm = original;
@@ -152,7 +153,7 @@ describe('idempotency under failure', () => {
 
   test('when the process died after charging and the hold is gone by the retry, then the retry refunds the charge', async () => {
     const reservationId = await hold('crashed', ['s3']);
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.bookings;
     const original = store.confirm.bind(store);
     let crash: (error: Error) => void = () => {};
     store.confirm = (_command: ConfirmCommand) => {
@@ -199,7 +200,7 @@ describe('idempotency under failure', () => {
 
   test('when another key pays after the first key failed mid-payment, then it goes on at once with the same charge', async () => {
     const reservationId = await hold('two-keys', ['s6']);
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.bookings;
     const original = store.confirm.bind(store);
     store.confirm = async () => {
       store.confirm = original;
@@ -272,7 +273,7 @@ describe('idempotency under failure', () => {
 
   test('when a payer that was taken over died after charging, then settlement refunds its charge and never the booking', async () => {
     const reservationId = await hold('died-after-charge', ['s13']);
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.idempotency;
     const original = store.recordCharge.bind(store);
     let die: (error: Error) => void = () => {};
     let charged: () => void = () => {};
@@ -338,7 +339,7 @@ describe('idempotency under failure', () => {
   test('when a charge reaches the provider only after its hold ended and was settled, then it is refused and nothing stays charged', async () => {
     const reservationId = await hold('paused', ['s14']);
     const release = payments.armBeforeCharge();
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.idempotency;
     const original = store.recordCharge.bind(store);
     store.recordCharge = async () => {
       store.recordCharge = original;
@@ -347,7 +348,7 @@ describe('idempotency under failure', () => {
     const paying = confirm('paused', reservationId, 'paused-key'); // began paying; the charge is on its way
     await payments.parked;
     clock.advance(t.config.HOLD_TTL_SECONDS * 1000 + 1);
-    await store.expireDue(clock.nowMs(), 100);
+    await t.runtime.deps.reservations.expireDue(clock.nowMs(), 100);
     clock.advance(staleMs + 1);
     await settle(); // the ended reservation is settled while its charge is still on the way
     const { rows } = await t.runtime.db.query<{ refunds_settled: boolean }>(

@@ -188,7 +188,7 @@ describe(`rate limits and the in-flight limit on ${testDb}`, () => {
     // The holds that get a slot stop inside the handler (reading their event) until the test
     // lets them go: work in progress however fast the database answers (PGlite answers a
     // hold without ever yielding to the event loop, so nothing would overlap by itself).
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.events;
     const findEvent = store.findEvent;
     let working = 0;
     let letGo!: () => void;

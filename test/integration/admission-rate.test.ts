@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { Deps } from '../../src/app/deps.ts';
-import type { WaitingRoom } from '../../src/app/ports.ts';
+import type { WaitingRoom } from '../../src/app/ports/waiting-room.ts';
 import { startAdmitter } from '../../src/app/waiting-room.ts';
 import { burstOf } from '../../src/domain/waiting-room.ts';
 import {

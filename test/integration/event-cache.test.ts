@@ -1,8 +1,10 @@
-// The store's short-lived copy of an event: one read of the row per event at a time, and an
-// edit (forgetEvent) is never overwritten by a read that started before it.
+// The process's short-lived copy of an event (adapters/cache/event-cache.ts): one read of
+// the row per event at a time, and an edit is never overwritten by a read that started
+// before it. Edits through the store drop the copy themselves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PostgresBookingStore } from '../../src/adapters/postgres/booking-store.ts';
+import { CachedEventStore } from '../../src/adapters/cache/event-cache.ts';
+import { PostgresEventStore } from '../../src/adapters/postgres/event-store.ts';
 import type { Database } from '../../src/adapters/postgres/database.ts';
 import { createEvent, startTestApp, testDb, type TestApp } from '../support/harness.ts';
 
@@ -17,6 +19,9 @@ function countingEventReads(db: Database) {
   return { db: counted, counter };
 }
 
+const cachedEvents = (db: Database) =>
+  new CachedEventStore(new PostgresEventStore(db), { ttlMs: 60_000, entriesMax: 10_000 });
+
 describe(`event cache on ${testDb}`, () => {
   let t: TestApp;
   let eventId: string;
@@ -29,7 +34,7 @@ describe(`event cache on ${testDb}`, () => {
 
   test('when 50 requests want an event whose copy ran out, then the row is read once and all get it', async () => {
     const { db, counter } = countingEventReads(t.runtime.db);
-    const store = new PostgresBookingStore(db, 60_000);
+    const store = cachedEvents(db);
     const events = await Promise.all(Array.from({ length: 50 }, () => store.findEvent(eventId)));
     assert.equal(counter.reads, 1);
     assert.ok(events.every((event) => event?.id === eventId));
@@ -43,7 +48,7 @@ describe(`event cache on ${testDb}`, () => {
 
   test('when the id comes spelled in capitals, then every spelling shares one copy and one read, and an edit forgets them all', async () => {
     const { db, counter } = countingEventReads(t.runtime.db);
-    const store = new PostgresBookingStore(db, 60_000);
+    const store = cachedEvents(db);
     const spellings = [
       eventId,
       eventId.toUpperCase(),
@@ -58,21 +63,31 @@ describe(`event cache on ${testDb}`, () => {
     );
     for (const spelling of spellings) await store.findEvent(spelling);
     assert.equal(counter.reads, 1, 'one read, one copy');
-    store.forgetEvent(eventId.toUpperCase());
+    store.forget([eventId.toUpperCase()]);
     await store.findEvent(eventId);
     assert.equal(counter.reads, 2, 'forgotten under any spelling');
   });
 
   test('when the event is forgotten while a read is under way, then that read is not kept and the next one reads again', async () => {
     const { db, counter } = countingEventReads(t.runtime.db);
-    const store = new PostgresBookingStore(db, 60_000);
+    const store = cachedEvents(db);
     const early = store.findEvent(eventId);
-    store.forgetEvent(eventId); // an edit committed after the read began
+    store.forget([eventId]); // an edit committed after the read began
     const late = store.findEvent(eventId);
     assert.equal((await early)?.id, eventId);
     assert.equal((await late)?.id, eventId);
     assert.equal(counter.reads, 2, 'the caller after the edit did not join the read from before it');
     await store.findEvent(eventId);
     assert.equal(counter.reads, 2, 'the read that began after the edit is the one kept');
+  });
+
+  test('when the event is edited through the store, then the next read sees the edit without anyone forgetting it', async () => {
+    const { db, counter } = countingEventReads(t.runtime.db);
+    const store = cachedEvents(db);
+    const before = await store.findEvent(eventId);
+    const updated = await store.updateEvent(eventId, { name: `${before!.name} (moved)` }, Date.now());
+    assert.equal(updated.kind, 'updated');
+    assert.equal((await store.findEvent(eventId))?.name, `${before!.name} (moved)`);
+    assert.equal(counter.reads, 2, 'read again after the edit, once');
   });
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { MemoryRateLimiter } from '../../src/adapters/memory/rate-limiter.ts';
 import { RedisRateLimiter } from '../../src/adapters/redis/rate-limiter.ts';
-import type { RateLimiter } from '../../src/app/ports.ts';
+import type { RateLimiter } from '../../src/app/ports/rate-limiter.ts';
 import { takeToken, type Bucket } from '../../src/domain/token-bucket.ts';
 import { deleteRedisKeys, redisUrl, testDb } from '../support/harness.ts';
 import { seedFromEnv } from '../support/random.ts';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { PostgresBookingStore } from '../../src/adapters/postgres/booking-store.ts';
+import { PostgresIdempotencyStore } from '../../src/adapters/postgres/idempotency-store.ts';
+import { PostgresReservationStore } from '../../src/adapters/postgres/reservation-store.ts';
 import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';
 import { systemClock } from '../../src/adapters/clock/system-clock.ts';
 import { expireDueHolds, startSweeper, type Sweeper } from '../../src/app/expire-holds.ts';
@@ -16,16 +17,19 @@ describe(`expiry sweeper on ${testDb}`, () => {
 
   before(async () => {
     t = await startTestApp({ env: { HOLD_TTL_SECONDS: '1' } });
-    const stores = [t.runtime.deps.store];
+    const stores = [{ reservations: t.runtime.deps.reservations, idempotency: t.runtime.deps.idempotency }];
     if (testDb === 'postgres') {
       // A second process's sweeper: its own pool on the same schema.
       secondDb = connectPostgres({ url: postgresUrl, poolMax: 2, searchPath: t.schema });
-      stores.push(new PostgresBookingStore(secondDb));
+      stores.push({
+        reservations: new PostgresReservationStore(secondDb),
+        idempotency: new PostgresIdempotencyStore(secondDb),
+      });
     }
     for (const store of stores) {
       sweepers.push(
         startSweeper(
-          { ...t.runtime.deps, store, clock: systemClock },
+          { ...t.runtime.deps, ...store, clock: systemClock },
           { intervalMs: 500, batchSize: 7, keyRetentionMs: 3_600_000, onError: (error) => console.error(error) },
         ),
       );
@@ -76,7 +80,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
 
   test('when a swept seat was re-held by someone else, then the sweeper leaves the new hold alone', async () => {
     const eventId = await createEvent(t);
-    const store = t.runtime.deps.store;
+    const store = t.runtime.deps.reservations;
     const nowMs = Date.now();
     // Drive the store with explicit times: an old hold that expired, a new hold on the same seat.
     const old = await store.hold({
@@ -101,7 +105,7 @@ describe(`expiry sweeper on ${testDb}`, () => {
       currency: 'USD',
     });
     assert.equal(fresh.kind, 'held');
-    await expireDueHolds({ store, clock: systemClock, board: t.runtime.deps.board }, 100);
+    await expireDueHolds({ reservations: store, clock: systemClock, board: t.runtime.deps.board }, 100);
     const { rows } = await t.runtime.db.query<{ hold_token: number }>(
       'SELECT hold_token FROM seats WHERE event_id = $1 AND seat_no = 3',
       [eventId],

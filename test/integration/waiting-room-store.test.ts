@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryWaitingRoom } from '../../src/adapters/memory/waiting-room.ts';
 import { RedisWaitingRoom } from '../../src/adapters/redis/waiting-room.ts';
-import type { WaitingRoom } from '../../src/app/ports.ts';
+import type { WaitingRoom } from '../../src/app/ports/waiting-room.ts';
 import { deleteRedisKeys, redisUrl, testDb } from '../support/harness.ts';
 import { seedFromEnv } from '../support/random.ts';
 import {

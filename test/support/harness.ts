@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
-import type { Clock, Payments } from '../../src/app/ports.ts';
+import type { Clock } from '../../src/app/ports/clock.ts';
+import type { Payments } from '../../src/app/ports/payments.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createRuntime, limitsFrom, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';

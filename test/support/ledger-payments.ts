@@ -4,7 +4,7 @@
 // refunds idempotent, a key refunded before any charge is void.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { ChargeOutcome, ChargeRequest, Payments } from '../../src/app/ports.ts';
+import type { ChargeOutcome, ChargeRequest, Payments } from '../../src/app/ports/payments.ts';
 import { testPaymentMethods } from '../../src/adapters/payments/test-payments.ts';
 
 export interface LedgerCharge {

@@ -2,7 +2,7 @@
 // (in-process room) and the store tests (in-process on the PGlite pass, Redis on the PostgreSQL
 // pass). Time is injected: every call gets its nowMs from the check, never from a clock.
 import assert from 'node:assert/strict';
-import type { AdmissionLimits, QueueState, WaitingRoom } from '../../src/app/ports.ts';
+import type { AdmissionLimits, QueueState, WaitingRoom } from '../../src/app/ports/waiting-room.ts';
 import { admissionLimits } from '../../src/app/waiting-room.ts';
 import { burstOf, drawQueueKey, queueKeyFor, type WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
 import { seededRandom } from './random.ts';

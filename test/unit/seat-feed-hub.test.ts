@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { MemorySeatBoard } from '../../src/adapters/memory/seat-board.ts';
 import type { Deps } from '../../src/app/deps.ts';
-import type { EventRecord, SeatState } from '../../src/app/ports.ts';
+import type { EventRecord, SeatState } from '../../src/app/ports/events.ts';
 import { SeatFeedHub, type FeedClient } from '../../src/app/seat-feed-hub.ts';
 import { readSeatStatus, writeSeatStatus } from '../../src/domain/availability.ts';
 import { DomainError } from '../../src/domain/errors.ts';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../app/ports.ts';
+import type { Clock } from '../../app/ports/clock.ts';
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
 

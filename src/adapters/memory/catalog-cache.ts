@@ -1,5 +1,6 @@
 // Hot catalog answers in process memory, for one process (the embedded default).
-import type { CatalogCache, Clock } from '../../app/ports.ts';
+import type { CatalogCache } from '../../app/ports/catalog.ts';
+import type { Clock } from '../../app/ports/clock.ts';
 
 export class MemoryCatalogCache implements CatalogCache {
   private readonly entries = new Map<string, { value: string; freshUntilMs: number }>();

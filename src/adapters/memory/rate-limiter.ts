@@ -1,6 +1,6 @@
 // Token buckets in process memory (the embedded default, and the fallback is nothing: one
 // process has all the traffic). At most maxBuckets are kept; the oldest go first.
-import type { BucketRequest, RateLimiter } from '../../app/ports.ts';
+import type { BucketRequest, RateLimiter } from '../../app/ports/rate-limiter.ts';
 import { takeToken, type Bucket } from '../../domain/token-bucket.ts';
 
 export class MemoryRateLimiter implements RateLimiter {

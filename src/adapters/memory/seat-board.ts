@@ -1,17 +1,9 @@
 // The hot path in-process, for one process that owns its database (the embedded default):
 // the same gate, map and feed as the Redis board, with the same rules, in plain memory.
 import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../../domain/availability.ts';
-import type {
-  Availability,
-  Clock,
-  FeedMessage,
-  GateAnswer,
-  SeatBoard,
-  SeatChange,
-  SeatChangeBatch,
-  SeatState,
-  SeatStateLoader,
-} from '../../app/ports.ts';
+import type { Clock } from '../../app/ports/clock.ts';
+import type { SeatState } from '../../app/ports/events.ts';
+import type { Availability, FeedMessage, GateAnswer, SeatBoard, SeatChange, SeatChangeBatch, SeatStateLoader } from '../../app/ports/seat-board.ts';
 import { epochVersion, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
 
 interface EventBoard {

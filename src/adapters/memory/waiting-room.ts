@@ -1,6 +1,6 @@
 // The waiting room in process memory, for one process (the embedded default). Same rules
 // as the Redis queue: pre-queue ordered by random keys, then arrivals in order.
-import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports.ts';
+import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
 import { admissionsDue, refillMeter, type AdmissionMeter } from '../../domain/waiting-room.ts';
 
 class Room {

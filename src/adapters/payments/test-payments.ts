@@ -3,7 +3,7 @@
 // idempotency key, and it counts charges and refunds so tests can prove one charge per key.
 // A key refunded before anything was charged under it is void: a later charge is refused.
 import { randomUUID } from 'node:crypto';
-import type { ChargeOutcome, ChargeRequest, Payments } from '../../app/ports.ts';
+import type { ChargeOutcome, ChargeRequest, Payments } from '../../app/ports/payments.ts';
 
 export const testPaymentMethods = {
   succeeds: 'pm_card_visa',

@@ -1,31 +1,10 @@
-// The catalog in SQL: venues, performers, event edits, and search (migrations/003_catalog.sql).
+// The catalog in SQL: venues, performers and search (migrations/003_catalog.sql).
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../../domain/ids.ts';
-import type {
-  CatalogStore,
-  DateSearch,
-  EventFilter,
-  EventPatch,
-  EventRecord,
-  EventStatus,
-  EventUpdate,
-  Renamed,
-  PerformerRecord,
-  Suggestion,
-  TextSearch,
-  VenueFields,
-  VenueRecord,
-} from '../../app/ports.ts';
-import {
-  eventColumns,
-  type EventRow,
-  insertSeats,
-  refreshSeatStatistics,
-  setPerformers,
-  storedWaitingRoom,
-  toEvent,
-  ts,
-} from './booking-store.ts';
+import type { CatalogStore, DateSearch, EventFilter, Renamed, PerformerRecord, Suggestion, TextSearch, VenueFields, VenueRecord } from '../../app/ports/catalog.ts';
+import type { EventRecord } from '../../app/ports/events.ts';
+import { eventColumns, type EventRow, toEvent } from './event-rows.ts';
+import { Params, ts } from './sql.ts';
 import type { Database } from './database.ts';
 
 interface VenueRow {
@@ -97,14 +76,6 @@ const correctionSql = `
         FROM (SELECT word, position
               FROM regexp_split_to_table(catalog_fold($1), '[^[:alnum:]]+') WITH ORDINALITY AS t(word, position)
               WHERE word <> '' LIMIT 8) AS w) AS fixed`;
-
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
 
 /**
  * Whether an event (its alias) is public: listed, searched and suggested. A draft is its
@@ -241,68 +212,6 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows.map(toPerformer);
   }
 
-  async updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate> {
-    return this.db
-      .transaction(async (tx): Promise<EventUpdate> => {
-        const current = await tx.query<{ sale_opens_at: Date; status: EventStatus }>(
-          'SELECT sale_opens_at, status FROM events WHERE id = $1 FOR UPDATE',
-          [eventId],
-        );
-        if (!current.rows[0]) return { kind: 'not_found' };
-        const { status } = current.rows[0];
-        if (patch.status && !patch.status.from.includes(status)) return { kind: 'status_conflict', status };
-        const params = new Params();
-        const sets: string[] = [];
-        const set = (column: string, value: unknown) => sets.push(`${column} = ${params.add(value)}`);
-        if (patch.name !== undefined) set('name', patch.name);
-        if (patch.description !== undefined) set('description', patch.description);
-        if (patch.category !== undefined) set('category', patch.category);
-        if (patch.startsAtMs !== undefined) set('starts_at', ts(patch.startsAtMs));
-        if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
-        if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
-        if (patch.waitingRoom !== undefined) set('waiting_room', storedWaitingRoom(patch.waitingRoom));
-        if (patch.status !== undefined) set('status', patch.status.to);
-        if (patch.venue !== undefined) {
-          set('venue_name', patch.venue.name);
-          set('venue_city', patch.venue.city);
-          set('venue_id', patch.venueId ?? null);
-        }
-        if (patch.seatMap) {
-          // The map may change only while nobody could have held a seat: before the sale
-          // opens (as it stood) and before any reservation. Deleting the seats first locks
-          // them, so a hold racing this edit is refused by its SKIP LOCKED.
-          if (current.rows[0].sale_opens_at.getTime() <= nowMs) return { kind: 'seat_map_locked' };
-          await tx.query('DELETE FROM seats WHERE event_id = $1', [eventId]);
-          const held = await tx.query('SELECT 1 FROM reservations WHERE event_id = $1 LIMIT 1', [eventId]);
-          if (held.rows.length > 0) throw new SeatMapLocked();
-          await insertSeats(tx, eventId, patch.seatMap.expanded.rows);
-          const prices = patch.seatMap.priceTiers.map((tier) => tier.price_cents);
-          set('price_tiers', JSON.stringify(patch.seatMap.priceTiers));
-          set('sections', JSON.stringify(patch.seatMap.sections));
-          set('seat_count', patch.seatMap.expanded.seatCount);
-          set('currency', patch.seatMap.expanded.currency);
-          set('price_min_cents', Math.min(...prices));
-          set('price_max_cents', Math.max(...prices));
-        }
-        // Always later than the last write, so a seat map replaced within one millisecond
-        // still gets a new updated_at (it keys the seat-list cache and the ETags).
-        sets.push(`updated_at = greatest(${params.add(ts(nowMs))}, updated_at + interval '1 millisecond')`);
-        await tx.query(`UPDATE events SET ${sets.join(', ')} WHERE id = ${params.add(eventId)}`, params.values);
-        if (patch.performerIds !== undefined) await setPerformers(tx, eventId, patch.performerIds);
-        await tx.query('SELECT refresh_event_search($1)', [eventId]);
-        const { rows } = await tx.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
-        return { kind: 'updated', event: toEvent(rows[0]!) };
-      })
-      .then(async (update) => {
-        if (update.kind === 'updated' && patch.seatMap) await refreshSeatStatistics(this.db);
-        return update;
-      })
-      .catch((error: unknown) => {
-        if (error instanceof SeatMapLocked) return { kind: 'seat_map_locked' as const };
-        throw error;
-      });
-  }
-
   async listByDate(search: DateSearch): Promise<EventRecord[]> {
     const params = new Params();
     const where = filterConditions(search, params);
@@ -419,8 +328,6 @@ export class PostgresCatalogStore implements CatalogStore {
     return rows.map(({ kind, id, name }) => ({ kind, id, name }));
   }
 }
-
-class SeatMapLocked extends Error {}
 
 const venueColumnOf: Record<string, string> = {
   name: 'name',

@@ -4,7 +4,7 @@
 // {catalog}, so the read (generation, then answer) is one script on one slot, also on a
 // cluster. A Redis failure is a cache miss, never an error.
 import type { Redis, Cluster } from 'ioredis';
-import type { CatalogCache } from '../../app/ports.ts';
+import type { CatalogCache } from '../../app/ports/catalog.ts';
 
 // KEYS: generation key. ARGV: key prefix, query key. Returns {generation, answer or false}.
 const readLua = `

@@ -4,7 +4,7 @@
 // call each). A Redis failure lets the request through (rate limits protect the service;
 // they must not take it down with Redis).
 import type { Redis, Cluster } from 'ioredis';
-import type { BucketRequest, RateLimiter } from '../../app/ports.ts';
+import type { BucketRequest, RateLimiter } from '../../app/ports/rate-limiter.ts';
 import { bucketLifetimeMs } from '../../domain/token-bucket.ts';
 
 // KEYS: buckets. ARGV: now, then rate per second, burst and lifetime ms per bucket.

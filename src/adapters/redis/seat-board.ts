@@ -4,17 +4,9 @@
 // failed Redis call never fails a request, it only makes the request take the slower
 // PostgreSQL path (and marks the event for a rebuild once Redis answers again).
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import type {
-  Availability,
-  Clock,
-  FeedMessage,
-  GateAnswer,
-  SeatBoard,
-  SeatChange,
-  SeatChangeBatch,
-  SeatState,
-  SeatStateLoader,
-} from '../../app/ports.ts';
+import type { Clock } from '../../app/ports/clock.ts';
+import type { SeatState } from '../../app/ports/events.ts';
+import type { Availability, FeedMessage, GateAnswer, SeatBoard, SeatChange, SeatChangeBatch, SeatStateLoader } from '../../app/ports/seat-board.ts';
 import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
 import { epochVersion } from '../../app/seat-board-rules.ts';

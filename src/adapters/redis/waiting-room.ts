@@ -6,7 +6,7 @@
 // atomic, with its state in Redis, so any number of processes may tick it and a dead one
 // takes nothing with it.
 import type { Redis, Cluster } from 'ioredis';
-import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports.ts';
+import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
 
 // KEYS: queue, admitted, arrivals. ARGV: user, now, queue key ('' = next arrival).
 // Returns {'admitted', expiresAt} or {'waiting', rank}.

@@ -15,7 +15,8 @@
 // seat-list bucket. An empty bucket is 429 with Retry-After. Buckets live in Redis when
 // there is one (so the limit holds across processes), else in this process.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { BucketRequest, Clock, RateLimiter } from '../../app/ports.ts';
+import type { Clock } from '../../app/ports/clock.ts';
+import type { BucketRequest, RateLimiter } from '../../app/ports/rate-limiter.ts';
 import { DomainError } from '../../domain/errors.ts';
 
 declare module 'fastify' {

@@ -52,7 +52,7 @@ export function operationsRoutes(
       const board = deps.board.health();
       const redis = board === 'in-process' ? 'not used' : board === 'up' ? 'ok' : 'unreachable';
       try {
-        await deps.store.ping();
+        await deps.database.ping();
         return { status: board === 'down' ? ('degraded' as const) : ('ready' as const), database: 'ok', redis };
       } catch {
         return reply

@@ -1,0 +1,5 @@
+// Time, passed in: use cases never read a clock themselves. Epoch milliseconds.
+
+export interface Clock {
+  nowMs(): number;
+}

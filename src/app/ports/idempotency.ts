@@ -1,0 +1,41 @@
+// Idempotency keys: one answer per (user, key), kept and replayed verbatim. Times are
+// epoch milliseconds.
+
+/** What a confirmation answered, kept under its idempotency key and replayed verbatim. */
+export type StoredResponse =
+  | { kind: 'booking'; body: Record<string, unknown> }
+  | { kind: 'error'; code: string; detail: string; extensions: Record<string, unknown> };
+
+export interface IdempotencyKeyRef {
+  userId: string;
+  key: string;
+}
+
+/** A claim on a key: only its holder may record a charge, complete or abandon the key. */
+export interface IdempotencyLease extends IdempotencyKeyRef {
+  lease: string;
+}
+
+export type IdempotencyClaim =
+  /** chargeId: a charge an earlier holder of this key recorded before it died. */
+  | { kind: 'claimed'; lease: IdempotencyLease; chargeId: string | null }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'mismatch' }
+  | { kind: 'in_flight' };
+
+/** PostgreSQL (or PGlite). Only the holder of a key's current lease may change it. */
+export interface IdempotencyStore {
+  claimIdempotencyKey(
+    ref: IdempotencyKeyRef,
+    requestHash: string,
+    nowMs: number,
+    staleAfterMs: number,
+  ): Promise<IdempotencyClaim>;
+  recordCharge(lease: IdempotencyLease, chargeId: string): Promise<boolean>;
+  /** Stores the final answer; false when the lease was lost to a takeover. */
+  completeIdempotencyKey(lease: IdempotencyLease, response: StoredResponse): Promise<boolean>;
+  /** After an unexpected error: a retry with the same request may take the key over at once. */
+  abandonIdempotencyKey(lease: IdempotencyLease): Promise<void>;
+  /** Forgets completed keys created before the given instant; returns how many. */
+  purgeIdempotencyKeys(createdBeforeMs: number, batchSize: number): Promise<number>;
+}
