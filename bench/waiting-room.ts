@@ -38,7 +38,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import type { WaitingRoom } from '../src/app/ports.ts';
+import type { WaitingRoom } from '../src/app/ports/waiting-room.ts';
 import { loadConfig } from '../src/config.ts';
 import { burstOf, drawQueueKey } from '../src/domain/waiting-room.ts';
 import { createCrowdControl } from '../src/runtime.ts';

@@ -3,7 +3,15 @@
 import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../../domain/availability.ts';
 import type { Clock } from '../../app/ports/clock.ts';
 import type { SeatState } from '../../app/ports/events.ts';
-import type { Availability, FeedMessage, GateAnswer, SeatBoard, SeatChange, SeatChangeBatch, SeatStateLoader } from '../../app/ports/seat-board.ts';
+import type {
+  Availability,
+  FeedMessage,
+  GateAnswer,
+  SeatBoard,
+  SeatChange,
+  SeatChangeBatch,
+  SeatStateLoader,
+} from '../../app/ports/seat-board.ts';
 import { epochVersion, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
 
 interface EventBoard {

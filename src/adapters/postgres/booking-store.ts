@@ -4,12 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
-import type {
-  BookingRecord,
-  BookingStore,
-  ConfirmCommand,
-  ConfirmOutcome,
-} from '../../app/ports/bookings.ts';
+import type { BookingRecord, BookingStore, ConfirmCommand, ConfirmOutcome } from '../../app/ports/bookings.ts';
 import type { SeatState } from '../../app/ports/events.ts';
 import type { StoredResponse } from '../../app/ports/idempotency.ts';
 import type { Database } from './database.ts';

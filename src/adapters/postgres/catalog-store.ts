@@ -1,7 +1,17 @@
 // The catalog in SQL: venues, performers and search (migrations/003_catalog.sql).
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../../domain/ids.ts';
-import type { CatalogStore, DateSearch, EventFilter, Renamed, PerformerRecord, Suggestion, TextSearch, VenueFields, VenueRecord } from '../../app/ports/catalog.ts';
+import type {
+  CatalogStore,
+  DateSearch,
+  EventFilter,
+  Renamed,
+  PerformerRecord,
+  Suggestion,
+  TextSearch,
+  VenueFields,
+  VenueRecord,
+} from '../../app/ports/catalog.ts';
 import type { EventRecord } from '../../app/ports/events.ts';
 import { eventColumns, type EventRow, toEvent } from './event-rows.ts';
 import { Params, ts } from './sql.ts';

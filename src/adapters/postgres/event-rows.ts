@@ -94,4 +94,3 @@ export function toEvent(row: EventRow): EventRecord {
     createdAtMs: row.created_at.getTime(),
   };
 }
-
