@@ -3,34 +3,18 @@
 // preview of the seat map as buyers will see it. The server is the judge of the body: the
 // form sends what it holds and shows the 400's field errors next to the fields they name.
 import './organize.css';
-import { api, ApiError, describeError, query, type EventSummary, type Section, type Tier } from '../api.ts';
+import { api, ApiError, describeError, type Section, type Tier } from '../api.ts';
 import { h, replace } from '../dom.ts';
-import { dateTime, money } from '../format.ts';
+import { money } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { currentSession } from '../session.ts';
 import { SeatMapModel, type SeatListEntry } from '../seat-map/model.ts';
 import { SeatMapView } from '../seat-map/canvas-view.ts';
 import { categories } from './events.ts';
 import { tierColorAt } from '../seat-map/palette.ts';
-
-interface EventsPage {
-  events: EventSummary[];
-  next_cursor: string | null;
-}
-
-interface CreateEventBody {
-  name: string;
-  category: string;
-  description?: string;
-  status: 'draft' | 'published';
-  starts_at: string;
-  sale_opens_at: string;
-  venue: { name: string; city: string };
-  max_seats_per_user: number;
-  price_tiers: Tier[];
-  seat_map: { sections: Section[] };
-  waiting_room?: { enabled: boolean; admit_per_minute: number };
-}
+import { type CreateEventBody, rowsPerSectionMax, seatsPerRowMax } from './organize/event-body.ts';
+import { field, fieldId, integerOf } from './organize/fields.ts';
+import { createMyEvents } from './organize/my-events.ts';
 
 interface FieldError {
   path: string;
@@ -39,27 +23,8 @@ interface FieldError {
 
 // Two-decimal currencies only: prices are typed in units and sent in cents.
 const currencies = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'NZD', 'CHF', 'SEK', 'NOK', 'DKK'];
-// The server's default limits (src/config.ts); the generator stays inside them, the server still judges.
-const rowsPerSectionMax = 1_000;
-const seatsPerRowMax = 5_000;
 const defaultStartsInDays = 30;
 const previewDelayMs = 250;
-const myEventsPageSize = 50;
-
-let nextFieldId = 0;
-const fieldId = (prefix: string) => `${prefix}-${++nextFieldId}`;
-
-/** A labelled control; the label names it for assistive technology too. */
-function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string) {
-  if (!control.id) control.id = fieldId('organize');
-  return h(
-    'div',
-    { class: 'field' },
-    h('label', { for: control.id }, label),
-    control,
-    hint ? h('span', { class: 'organize-hint' }, hint) : null,
-  );
-}
 
 /** "YYYY-MM-DDTHH:mm" in the visitor's time zone, the value a datetime-local input holds. */
 function localInputValue(date: Date): string {
@@ -103,12 +68,6 @@ function tierIdsOf(names: string[]): string[] {
     used.add(id);
     return id;
   });
-}
-
-/** A whole number typed in an input, or NaN (sent as null, so the server names the field). */
-function integerOf(input: HTMLInputElement): number {
-  const value = input.value.trim();
-  return value === '' ? NaN : Number(value);
 }
 
 const sectionFields: Record<string, string> = { name: 'name', price_tier: 'price tier', rows: 'rows' };
@@ -214,99 +173,6 @@ export function renderOrganize(context: PageContext) {
     controller.abort();
     builder.destroy();
   };
-}
-
-// ---------------------------------------------------------------- your events
-
-function createMyEvents(context: PageContext, signal: AbortSignal) {
-  const list = h('ul', { class: 'organize-events', 'data-testid': 'my-events', 'aria-live': 'polite' });
-  const status = h('p', { class: 'hint' });
-  const more = h('button', { type: 'button', hidden: true }, 'More events');
-  let cursor: string | null = null;
-
-  const publish = async (event: EventSummary, button: HTMLButtonElement) => {
-    button.disabled = true;
-    try {
-      await api(`/v1/events/${encodeURIComponent(event.event_id)}`, {
-        method: 'PATCH',
-        body: { status: 'published' },
-        signal,
-      });
-      context.notify(`“${event.name}” is published.`, 'success');
-      await load(false);
-    } catch (error) {
-      if (signal.aborted) return;
-      button.disabled = false;
-      context.notify(`Could not publish “${event.name}”: ${describeError(error)}`, 'error');
-    }
-  };
-
-  const item = (event: EventSummary) => {
-    const publishButton =
-      event.status === 'draft'
-        ? h(
-            'button',
-            { type: 'button', class: 'primary', 'data-testid': 'publish-event', 'aria-label': `Publish ${event.name}` },
-            'Publish',
-          )
-        : null;
-    publishButton?.addEventListener('click', () => void publish(event, publishButton));
-    return h(
-      'li',
-      { class: 'organize-event', 'data-event-id': event.event_id, 'data-status': event.status },
-      h(
-        'div',
-        { class: 'organize-event-head' },
-        h(
-          'a',
-          { href: `/events/${encodeURIComponent(event.event_id)}`, 'data-link': true, class: 'event-name' },
-          event.name,
-        ),
-        h(
-          'span',
-          { class: `organize-status organize-status-${event.status}`, 'data-testid': 'event-status' },
-          event.status,
-        ),
-      ),
-      h('div', { class: 'event-meta' }, `${dateTime(event.starts_at)} · ${event.venue.name}, ${event.venue.city}`),
-      h(
-        'div',
-        { class: 'organize-event-foot' },
-        h('span', { class: 'event-meta', 'data-testid': 'seat-count' }, `${event.seat_count.toLocaleString()} seats`),
-        publishButton,
-      ),
-    );
-  };
-
-  const load = async (append: boolean) => {
-    status.textContent = 'Loading…';
-    more.hidden = true;
-    try {
-      const page = await api<EventsPage>(
-        `/v1/me/events${query({ sort: 'date', limit: myEventsPageSize, cursor: append ? cursor : null })}`,
-        { signal },
-      );
-      if (!append) list.replaceChildren();
-      for (const event of page.events) list.append(item(event));
-      cursor = page.next_cursor;
-      more.hidden = cursor === null;
-      status.textContent = list.children.length === 0 ? 'No events yet: build your first one here.' : '';
-    } catch (error) {
-      if (signal.aborted) return;
-      status.textContent = describeError(error);
-    }
-  };
-  more.addEventListener('click', () => void load(true));
-
-  const element = h(
-    'section',
-    { class: 'panel organize-my-events', 'aria-labelledby': 'my-events-title' },
-    h('h2', { id: 'my-events-title' }, 'Your events'),
-    status,
-    list,
-    more,
-  );
-  return { element, load };
 }
 
 // ---------------------------------------------------------------- the builder
