@@ -5,16 +5,13 @@
 import './organize.css';
 import { api, ApiError, describeError, type Section, type Tier } from '../api.ts';
 import { h, replace } from '../dom.ts';
-import { money } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { currentSession } from '../session.ts';
-import { SeatMapModel, type SeatListEntry } from '../seat-map/model.ts';
-import { SeatMapView } from '../seat-map/canvas-view.ts';
 import { categories } from './events.ts';
-import { tierColorAt } from '../seat-map/palette.ts';
 import { type CreateEventBody, rowsPerSectionMax, seatsPerRowMax } from './organize/event-body.ts';
 import { field, fieldId, integerOf } from './organize/fields.ts';
 import { createMyEvents } from './organize/my-events.ts';
+import { createPreview } from './organize/preview.ts';
 
 interface FieldError {
   path: string;
@@ -24,7 +21,6 @@ interface FieldError {
 // Two-decimal currencies only: prices are typed in units and sent in cents.
 const currencies = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'NZD', 'CHF', 'SEK', 'NOK', 'DKK'];
 const defaultStartsInDays = 30;
-const previewDelayMs = 250;
 
 /** "YYYY-MM-DDTHH:mm" in the visitor's time zone, the value a datetime-local input holds. */
 function localInputValue(date: Date): string {
@@ -214,7 +210,6 @@ function createBuilder(context: PageContext, onCreated: () => void) {
   const tiers: TierDraft[] = [];
   const sections: SectionDraft[] = [];
   let nextTierKey = 0;
-  let previewTimer: number | undefined;
 
   // -- the event
   const now = new Date();
@@ -260,9 +255,6 @@ function createBuilder(context: PageContext, onCreated: () => void) {
   admitPerMinute.disabled = true;
 
   // -- totals, preview, outcome
-  const total = h('strong', { 'data-testid': 'builder-seat-total', 'aria-live': 'polite' }, '0 seats');
-  const previewHost = h('div', { class: 'organize-preview-host', 'data-testid': 'builder-preview' });
-  const previewNote = h('p', { class: 'organize-hint' });
   const errorList = h('ul', { class: 'organize-errors' });
   const errorBox = h(
     'div',
@@ -282,7 +274,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
     'Create and publish',
   );
 
-  const preview = createPreview(previewHost, previewNote);
+  const preview = createPreview();
 
   // ------------------------------------------------ tiers
 
@@ -612,7 +604,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
       ['/sale_opens_at', saleOpensAtInput],
       ['/max_seats_per_user', maxSeats],
       ['/seat_map/sections', addSectionButton],
-      ['/seat_map', total],
+      ['/seat_map', preview.total],
       ['/waiting_room', waitingRoomOn],
       ['/waiting_room/admit_per_minute', admitPerMinute],
     ];
@@ -668,12 +660,9 @@ function createBuilder(context: PageContext, onCreated: () => void) {
   const seatTotal = () => sections.reduce((sum, section) => sum + sectionSeats(section), 0);
 
   const changed = () => {
-    const seats = seatTotal();
-    total.textContent = `${seats.toLocaleString()} ${seats === 1 ? 'seat' : 'seats'}`;
-    total.dataset.value = String(seats);
+    preview.showTotal(seatTotal());
     renumberSections();
-    window.clearTimeout(previewTimer);
-    previewTimer = window.setTimeout(() => preview.show(read('draft').body), previewDelayMs);
+    preview.showSoon(() => read('draft').body);
   };
 
   // ------------------------------------------------ submit
@@ -684,7 +673,6 @@ function createBuilder(context: PageContext, onCreated: () => void) {
     clearErrors();
     outcome.replaceChildren();
     const { body, targets } = read(status);
-    window.clearTimeout(previewTimer);
     preview.show(body);
     busy = true;
     draftButton.disabled = publishButton.disabled = true;
@@ -795,14 +783,7 @@ function createBuilder(context: PageContext, onCreated: () => void) {
       h(
         'div',
         { class: 'organize-side' },
-        h(
-          'section',
-          { class: 'organize-preview', 'aria-labelledby': 'preview-title' },
-          h('h3', { id: 'preview-title' }, 'Preview'),
-          h('p', { class: 'organize-total' }, 'Total: ', total),
-          previewHost,
-          previewNote,
-        ),
+        preview.element,
         errorBox,
         h('div', { class: 'actions organize-actions' }, draftButton, publishButton),
         outcome,
@@ -844,97 +825,6 @@ function createBuilder(context: PageContext, onCreated: () => void) {
 
   return {
     element: form,
-    destroy: () => {
-      window.clearTimeout(previewTimer);
-      preview.destroy();
-    },
+    destroy: preview.destroy,
   };
-}
-
-// ---------------------------------------------------------------- the preview
-
-/** The seat list GET /v1/events/{id}/seats would answer for this body: every seat available. */
-function previewSeats(body: CreateEventBody): SeatListEntry[] {
-  const prices = new Map(body.price_tiers.map((tier) => [tier.id, tier.price_cents]));
-  const seats: SeatListEntry[] = [];
-  const sectionNames = new Set<string>();
-  for (const section of body.seat_map.sections) {
-    // A repeated name would merge two sections in the model; the server refuses it anyway.
-    if (sectionNames.has(section.name)) continue;
-    sectionNames.add(section.name);
-    const price_cents = prices.get(section.price_tier) ?? 0;
-    for (const row of section.rows) {
-      const count = Number.isInteger(row.seats) ? Math.min(Math.max(row.seats, 0), seatsPerRowMax) : 0;
-      for (let number = 1; number <= count; number += 1) {
-        seats.push({
-          seat_id: `preview-${seats.length}`,
-          section: section.name,
-          row: row.label,
-          number,
-          price_cents,
-          status: 'available',
-        });
-      }
-    }
-  }
-  return seats;
-}
-
-const previewSeatsMax = 200_000;
-
-/**
- * The plan as buyers will see it: the shared seat map component over a model built from
- * the form, look-only. The model is immutable, so every change builds a new view.
- */
-function createPreview(host: HTMLElement, note: HTMLElement) {
-  const mapHost = h('div', { class: 'organize-preview-map' });
-  const legend = h('ul', { class: 'legend' });
-  host.append(mapHost, legend);
-  let view: SeatMapView | null = null;
-
-  const show = (body: CreateEventBody) => {
-    view?.destroy();
-    view = null;
-    mapHost.replaceChildren();
-    // Counted before the seat list is made: a mistyped million seats must not hang the page.
-    const seatCount = body.seat_map.sections.reduce(
-      (sum, section) =>
-        sum + section.rows.reduce((rows, row) => rows + (Number.isInteger(row.seats) ? Math.max(0, row.seats) : 0), 0),
-      0,
-    );
-    const seats = seatCount > previewSeatsMax ? [] : previewSeats(body);
-    replace(
-      legend,
-      ...body.price_tiers.map((tier, index) =>
-        h(
-          'li',
-          {},
-          h('span', { class: 'swatch', style: `background:${tierColorAt(index)}` }),
-          `${tier.name || '(unnamed tier)'} ${Number.isFinite(tier.price_cents) ? money(tier.price_cents, tier.currency) : ''}`,
-        ),
-      ),
-    );
-    if (seats.length === 0) {
-      mapHost.append(
-        h(
-          'p',
-          { class: 'organize-preview-empty' },
-          seatCount <= previewSeatsMax
-            ? 'Add a section with rows and seats to see the map.'
-            : `The preview draws up to ${previewSeatsMax.toLocaleString()} seats.`,
-        ),
-      );
-      note.textContent = '';
-      return;
-    }
-    const model = SeatMapModel.fromApi(
-      { price_tiers: body.price_tiers, sections: body.seat_map.sections },
-      { event_id: 'preview', version: 0, seats },
-    );
-    view = new SeatMapView(mapHost, { model, tiers: body.price_tiers, selectable: false, maxSelectable: 0 });
-    note.textContent =
-      'Sections without a position are arranged in a fan facing the stage. Scroll or use + and − to zoom.';
-  };
-
-  return { show, destroy: () => view?.destroy() };
 }
