@@ -7,7 +7,10 @@ export type ReservationStatus = 'active' | 'confirmed' | 'cancelled' | 'expired'
 
 /**
  * A hold ends exactly at its expiry instant: held strictly before it, available from it on
- * (invariant 3). Every read and write path agrees with this function (SQL uses `> now`).
+ * (invariant 3). The specification every implementation follows: in SQL
+ * adapters/postgres/seat-status.ts and migrations/functions/ (`hold_expires_at > now` is
+ * held), in the hold gate app/seat-board-rules.ts isBlocking (Redis Lua and in-process,
+ * checked together by test/integration/seat-board-rules.test.ts).
  */
 export function isHoldLive(holdExpiresAtMs: number | null, nowMs: number): boolean {
   return holdExpiresAtMs !== null && nowMs < holdExpiresAtMs;

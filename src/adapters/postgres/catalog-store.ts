@@ -14,6 +14,7 @@ import type {
 } from '../../app/ports/catalog.ts';
 import type { EventRecord } from '../../app/ports/events.ts';
 import { eventColumns, type EventRow, toEvent } from './event-rows.ts';
+import { seatAvailableSql } from './seat-status.ts';
 import { Params, ts } from './sql.ts';
 import type { Database } from './database.ts';
 
@@ -96,8 +97,7 @@ const isPublicEvent = (event: string) => `${event}.status = 'published'`;
 
 /** Whether the event with this id has a seat available at the instant (a parameter). */
 const hasSeatAvailable = (eventId: string, at: string) =>
-  `EXISTS (SELECT 1 FROM seats s WHERE s.event_id = ${eventId} AND s.booking_id IS NULL
-           AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= ${at}))`;
+  `EXISTS (SELECT 1 FROM seats s WHERE s.event_id = ${eventId} AND ${seatAvailableSql(at, 's.')})`;
 
 /**
  * The WHERE conditions every event listing shares. With lazyAvailability the seat check

@@ -18,6 +18,7 @@ import type {
 } from '../../app/ports/events.ts';
 import type { Database } from './database.ts';
 import { eventColumns, eventInsertColumns, type EventRow, storedWaitingRoom, toEvent } from './event-rows.ts';
+import { seatHeldSql, seatStatusSql } from './seat-status.ts';
 import { type Executor, Params, ts } from './sql.ts';
 
 interface SeatRow {
@@ -27,10 +28,6 @@ interface SeatRow {
   number: number;
   price_cents: number;
 }
-
-// A seat's status at $now, the SQL twin of domain/holds.ts seatStatusAt.
-const seatStatusSql = (now: string, alias = '') =>
-  `CASE WHEN ${alias}booking_id IS NOT NULL THEN 'booked' WHEN ${alias}hold_expires_at > ${now} THEN 'held' ELSE 'available' END`;
 
 function toSeatDetail(row: SeatRow): SeatDetail {
   return {
@@ -212,7 +209,7 @@ export class PostgresEventStore implements EventStore {
   async countSeats(eventId: string, nowMs: number): Promise<SeatCounts> {
     const { rows } = await this.db.query<{ total: number; held: number; booked: number }>(
       `SELECT count(*)::int AS total,
-              count(*) FILTER (WHERE booking_id IS NULL AND hold_expires_at > $2)::int AS held,
+              count(*) FILTER (WHERE ${seatHeldSql('$2')})::int AS held,
               count(*) FILTER (WHERE booking_id IS NOT NULL)::int AS booked
        FROM seats WHERE event_id = $1`,
       [eventId, ts(nowMs)],
