@@ -1,4 +1,5 @@
 // The flash-sale scenario's tables (markdown) and chart (SVG), from its JSON result.
+import { designs } from './flash-designs.ts';
 import type { FlashSaleRun, TargetRun } from './flash-sale.ts';
 import { dashes, markdownTable, right } from './markdown.ts';
 
@@ -91,7 +92,7 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '## The service',
     '',
   ];
-  const services = run.targets.filter((t) => t.figures && ['service', 'service-direct', 'embedded'].includes(t.name));
+  const services = run.targets.filter((t) => t.figures && designs[t.name].server !== 'baseline');
   if (services.length > 0) {
     const row = (label: string, cell: (t: TargetRun, f: NonNullable<TargetRun['figures']>) => string) => [
       label,
