@@ -383,7 +383,8 @@ function counts(record: Record<string, number>): string {
 const latencyPair = (summary: Summary | undefined) => (summary ? `${ms(summary.p50)} / ${ms(summary.p99)}` : '–');
 const cpuPercent = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
 /** Server, Postgres, Redis, Bench and Other CPU, in that order. */
-const cpuCells = (cpu: CpuFigures) => [cpu.server, cpu.postgres, cpu.redis, cpu.bench_client, cpu.other].map(cpuPercent);
+const cpuCells = (cpu: CpuFigures) =>
+  [cpu.server, cpu.postgres, cpu.redis, cpu.bench_client, cpu.other].map(cpuPercent);
 
 export function renderMarkdown(report: RunReport): string {
   const env = report.environment;
