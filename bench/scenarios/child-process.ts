@@ -38,7 +38,7 @@ export interface ChildScenarioDef<Section extends ChildScenarioSection = ChildSc
   appendix?(name: string, section: Section): string;
 }
 
-/** The sse-fanout or waiting-room child while it runs (its own process group: Ctrl-C reaches it through us). */
+/** The child scenario while it runs (its own process group: Ctrl-C reaches it through us). */
 export let scenarioChild: { child: ChildProcess; signals: number } | null = null;
 /** The child cleans up on its first SIGINT / SIGTERM and exits at once on the second. */
 export function signalChild(signal: NodeJS.Signals) {
@@ -46,6 +46,7 @@ export function signalChild(signal: NodeJS.Signals) {
   scenarioChild.signals += 1;
   scenarioChild.child.kill(signal);
 }
+
 /** How a scenario's child process ended (see runChildScenario). */
 export interface ChildRun {
   command: string;
