@@ -1,5 +1,7 @@
 // The flash-sale scenario's tables (markdown) and chart (SVG), from its JSON result.
+import { designs } from './flash-designs.ts';
 import type { FlashSaleRun, TargetRun } from './flash-sale.ts';
+import { dashes, markdownTable, right } from './markdown.ts';
 
 const n0 = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
@@ -31,28 +33,38 @@ function correctness(target: TargetRun): string {
 export function renderComparison(run: FlashSaleRun): string[] {
   const reference = referenceRun(run);
   const ref = reference?.figures;
-  const lines = [
-    '| Design | Sold out in s | Seats booked | Seats/s | Hold req/s | Holds 201/s | Reserve p50 / p99 / p99.9 ms | 409 rate | Confirm p99 ms | Oversold | Partial holds | Service ÷ this, hold req/s | This p99 ÷ service p99 | Correctness |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  const columns = [
+    'Design',
+    ...['Sold out in s', 'Seats booked', 'Seats/s', 'Hold req/s', 'Holds 201/s'].map(right),
+    ...['Reserve p50 / p99 / p99.9 ms', '409 rate', 'Confirm p99 ms', 'Oversold', 'Partial holds'].map(right),
+    ...['Service ÷ this, hold req/s', 'This p99 ÷ service p99'].map(right),
+    'Correctness',
   ];
-  for (const target of run.targets) {
-    if (target.name === 'generator') continue;
-    const f = target.figures;
-    if (!f) {
-      lines.push(`| ${target.label} | – | – | – | – | – | – | – | – | – | – | – | – | ${correctness(target)} |`);
-      continue;
-    }
-    const hold = f.requests.hold.latency_ms.all;
-    const refHold = ref?.requests.hold.latency_ms.all;
-    lines.push(
-      `| ${target.label} | ${f.sold_out ? n1(f.sell_out_s) : `not in ${n1(f.elapsed_s)}`} | ` +
-        `${n0(f.seats_booked)} of ${n0(target.seats)} | ${n1(f.seats_per_s)} | ${n0(f.hold_requests_per_s)} | ` +
-        `${n0(f.holds_per_s)} | ${n1(hold.p50)} / ${n1(hold.p99)} / ${n1(hold.p99_9)} | ${pct(f.hold_409_rate)} | ` +
-        `${n1(f.requests.confirm.latency_ms.all.p99)} | ${target.check?.oversold_seats ?? '–'} | ` +
-        `${target.check?.partial_holds ?? '–'} | ${ratio(ref ? ref.hold_requests_per_s / f.hold_requests_per_s : null)} | ` +
-        `${ratio(refHold ? hold.p99 / refHold.p99 : null)} | ${correctness(target)} |`,
-    );
-  }
+  const rows = run.targets
+    .filter((target) => target.name !== 'generator')
+    .map((target) => {
+      const f = target.figures;
+      if (!f) return [target.label, ...dashes(12), correctness(target)];
+      const hold = f.requests.hold.latency_ms.all;
+      const refHold = ref?.requests.hold.latency_ms.all;
+      return [
+        target.label,
+        f.sold_out ? n1(f.sell_out_s) : `not in ${n1(f.elapsed_s)}`,
+        `${n0(f.seats_booked)} of ${n0(target.seats)}`,
+        n1(f.seats_per_s),
+        n0(f.hold_requests_per_s),
+        n0(f.holds_per_s),
+        `${n1(hold.p50)} / ${n1(hold.p99)} / ${n1(hold.p99_9)}`,
+        pct(f.hold_409_rate),
+        n1(f.requests.confirm.latency_ms.all.p99),
+        String(target.check?.oversold_seats ?? '–'),
+        String(target.check?.partial_holds ?? '–'),
+        ratio(ref ? ref.hold_requests_per_s / f.hold_requests_per_s : null),
+        ratio(refHold ? hold.p99 / refHold.p99 : null),
+        correctness(target),
+      ];
+    });
+  const lines = markdownTable(columns, rows);
   lines.push(
     '',
     `Ratios against "${reference?.label ?? '–'}" in the same run. Hold req/s and seats/s are over the sale's window ` +
@@ -80,19 +92,19 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '## The service',
     '',
   ];
-  const services = run.targets.filter((t) => t.figures && ['service', 'service-direct', 'embedded'].includes(t.name));
+  const services = run.targets.filter((t) => t.figures && designs[t.name].server !== 'baseline');
   if (services.length > 0) {
-    const row = (label: string, cell: (t: TargetRun, f: NonNullable<TargetRun['figures']>) => string) =>
-      `| ${label} | ${services.map((t) => cell(t, t.figures!)).join(' | ')} |`;
+    const row = (label: string, cell: (t: TargetRun, f: NonNullable<TargetRun['figures']>) => string) => [
+      label,
+      ...services.map((t) => cell(t, t.figures!)),
+    ];
     const latency =
       (kind: keyof NonNullable<TargetRun['figures']>['requests']) =>
       (_: TargetRun, f: NonNullable<TargetRun['figures']>) => {
         const l = f.requests[kind].latency_ms.all;
         return l.count ? `${n1(l.p50)} / ${n1(l.p99)} / ${n1(l.p99_9)} (${n0(l.count)})` : '–';
       };
-    lines.push(
-      `| Figure | ${services.map((t) => t.label).join(' | ')} |`,
-      `|---|${services.map(() => '---:').join('|')}|`,
+    const rows = [
       row('Sell-out time s', (_, f) => (f.sold_out ? n1(f.sell_out_s) : `not sold out in ${n1(f.elapsed_s)} s`)),
       row('Seats booked', (t, f) => `${n0(f.seats_booked)} of ${n0(t.seats)}`),
       row('Holds per second (201)', (_, f) => n0(f.holds_per_s)),
@@ -121,43 +133,65 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
       ),
       row('Requests per second, all kinds', (_, f) => n0(f.requests_per_s)),
       row('Stopped by', (_, f) => f.stopped_by),
-    );
+    ];
+    lines.push(...markdownTable(['Figure', ...services.map((t) => right(t.label))], rows));
   }
   const generator = run.targets.find((t) => t.name === 'generator' && t.generator);
+  const ceiling = generator?.generator?.requests_per_s ?? null;
+  const generatorRows = generator?.generator
+    ? [
+        [
+          `${generator.label}, ${run.settings.sessions} connections`,
+          n0(ceiling),
+          `${n1(generator.generator.load.latency_ms.all.p50)} / ${n1(generator.generator.load.latency_ms.all.p99)}`,
+          `${generator.cpu?.bench_client ?? '–'}%`,
+          `${generator.cpu?.server ?? '–'}%`,
+          '1.00×',
+        ],
+      ]
+    : [];
+  const targetRows = run.targets.flatMap((t) =>
+    t.figures
+      ? [
+          [
+            t.label,
+            n0(t.figures.requests_per_s),
+            '–',
+            `${t.cpu?.bench_client ?? '–'}%`,
+            `${t.cpu?.server ?? '–'}%`,
+            ratio(ceiling ? ceiling / t.figures.requests_per_s : null),
+          ],
+        ]
+      : [],
+  );
   lines.push(
     '',
     '## The load generator (is it the bottleneck?)',
     '',
-    '| Run | Requests/s | p50 / p99 ms | Bench CPU | Server CPU | Generator ceiling ÷ this run |',
-    '|---|---:|---:|---:|---:|---:|',
+    ...markdownTable(
+      ['Run', ...['Requests/s', 'p50 / p99 ms', 'Bench CPU', 'Server CPU', 'Generator ceiling ÷ this run'].map(right)],
+      [...generatorRows, ...targetRows],
+    ),
   );
-  const ceiling = generator?.generator?.requests_per_s ?? null;
-  if (generator?.generator)
-    lines.push(
-      `| ${generator.label}, ${run.settings.sessions} connections | ${n0(ceiling)} | ` +
-        `${n1(generator.generator.load.latency_ms.all.p50)} / ${n1(generator.generator.load.latency_ms.all.p99)} | ` +
-        `${generator.cpu?.bench_client ?? '–'}% | ${generator.cpu?.server ?? '–'}% | 1.00× |`,
-    );
-  for (const t of run.targets) {
-    if (!t.figures) continue;
-    lines.push(
-      `| ${t.label} | ${n0(t.figures.requests_per_s)} | – | ${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.server ?? '–'}% | ` +
-        `${ratio(ceiling ? ceiling / t.figures.requests_per_s : null)} |`,
-    );
-  }
+  const cpuColumns = ['Server', 'PostgreSQL', 'Redis', 'Bench (load generator)', 'Machine', 'Other'];
   lines.push(
     '',
     '## CPU during each run (% of one core; 2 cores = 200%)',
     '',
-    '| Run | Server | PostgreSQL | Redis | Bench (load generator) | Machine | Other | PostgreSQL commits (per seat booked) | Rollbacks |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...run.targets.map(
-      (t) =>
-        `| ${t.label} | ${t.cpu?.server ?? '–'}% | ${t.cpu?.postgres ?? '–'}% | ${t.cpu?.redis ?? '–'}% | ` +
-        `${t.cpu?.bench_client ?? '–'}% | ${t.cpu?.machine ?? '–'}% | ${t.cpu?.other ?? '–'}% | ` +
-        (t.postgres
-          ? `${n0(t.postgres.commits)} (${n1(t.figures?.seats_booked ? t.postgres.commits / t.figures.seats_booked : null)}) | ${n0(t.postgres.rollbacks)} |`
-          : '– | – |'),
+    ...markdownTable(
+      ['Run', ...[...cpuColumns, 'PostgreSQL commits (per seat booked)', 'Rollbacks'].map(right)],
+      run.targets.map((t) => [
+        t.label,
+        ...[t.cpu?.server, t.cpu?.postgres, t.cpu?.redis, t.cpu?.bench_client, t.cpu?.machine, t.cpu?.other].map(
+          (value) => `${value ?? '–'}%`,
+        ),
+        ...(t.postgres
+          ? [
+              `${n0(t.postgres.commits)} (${n1(t.figures?.seats_booked ? t.postgres.commits / t.figures.seats_booked : null)})`,
+              n0(t.postgres.rollbacks),
+            ]
+          : ['–', '–']),
+      ]),
     ),
     '',
     "PostgreSQL CPU is this run's database backends plus the shared processes (WAL writer, checkpointer, autovacuum), " +

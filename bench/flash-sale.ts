@@ -9,7 +9,7 @@
 //   service-direct  the same service process, an event without a waiting room: the like-for-like
 //                   row for the baselines, which have none
 //   embedded        the service on PGlite with its Redis roles in-process, waiting room on
-// and writes <out>.json, <out>.md (the tables) and <out>.svg (throughput, sell-out and latency).
+// (bench/flash-designs.ts: the table of these designs and their traits), and writes <out>.json, <out>.md (the tables) and <out>.svg (throughput, sell-out and latency).
 // After each target it checks the end state (PostgreSQL for the service, PGlite for embedded,
 // the baseline server's own store): no seat oversold, no partial hold. Any failed check of the
 // service or of an atomic design exits 1; the setnx design's partial holds are its known flaw
@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { baselineModes, type BaselineMode } from './baseline-server.ts';
+import type { BaselineMode } from './baseline-server.ts';
 import {
   type ChildOptions,
   cleanUpOnStop,
@@ -32,6 +32,7 @@ import {
 } from './child-scenario.ts';
 import { eventBody, mintTokenSync } from './fixtures.ts';
 import { type BuyerRunResult, runBuyers, type VenueLayout } from './flash-buyers.ts';
+import { type Design, type DesignServer, designs, type TargetName, targetNames } from './flash-designs.ts';
 import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
 import { round, runLoad, type LoadResult } from './load.ts';
 import { type CpuFigures, machineBusyBefore, ServerProcess, startCpuMeter } from './server.ts';
@@ -52,38 +53,7 @@ const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const log = (message: string) =>
   process.stderr.write(`[flash-sale ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-export const targetNames = [
-  'generator',
-  'pessimistic',
-  'optimistic',
-  'setnx',
-  'lua',
-  'service',
-  'service-direct',
-  'embedded',
-] as const;
-export type TargetName = (typeof targetNames)[number];
-
-export const targetLabels: Record<TargetName, string> = {
-  generator: 'load generator alone (GET /v1/ping)',
-  pessimistic: 'pessimistic: SELECT … FOR UPDATE',
-  optimistic: 'optimistic: version-checked UPDATE',
-  setnx: 'per-seat Redis SET NX',
-  lua: 'ceiling: bare Fastify + Lua hold',
-  service: 'Boxoffice, PostgreSQL + Redis, waiting room',
-  'service-direct': 'Boxoffice, PostgreSQL + Redis, no waiting room',
-  embedded: 'Boxoffice embedded (PGlite, in-process), waiting room',
-};
-
-/** The designs that must never oversell nor hold part of a hold (setnx is there to show that it does). */
-export const atomicTargets: readonly TargetName[] = [
-  'pessimistic',
-  'optimistic',
-  'lua',
-  'service',
-  'service-direct',
-  'embedded',
-];
+export type { TargetName } from './flash-designs.ts';
 
 interface Options extends ChildOptions {
   seats: number;
@@ -279,7 +249,7 @@ async function checkBaseline(origin: string, mode: BaselineMode, eventId: string
     problems.push(`${body.bookings} bookings for ${result.confirmed.size} confirm 201s`);
   return {
     ok: problems.length === 0,
-    judged: mode !== 'setnx',
+    judged: designs[mode].atomic,
     oversold_seats: oversold,
     partial_holds: partial,
     partial_hold_attempts: body.partial_hold_attempts,
@@ -290,6 +260,19 @@ async function checkBaseline(origin: string, mode: BaselineMode, eventId: string
 }
 
 // ---------------------------------------------------------------- runs
+
+/** A kind of server the designs run on (see DesignServer): how it starts, a design's event on it, its check. */
+interface ServerKind {
+  /** For the log. */
+  name: string;
+  start: () => Promise<ServerProcess>;
+  /** The body of POST /v1/events for a design's event of this many seats. */
+  eventBody: (name: TargetName, seats: number) => unknown;
+  /** The end state, checked right after the design's run, beside the live server. */
+  check?: (server: ServerProcess, name: TargetName, eventId: string, result: BuyerRunResult) => Promise<StoreCheck>;
+  /** The end state, checked once the server has stopped (PGlite serves one process at a time). */
+  checkAfterStop?: (eventId: string, result: BuyerRunResult) => Promise<StoreCheck>;
+}
 
 const withoutLedger = (result: BuyerRunResult): Omit<BuyerRunResult, 'confirmed'> => {
   const { confirmed: _confirmed, ...figures } = result;
@@ -313,7 +296,7 @@ async function postJson(origin: string, path: string, token: string, body: unkno
 function emptyTarget(name: TargetName, seats: number, waitingRoom: boolean): TargetRun {
   return {
     name,
-    label: targetLabels[name],
+    label: designs[name].label,
     waiting_room: waitingRoom,
     ok: false,
     error: null,
@@ -347,10 +330,8 @@ async function main(): Promise<number> {
   const database = `bench_fs_${stamp}`;
   const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
-  const needsPostgres = options.targets.some((name) => !['generator', 'setnx', 'lua', 'embedded'].includes(name));
-  const needsRedis = options.targets.some(
-    (name) => !['generator', 'pessimistic', 'optimistic', 'embedded'].includes(name),
-  );
+  const needsPostgres = options.targets.some((name) => designs[name].postgres);
+  const needsRedis = options.targets.some((name) => designs[name].redis);
   const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const servers: ServerProcess[] = [];
   let dataDir: string | null = null;
@@ -472,6 +453,27 @@ async function main(): Promise<number> {
     log(summaryLine(run));
   }
 
+  /** The load generator alone against the baseline server's trivial endpoint: its own ceiling. */
+  async function measureGenerator(run: TargetRun, server: ServerProcess) {
+    targets.push(run);
+    const meter = startCpuMeter(server, null, false);
+    const load = await runLoad({
+      origin: server.origin,
+      connections: options.sessions,
+      durationMs: options.generatorSeconds * 1000,
+      maxRequests: 10_000_000,
+      makeRequest: () => ({ method: 'GET', path: '/v1/ping', headers: {} }),
+      shouldAbort: stopRequested,
+    });
+    run.cpu = meter(load.elapsed_s);
+    run.generator = { load, requests_per_s: round(load.requests / load.elapsed_s, 0) };
+    run.ok = load.requests > 0 && Object.keys(load.errors).length === 0;
+    log(
+      `generator: ${run.generator.requests_per_s} req/s, p99 ${load.latency_ms.all.p99} ms, ` +
+        `bench CPU ${run.cpu.bench_client}%, server CPU ${run.cpu.server}%`,
+    );
+  }
+
   try {
     const { busyPct: busyBefore, loadAverage } = await machineBusyBefore();
     log(`machine ${busyBefore ?? '?'}% busy (of one core) before the start, load average ${loadAverage}`);
@@ -483,66 +485,6 @@ async function main(): Promise<number> {
     }
     const organizer = mintTokenSync(authSecret, 'fs-organizer', 'organizer');
 
-    // 1. The load generator's own ceiling, and the classic designs: one baseline server.
-    const baselineTargets = options.targets.filter(
-      (name) => name === 'generator' || baselineModes.includes(name as BaselineMode),
-    );
-    if (baselineTargets.length > 0 && !stopRequested()) {
-      const server = await ServerProcess.start({
-        root,
-        entry: 'bench/baseline-server.ts',
-        env: {
-          ...(needsPostgres ? { DATABASE_URL: databaseUrl.toString() } : {}),
-          ...(needsRedis ? { REDIS_URL: redisUrl } : {}),
-          BASELINE_KEY_PREFIX: `${prefix}bl:`,
-          HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
-        },
-      });
-      servers.push(server);
-      for (const name of baselineTargets) {
-        if (stopRequested()) break;
-        const run = emptyTarget(name, seatCount, false);
-        if (name === 'generator') {
-          targets.push(run);
-          const meter = startCpuMeter(server, null, false);
-          const load = await runLoad({
-            origin: server.origin,
-            connections: options.sessions,
-            durationMs: options.generatorSeconds * 1000,
-            maxRequests: 10_000_000,
-            makeRequest: () => ({ method: 'GET', path: '/v1/ping', headers: {} }),
-            shouldAbort: stopRequested,
-          });
-          run.cpu = meter(load.elapsed_s);
-          run.generator = { load, requests_per_s: round(load.requests / load.elapsed_s, 0) };
-          run.ok = load.requests > 0 && Object.keys(load.errors).length === 0;
-          log(
-            `generator: ${run.generator.requests_per_s} req/s, p99 ${load.latency_ms.all.p99} ms, ` +
-              `bench CPU ${run.cpu.bench_client}%, server CPU ${run.cpu.server}%`,
-          );
-          continue;
-        }
-        const mode = name as BaselineMode;
-        const pg = mode === 'pessimistic' || mode === 'optimistic';
-        await measure(
-          run,
-          server,
-          pg ? database : null,
-          !pg,
-          async () => {
-            const createEvent = async (seats: number) =>
-              (await postJson(server.origin, '/v1/events', organizer, { mode, seat_count: seats })).event_id;
-            await warmUp(name, server.origin, createEvent, false);
-            run.event_id = await createEvent(seatCount);
-          },
-          () => runBuyers(buyerOptions(server.origin, run.event_id!, name, false, false)),
-          (result) => checkBaseline(server.origin, mode, run.event_id!, result),
-        );
-      }
-      await stopServer(server, 'baseline server');
-    }
-
-    // 2. The service on PostgreSQL + Redis: with its waiting room, then without.
     const serviceEnv = {
       LOG_LEVEL: 'warn',
       AUTH_SECRET: authSecret,
@@ -559,65 +501,97 @@ async function main(): Promise<number> {
         ? { waiting_room: { enabled: true, admit_per_minute: options.admitPerMinute, max_active_shoppers: null } }
         : {}),
     });
-    const serviceTargets = options.targets.filter((name) => name === 'service' || name === 'service-direct');
-    if (serviceTargets.length > 0 && !stopRequested()) {
-      const server = await ServerProcess.start({
-        root,
-        env: {
-          ...serviceEnv,
-          DATABASE_URL: databaseUrl.toString(),
-          REDIS_URL: redisUrl,
-          REDIS_KEY_PREFIX: `${prefix}svc:`,
+    /** How each kind of server starts, what a design's event is on it, and how its end state is checked. */
+    const serverKinds: Record<DesignServer, ServerKind> = {
+      // 1. The load generator's own ceiling, and the classic designs: one baseline server.
+      baseline: {
+        name: 'baseline server',
+        start: () =>
+          ServerProcess.start({
+            root,
+            entry: 'bench/baseline-server.ts',
+            env: {
+              ...(needsPostgres ? { DATABASE_URL: databaseUrl.toString() } : {}),
+              ...(needsRedis ? { REDIS_URL: redisUrl } : {}),
+              BASELINE_KEY_PREFIX: `${prefix}bl:`,
+              HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
+            },
+          }),
+        eventBody: (name, seats) => ({ mode: name, seat_count: seats }),
+        check: (server, name, eventId, result) => checkBaseline(server.origin, name as BaselineMode, eventId, result),
+      },
+      // 2. The service on PostgreSQL + Redis: with its waiting room, then without.
+      service: {
+        name: 'service',
+        start: () =>
+          ServerProcess.start({
+            root,
+            env: {
+              ...serviceEnv,
+              DATABASE_URL: databaseUrl.toString(),
+              REDIS_URL: redisUrl,
+              REDIS_KEY_PREFIX: `${prefix}svc:`,
+            },
+          }),
+        eventBody: (name, seats) => eventFor(name, designs[name].waitingRoom, seats),
+        check: (_server, _name, eventId, result) =>
+          withPostgres(databaseUrl.toString(), (query) => checkService(query, eventId, result)),
+      },
+      // 3. Embedded: PGlite and in-process roles in one process; checked in its data directory once it stopped.
+      embedded: {
+        name: 'embedded service',
+        start: () => {
+          dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-flash-'));
+          return ServerProcess.start({ root, env: { ...serviceEnv, DATA_DIR: dataDir } });
         },
-      });
+        eventBody: (name, seats) => eventFor(name, designs[name].waitingRoom, seats),
+        checkAfterStop: (eventId, result) => withPglite(dataDir!, (query) => checkService(query, eventId, result)),
+      },
+    };
+
+    /**
+     * Starts one server, runs each design on it in turn (warm-up, event, buyers, check), stops
+     * it, then checks what can be checked only once it has stopped.
+     */
+    async function runOnServer(kind: ServerKind, names: TargetName[]) {
+      const server = await kind.start();
       servers.push(server);
-      for (const name of serviceTargets) {
+      const measured: { run: TargetRun; result: BuyerRunResult }[] = [];
+      for (const name of names) {
         if (stopRequested()) break;
-        const waitingRoom = name === 'service';
-        const run = emptyTarget(name, seatCount, waitingRoom);
+        const design: Design = designs[name];
+        const run = emptyTarget(name, seatCount, design.waitingRoom);
+        if (name === 'generator') {
+          await measureGenerator(run, server);
+          continue;
+        }
+        const createEvent = async (seats: number) =>
+          (await postJson(server.origin, '/v1/events', organizer, kind.eventBody(name, seats))).event_id;
         await measure(
           run,
           server,
-          database,
-          true,
+          design.postgres ? database : null,
+          design.redis,
           async () => {
-            const createEvent = async (seats: number) =>
-              (await postJson(server.origin, '/v1/events', organizer, eventFor(name, waitingRoom, seats))).event_id;
-            await warmUp(name, server.origin, createEvent, waitingRoom);
+            await warmUp(name, server.origin, createEvent, design.waitingRoom);
             run.event_id = await createEvent(seatCount);
           },
-          () => runBuyers(buyerOptions(server.origin, run.event_id!, name, waitingRoom, true)),
-          (result) => withPostgres(databaseUrl.toString(), (query) => checkService(query, run.event_id!, result)),
+          async () => {
+            const result = await runBuyers(
+              buyerOptions(server.origin, run.event_id!, name, design.waitingRoom, design.sse),
+            );
+            measured.push({ run, result });
+            return result;
+          },
+          kind.check ? (result) => kind.check!(server, name, run.event_id!, result) : null,
         );
       }
-      await stopServer(server, 'service');
-    }
-
-    // 3. Embedded: PGlite and in-process roles in one process; checked in its data directory once it stopped.
-    if (options.targets.includes('embedded') && !stopRequested()) {
-      dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-flash-'));
-      const server = await ServerProcess.start({ root, env: { ...serviceEnv, DATA_DIR: dataDir } });
-      servers.push(server);
-      const run = emptyTarget('embedded', seatCount, true);
-      let result: BuyerRunResult | null = null;
-      await measure(
-        run,
-        server,
-        null,
-        false,
-        async () => {
-          const createEvent = async (seats: number) =>
-            (await postJson(server.origin, '/v1/events', organizer, eventFor('embedded', true, seats))).event_id;
-          await warmUp('embedded', server.origin, createEvent, true);
-          run.event_id = await createEvent(seatCount);
-        },
-        async () => (result = await runBuyers(buyerOptions(server.origin, run.event_id!, 'embedded', true, true))),
-        null,
-      );
-      await stopServer(server, 'embedded service');
-      if (result && run.event_id) {
+      await stopServer(server, kind.name);
+      if (!kind.checkAfterStop) return;
+      for (const { run, result } of measured) {
+        if (!run.event_id) continue;
         try {
-          run.check = await withPglite(dataDir, (query) => checkService(query, run.event_id!, result!));
+          run.check = await kind.checkAfterStop(run.event_id, result);
           run.ok = run.check.ok;
         } catch (error) {
           run.error = `check: ${(error as Error).message}`;
@@ -625,6 +599,11 @@ async function main(): Promise<number> {
         }
         log(summaryLine(run));
       }
+    }
+
+    for (const kind of ['baseline', 'service', 'embedded'] as const) {
+      const names = options.targets.filter((name) => designs[name].server === kind);
+      if (names.length > 0 && !stopRequested()) await runOnServer(serverKinds[kind], names);
     }
 
     await cleanup();

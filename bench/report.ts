@@ -10,6 +10,7 @@ import type { WaitingRoomRun } from './waiting-room.ts';
 import { renderComparison } from './flash-report.ts';
 import type { FlashSaleRun } from './flash-sale.ts';
 import type { WebSeatMapRun } from './web-seat-map.ts';
+import { dashes, markdownTable, right } from './markdown.ts';
 
 /** Where the holds are decided: the service on PostgreSQL or PGlite, or the ceiling server on Redis alone. */
 export type Backend = 'postgres' | 'pglite' | 'redis';
@@ -380,6 +381,10 @@ function counts(record: Record<string, number>): string {
 }
 
 const latencyPair = (summary: Summary | undefined) => (summary ? `${ms(summary.p50)} / ${ms(summary.p99)}` : '–');
+const cpuPercent = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+/** Server, Postgres, Redis, Bench and Other CPU, in that order. */
+const cpuCells = (cpu: CpuFigures) =>
+  [cpu.server, cpu.postgres, cpu.redis, cpu.bench_client, cpu.other].map(cpuPercent);
 
 export function renderMarkdown(report: RunReport): string {
   const env = report.environment;
@@ -407,76 +412,108 @@ export function renderMarkdown(report: RunReport): string {
   if (creates.length > 0) {
     lines.push(`## Event creation (POST /v1/events, wall time of the request)`);
     lines.push('');
-    lines.push('| Scenario | Backend | Seat map | Runs | Min (s) | Median (s) | Max (s) | Target | Seats in DB |');
-    lines.push('|---|---|---|---:|---:|---:|---:|---|---|');
-    for (const s of creates) {
-      if (!s.ok && s.samples_s.length === 0) {
-        lines.push(
-          `| ${s.name} | ${setupName(s)} | ${s.seat_map} | 0 | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
-        );
-        continue;
-      }
+    const columns = [
+      'Scenario',
+      'Backend',
+      'Seat map',
+      right('Runs'),
+      right('Min (s)'),
+      right('Median (s)'),
+      right('Max (s)'),
+      'Target',
+      'Seats in DB',
+    ];
+    const rows = creates.map((s) => {
+      if (!s.ok && s.samples_s.length === 0)
+        return [s.name, setupName(s), s.seat_map, '0', '–', '–', '–', '–', `FAILED: ${cell(s.error ?? '')}`];
       const target = s.target_s === null ? '–' : `< ${s.target_s} s: ${s.meets_target ? 'met' : 'MISSED'}`;
       const seats = s.verification
         ? s.verification.ok
           ? `${int(s.seat_count)} OK`
           : `FAIL: ${cell(s.verification.events.flatMap((e) => e.problems).join('; '))}`
         : 'not checked';
-      lines.push(
-        `| ${s.name} | ${setupName(s)} | ${s.seat_map} | ${s.repetitions} | ${s.min_s.toFixed(2)} | ` +
-          `${s.median_s.toFixed(2)} | ${s.max_s.toFixed(2)} | ${target} | ${seats} |`,
-      );
-    }
+      return [
+        s.name,
+        setupName(s),
+        s.seat_map,
+        String(s.repetitions),
+        s.min_s.toFixed(2),
+        s.median_s.toFixed(2),
+        s.max_s.toFixed(2),
+        target,
+        seats,
+      ];
+    });
+    lines.push(...markdownTable(columns, rows));
     lines.push('');
   }
   if (holds.length > 0) {
     lines.push('## Holds (POST /v1/events/{id}/reservations, closed loop)');
     lines.push('');
-    lines.push(
-      '| Scenario | Backend | Requests | Req/s | 201/s | 409/s | p50 ms | p99 ms | p99.9 ms | Max ms | Errors | Non-2xx | Correctness |',
-    );
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
-    for (const s of holds) {
-      if (!s.result) {
-        lines.push(
-          `| ${s.name} | ${setupName(s)} | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
-        );
-        continue;
-      }
+    const columns = [
+      'Scenario',
+      'Backend',
+      ...['Requests', 'Req/s', '201/s', '409/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms'].map(right),
+      'Errors',
+      'Non-2xx',
+      'Correctness',
+    ];
+    const rows = holds.map((s) => {
+      if (!s.result) return [s.name, setupName(s), ...dashes(10), `FAILED: ${cell(s.error ?? '')}`];
       const l = s.result.latency_ms.all;
       const correctness = s.verification
         ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` +
           (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
         : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
-      lines.push(
-        `| ${s.name} | ${setupName(s)} | ${int(s.result.requests)} | ${int(s.throughput_rps)} | ` +
-          `${int(s.rate_201_per_s)} | ${int(s.rate_409_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
-          `${ms(l.max)} | ${counts(s.result.errors)} | ${counts(s.result.non_2xx)} | ${correctness} |`,
-      );
-    }
+      return [
+        s.name,
+        setupName(s),
+        int(s.result.requests),
+        int(s.throughput_rps),
+        int(s.rate_201_per_s),
+        int(s.rate_409_per_s),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        counts(s.result.errors),
+        counts(s.result.non_2xx),
+        correctness,
+      ];
+    });
+    lines.push(...markdownTable(columns, rows));
     lines.push('');
   }
   if (holds.some((s) => s.result)) {
-    lines.push(
-      '| Scenario | Seats/request | 201 share | 409 share | 201 p50 / p99 ms | 409 p50 / p99 ms | Server-side mean ms | Loop delay p99 ms | Server CPU | Postgres CPU | Redis CPU | Bench CPU | Other CPU | CPU ms/req server + PG + Redis | Stopped by |',
-    );
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-    for (const s of holds) {
-      if (!s.result) continue;
-      const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
+    const columns = [
+      'Scenario',
+      'Seats/request',
+      ...['201 share', '409 share', '201 p50 / p99 ms', '409 p50 / p99 ms', 'Server-side mean ms'].map(right),
+      ...['Loop delay p99 ms', 'Server CPU', 'Postgres CPU', 'Redis CPU', 'Bench CPU', 'Other CPU'].map(right),
+      right('CPU ms/req server + PG + Redis'),
+      'Stopped by',
+    ];
+    const rows = holds.flatMap((s) => {
+      if (!s.result) return [];
       const hot = s.load.hot_seats ? ` of ${s.load.hot_seats} hot seats` : '';
-      lines.push(
-        `| ${s.name} | ${s.load.seats_per_request}${hot} | ${pct(s.share_201)} | ${pct(s.share_409)} | ` +
-          `${latencyPair(s.result.latency_ms.by_status['201'])} | ${latencyPair(s.result.latency_ms.by_status['409'])} | ` +
-          `${ms(s.server_side?.hold_mean_ms)} | ${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.redis)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
+      return [
+        [
+          s.name,
+          `${s.load.seats_per_request}${hot}`,
+          pct(s.share_201),
+          pct(s.share_409),
+          latencyPair(s.result.latency_ms.by_status['201']),
+          latencyPair(s.result.latency_ms.by_status['409']),
+          ms(s.server_side?.hold_mean_ms),
+          ms(s.server_side?.event_loop_delay_p99_ms),
+          ...cpuCells(s.cpu_pct_of_one_core),
           `${ms(s.cpu_ms_per_request.server ?? undefined)} + ${ms(s.cpu_ms_per_request.postgres ?? undefined)} + ` +
-          `${ms(s.cpu_ms_per_request.redis ?? undefined)} | ` +
-          `${s.result.stopped_by} |`,
-      );
-    }
+            `${ms(s.cpu_ms_per_request.redis ?? undefined)}`,
+          s.result.stopped_by,
+        ],
+      ];
+    });
+    lines.push(...markdownTable(columns, rows));
     lines.push('');
     lines.push(
       `CPU is a percentage of one core over the measured window (${env.cpu_count} cores = ${env.cpu_count * 100}%). ` +
@@ -499,52 +536,73 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('');
     lines.push('Confirm requests:');
     lines.push('');
-    lines.push(
-      '| Scenario | Backend | Confirms | Confirms/s | 201/s | p50 ms | p99 ms | p99.9 ms | Max ms | Statuses | Errors | Non-2xx | Purchases/s | Correctness |',
-    );
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|');
-    for (const s of purchases) {
-      if (!s.confirm) {
-        lines.push(
-          `| ${s.name} | ${setupName(s)} | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(s.error ?? '')} |`,
-        );
-        continue;
-      }
+    const confirmColumns = [
+      'Scenario',
+      'Backend',
+      ...['Confirms', 'Confirms/s', '201/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms'].map(right),
+      'Statuses',
+      'Errors',
+      'Non-2xx',
+      right('Purchases/s'),
+      'Correctness',
+    ];
+    const confirmRows = purchases.map((s) => {
+      if (!s.confirm) return [s.name, setupName(s), ...dashes(11), `FAILED: ${cell(s.error ?? '')}`];
       const l = s.confirm.latency_ms.all;
       const correctness = s.verification
         ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` +
           (s.verification.ok ? '' : `; ${cell(s.verification.problems.join('; '))}`)
         : `not checked${s.error ? `: ${cell(s.error)}` : ''}`;
-      lines.push(
-        `| ${s.name} | ${setupName(s)} | ${int(s.confirm.requests)} | ${int(s.confirm_rate_per_s)} | ` +
-          `${int(s.confirm_201_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ` +
-          `${counts(s.confirm.statuses)} | ${counts(s.confirm.errors)} | ${counts(s.confirm.non_2xx)} | ` +
-          `${int(s.purchase_rate_per_s)} | ${correctness} |`,
-      );
-    }
+      return [
+        s.name,
+        setupName(s),
+        int(s.confirm.requests),
+        int(s.confirm_rate_per_s),
+        int(s.confirm_201_per_s),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        counts(s.confirm.statuses),
+        counts(s.confirm.errors),
+        counts(s.confirm.non_2xx),
+        int(s.purchase_rate_per_s),
+        correctness,
+      ];
+    });
+    lines.push(...markdownTable(confirmColumns, confirmRows));
     lines.push('');
     lines.push('The whole purchase (hold + confirm):');
     lines.push('');
-    lines.push(
-      '| Scenario | Seats/purchase | Purchases (both 201) | Holds | Hold p50 / p99 ms | Hold statuses | Server-side mean ms hold / confirm | Loop delay p99 ms | Server CPU | Postgres CPU | Redis CPU | Bench CPU | Other CPU | CPU ms/purchase server + PG + Redis | Stopped by |',
-    );
-    lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-    for (const s of purchases) {
-      if (!s.hold) continue;
-      const cpu = (value: number | null) => (value === null ? '–' : `${Math.round(value)}%`);
-      lines.push(
-        `| ${s.name} | ${s.load.seats_per_request} | ${int(s.purchases_completed)} of ${int(s.purchases_started)} | ` +
-          `${int(s.hold.requests)} | ${latencyPair(s.hold.latency_ms.all)} | ${counts(s.hold.statuses)} | ` +
-          `${ms(s.server_side?.hold_mean_ms ?? undefined)} / ${ms(s.server_side?.confirm_mean_ms ?? undefined)} | ` +
-          `${ms(s.server_side?.event_loop_delay_p99_ms)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.server)} | ${cpu(s.cpu_pct_of_one_core.postgres)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.redis)} | ` +
-          `${cpu(s.cpu_pct_of_one_core.bench_client)} | ${cpu(s.cpu_pct_of_one_core.other)} | ` +
+    const purchaseColumns = [
+      'Scenario',
+      'Seats/purchase',
+      ...['Purchases (both 201)', 'Holds', 'Hold p50 / p99 ms'].map(right),
+      'Hold statuses',
+      ...['Server-side mean ms hold / confirm', 'Loop delay p99 ms', 'Server CPU', 'Postgres CPU'].map(right),
+      ...['Redis CPU', 'Bench CPU', 'Other CPU', 'CPU ms/purchase server + PG + Redis'].map(right),
+      'Stopped by',
+    ];
+    const purchaseRows = purchases.flatMap((s) => {
+      if (!s.hold) return [];
+      return [
+        [
+          s.name,
+          s.load.seats_per_request,
+          `${int(s.purchases_completed)} of ${int(s.purchases_started)}`,
+          int(s.hold.requests),
+          latencyPair(s.hold.latency_ms.all),
+          counts(s.hold.statuses),
+          `${ms(s.server_side?.hold_mean_ms ?? undefined)} / ${ms(s.server_side?.confirm_mean_ms ?? undefined)}`,
+          ms(s.server_side?.event_loop_delay_p99_ms),
+          ...cpuCells(s.cpu_pct_of_one_core),
           `${ms(s.cpu_ms_per_purchase.server ?? undefined)} + ${ms(s.cpu_ms_per_purchase.postgres ?? undefined)} + ` +
-          `${ms(s.cpu_ms_per_purchase.redis ?? undefined)} | ` +
-          `${s.stopped_by ?? '–'} |`,
-      );
-    }
+            `${ms(s.cpu_ms_per_purchase.redis ?? undefined)}`,
+          s.stopped_by ?? '–',
+        ],
+      ];
+    });
+    lines.push(...markdownTable(purchaseColumns, purchaseRows));
     lines.push('');
     if (!holds.some((s) => s.result)) {
       lines.push(
@@ -627,16 +685,21 @@ function renderGateComparison(holds: HoldResult[]): string[] {
   const lines: string[] = [];
   lines.push('## Hold gate comparison (same workload, one run)');
   lines.push('');
-  lines.push(
-    '| Workload | Server | Scenario | Req/s | 201/s | p50 ms | p99 ms | p99.9 ms | 409 share | Errors + 5xx | Correctness | × ceiling | × PG-only |',
-  );
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
-  for (const kind of ['hold-contended', 'hold-uncontended'] as const) {
-    const rows = holds
+  const columns = [
+    'Workload',
+    'Server',
+    'Scenario',
+    ...['Req/s', '201/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '409 share', 'Errors + 5xx'].map(right),
+    'Correctness',
+    right('× ceiling'),
+    right('× PG-only'),
+  ];
+  const rows = (['hold-contended', 'hold-uncontended'] as const).flatMap((kind) => {
+    const runs = holds
       .filter((s) => s.kind === kind && s.backend !== 'pglite' && s.result)
       .sort((a, b) => order.indexOf(a.setup) - order.indexOf(b.setup));
-    const rps = (setup: Setup) => rows.find((s) => s.setup === setup)?.throughput_rps;
-    for (const s of rows) {
+    const rps = (setup: Setup) => runs.find((s) => s.setup === setup)?.throughput_rps;
+    return runs.map((s) => {
       const l = s.result!.latency_ms.all;
       const failures =
         Object.values(s.result!.errors).reduce((a, b) => a + b, 0) +
@@ -644,15 +707,24 @@ function renderGateComparison(holds: HoldResult[]): string[] {
           .filter(([status]) => status.startsWith('5'))
           .reduce((a, [, n]) => a + n, 0);
       const correctness = s.verification ? `${s.verification.ok ? 'OK' : 'FAIL'}: ${s.verification.summary}` : '–';
-      lines.push(
-        `| ${kind === 'hold-contended' ? 'contended' : 'uncontended'} | ${setupName(s)} | ${s.name} | ` +
-          `${int(s.throughput_rps)} | ${int(s.rate_201_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
-          `${pct(s.share_409)} | ${int(failures)} | ${correctness} | ` +
-          `${s.setup === 'ceiling' ? '1.00×' : ratio(s.throughput_rps, rps('ceiling'))} | ` +
-          `${s.setup === 'pg-only' ? '1.00×' : ratio(s.throughput_rps, rps('pg-only'))} |`,
-      );
-    }
-  }
+      return [
+        kind === 'hold-contended' ? 'contended' : 'uncontended',
+        setupName(s),
+        s.name,
+        int(s.throughput_rps),
+        int(s.rate_201_per_s),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        pct(s.share_409),
+        int(failures),
+        correctness,
+        s.setup === 'ceiling' ? '1.00×' : ratio(s.throughput_rps, rps('ceiling')),
+        s.setup === 'pg-only' ? '1.00×' : ratio(s.throughput_rps, rps('pg-only')),
+      ];
+    });
+  });
+  lines.push(...markdownTable(columns, rows));
   lines.push('');
   lines.push(
     '× ceiling / × PG-only: the row’s req/s divided by the ceiling server’s, and by the service’s with HOLD_GATE=off, ' +
@@ -663,32 +735,44 @@ function renderGateComparison(holds: HoldResult[]): string[] {
   if (open.length > 0) {
     lines.push('### Open loop at a fixed arrival rate (latency from each request’s scheduled send time)');
     lines.push('');
-    lines.push(
-      '| Scenario | Closed-loop peak req/s | Target req/s | Achieved req/s | Requests | Unsent | p50 ms | p99 ms | p99.9 ms | Max ms | 201 p50 / p99 ms | 409 p50 / p99 ms | Send lag p99 ms | Max in flight | Statuses | Errors | Correctness |',
-    );
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
-    for (const s of open) {
+    const openColumns = [
+      'Scenario',
+      ...['Closed-loop peak req/s', 'Target req/s', 'Achieved req/s', 'Requests', 'Unsent'].map(right),
+      ...['p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms', '201 p50 / p99 ms', '409 p50 / p99 ms'].map(right),
+      ...['Send lag p99 ms', 'Max in flight'].map(right),
+      'Statuses',
+      'Errors',
+      'Correctness',
+    ];
+    const openRows = open.map((s) => {
       const o = s.open_loop!;
-      if (!o.result) {
-        lines.push(
-          `| ${s.name} at ${Math.round(o.fraction * 100)}% | ${int(o.peak_rps)} | ${int(o.target_rate_per_s)} | – | – | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(o.error ?? '')} |`,
-        );
-        continue;
-      }
+      const head = [`${s.name} at ${Math.round(o.fraction * 100)}%`, int(o.peak_rps), int(o.target_rate_per_s)];
+      if (!o.result) return [...head, ...dashes(13), `FAILED: ${cell(o.error ?? '')}`];
       const r = o.result;
       const l = r.latency_ms.all;
       const correctness = o.verification
         ? `${o.verification.ok ? 'OK' : 'FAIL'}: ${o.verification.summary}` +
           (o.verification.ok ? '' : `; ${cell(o.verification.problems.join('; '))}`)
         : 'not checked';
-      lines.push(
-        `| ${s.name} at ${Math.round(o.fraction * 100)}% | ${int(o.peak_rps)} | ${int(o.target_rate_per_s)} | ` +
-          `${int(r.achieved_rate_per_s)} | ${int(r.requests)} | ${int(r.unsent)} | ${ms(l.p50)} | ${ms(l.p99)} | ` +
-          `${ms(l.p99_9)} | ${ms(l.max)} | ${latencyPair(r.latency_ms.by_status['201'])} | ` +
-          `${latencyPair(r.latency_ms.by_status['409'])} | ${ms(r.send_lag_ms.p99)} | ${r.max_in_flight} of ${o.max_in_flight_cap} | ` +
-          `${counts(r.statuses)} | ${counts(r.errors)} | ${correctness} |`,
-      );
-    }
+      return [
+        ...head,
+        int(r.achieved_rate_per_s),
+        int(r.requests),
+        int(r.unsent),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        latencyPair(r.latency_ms.by_status['201']),
+        latencyPair(r.latency_ms.by_status['409']),
+        ms(r.send_lag_ms.p99),
+        `${r.max_in_flight} of ${o.max_in_flight_cap}`,
+        counts(r.statuses),
+        counts(r.errors),
+        correctness,
+      ];
+    });
+    lines.push(...markdownTable(openColumns, openRows));
     lines.push('');
     for (const s of open) {
       const r = s.open_loop!.result;
@@ -800,9 +884,7 @@ function renderSseFanout(sse: SseFanoutSection): string[] {
       `${sse.ok ? 'OK' : `FAIL: ${cell(sse.error ?? '')}`}${f.server_alive_after_run ? '' : '; the service died'}`,
     ],
   ];
-  lines.push('| Figure | Value |');
-  lines.push('|---|---|');
-  for (const [name, value] of rows) lines.push(`| ${name} | ${value} |`);
+  lines.push(...markdownTable(['Figure', 'Value'], rows));
   lines.push('');
   lines.push(
     `The service on PostgreSQL with REDIS_URL, one process; ${int(f.subscribers_requested)} subscribers on raw ` +
@@ -826,21 +908,34 @@ function renderWaitingRoom(section: WaitingRoomSection): string[] {
   const cpu = (value: number | null) => (value === null ? '–' : `${value}%`);
   const check = (ok: boolean, problems: string[]) => (ok ? 'OK' : `**FAIL**: ${cell(problems.join('; '))}`);
   if (run.queue.length > 0) {
-    lines.push(
-      '| Queue joins (RedisWaitingRoom) | Joins | In flight | Joins/s | p50 ms | p99 ms | p99.9 ms | Max ms | Redis CPU | Client CPU | Machine CPU | B/user used_memory | B/user queue key | Check |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    );
-    for (const q of run.queue) {
+    const columns = [
+      'Queue joins (RedisWaitingRoom)',
+      ...['Joins', 'In flight', 'Joins/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms'].map(right),
+      ...['Redis CPU', 'Client CPU', 'Machine CPU', 'B/user used_memory', 'B/user queue key'].map(right),
+      'Check',
+    ];
+    const rows = run.queue.map((q) => {
       const l = q.latency_ms;
       const m = q.memory;
-      lines.push(
-        `| ${q.name} | ${int(q.joins_answered)} | ${int(q.in_flight)} | ${int(q.joins_per_s)} | ${ms(l.p50)} | ` +
-          `${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ${cpu(q.cpu_pct.redis)} | ${cpu(q.cpu_pct.client)} | ` +
-          `${cpu(q.cpu_pct.machine)} | ${m ? m.bytes_per_user.toFixed(1) : '–'} | ` +
-          `${m?.queue_key_bytes_per_user?.toFixed(1) ?? '–'}${m?.encoding ? ` (${m.encoding})` : ''} | ` +
-          `${check(q.check.ok, q.check.problems)}${q.check.rank_correlation === null ? '' : `, rank correlation ${q.check.rank_correlation}`} |`,
-      );
-    }
+      return [
+        q.name,
+        int(q.joins_answered),
+        int(q.in_flight),
+        int(q.joins_per_s),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        cpu(q.cpu_pct.redis),
+        cpu(q.cpu_pct.client),
+        cpu(q.cpu_pct.machine),
+        m ? m.bytes_per_user.toFixed(1) : '–',
+        `${m?.queue_key_bytes_per_user?.toFixed(1) ?? '–'}${m?.encoding ? ` (${m.encoding})` : ''}`,
+        `${check(q.check.ok, q.check.problems)}` +
+          (q.check.rank_correlation === null ? '' : `, rank correlation ${q.check.rank_correlation}`),
+      ];
+    });
+    lines.push(...markdownTable(columns, rows));
     lines.push('');
     lines.push(
       `Target: ${int(run.targets.join_target_per_s)} joins/s on the arrival run with user-000123 ids: ` +
@@ -853,27 +948,38 @@ function renderWaitingRoom(section: WaitingRoomSection): string[] {
     lines.push('');
   }
   if (run.http.length > 0) {
-    lines.push(
-      '| HTTP joins (POST /v1/events/{id}/queue) | Connections | Joins | Joins/s | p50 ms | p99 ms | p99.9 ms | Max ms | Statuses | Waiting / admitted | Server-side mean ms | Server CPU | Redis CPU | Bench CPU | Machine CPU | Check |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|',
-    );
-    for (const h of run.http) {
+    const columns = [
+      'HTTP joins (POST /v1/events/{id}/queue)',
+      ...['Connections', 'Joins', 'Joins/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms'].map(right),
+      'Statuses',
+      'Waiting / admitted',
+      ...['Server-side mean ms', 'Server CPU', 'Redis CPU', 'Bench CPU', 'Machine CPU'].map(right),
+      'Check',
+    ];
+    const rows = run.http.map((h) => {
       const r = h.result;
-      if (!r) {
-        lines.push(
-          `| ${h.name} | ${h.connections} | – | – | – | – | – | – | – | – | – | – | – | – | – | ${check(false, h.check.problems)} |`,
-        );
-        continue;
-      }
+      if (!r) return [h.name, String(h.connections), ...dashes(13), check(false, h.check.problems)];
       const l = r.latency_ms.all;
-      lines.push(
-        `| ${h.name} | ${h.connections} | ${int(r.requests)} | ${int(h.joins_per_s)} | ${ms(l.p50)} | ${ms(l.p99)} | ` +
-          `${ms(l.p99_9)} | ${ms(l.max)} | ${counts({ ...r.statuses, ...r.errors })} | ` +
-          `${int(h.answer_status.waiting ?? 0)} / ${int(h.answer_status.admitted ?? 0)} | ` +
-          `${ms(h.server_side_mean_ms ?? undefined)} | ${cpu(h.cpu_pct.server)} | ${cpu(h.cpu_pct.redis)} | ` +
-          `${cpu(h.cpu_pct.client)} | ${cpu(h.cpu_pct.machine)} | ${check(h.check.ok, h.check.problems)} |`,
-      );
-    }
+      return [
+        h.name,
+        String(h.connections),
+        int(r.requests),
+        int(h.joins_per_s),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        counts({ ...r.statuses, ...r.errors }),
+        `${int(h.answer_status.waiting ?? 0)} / ${int(h.answer_status.admitted ?? 0)}`,
+        ms(h.server_side_mean_ms ?? undefined),
+        cpu(h.cpu_pct.server),
+        cpu(h.cpu_pct.redis),
+        cpu(h.cpu_pct.client),
+        cpu(h.cpu_pct.machine),
+        check(h.check.ok, h.check.problems),
+      ];
+    });
+    lines.push(...markdownTable(columns, rows));
     lines.push('');
     lines.push(
       'The service on PostgreSQL with REDIS_URL, an event admitting 600 per minute (the admitter runs meanwhile: ' +
@@ -907,9 +1013,12 @@ function renderWaitingRoom(section: WaitingRoomSection): string[] {
       'Result',
     ];
     const columns = run.admission.map(cellsOf);
-    lines.push(`| Admission rate | ${run.admission.map((a) => a.name).join(' | ')} |`);
-    lines.push(`|---|${run.admission.map(() => '---|').join('')}`);
-    names.forEach((name, row) => lines.push(`| ${name} | ${columns.map((column) => column[row]).join(' | ')} |`));
+    lines.push(
+      ...markdownTable(
+        ['Admission rate', ...run.admission.map((a) => a.name)],
+        names.map((name, row) => [name, ...columns.map((column) => column[row]!)]),
+      ),
+    );
     lines.push('');
     lines.push(
       'Each service process ticks the admitter every ADMIT_TICK_MS; the admitted set is read back after the window ' +
@@ -960,36 +1069,48 @@ function renderSearch(searches: SearchResult[]): string[] {
   }
   const rows = searches.flatMap((s) => s.phases.map((phase) => ({ s, phase })));
   if (rows.length > 0) {
-    lines.push(
-      '| Scenario | Backend | Events | Catalog cache | Clients | Requests | Req/s | p50 ms | p99 ms | p99.9 ms | Max ms | ≥1 result | Repeats in TTL | Errors | Non-2xx | Server-side mean ms events / suggest | Loop delay p99 ms | Server CPU | Postgres CPU | Bench CPU | Other CPU | CPU ms/req server + PG |',
-    );
-    lines.push(
-      '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    );
-    for (const { s, phase } of rows) {
+    const columns = [
+      'Scenario',
+      'Backend',
+      right('Events'),
+      'Catalog cache',
+      ...['Clients', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Max ms', '≥1 result'].map(right),
+      right('Repeats in TTL'),
+      'Errors',
+      'Non-2xx',
+      ...['Server-side mean ms events / suggest', 'Loop delay p99 ms', 'Server CPU', 'Postgres CPU'].map(right),
+      ...['Bench CPU', 'Other CPU', 'CPU ms/req server + PG'].map(right),
+    ];
+    const tableRows = rows.map(({ s, phase }) => {
       const cache =
         phase.catalog_cache === 'off' ? 'off (TTL 0)' : `default (TTL ${int(phase.catalog_cache_ttl_ms)} ms)`;
-      const head = `| ${s.name} | ${setupName(s)} | ${int(s.seeding.events)} | ${cache} | ${phase.connections}`;
-      if (!phase.result) {
-        lines.push(
-          `${head} | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | FAILED: ${cell(phase.error ?? '')} |`,
-        );
-        continue;
-      }
+      const head = [s.name, setupName(s), int(s.seeding.events), cache, String(phase.connections)];
+      if (!phase.result) return [...head, ...dashes(16), `FAILED: ${cell(phase.error ?? '')}`];
       const r = phase.result;
       const l = r.latency_ms.all;
       const side = phase.server_side;
-      lines.push(
-        `${head} | ${int(r.requests)} | ${int(phase.throughput_rps)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ` +
-          `${ms(l.max)} | ${share(phase.with_results_share)} | ` +
-          `${phase.catalog_cache === 'off' ? '–' : pct(phase.repeat_share)} | ${counts(r.errors)} | ${counts(r.non_2xx)} | ` +
-          `${ms(side?.events_mean_ms ?? undefined)} / ${ms(side?.suggest_mean_ms ?? undefined)} | ` +
-          `${ms(side?.event_loop_delay_p99_ms)} | ${cpu(phase.cpu_pct_of_one_core.server)} | ` +
-          `${cpu(phase.cpu_pct_of_one_core.postgres)} | ${cpu(phase.cpu_pct_of_one_core.bench_client)} | ` +
-          `${cpu(phase.cpu_pct_of_one_core.other)} | ${ms(phase.cpu_ms_per_request.server ?? undefined)} + ` +
-          `${ms(phase.cpu_ms_per_request.postgres ?? undefined)} |`,
-      );
-    }
+      return [
+        ...head,
+        int(r.requests),
+        int(phase.throughput_rps),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.p99_9),
+        ms(l.max),
+        share(phase.with_results_share),
+        phase.catalog_cache === 'off' ? '–' : pct(phase.repeat_share),
+        counts(r.errors),
+        counts(r.non_2xx),
+        `${ms(side?.events_mean_ms ?? undefined)} / ${ms(side?.suggest_mean_ms ?? undefined)}`,
+        ms(side?.event_loop_delay_p99_ms),
+        cpu(phase.cpu_pct_of_one_core.server),
+        cpu(phase.cpu_pct_of_one_core.postgres),
+        cpu(phase.cpu_pct_of_one_core.bench_client),
+        cpu(phase.cpu_pct_of_one_core.other),
+        `${ms(phase.cpu_ms_per_request.server ?? undefined)} + ${ms(phase.cpu_ms_per_request.postgres ?? undefined)}`,
+      ];
+    });
+    lines.push(...markdownTable(columns, tableRows));
     lines.push('');
     lines.push(
       'Latency is from sending the request to having read the whole answer; with 50 clients in a closed loop it ' +
@@ -1005,18 +1126,22 @@ function renderSearch(searches: SearchResult[]): string[] {
     const phases = s.phases.filter((phase) => phase.result);
     lines.push(`${s.name}, per kind of request (share of the mix):`);
     lines.push('');
-    const header = phases.map((phase) => `${phase.name}: req/s | p50 / p99 ms | ≥1 result`).join(' | ');
-    lines.push(`| Kind | Share | ${header} |`);
-    lines.push(`|---|---:|${phases.map(() => '---:|---:|---:|').join('')}`);
-    for (const [kind, weight] of Object.entries(s.load.mix)) {
-      const cells = phases.map((phase) => {
+    const columns = [
+      'Kind',
+      right('Share'),
+      ...phases.flatMap((phase) => [`${phase.name}: req/s`, 'p50 / p99 ms', '≥1 result'].map(right)),
+    ];
+    const kindRows = Object.entries(s.load.mix).map(([kind, weight]) => [
+      kind,
+      pct(weight),
+      ...phases.flatMap((phase) => {
         const k = phase.by_kind[kind];
-        if (!k) return '– | – | –';
+        if (!k) return dashes(3);
         const bad = Object.keys(k.errors).length + Object.keys(k.non_2xx).length > 0 ? ' ⚠' : '';
-        return `${int(k.rps)} | ${latencyPair(k.latency_ms)}${bad} | ${share(k.with_results_share)}`;
-      });
-      lines.push(`| ${kind} | ${pct(weight)} | ${cells.join(' | ')} |`);
-    }
+        return [int(k.rps), `${latencyPair(k.latency_ms)}${bad}`, share(k.with_results_share)];
+      }),
+    ]);
+    lines.push(...markdownTable(columns, kindRows));
     lines.push('');
     const uncached = s.phases.find((phase) => phase.catalog_cache === 'off' && phase.connections > 1 && phase.result);
     if (uncached && uncached.slowest.length > 0) {

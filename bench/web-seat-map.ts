@@ -13,6 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cleanUpOnStop, parseChildArgs, runAsScript, writeResult, type ChildOptions } from './child-scenario.ts';
 import { eventBody, mintToken, type SeatMapShape } from './fixtures.ts';
+import { markdownTable, right } from './markdown.ts';
 import { ServerProcess } from './server.ts';
 import { median, summarize, type Summary } from './stats.ts';
 import { createDatabase, dropDatabase } from './verify.ts';
@@ -257,24 +258,30 @@ const formatMs = (value: number) => (Number.isFinite(value) ? value.toFixed(0) :
 const formatKb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 export function webSeatMapTable(sizes: SizeResult[]): string {
-  const lines = [
-    '| Map | First draw ms (median; min–max) | Detail / data / model ms | Draw cost ms | Over the wire (app, detail, availability) | JS heap | Pan frame p50 / p90 / max ms | Zoom frame p50 / p90 / max ms | Hold → screen p50 / max ms |',
-    '|---|---:|---:|---:|---|---:|---:|---:|---:|',
+  const columns = [
+    'Map',
+    ...['First draw ms (median; min–max)', 'Detail / data / model ms', 'Draw cost ms'].map(right),
+    'Over the wire (app, detail, availability)',
+    ...['JS heap', 'Pan frame p50 / p90 / max ms', 'Zoom frame p50 / p90 / max ms'].map(right),
+    right('Hold → screen p50 / max ms'),
   ];
-  for (const size of sizes) {
+  const rows = sizes.map((size) => {
     const first = size.loads[0]!;
-    lines.push(
-      `| ${size.name} | ${formatMs(size.firstDraw.p50)} (${formatMs(size.firstDraw.min)}–${formatMs(size.firstDraw.max)}) | ` +
-        `${formatMs(median(size.loads.map((load) => load.detailMs)))} / ${formatMs(median(size.loads.map((load) => load.dataMs)))} / ${formatMs(median(size.loads.map((load) => load.modelMs)))} | ` +
-        `${formatMs(median(size.loads.map((load) => load.firstDrawCostMs)))} | ` +
-        `${formatKb(first.bytes.document + first.bytes.scripts + first.bytes.styles)}, ${formatKb(first.bytes.detail)}, ${formatKb(first.bytes.availability)} | ` +
-        `${first.heapBytes === null ? '–' : `${(first.heapBytes / 1_048_576).toFixed(1)} MB`} | ` +
-        `${size.pan.intervalMs.p50.toFixed(1)} / ${size.pan.intervalMs.p90.toFixed(1)} / ${size.pan.intervalMs.max.toFixed(1)} | ` +
-        `${size.zoom.intervalMs.p50.toFixed(1)} / ${size.zoom.intervalMs.p90.toFixed(1)} / ${size.zoom.intervalMs.max.toFixed(1)} | ` +
-        `${formatMs(size.holdToScreenMs.p50)} / ${formatMs(size.holdToScreenMs.max)} |`,
-    );
-  }
-  return lines.join('\n');
+    const medianMs = (of: (load: LoadSample) => number) => formatMs(median(size.loads.map(of)));
+    return [
+      size.name,
+      `${formatMs(size.firstDraw.p50)} (${formatMs(size.firstDraw.min)}–${formatMs(size.firstDraw.max)})`,
+      `${medianMs((load) => load.detailMs)} / ${medianMs((load) => load.dataMs)} / ${medianMs((load) => load.modelMs)}`,
+      medianMs((load) => load.firstDrawCostMs),
+      `${formatKb(first.bytes.document + first.bytes.scripts + first.bytes.styles)}, ${formatKb(first.bytes.detail)}, ` +
+        formatKb(first.bytes.availability),
+      first.heapBytes === null ? '–' : `${(first.heapBytes / 1_048_576).toFixed(1)} MB`,
+      `${size.pan.intervalMs.p50.toFixed(1)} / ${size.pan.intervalMs.p90.toFixed(1)} / ${size.pan.intervalMs.max.toFixed(1)}`,
+      `${size.zoom.intervalMs.p50.toFixed(1)} / ${size.zoom.intervalMs.p90.toFixed(1)} / ${size.zoom.intervalMs.max.toFixed(1)}`,
+      `${formatMs(size.holdToScreenMs.p50)} / ${formatMs(size.holdToScreenMs.max)}`,
+    ];
+  });
+  return markdownTable(columns, rows).join('\n');
 }
 
 async function main() {
