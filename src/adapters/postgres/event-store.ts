@@ -227,14 +227,7 @@ export class PostgresEventStore implements EventStore {
     let version = 0;
     const seats = rows.map((row) => {
       if (row.version > version) version = row.version;
-      return {
-        seatNo: row.seat_no,
-        section: row.section,
-        row: row.row_label,
-        number: row.number,
-        priceCents: row.price_cents,
-        status: row.status,
-      };
+      return { ...toSeatDetail(row), status: row.status };
     });
     return { version, seats };
   }
