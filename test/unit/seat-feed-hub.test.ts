@@ -24,7 +24,7 @@ function setup(options: { maxSubscribers?: number; minIntervalMs?: number; maxBu
     logMax: 100,
   });
   const store = { findEvent: async (id: string) => (id === eventId ? event : null) };
-  const deps = { store, board, clock } as unknown as Deps;
+  const deps = { events: store, board, clock } as unknown as Deps;
   const hub = new SeatFeedHub(deps, {
     maxSubscribers: options.maxSubscribers ?? 100,
     minIntervalMs: options.minIntervalMs ?? 50,

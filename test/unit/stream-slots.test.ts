@@ -73,7 +73,7 @@ describe('waiting-room stream cap', () => {
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     const deps = {
       clock,
-      store: { findEvent: async () => event },
+      events: { findEvent: async () => event },
       waitingRoom: {
         states: async (_eventId: string, userIds: string[]): Promise<QueueState[]> => {
           await gate; // every connect is inside its await at once
