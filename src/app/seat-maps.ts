@@ -32,6 +32,22 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
   return { event, version, bits, lapsed: 0, source: 'database' };
 }
 
+/**
+ * Whether two readings show the same state of the map: the same source, version, lapsed
+ * holds and seat layout (what the ETag says, http/seat-map-encoding.ts).
+ */
+export function sameMapState(
+  a: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+  b: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+): boolean {
+  return (
+    a.source === b.source &&
+    a.version === b.version &&
+    a.lapsed === b.lapsed &&
+    a.event.updatedAtMs === b.event.updatedAtMs
+  );
+}
+
 /** The entity tag of a map state: cache versions and database versions never collide. */
 export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>): string {
   // updatedAtMs: an organizer may replace the seat map before the sale (same version, new seats).
