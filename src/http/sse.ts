@@ -5,7 +5,7 @@ import type { QueueFeedMessage } from '../app/queue-feed-hub.ts';
 import type { FeedClient, SeatFeedMessage } from '../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../app/stream-slots.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
-import { availabilityView } from '../app/seat-maps.ts';
+import { availabilityView } from './seat-map-encoding.ts';
 
 /** Turns a feed's message into the bytes written to its clients. */
 export type SseEncoder<Message> = (message: Message) => Buffer;

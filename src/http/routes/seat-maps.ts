@@ -6,7 +6,9 @@ import type { Deps } from '../../app/deps.ts';
 import type { SeatFeedHub } from '../../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../../app/stream-slots.ts';
 import { openStream, seatFeedBytes } from '../sse.ts';
-import { availabilityEncoding, availabilityView, loadSeatMap, SeatListCache, seatMapTag } from '../../app/seat-maps.ts';
+import { loadSeatMap } from '../../app/seat-maps.ts';
+import { SeatListCache } from '../seat-list-cache.ts';
+import { availabilityEncoding, availabilityView, seatMapTag } from '../seat-map-encoding.ts';
 import { Problem, responses, Seat } from '../schemas/common.ts';
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
