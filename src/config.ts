@@ -2,7 +2,7 @@
 // start with a message that names the variable.
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { admissionAudience } from './app/admission-tokens.ts';
+import { admissionAudience } from './adapters/tokens/jose-admission-tokens.ts';
 
 const Integer = (minimum: number, maximum: number, fallback: number) =>
   Type.Integer({ minimum, maximum, default: fallback });

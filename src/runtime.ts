@@ -6,7 +6,7 @@ import { MemoryRateLimiter } from './adapters/memory/rate-limiter.ts';
 import { MemoryWaitingRoom } from './adapters/memory/waiting-room.ts';
 import { RedisRateLimiter } from './adapters/redis/rate-limiter.ts';
 import { RedisWaitingRoom } from './adapters/redis/waiting-room.ts';
-import { AdmissionTokens } from './app/admission-tokens.ts';
+import { JoseAdmissionTokens } from './adapters/tokens/jose-admission-tokens.ts';
 import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
 import { connectRedis, RedisSeatBoard } from './adapters/redis/seat-board.ts';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
@@ -143,7 +143,7 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
   };
 }
 
-/** The secret admission tokens are signed with (see AdmissionTokens for the derived key). */
+/** The secret admission tokens are signed with (see JoseAdmissionTokens for the derived key). */
 export function admissionSecretOf(config: Config): string {
   return config.ADMISSION_SECRET ?? config.AUTH_SECRET ?? randomBytes(32).toString('base64url');
 }
@@ -203,7 +203,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     payments: overrides.payments ?? new TestPayments(),
     clock,
     waitingRoom: crowd.waitingRoom,
-    admissionTokens: new AdmissionTokens(admissionSecretOf(config)),
+    admissionTokens: new JoseAdmissionTokens(admissionSecretOf(config)),
     rateLimiter: crowd.rateLimiter,
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),

@@ -1,5 +1,5 @@
 import type { SeatMapLimits } from '../domain/seat-map.ts';
-import type { AdmissionTokens } from './admission-tokens.ts';
+import type { AdmissionTokens } from './ports/admission-tokens.ts';
 import type { BookingStore } from './ports/bookings.ts';
 import type { DatabaseProbe } from './ports/database.ts';
 import type { EventStore } from './ports/events.ts';

@@ -1,11 +1,21 @@
 // Live waiting-room positions (Server-Sent Events). Every interval, this process asks the
 // waiting room where each of its connected buyers stands (one batched call per event, not
 // one per buyer) and writes a `queue` message to those whose answer changed: their
-// position, the estimated wait, and at last the admission with its token.
+// position, the estimated wait, and at last the admission with its token. Messages are
+// values; the transport turns them into bytes (http/sse.ts).
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
 import type { FeedClient } from './seat-feed-hub.ts';
 import { queueStatus, queueView, type QueueView } from './waiting-room.ts';
+
+/** What a live waiting-room client is sent. */
+export type QueueFeedMessage =
+  /** Where the buyer stands now (sent when it changed). */
+  | { readonly kind: 'queue'; readonly view: QueueView }
+  /** Nothing new: keeps an idle connection open. */
+  | { readonly kind: 'heartbeat' };
+
+export type QueueFeedClient = FeedClient<QueueFeedMessage>;
 
 export interface QueueFeedHubOptions {
   maxSubscribers: number;
@@ -17,14 +27,13 @@ export interface QueueFeedHubOptions {
 
 interface Subscriber {
   userId: string;
-  client: FeedClient;
+  client: QueueFeedClient;
+  /** The last view sent, as JSON: a new view is sent only when it differs. */
   lastSent: string;
 }
 
-const heartbeatMessage = Buffer.from(': heartbeat\n\n');
+const heartbeatMessage: QueueFeedMessage = { kind: 'heartbeat' };
 const statesPerCall = 1_000;
-
-const message = (json: string) => Buffer.from(`event: queue\ndata: ${json}\n\n`);
 
 export class QueueFeedHub {
   private readonly rooms = new Map<string, Set<Subscriber>>();
@@ -48,7 +57,7 @@ export class QueueFeedHub {
   }
 
   /** Sends where the buyer stands now; throws (before anything is sent) if they are not in the room. */
-  async connect(eventId: string, userId: string, client: FeedClient): Promise<() => void> {
+  async connect(eventId: string, userId: string, client: QueueFeedClient): Promise<() => void> {
     // Checked and counted in one step, before the await: connects that arrive together
     // cannot all pass the check first.
     if (this.subscriberCount >= this.options.maxSubscribers) {
@@ -63,7 +72,7 @@ export class QueueFeedHub {
       throw error;
     }
     const subscriber: Subscriber = { userId, client, lastSent: JSON.stringify(view) };
-    client.send(message(subscriber.lastSent));
+    client.send({ kind: 'queue', view });
     // Keyed by the event's own id (view.event_id), however the URL spelled it.
     let room = this.rooms.get(view.event_id);
     if (!room) {
@@ -99,10 +108,11 @@ export class QueueFeedHub {
             nowMs,
           );
           for (const [index, subscriber] of batch.entries()) {
-            const json = JSON.stringify(await queueView(this.deps, event, subscriber.userId, states[index]!, nowMs));
+            const view = await queueView(this.deps, event, subscriber.userId, states[index]!, nowMs);
+            const json = JSON.stringify(view);
             if (json === subscriber.lastSent) continue;
             subscriber.lastSent = json;
-            this.send(subscriber, message(json));
+            this.send(subscriber, { kind: 'queue', view });
           }
         }
       }
@@ -113,10 +123,10 @@ export class QueueFeedHub {
     }
   }
 
-  private send(subscriber: Subscriber, data: Buffer): void {
+  private send(subscriber: Subscriber, message: QueueFeedMessage): void {
     // A client that does not read is cut off rather than buffered without end.
     if (subscriber.client.bufferedBytes() > this.options.maxBufferedBytes) subscriber.client.close();
-    else subscriber.client.send(data);
+    else subscriber.client.send(message);
   }
 
   private beat(): void {

@@ -3,23 +3,43 @@
 // gets a snapshot, then changes; it resumes from a version it names when the channel
 // still has every change after it. Changes are coalesced: a channel sends at most one
 // message per minIntervalMs (the first change after a quiet spell goes out at once).
+//
+// The hub hands out messages as values; the transport turns them into bytes (http/sse.ts,
+// Server-Sent Events). It stays here because what it decides is who gets which change
+// when: channels, resuming, gap filling, coalescing, dropping slow clients.
 import { readSeatStatus, writeSeatStatus } from '../domain/availability.ts';
 import { DomainError } from '../domain/errors.ts';
-import { seatIdOf } from '../domain/seat-map.ts';
 import type { SeatStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { FeedMessage, SeatChangeBatch } from './ports/seat-board.ts';
+import type { Clock } from './ports/clock.ts';
+import type { FeedMessage, SeatChange, SeatChangeBatch } from './ports/seat-board.ts';
 import { requireEvent } from './events.ts';
-import { availabilityView, loadSeatMap, seatMapTag, type SeatMapState } from './seat-maps.ts';
+import { loadSeatMap, sameMapState, type SeatMapState } from './seat-maps.ts';
 
 /** The transport side of one client (an SSE response). */
-export interface FeedClient {
-  /** One buffer is shared by every client a message goes to: write it, do not change it. */
-  send(data: Buffer): void;
+export interface FeedClient<Message> {
+  /**
+   * One message object is shared by every client it goes to, so the transport can encode
+   * it once (and must not change it).
+   */
+  send(message: Message): void;
   /** Bytes written but not yet taken by the client's connection. */
   bufferedBytes(): number;
   close(): void;
 }
+
+/** What a live seat-map client is sent. */
+export type SeatFeedMessage =
+  /** First, once the subscription is open (before any snapshot or change). */
+  | { readonly kind: 'opened' }
+  /** The whole map (a copy: it does not change after it is sent). */
+  | { readonly kind: 'snapshot'; readonly state: SeatMapState }
+  /** The net change of every seat since the client's last message: the seat's status now. */
+  | { readonly kind: 'seat'; readonly version: number; readonly changes: readonly SeatChange[] }
+  /** Nothing new: keeps an idle connection open. */
+  | { readonly kind: 'heartbeat' };
+
+export type SeatFeedClient = FeedClient<SeatFeedMessage>;
 
 export interface SeatFeedHubOptions {
   maxSubscribers: number;
@@ -32,13 +52,13 @@ export interface SeatFeedHubOptions {
   degradedPollMs: number;
 }
 
-const retryMessage = Buffer.from('retry: 2000\n\n');
-const heartbeatMessage = Buffer.from(': heartbeat\n\n');
+const openedMessage: SeatFeedMessage = { kind: 'opened' };
+const heartbeatMessage: SeatFeedMessage = { kind: 'heartbeat' };
 /** Clients written per turn of the event loop during a fan-out, so requests keep flowing. */
 const fanOutBatch = 1_000;
 
 interface Subscriber {
-  client: FeedClient;
+  client: SeatFeedClient;
   lastSent: number;
   needsSnapshot: boolean;
 }
@@ -52,9 +72,9 @@ interface Channel {
   queued: FeedMessage[] | null;
   flushTimer: NodeJS.Timeout | null;
   lastFlushAt: number;
-  snapshotText: { tag: string; text: Buffer } | null;
+  snapshot: (SeatFeedMessage & { kind: 'snapshot' }) | null;
   /** Messages built for the current version, by the version a client last got. */
-  payloads: { version: number; byLastSent: Map<number, Buffer> };
+  payloads: { version: number; byLastSent: Map<number, SeatFeedMessage> };
 }
 
 export class SeatFeedHub {
@@ -67,9 +87,15 @@ export class SeatFeedHub {
   /** Time from a change reaching this process to its message being written, per flush. */
   onFlush: ((lagMs: number, clients: number) => void) | null = null;
 
+  /**
+   * realTime: the clock the coalescing interval is measured on. Real time, not deps.clock:
+   * the wait it gives is handed to setTimeout, and the application clock is the judge of
+   * expiry, moved by hand in tests.
+   */
   constructor(
     private readonly deps: Deps,
     private readonly options: SeatFeedHubOptions,
+    private readonly realTime: Clock,
   ) {
     this.unsubscribe = deps.board.subscribe((message) => this.receive(message));
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
@@ -86,7 +112,7 @@ export class SeatFeedHub {
    * Opens a client's stream: throws EVENT_NOT_FOUND or TOO_MANY_SUBSCRIBERS before anything
    * is sent; returns the function that ends the subscription.
    */
-  async connect(eventId: string, lastEventId: number | null, client: FeedClient): Promise<() => void> {
+  async connect(eventId: string, lastEventId: number | null, client: SeatFeedClient): Promise<() => void> {
     if (this.subscriberCount >= this.options.maxSubscribers) {
       throw new DomainError('TOO_MANY_SUBSCRIBERS', 'this server has as many live seat-map clients as it takes');
     }
@@ -107,7 +133,7 @@ export class SeatFeedHub {
       subscriber.lastSent = lastEventId;
     }
     channel.subscribers.add(subscriber);
-    client.send(retryMessage);
+    client.send(openedMessage);
     this.sendTo(channel, subscriber);
     let ended = false;
     return () => {
@@ -153,7 +179,7 @@ export class SeatFeedHub {
             queued: null,
             flushTimer: null,
             lastFlushAt: 0,
-            snapshotText: null,
+            snapshot: null,
             payloads: { version: state.version, byLastSent: new Map() },
           };
           this.channels.set(eventId, channel);
@@ -223,7 +249,7 @@ export class SeatFeedHub {
     channel.queued = [];
     try {
       const state = await loadSeatMap(this.deps, channel.eventId);
-      if (seatMapTag(state) !== seatMapTag(channel.state) || !sameBits(state.bits, channel.state.bits)) {
+      if (!sameMapState(state, channel.state) || !sameBits(state.bits, channel.state.bits)) {
         channel.state = state;
         channel.recent = [];
         for (const subscriber of channel.subscribers) subscriber.needsSnapshot = true;
@@ -243,10 +269,10 @@ export class SeatFeedHub {
 
   private scheduleFlush(channel: Channel): void {
     if (channel.flushTimer) return;
-    const wait = Math.max(0, channel.lastFlushAt + this.options.minIntervalMs - Date.now());
-    const receivedAt = Date.now();
+    const wait = Math.max(0, channel.lastFlushAt + this.options.minIntervalMs - this.realTime.nowMs());
+    const receivedAt = this.realTime.nowMs();
     channel.flushTimer = setTimeout(() => {
-      channel.lastFlushAt = Date.now();
+      channel.lastFlushAt = this.realTime.nowMs();
       const subscribers = [...channel.subscribers];
       const sendBatch = (start: number) => {
         for (const subscriber of subscribers.slice(start, start + fanOutBatch)) {
@@ -257,7 +283,7 @@ export class SeatFeedHub {
           return;
         }
         channel.flushTimer = null; // changes that came during the fan-out get the next flush
-        this.onFlush?.(Date.now() - receivedAt, subscribers.length);
+        this.onFlush?.(this.realTime.nowMs() - receivedAt, subscribers.length);
         if (subscribers.some((subscriber) => subscriber.lastSent !== channel.state.version)) {
           this.scheduleFlush(channel);
         }
@@ -276,7 +302,7 @@ export class SeatFeedHub {
     if (!subscriber.needsSnapshot && subscriber.lastSent === state.version) return;
     if (channel.payloads.version !== state.version)
       channel.payloads = { version: state.version, byLastSent: new Map() };
-    let message: Buffer | undefined;
+    let message: SeatFeedMessage | undefined;
     if (!subscriber.needsSnapshot) {
       message = channel.payloads.byLastSent.get(subscriber.lastSent);
       if (message === undefined && this.canResume(channel, subscriber.lastSent)) {
@@ -290,16 +316,12 @@ export class SeatFeedHub {
     subscriber.client.send(message);
   }
 
-  private snapshotMessage(channel: Channel): Buffer {
-    const tag = seatMapTag(channel.state);
-    if (channel.snapshotText?.tag !== tag) {
-      const body = JSON.stringify(availabilityView(channel.state));
-      channel.snapshotText = {
-        tag,
-        text: Buffer.from(`event: snapshot\nid: ${channel.state.version}\ndata: ${body}\n\n`),
-      };
+  private snapshotMessage(channel: Channel): SeatFeedMessage {
+    if (!channel.snapshot || !sameMapState(channel.snapshot.state, channel.state)) {
+      // The channel's bits change in place with every batch: the message keeps a copy.
+      channel.snapshot = { kind: 'snapshot', state: { ...channel.state, bits: channel.state.bits.slice() } };
     }
-    return channel.snapshotText.text;
+    return channel.snapshot;
   }
 
   private beat(): void {
@@ -318,7 +340,7 @@ export class SeatFeedHub {
 }
 
 /** One `seat` message with the net change of every seat after `after`. */
-function changesMessage(channel: Channel, after: number): Buffer {
+function changesMessage(channel: Channel, after: number): SeatFeedMessage {
   const net = new Map<number, SeatStatus>();
   for (const batch of channel.recent) {
     if (batch.version <= after) continue;
@@ -326,9 +348,8 @@ function changesMessage(channel: Channel, after: number): Buffer {
   }
   const changes = [...net.keys()]
     .sort((a, b) => a - b)
-    .map((seatNo) => ({ seat_id: seatIdOf(seatNo), status: readSeatStatus(channel.state.bits, seatNo) }));
-  const version = channel.state.version;
-  return Buffer.from(`event: seat\nid: ${version}\ndata: ${JSON.stringify({ version, changes })}\n\n`);
+    .map((seatNo) => ({ seatNo, status: readSeatStatus(channel.state.bits, seatNo) }));
+  return { kind: 'seat', version: channel.state.version, changes };
 }
 
 function sameBits(a: Uint8Array, b: Uint8Array): boolean {

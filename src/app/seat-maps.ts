@@ -1,17 +1,12 @@
 // Reading the seat map: from the seat board (Redis or in-process), written through on
 // every change, so the hot read path never touches PostgreSQL. PostgreSQL answers only
-// while the board cannot (Redis down), and then the answer says so.
-import { deflateRawSync } from 'node:zlib';
-import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../domain/availability.ts';
-import { DomainError } from '../domain/errors.ts';
-import type { SeatStatus } from '../domain/holds.ts';
-import { expandSeatMap, type ExpandedRow } from '../domain/seat-map.ts';
+// while the board cannot (Redis down), and then the answer says so. How the map is
+// written on the wire (DEFLATE, base64, ETags) is http/'s (http/seat-map-encoding.ts).
+import { availabilityBytes, writeSeatStatus } from '../domain/availability.ts';
 import type { Deps } from './deps.ts';
 import { requireEvent } from './events.ts';
 import type { EventRecord } from './ports/events.ts';
 import type { Availability } from './ports/seat-board.ts';
-
-export const availabilityEncoding = '2bit-deflate-raw-base64';
 
 export interface SeatMapState extends Availability {
   event: EventRecord;
@@ -33,157 +28,18 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
   return { event, version, bits, lapsed: 0, source: 'database' };
 }
 
-/** The entity tag of a map state: cache versions and database versions never collide. */
-export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>): string {
-  // updatedAtMs: an organizer may replace the seat map before the sale (same version, new seats).
-  return `"${state.source === 'cache' ? 'c' : 'd'}${state.version}.${state.lapsed}.${state.event.updatedAtMs}"`;
-}
-
-export function availabilityView(state: SeatMapState) {
-  return {
-    event_id: state.event.id,
-    version: state.version,
-    seat_count: state.event.seatCount,
-    encoding: availabilityEncoding,
-    data: deflateRawSync(state.bits).toString('base64'),
-  };
-}
-
-// ---------------------------------------------------------------- the full seat list
-
-interface RenderedRows {
-  eventId: string;
-  updatedAtMs: number;
-  rows: ExpandedRow[];
-  /** Per row, the JSON fields every seat of the row shares. */
-  sectionJson: string[];
-  priceJson: string[];
-}
-
-const unlimited = {
-  seatsPerEventMax: Infinity,
-  sectionsPerEventMax: Infinity,
-  rowsPerSectionMax: Infinity,
-  seatsPerRowMax: Infinity,
-};
-const statusJson: Record<SeatStatus, string> = { available: '"available"', held: '"held"', booked: '"booked"' };
-
-/** A built GET …/seats answer: the JSON as bytes, and the ETag of the map it shows. */
-export interface SeatList {
-  tag: string;
-  json: Buffer;
-}
-
 /**
- * GET …/seats, the whole list: about 100 bytes a seat, and costly to build (a second of CPU
- * for 200,000 seats). So it is refused for events above settings.seatList.seatsMax (they
- * are pointed to …/availability, 2 bits a seat), and each event's list is built at most
- * once per settings.seatList.maxAgeMs: every request in that time, and every request that
- * arrives while it is being built, gets the same bytes (changes made meanwhile show in the
- * next build; the live stream has them at once). Lists of the last maxEvents events are kept.
+ * Whether two readings show the same state of the map: the same source, version, lapsed
+ * holds and seat layout (what its ETag says, http/seat-map-encoding.ts).
  */
-export class SeatListCache {
-  private readonly built = new Map<string, { list: SeatList; builtAtMs: number; updatedAtMs: number }>();
-  private readonly building = new Map<string, Promise<SeatList>>();
-  private readonly renderer: SeatListRenderer;
-
-  constructor(
-    private readonly deps: Deps,
-    private readonly maxEvents = 8,
-  ) {
-    this.renderer = new SeatListRenderer(maxEvents);
-  }
-
-  /** The list of a viewable event (EVENT_NOT_FOUND, or SEAT_LIST_TOO_LARGE above the limit). */
-  async list(eventId: string): Promise<SeatList> {
-    const event = await requireEvent(this.deps, eventId);
-    const { seatsMax, maxAgeMs } = this.deps.settings.seatList;
-    if (event.seatCount > seatsMax) {
-      throw new DomainError(
-        'SEAT_LIST_TOO_LARGE',
-        `this event has ${event.seatCount} seats, more than the seat list gives (${seatsMax}): ` +
-          'read their statuses from the availability document, and the seats from the event (sections and seat_ids)',
-        {
-          availability_url: `/v1/events/${event.id}/availability`,
-          event_url: `/v1/events/${event.id}`,
-          seat_count: event.seatCount,
-          seat_list_seats_max: seatsMax,
-        },
-      );
-    }
-    const known = this.built.get(event.id);
-    if (known && known.updatedAtMs === event.updatedAtMs && this.deps.clock.nowMs() < known.builtAtMs + maxAgeMs) {
-      return known.list;
-    }
-    let building = this.building.get(event.id);
-    if (!building) {
-      building = this.build(event.id).finally(() => this.building.delete(event.id));
-      this.building.set(event.id, building);
-    }
-    return building;
-  }
-
-  private async build(eventId: string): Promise<SeatList> {
-    const state = await loadSeatMap(this.deps, eventId);
-    const tag = seatMapTag(state);
-    const known = this.built.get(eventId);
-    // Unchanged since the last build (same version): the same bytes, only timed anew.
-    const list = known?.list.tag === tag ? known.list : { tag, json: Buffer.from(this.renderer.render(state)) };
-    rememberRecent(
-      this.built,
-      eventId,
-      { list, builtAtMs: this.deps.clock.nowMs(), updatedAtMs: state.event.updatedAtMs },
-      this.maxEvents,
-    );
-    return list;
-  }
-}
-
-/**
- * GET …/seats as a JSON string, rendered from the event's (immutable) layout and the map's
- * bits. The layouts of the last maxEvents events are kept.
- */
-class SeatListRenderer {
-  private readonly layouts = new Map<string, RenderedRows>();
-
-  constructor(private readonly maxEvents: number) {}
-
-  render(state: SeatMapState): string {
-    const layout = this.layoutOf(state.event);
-    const parts: string[] = [];
-    layout.rows.forEach((row, index) => {
-      const prefix = layout.sectionJson[index]!;
-      const price = layout.priceJson[index]!;
-      for (let offset = 0; offset < row.seatCount; offset += 1) {
-        const seatNo = row.firstSeatNo + offset;
-        const status = statusJson[readSeatStatus(state.bits, seatNo)];
-        parts.push(`{"seat_id":"s${seatNo}",${prefix},"number":${offset + 1},${price},"status":${status}}`);
-      }
-    });
-    return `{"event_id":${JSON.stringify(state.event.id)},"version":${state.version},"seats":[${parts.join(',')}]}`;
-  }
-
-  private layoutOf(event: EventRecord): RenderedRows {
-    const known = this.layouts.get(event.id);
-    if (known && known.updatedAtMs === event.updatedAtMs) return known;
-    const { rows } = expandSeatMap(event.priceTiers, event.sections, unlimited);
-    const layout = {
-      eventId: event.id,
-      updatedAtMs: event.updatedAtMs,
-      rows,
-      sectionJson: rows.map(
-        (row) => `"section":${JSON.stringify(row.sectionName)},"row":${JSON.stringify(row.rowLabel)}`,
-      ),
-      priceJson: rows.map((row) => `"price_cents":${row.priceCents}`),
-    };
-    rememberRecent(this.layouts, event.id, layout, this.maxEvents);
-    return layout;
-  }
-}
-
-/** Keeps value under key as the newest entry; beyond max entries the oldest is forgotten. */
-function rememberRecent<T>(map: Map<string, T>, key: string, value: T, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value!);
+export function sameMapState(
+  a: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+  b: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+): boolean {
+  return (
+    a.source === b.source &&
+    a.version === b.version &&
+    a.lapsed === b.lapsed &&
+    a.event.updatedAtMs === b.event.updatedAtMs
+  );
 }

@@ -14,8 +14,8 @@ export interface StreamSlotLimits {
   perUserMax: number;
 }
 
-/** Seconds a refused client is asked to wait: a slot comes back when one of its streams ends. */
-const retryAfterSeconds = 5;
+/** How long a refused client is asked to wait: a slot comes back when one of its streams ends. */
+const retryAfterMs = 5_000;
 
 export class StreamSlots {
   private readonly byAddress = new Map<string, number>();
@@ -45,7 +45,7 @@ export class StreamSlots {
 }
 
 function tooMany(limit: 'address' | 'user', detail: string): DomainError {
-  return new DomainError('TOO_MANY_STREAMS', detail, { limit, retry_after_seconds: retryAfterSeconds });
+  return new DomainError('TOO_MANY_STREAMS', detail, { limit }, { retryAfterMs });
 }
 
 function increment(counts: Map<string, number>, key: string): void {

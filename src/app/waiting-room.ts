@@ -31,9 +31,12 @@ async function requireRoom(deps: Deps, eventId: string) {
 
 function unavailable(error: unknown): never {
   if (error instanceof DomainError) throw error;
-  throw new DomainError('WAITING_ROOM_UNAVAILABLE', 'the waiting room cannot answer right now; try again shortly', {
-    retry_after_seconds: 2,
-  });
+  throw new DomainError(
+    'WAITING_ROOM_UNAVAILABLE',
+    'the waiting room cannot answer right now; try again shortly',
+    {},
+    { retryAfterMs: 2_000 },
+  );
 }
 
 export async function joinQueue(deps: Deps, userId: string, eventId: string) {

@@ -51,8 +51,15 @@ export class DomainError extends Error {
   readonly code: ErrorCode;
   /** Extra members for the problem document, e.g. conflicting_seat_ids. */
   readonly extensions: Record<string, unknown>;
+  /** When a refused caller may usefully try again (the HTTP layer says it how HTTP says it). */
+  readonly retryAfterMs: number | null;
 
-  constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    extensions: Record<string, unknown> = {},
+    options: { retryAfterMs?: number } = {},
+  ) {
     // An answer, not a fault: no stack trace (capturing one was 4% of a flash-sale 409).
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -61,5 +68,6 @@ export class DomainError extends Error {
     this.name = 'DomainError';
     this.code = code;
     this.extensions = extensions;
+    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }

@@ -19,6 +19,7 @@ import { seatMapRoutes } from './routes/seat-maps.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
+import { systemClock } from '../adapters/clock/system-clock.ts';
 import { QueueFeedHub } from '../app/queue-feed-hub.ts';
 import { StreamSlots } from '../app/stream-slots.ts';
 import { type LimitOptions, registerLimits } from './plugins/limits.ts';
@@ -123,7 +124,7 @@ export async function buildApp(options: AppOptions) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const hub = new SeatFeedHub(options.deps, options.live);
+  const hub = new SeatFeedHub(options.deps, options.live, systemClock);
   // Live streams never end by themselves: closing ends them, so the server can stop.
   app.addHook('preClose', async () => hub.close());
   metrics.observe('seat_map_stream_clients', 'Live seat-map (SSE) clients of this process', () => hub.subscribers);

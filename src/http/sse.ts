@@ -1,12 +1,68 @@
-// A Server-Sent Events response as a FeedClient: the headers go out with the first message.
+// Server-Sent Events: the wire format of the live feeds' messages, and a response as a
+// FeedClient (the headers go out with the first message).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FeedClient } from '../app/seat-feed-hub.ts';
+import type { QueueFeedMessage } from '../app/queue-feed-hub.ts';
+import type { FeedClient, SeatFeedMessage } from '../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../app/stream-slots.ts';
+import { seatIdOf } from '../domain/seat-map.ts';
+import { availabilityView } from './seat-map-encoding.ts';
 
-export function sseClient(request: FastifyRequest, reply: FastifyReply): FeedClient {
+/** Turns a feed's message into the bytes written to its clients. */
+export type SseEncoder<Message> = (message: Message) => Buffer;
+
+/** Asks an EventSource that lost its seat-map stream to come back after 2 s. */
+const reconnectBytes = Buffer.from('retry: 2000\n\n');
+/** A comment: EventSource ignores it; proxies and the client see a live connection. */
+const heartbeatBytes = Buffer.from(': heartbeat\n\n');
+
+/**
+ * The hub hands one message object to every client it goes to: its bytes are built once
+ * (a snapshot is a DEFLATE of the whole map) and shared while the object lives.
+ */
+const encodedSeatMessages = new WeakMap<SeatFeedMessage, Buffer>();
+
+export const seatFeedBytes: SseEncoder<SeatFeedMessage> = (message) => {
+  switch (message.kind) {
+    case 'opened':
+      return reconnectBytes;
+    case 'heartbeat':
+      return heartbeatBytes;
+    case 'snapshot':
+    case 'seat': {
+      let bytes = encodedSeatMessages.get(message);
+      if (bytes === undefined) {
+        bytes = seatEventBytes(message);
+        encodedSeatMessages.set(message, bytes);
+      }
+      return bytes;
+    }
+  }
+};
+
+function seatEventBytes(message: SeatFeedMessage & { kind: 'snapshot' | 'seat' }): Buffer {
+  if (message.kind === 'snapshot') {
+    const body = JSON.stringify(availabilityView(message.state));
+    return Buffer.from(`event: snapshot\nid: ${message.state.version}\ndata: ${body}\n\n`);
+  }
+  const { version } = message;
+  const changes = message.changes.map((change) => ({ seat_id: seatIdOf(change.seatNo), status: change.status }));
+  return Buffer.from(`event: seat\nid: ${version}\ndata: ${JSON.stringify({ version, changes })}\n\n`);
+}
+
+export const queueFeedBytes: SseEncoder<QueueFeedMessage> = (message) =>
+  message.kind === 'heartbeat'
+    ? heartbeatBytes
+    : Buffer.from(`event: queue\ndata: ${JSON.stringify(message.view)}\n\n`);
+
+export function sseClient<Message>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  encode: SseEncoder<Message>,
+): FeedClient<Message> {
   const raw = reply.raw;
   return {
-    send(data) {
+    send(message) {
+      const data = encode(message);
       if (!raw.headersSent) {
         reply.hijack();
         // No chunked encoding: each message is one write of a buffer shared by every
@@ -42,16 +98,17 @@ export function endWithConnection(reply: FastifyReply, end: () => void): void {
  * (429 TOO_MANY_STREAMS when they hold their most), taken before anything is awaited, then
  * the hub's subscription. Both end with the connection.
  */
-export async function openStream(
+export async function openStream<Message>(
   request: FastifyRequest,
   reply: FastifyReply,
   slots: StreamSlots,
-  connect: (client: FeedClient) => Promise<() => void>,
+  encode: SseEncoder<Message>,
+  connect: (client: FeedClient<Message>) => Promise<() => void>,
 ): Promise<FastifyReply> {
   const release = slots.take(request.ip, request.user?.id ?? null);
   let end: () => void;
   try {
-    end = await connect(sseClient(request, reply));
+    end = await connect(sseClient(request, reply, encode));
   } catch (error) {
     release();
     throw error;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { admitDue } from '../../src/app/waiting-room.ts';
-import { AdmissionTokens } from '../../src/app/admission-tokens.ts';
+import { JoseAdmissionTokens } from '../../src/adapters/tokens/jose-admission-tokens.ts';
 import { auth, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
@@ -164,7 +164,7 @@ describe('waiting room over HTTP', () => {
     const [seat] = await seatIds();
     const token = await admitted('token-owner');
     const otherEventToken = await admitted('token-owner', otherEventId);
-    const forger = new AdmissionTokens('not-the-server-secret-0123456789abcdef');
+    const forger = new JoseAdmissionTokens('not-the-server-secret-0123456789abcdef');
     const forged = await forger.sign({ userId: 'token-owner', eventId, expiresAtMs: startMs + 3_600_000 });
     const cases: [string, string, string | undefined][] = [
       ['no token', 'token-owner', undefined],

@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
+import { ManualClock, systemClock } from '../../src/adapters/clock/system-clock.ts';
 import { MemorySeatBoard } from '../../src/adapters/memory/seat-board.ts';
 import type { Deps } from '../../src/app/deps.ts';
 import type { EventRecord, SeatState } from '../../src/app/ports/events.ts';
-import { SeatFeedHub, type FeedClient } from '../../src/app/seat-feed-hub.ts';
+import { SeatFeedHub, type SeatFeedClient } from '../../src/app/seat-feed-hub.ts';
 import { readSeatStatus, writeSeatStatus } from '../../src/domain/availability.ts';
 import { DomainError } from '../../src/domain/errors.ts';
+import { seatFeedBytes } from '../../src/http/sse.ts';
 
 const eventId = '00000000-0000-4000-8000-000000000001';
 const event = { id: eventId, seatCount: 10 } as EventRecord;
@@ -25,14 +26,18 @@ function setup(options: { maxSubscribers?: number; minIntervalMs?: number; maxBu
   });
   const store = { findEvent: async (id: string) => (id === eventId ? event : null) };
   const deps = { events: store, board, clock } as unknown as Deps;
-  const hub = new SeatFeedHub(deps, {
-    maxSubscribers: options.maxSubscribers ?? 100,
-    minIntervalMs: options.minIntervalMs ?? 50,
-    heartbeatMs: 60_000,
-    maxBufferedBytes: options.maxBufferedBytes ?? 1_000_000,
-    recentMax: 100,
-    degradedPollMs: 60_000,
-  });
+  const hub = new SeatFeedHub(
+    deps,
+    {
+      maxSubscribers: options.maxSubscribers ?? 100,
+      minIntervalMs: options.minIntervalMs ?? 50,
+      heartbeatMs: 60_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1_000_000,
+      recentMax: 100,
+      degradedPollMs: 60_000,
+    },
+    systemClock,
+  );
   let version = 0;
   const change = (seatNo: number, status: SeatState['status']) =>
     board.apply(eventId, [
@@ -49,10 +54,11 @@ function setup(options: { maxSubscribers?: number; minIntervalMs?: number; maxBu
 
 function fakeClient(buffered = () => 0) {
   const messages: string[] = [];
-  const client: FeedClient & { messages: string[]; closed: boolean } = {
+  // Kept as the bytes a stream would carry (the SSE wire format of http/sse.ts).
+  const client: SeatFeedClient & { messages: string[]; closed: boolean } = {
     messages,
     closed: false,
-    send: (data) => messages.push(data.toString()),
+    send: (message) => messages.push(seatFeedBytes(message).toString()),
     bufferedBytes: buffered,
     close() {
       client.closed = true;

@@ -7,8 +7,7 @@ import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import type { Deps } from '../../src/app/deps.ts';
 import type { EventRecord } from '../../src/app/ports/events.ts';
 import type { QueueState } from '../../src/app/ports/waiting-room.ts';
-import { QueueFeedHub } from '../../src/app/queue-feed-hub.ts';
-import type { FeedClient } from '../../src/app/seat-feed-hub.ts';
+import { QueueFeedHub, type QueueFeedClient } from '../../src/app/queue-feed-hub.ts';
 import { StreamSlots } from '../../src/app/stream-slots.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 
@@ -88,7 +87,7 @@ describe('waiting-room stream cap', () => {
       maxBufferedBytes: 1_000_000,
       onError: () => {},
     });
-    const client = (): FeedClient => ({ send: () => {}, bufferedBytes: () => 0, close: () => {} });
+    const client = (): QueueFeedClient => ({ send: () => {}, bufferedBytes: () => 0, close: () => {} });
     try {
       const connects = Array.from({ length: 5 }, (_, index) =>
         hub.connect(event.id, `buyer-${index}`, client()).then(

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { admissionAudience, AdmissionTokens } from '../../src/app/admission-tokens.ts';
+import { admissionAudience, JoseAdmissionTokens } from '../../src/adapters/tokens/jose-admission-tokens.ts';
 import { createAuthenticator } from '../../src/http/plugins/auth.ts';
 
 const secret = 'one-secret-for-both-kinds-of-token-0123456789';
@@ -11,7 +11,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe('sign-in and admission tokens', () => {
   const authenticator = createAuthenticator({ secret });
-  const admissions = new AdmissionTokens(secret);
+  const admissions = new JoseAdmissionTokens(secret);
 
   test('when an admission token is used to sign in, then it is refused', async () => {
     const admission = await admissions.sign({

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
-import { admissionAudience } from '../../app/admission-tokens.ts';
+import { admissionAudience } from '../../adapters/tokens/jose-admission-tokens.ts';
 import { DomainError } from '../../domain/errors.ts';
 
 export const roles = ['customer', 'organizer', 'admin'] as const;

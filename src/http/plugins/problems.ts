@@ -142,12 +142,18 @@ export function registerProblemHandlers(app: FastifyInstance, notFoundFallback: 
     if (error instanceof DomainError) {
       const status = statusOf(error.code);
       if (status === 401) reply.header('www-authenticate', 'Bearer');
+      // A use case says when to come back in ms; the answer says it in whole seconds, at
+      // least 1, in the body (retry_after_seconds) and, for 429 and 503, in Retry-After.
+      const extensions =
+        error.retryAfterMs === null
+          ? error.extensions
+          : { ...error.extensions, retry_after_seconds: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) };
       if (status === 503 || status === 429) {
         // The error may say when to come back (a rate limit knows); else a few seconds.
-        const retryAfter = error.extensions.retry_after_seconds;
+        const retryAfter = extensions.retry_after_seconds;
         reply.header('retry-after', String(typeof retryAfter === 'number' ? retryAfter : 5));
       }
-      return sendProblem(request, reply, status, error.code, error.message, error.extensions);
+      return sendProblem(request, reply, status, error.code, error.message, extensions);
     }
     if (error.validation) {
       const errors = validationErrors(error);

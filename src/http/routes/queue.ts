@@ -8,7 +8,7 @@ import { joinQueue, queueStatus } from '../../app/waiting-room.ts';
 import { requireUser, signedIn } from '../plugins/auth.ts';
 import { bearerAuth, responses } from '../schemas/common.ts';
 import type { StreamSlots } from '../../app/stream-slots.ts';
-import { openStream } from '../sse.ts';
+import { openStream, queueFeedBytes } from '../sse.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -89,7 +89,9 @@ export function queueRoutes(untypedApp: FastifyInstance, deps: Deps, hub: QueueF
     },
     async (request, reply) => {
       const user = requireUser(request);
-      return openStream(request, reply, slots, (client) => hub.connect(request.params.event_id, user.id, client));
+      return openStream(request, reply, slots, queueFeedBytes, (client) =>
+        hub.connect(request.params.event_id, user.id, client),
+      );
     },
   );
 }

@@ -5,8 +5,10 @@ import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
 import type { SeatFeedHub } from '../../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../../app/stream-slots.ts';
-import { openStream } from '../sse.ts';
-import { availabilityEncoding, availabilityView, loadSeatMap, SeatListCache, seatMapTag } from '../../app/seat-maps.ts';
+import { openStream, seatFeedBytes } from '../sse.ts';
+import { loadSeatMap } from '../../app/seat-maps.ts';
+import { SeatListCache } from '../seat-list-cache.ts';
+import { availabilityEncoding, availabilityView, seatMapTag } from '../seat-map-encoding.ts';
 import { Problem, responses, Seat } from '../schemas/common.ts';
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -137,7 +139,7 @@ export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub
       },
     },
     async (request: EventRequest, reply) =>
-      openStream(request, reply, slots, (client) =>
+      openStream(request, reply, slots, seatFeedBytes, (client) =>
         hub.connect(request.params.event_id, lastEventIdOf(request), client),
       ),
   );

@@ -1,20 +1,15 @@
-// Admission tokens: proof that the waiting room let this user into this event's shop,
-// until the admission ends. A JWT (HS256) with its own audience and its own key, derived
-// from the service secret, so it can never pass for a sign-in token or the other way round.
+// Admission tokens (the AdmissionTokens port) as JWTs: HS256 with their own audience and
+// their own key, derived from the service secret, so one can never pass for a sign-in
+// token or the other way round.
 import { createHmac } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
+import type { Admission, AdmissionTokens } from '../../app/ports/admission-tokens.ts';
 
 /** The audience of admission tokens; a sign-in token carrying it is refused (see auth.ts). */
 export const admissionAudience = 'boxoffice-admission';
 const verifiedMax = 50_000;
 
-export interface Admission {
-  userId: string;
-  eventId: string;
-  expiresAtMs: number;
-}
-
-export class AdmissionTokens {
+export class JoseAdmissionTokens implements AdmissionTokens {
   private readonly key: Uint8Array<ArrayBuffer>;
   private readonly cryptoKey: Promise<CryptoKey>;
   /** Tokens that passed verification, until they expire (a buyer sends one with every step). */
