@@ -14,7 +14,7 @@ import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
-import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
+import { type Database, openDatabase } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
 import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
@@ -162,12 +162,6 @@ export function createSeatBoard(
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     onError,
   });
-}
-
-export async function openDatabase(config: Config, searchPath?: string): Promise<Database> {
-  return config.DATABASE_URL
-    ? connectPostgres({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, searchPath })
-    : openPglite(config.DATA_DIR);
 }
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
