@@ -18,15 +18,12 @@ import { type Database, openDatabase } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
 import type { BookingStore, CatalogCache, Clock, Payments, SeatBoard, SeatStateLoader } from './app/ports.ts';
-import { type Config, isDemoMode } from './config.ts';
+import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
-import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
-import type { LimitOptions } from './http/plugins/limits.ts';
 
 export interface Runtime {
   db: Database;
   deps: Deps;
-  authenticator: Authenticator;
   close(): Promise<void>;
 }
 
@@ -67,30 +64,6 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
     maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES,
     recentMax: config.SEAT_CHANGE_LOG_MAX,
     degradedPollMs: 2_000,
-  };
-}
-
-/** TRUST_PROXY as Fastify takes it: a number of hops becomes "trust the first n hops". */
-function trustProxyFrom(value: string): LimitOptions['trustProxy'] {
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (!/^\d+$/.test(value)) return value;
-  const hops = Number(value);
-  return (_address, hop) => hop < hops;
-}
-
-export function limitsFrom(config: Config): LimitOptions {
-  return {
-    rateLimits: config.RATE_LIMITS === 'on',
-    user: { perSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
-    address: { perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST },
-    seatList: { perSecond: config.RATE_LIMIT_SEAT_LIST_PER_SECOND, burst: config.RATE_LIMIT_SEAT_LIST_BURST },
-    inFlightMax: config.IN_FLIGHT_MAX,
-    trustProxy: trustProxyFrom(config.TRUST_PROXY),
-    connectionsPerAddressMax: config.CONNECTIONS_PER_ADDRESS_MAX,
-    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    connectionsCheckingIntervalMs: config.CONNECTIONS_CHECKING_INTERVAL_MS,
-    streams: { perAddressMax: config.SSE_STREAMS_PER_ADDRESS_MAX, perUserMax: config.SSE_STREAMS_PER_USER_MAX },
   };
 }
 
@@ -190,15 +163,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
   };
-  const authenticator = createAuthenticator({
-    secret: config.AUTH_SECRET,
-    demo: isDemoMode(config),
-    jwksUrl: config.AUTH_JWKS_URL,
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    tokenMaxAgeSeconds: config.AUTH_TOKEN_MAX_AGE_SECONDS,
-    clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
-  });
   const close = async () => {
     await board.close();
     await catalogCache.close();
@@ -207,5 +171,5 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await crowd.close();
     await db.close();
   };
-  return { db, deps, authenticator, close };
+  return { db, deps, close };
 }
