@@ -8,7 +8,8 @@ import { RedisRateLimiter } from './adapters/redis/rate-limiter.ts';
 import { RedisWaitingRoom } from './adapters/redis/waiting-room.ts';
 import { AdmissionTokens } from './app/admission-tokens.ts';
 import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
-import { connectRedis, RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { commandClientOptions, connectRedis, type RedisTarget } from './adapters/redis/client.ts';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
 import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
@@ -67,6 +68,11 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
   };
 }
 
+/** REDIS_URL: one URL, or with REDIS_CLUSTER=true the cluster's seed nodes, comma-separated. */
+function redisTargetOf(url: string, config: Config): RedisTarget {
+  return { urls: url.split(','), cluster: config.REDIS_CLUSTER === 'true' };
+}
+
 /** Hot catalog answers: in Redis (shared) when REDIS_URL is set, else in this process. */
 export function createCatalogCache(
   config: Config,
@@ -74,12 +80,10 @@ export function createCatalogCache(
   onError: (error: unknown, context: string) => void,
 ): CatalogCache {
   if (!config.REDIS_URL) return new MemoryCatalogCache(clock, config.CATALOG_CACHE_TTL_MS);
-  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
-  });
+  const client = connectRedis(
+    redisTargetOf(config.REDIS_URL, config),
+    commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS),
+  );
   client.on('error', (error) => onError(error, 'redis catalog cache'));
   return new RedisCatalogCache(client, config.REDIS_KEY_PREFIX, config.CATALOG_CACHE_TTL_MS, onError);
 }
@@ -89,11 +93,8 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
   if (!config.REDIS_URL) {
     return { waitingRoom: new MemoryWaitingRoom(), rateLimiter: new MemoryRateLimiter(), close: async () => {} };
   }
-  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+  const client = connectRedis(redisTargetOf(config.REDIS_URL, config), {
+    ...commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS),
     // Joins and rate-limit checks of many requests in one tick go out as one write.
     enableAutoPipelining: true,
   });
@@ -129,8 +130,7 @@ export function createSeatBoard(
   if (!config.REDIS_URL) return new MemorySeatBoard(common);
   return new RedisSeatBoard({
     ...common,
-    urls: config.REDIS_URL.split(','),
-    cluster: config.REDIS_CLUSTER === 'true',
+    ...redisTargetOf(config.REDIS_URL, config),
     keyPrefix: config.REDIS_KEY_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     onError,

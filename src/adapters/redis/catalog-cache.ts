@@ -3,7 +3,7 @@
 // answer is unreachable at once and expires by itself. All keys share the hash tag
 // {catalog}, so the read (generation, then answer) is one script on one slot, also on a
 // cluster. A Redis failure is a cache miss, never an error.
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import type { CatalogCache } from '../../app/ports.ts';
 
 // KEYS: generation key. ARGV: key prefix, query key. Returns {generation, answer or false}.
@@ -21,7 +21,7 @@ export class RedisCatalogCache implements CatalogCache {
   private readonly answerPrefix: string;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisClient,
     keyPrefix: string,
     private readonly ttlMs: number,
     private readonly onError: (error: unknown, context: string) => void,

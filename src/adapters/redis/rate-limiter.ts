@@ -3,7 +3,7 @@
 // one script call (one round trip; on a cluster, where they live in different slots, one
 // call each). A Redis failure lets the request through (rate limits protect the service;
 // they must not take it down with Redis).
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import type { BucketRequest, RateLimiter } from '../../app/ports.ts';
 import { bucketLifetimeMs } from '../../domain/token-bucket.ts';
 
@@ -38,7 +38,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly cluster: boolean;
 
   constructor(
-    client: Redis | Cluster,
+    client: RedisClient,
     private readonly keyPrefix: string,
     private readonly onError: (error: unknown, context: string) => void,
   ) {

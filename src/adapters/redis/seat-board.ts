@@ -3,7 +3,7 @@
 // touches one slot and runs unchanged on Redis Cluster. PostgreSQL stays the judge: a
 // failed Redis call never fails a request, it only makes the request take the slower
 // PostgreSQL path (and marks the event for a rebuild once Redis answers again).
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type {
   Availability,
   Clock,
@@ -18,6 +18,7 @@ import type {
 import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
 import { epochVersion } from '../../app/seat-board-rules.ts';
+import { commandClientOptions, connectRedis, type RedisClient, type RedisTarget, subscriberOptions } from './client.ts';
 
 // Gate entries are "state|version|expiresAtMs|holder" (see app/seat-board-rules.ts).
 // KEYS: seats, meta. ARGV: now, pendingUntil, holder, seatNo... Returns {warm, conflicts}.
@@ -124,8 +125,6 @@ local entries = redis.call('XRANGE', KEYS[2], string.format('%d', from + 1) .. '
 if #entries ~= current - from then return false end
 return entries`;
 
-type Client = Redis | Cluster;
-
 interface Scripts {
   bxGate(seats: string, meta: string, ...args: string[]): Promise<[number, string[]]>;
   bxAbandon(seats: string, ...args: string[]): Promise<number>;
@@ -135,10 +134,7 @@ interface Scripts {
   bxChanges(meta: string, log: string, ...args: string[]): Promise<[string, string[]][] | null>;
 }
 
-export interface RedisSeatBoardOptions {
-  /** One URL, or (cluster) the seed nodes. */
-  urls: string[];
-  cluster: boolean;
+export interface RedisSeatBoardOptions extends RedisTarget {
   keyPrefix: string;
   loader: SeatStateLoader;
   clock: Clock;
@@ -153,22 +149,9 @@ const rebuildRetryMs = 1_000;
 const codes: SeatStatus[] = ['available', 'held', 'booked'];
 const stateLetter: Record<SeatStatus, string> = { available: 'F', held: 'H', booked: 'B' };
 
-export function connectRedis(urls: string[], cluster: boolean, options: RedisOptions): Client {
-  if (!cluster) return new Redis(urls[0]!, options);
-  const nodes = urls.map((url) => {
-    const parsed = new URL(url);
-    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-  });
-  return new Cluster(nodes, {
-    enableOfflineQueue: options.enableOfflineQueue,
-    enableAutoPipelining: options.enableAutoPipelining,
-    redisOptions: options,
-  });
-}
-
 export class RedisSeatBoard implements SeatBoard {
-  private readonly client: Client;
-  private readonly subscriber: Client;
+  private readonly client: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly scripts: Scripts;
   private readonly channel: string;
   private readonly listeners = new Set<(message: FeedMessage) => void>();
@@ -180,24 +163,15 @@ export class RedisSeatBoard implements SeatBoard {
 
   constructor(private readonly options: RedisSeatBoardOptions) {
     const redisOptions: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
+      ...commandClientOptions(options.commandTimeoutMs),
       connectTimeout: 2_000,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
       lazyConnect: false,
       // Gate calls of many requests in one tick go out as one write (a syscall per
       // command was a fifth of a flash-sale hold's CPU).
       enableAutoPipelining: true,
     };
-    this.client = connectRedis(options.urls, options.cluster, redisOptions);
-    // The subscriber only subscribes (and ioredis subscribes again after a reconnect): no
-    // command timeout, which a busy start would trip although the subscription is made.
-    this.subscriber = connectRedis(options.urls, options.cluster, {
-      ...redisOptions,
-      enableOfflineQueue: true,
-      commandTimeout: undefined,
-    });
+    this.client = connectRedis(options, redisOptions);
+    this.subscriber = connectRedis(options, subscriberOptions(redisOptions));
     this.channel = `${options.keyPrefix}seat-changes`;
     for (const [name, numberOfKeys, lua] of [
       ['bxGate', 2, gateLua],

@@ -5,7 +5,7 @@
 // one slot (Redis Cluster works unchanged). The admit script is the one logical admitter:
 // atomic, with its state in Redis, so any number of processes may tick it and a dead one
 // takes nothing with it.
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports.ts';
 
 // KEYS: queue, admitted, arrivals. ARGV: user, now, queue key ('' = next arrival).
@@ -87,7 +87,7 @@ export class RedisWaitingRoom implements WaitingRoom {
   private readonly announced = new Map<string, number>();
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisClient,
     private readonly keyPrefix: string,
   ) {
     client.defineCommand('bxQueueJoin', { numberOfKeys: 3, lua: joinLua });
