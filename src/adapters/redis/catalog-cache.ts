@@ -4,12 +4,11 @@
 // {catalog}, so the read (generation, then answer) is one script on one slot, also on a
 // cluster. A Redis failure is a cache miss, never an error.
 import type { RedisClient } from './client.ts';
+import { loadLua } from './lua.ts';
 import type { CatalogCache } from '../../app/ports.ts';
 
-// KEYS: generation key. ARGV: key prefix, query key. Returns {generation, answer or false}.
-const readLua = `
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}`;
+// The script in lua/, its KEYS and ARGV described at its top.
+const readLua = loadLua('catalog-read');
 
 interface Scripts {
   bxCatalogRead(generation: string, prefix: string, key: string): Promise<[string, string | null]>;
