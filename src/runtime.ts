@@ -8,7 +8,8 @@ import { RedisRateLimiter } from './adapters/redis/rate-limiter.ts';
 import { RedisWaitingRoom } from './adapters/redis/waiting-room.ts';
 import { JoseAdmissionTokens } from './adapters/tokens/jose-admission-tokens.ts';
 import { MemorySeatBoard } from './adapters/memory/seat-board.ts';
-import { connectRedis, RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { RedisSeatBoard } from './adapters/redis/seat-board.ts';
+import { commandClientOptions, connectRedis, type RedisTarget } from './adapters/redis/client.ts';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
 import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
@@ -18,7 +19,7 @@ import { PostgresEventStore } from './adapters/postgres/event-store.ts';
 import { PostgresIdempotencyStore } from './adapters/postgres/idempotency-store.ts';
 import { PostgresReservationStore } from './adapters/postgres/reservation-store.ts';
 import { CachedEventStore, EventForgettingCatalog } from './adapters/cache/event-cache.ts';
-import { connectPostgres, type Database, openPglite } from './adapters/postgres/database.ts';
+import { type Database, openDatabase } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
 import type { CatalogCache } from './app/ports/catalog.ts';
@@ -26,15 +27,12 @@ import type { EventStore } from './app/ports/events.ts';
 import type { Clock } from './app/ports/clock.ts';
 import type { Payments } from './app/ports/payments.ts';
 import type { SeatBoard, SeatStateLoader } from './app/ports/seat-board.ts';
-import { type Config, isDemoMode } from './config.ts';
+import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
-import { type Authenticator, createAuthenticator } from './http/plugins/auth.ts';
-import type { LimitOptions } from './http/plugins/limits.ts';
 
 export interface Runtime {
   db: Database;
   deps: Deps;
-  authenticator: Authenticator;
   close(): Promise<void>;
 }
 
@@ -78,28 +76,9 @@ export function liveOptionsFrom(config: Config): SeatFeedHubOptions {
   };
 }
 
-/** TRUST_PROXY as Fastify takes it: a number of hops becomes "trust the first n hops". */
-function trustProxyFrom(value: string): LimitOptions['trustProxy'] {
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (!/^\d+$/.test(value)) return value;
-  const hops = Number(value);
-  return (_address, hop) => hop < hops;
-}
-
-export function limitsFrom(config: Config): LimitOptions {
-  return {
-    rateLimits: config.RATE_LIMITS === 'on',
-    user: { perSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
-    address: { perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST },
-    seatList: { perSecond: config.RATE_LIMIT_SEAT_LIST_PER_SECOND, burst: config.RATE_LIMIT_SEAT_LIST_BURST },
-    inFlightMax: config.IN_FLIGHT_MAX,
-    trustProxy: trustProxyFrom(config.TRUST_PROXY),
-    connectionsPerAddressMax: config.CONNECTIONS_PER_ADDRESS_MAX,
-    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    connectionsCheckingIntervalMs: config.CONNECTIONS_CHECKING_INTERVAL_MS,
-    streams: { perAddressMax: config.SSE_STREAMS_PER_ADDRESS_MAX, perUserMax: config.SSE_STREAMS_PER_USER_MAX },
-  };
+/** REDIS_URL: one URL, or with REDIS_CLUSTER=true the cluster's seed nodes, comma-separated. */
+function redisTargetOf(url: string, config: Config): RedisTarget {
+  return { urls: url.split(','), cluster: config.REDIS_CLUSTER === 'true' };
 }
 
 /** Hot catalog answers: in Redis (shared) when REDIS_URL is set, else in this process. */
@@ -109,12 +88,10 @@ export function createCatalogCache(
   onError: (error: unknown, context: string) => void,
 ): CatalogCache {
   if (!config.REDIS_URL) return new MemoryCatalogCache(clock, config.CATALOG_CACHE_TTL_MS);
-  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
-  });
+  const client = connectRedis(
+    redisTargetOf(config.REDIS_URL, config),
+    commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS),
+  );
   client.on('error', (error) => onError(error, 'redis catalog cache'));
   return new RedisCatalogCache(client, config.REDIS_KEY_PREFIX, config.CATALOG_CACHE_TTL_MS, onError);
 }
@@ -124,11 +101,8 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
   if (!config.REDIS_URL) {
     return { waitingRoom: new MemoryWaitingRoom(), rateLimiter: new MemoryRateLimiter(), close: async () => {} };
   }
-  const client = connectRedis(config.REDIS_URL.split(','), config.REDIS_CLUSTER === 'true', {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+  const client = connectRedis(redisTargetOf(config.REDIS_URL, config), {
+    ...commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS),
     // Joins and rate-limit checks of many requests in one tick go out as one write.
     enableAutoPipelining: true,
   });
@@ -164,18 +138,11 @@ export function createSeatBoard(
   if (!config.REDIS_URL) return new MemorySeatBoard(common);
   return new RedisSeatBoard({
     ...common,
-    urls: config.REDIS_URL.split(','),
-    cluster: config.REDIS_CLUSTER === 'true',
+    ...redisTargetOf(config.REDIS_URL, config),
     keyPrefix: config.REDIS_KEY_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     onError,
   });
-}
-
-export async function openDatabase(config: Config, searchPath?: string): Promise<Database> {
-  return config.DATABASE_URL
-    ? connectPostgres({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, searchPath })
-    : openPglite(config.DATA_DIR);
 }
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
@@ -208,15 +175,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
   };
-  const authenticator = createAuthenticator({
-    secret: config.AUTH_SECRET,
-    demo: isDemoMode(config),
-    jwksUrl: config.AUTH_JWKS_URL,
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    tokenMaxAgeSeconds: config.AUTH_TOKEN_MAX_AGE_SECONDS,
-    clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
-  });
   const close = async () => {
     await board.close();
     await catalogCache.close();
@@ -225,5 +183,5 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await crowd.close();
     await db.close();
   };
-  return { db, deps, authenticator, close };
+  return { db, deps, close };
 }

@@ -8,14 +8,16 @@ import { startSweeper } from '../app/expire-holds.ts';
 import { startAdmitter } from '../app/waiting-room.ts';
 import { checkServable, ConfigError, type Config, isDemoMode, loadConfig } from '../config.ts';
 import { seedDemoEvent } from '../demo.ts';
-import { createRuntime, limitsFrom, liveOptionsFrom } from '../runtime.ts';
+import { createRuntime, liveOptionsFrom } from '../runtime.ts';
 import { buildApp } from './app.ts';
+import { authenticatorFrom, limitsFrom } from './options.ts';
 
 async function startWorker(config: Config) {
   // Redis trouble is reported, at most once per kind every 10 s: while Redis is down every
   // request would report it, and the service keeps selling without it.
   let report: (error: unknown, context: string) => void = () => {};
   const lastReported = new Map<string, number>();
+  const authenticator = authenticatorFrom(config);
   const runtime = await createRuntime(config, {
     onBoardError: (error, context) => {
       const now = Date.now();
@@ -26,7 +28,7 @@ async function startWorker(config: Config) {
   });
   const app = await buildApp({
     deps: runtime.deps,
-    authenticator: runtime.authenticator,
+    authenticator,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: { level: config.LOG_LEVEL },

@@ -8,11 +8,12 @@ import type { Clock } from '../../src/app/ports/clock.ts';
 import type { Payments } from '../../src/app/ports/payments.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { createRuntime, limitsFrom, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';
+import { createRuntime, liveOptionsFrom, type Runtime } from '../../src/runtime.ts';
 import { Redis } from 'ioredis';
 import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import type { Database } from '../../src/adapters/postgres/database.ts';
 import { createAuthenticator, type Role } from '../../src/http/plugins/auth.ts';
+import { authenticatorFrom, limitsFrom } from '../../src/http/options.ts';
 
 export const testDb = (process.env.BOXOFFICE_TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
 export const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -116,6 +117,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = testConfig({ ...(schema ? { REDIS_KEY_PREFIX: `bxt:${schema}:` } : {}), ...options.env });
   const payments = (options.payments ?? new TestPayments()) as TestPayments;
   const runtime = await createRuntime(config, { clock: options.clock, payments, searchPath: schema });
+  const authenticator = authenticatorFrom(config);
   // As a deployment waits for readiness before it takes traffic: a test starts once the
   // Redis client is connected (readyz says degraded while it connects). Bounded: a test of
   // an unreachable Redis goes on after the wait.
@@ -127,7 +129,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const app = await buildApp({
     deps: runtime.deps,
-    authenticator: runtime.authenticator,
+    authenticator,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
     logger: false,
@@ -141,7 +143,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     payments,
     schema,
-    token: (userId, role = 'customer') => runtime.authenticator.sign!({ id: userId, role }, 3600),
+    token: (userId, role = 'customer') => authenticator.sign!({ id: userId, role }, 3600),
     async close() {
       await app.close();
       await runtime.close();

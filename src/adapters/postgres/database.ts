@@ -5,6 +5,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
+import type { Config } from '../../config.ts';
 
 // int8 columns (counts, fencing tokens, cents) fit in a double for every value we store;
 // PGlite already answers numbers, so node-postgres is made to agree.
@@ -179,4 +180,14 @@ export async function openPglite(dataDir: string): Promise<Database> {
       unlock();
     },
   };
+}
+
+/** The configured database: PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR. */
+export async function openDatabase(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATA_DIR'>,
+  searchPath?: string,
+): Promise<Database> {
+  return config.DATABASE_URL
+    ? connectPostgres({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, searchPath })
+    : openPglite(config.DATA_DIR);
 }

@@ -3,13 +3,12 @@
 // answer is unreachable at once and expires by itself. All keys share the hash tag
 // {catalog}, so the read (generation, then answer) is one script on one slot, also on a
 // cluster. A Redis failure is a cache miss, never an error.
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from './client.ts';
+import { loadLua } from './lua.ts';
 import type { CatalogCache } from '../../app/ports/catalog.ts';
 
-// KEYS: generation key. ARGV: key prefix, query key. Returns {generation, answer or false}.
-const readLua = `
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}`;
+// The script in lua/, its KEYS and ARGV described at its top.
+const readLua = loadLua('catalog-read');
 
 interface Scripts {
   bxCatalogRead(generation: string, prefix: string, key: string): Promise<[string, string | null]>;
@@ -21,7 +20,7 @@ export class RedisCatalogCache implements CatalogCache {
   private readonly answerPrefix: string;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisClient,
     keyPrefix: string,
     private readonly ttlMs: number,
     private readonly onError: (error: unknown, context: string) => void,

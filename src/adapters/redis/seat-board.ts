@@ -3,120 +3,32 @@
 // touches one slot and runs unchanged on Redis Cluster. PostgreSQL stays the judge: a
 // failed Redis call never fails a request, it only makes the request take the slower
 // PostgreSQL path (and marks the event for a rebuild once Redis answers again).
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Clock } from '../../app/ports/clock.ts';
 import type { SeatState } from '../../app/ports/events.ts';
-import type { Availability, FeedMessage, GateAnswer, SeatBoard, SeatChange, SeatChangeBatch, SeatStateLoader } from '../../app/ports/seat-board.ts';
+import type {
+  Availability,
+  FeedMessage,
+  GateAnswer,
+  SeatBoard,
+  SeatChange,
+  SeatChangeBatch,
+  SeatStateLoader,
+} from '../../app/ports/seat-board.ts';
 import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
 import { epochVersion } from '../../app/seat-board-rules.ts';
+import { commandClientOptions, connectRedis, type RedisClient, type RedisTarget, subscriberOptions } from './client.ts';
+import { loadLua } from './lua.ts';
 
-// Gate entries are "state|version|expiresAtMs|holder" (see app/seat-board-rules.ts).
-// KEYS: seats, meta. ARGV: now, pendingUntil, holder, seatNo... Returns {warm, conflicts}.
-const gateLua = `
-local now = tonumber(ARGV[1])
-local conflicts, versions = {}, {}
-for i = 4, #ARGV do
-  local entry = redis.call('HGET', KEYS[1], ARGV[i])
-  versions[i] = '0'
-  if entry then
-    local st, ver, exp = string.match(entry, '^(%u)|(%d+)|(%d*)|')
-    versions[i] = ver
-    if st == 'B' or ((st == 'H' or st == 'P') and tonumber(exp) > now) then
-      conflicts[#conflicts + 1] = ARGV[i]
-    end
-  end
-end
-local warm = redis.call('HEXISTS', KEYS[2], 'warm')
-if #conflicts == 0 then
-  for i = 4, #ARGV do
-    redis.call('HSET', KEYS[1], ARGV[i], 'P|' .. versions[i] .. '|' .. ARGV[2] .. '|' .. ARGV[3])
-  end
-end
-return {warm, conflicts}`;
-
-// KEYS: seats. ARGV: holder, seatNo... Gives back the holder's provisional entries.
-const abandonLua = `
-for i = 2, #ARGV do
-  local entry = redis.call('HGET', KEYS[1], ARGV[i])
-  if entry then
-    local st, ver, holder = string.match(entry, '^(%u)|(%d+)|%d*|(.*)$')
-    if st == 'P' and holder == ARGV[1] then redis.call('HSET', KEYS[1], ARGV[i], 'F|' .. ver .. '||') end
-  end
-end
-return 0`;
-
-// KEYS: seats, map, meta, log, holds (a sorted set of held seats by expiry). ARGV: quiet,
-// logMax, channel, eventId, epochVersion, now, then (seatNo, state, version, expiresAtMs,
-// holder) per seat. Newest version per seat wins. A change that moves the stored bits or
-// what readers see (they see a hold past its expiry as available, swept or not) takes the
-// next event version, goes to the log and is published, unless quiet (a rebuild, which
-// ends with a reset instead).
-const applyLua = `
-local changed = {}
-local now = tonumber(ARGV[6])
-for i = 7, #ARGV, 5 do
-  local seat, st = ARGV[i], ARGV[i + 1]
-  local entry = redis.call('HGET', KEYS[1], seat)
-  local current = 0
-  if entry then current = tonumber(string.match(entry, '^%u|(%d+)|')) end
-  if tonumber(ARGV[i + 2]) > current then
-    redis.call('HSET', KEYS[1], seat, st .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4])
-    local stored = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. seat)[1]
-    local seen = stored
-    local holdEnds = redis.call('ZSCORE', KEYS[5], seat)
-    if holdEnds and tonumber(holdEnds) <= now then seen = 0 end
-    if st == 'H' then redis.call('ZADD', KEYS[5], ARGV[i + 3], seat) else redis.call('ZREM', KEYS[5], seat) end
-    local code = 0
-    if st == 'H' then code = 1 elseif st == 'B' then code = 2 end
-    if stored ~= code then redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. seat, code) end
-    if stored ~= code or seen ~= code then changed[#changed + 1] = seat .. ':' .. code end
-  end
-end
-if #changed == 0 or ARGV[1] == '1' then return 0 end
-local version
-if redis.call('HEXISTS', KEYS[3], 'version') == 1 then
-  version = redis.call('HINCRBY', KEYS[3], 'version', 1)
-else
-  version = tonumber(ARGV[5])
-  redis.call('HSET', KEYS[3], 'version', ARGV[5])
-end
-local id = string.format('%d', version)
-local body = table.concat(changed, ',')
-redis.pcall('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], id .. '-0', 'c', body)
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. id .. '|' .. body)
-return version`;
-
-// KEYS: meta, log. ARGV: epochVersion, channel, eventId. Ends a rebuild: a new version
-// past every earlier one, an empty log, and a reset for every listener.
-const finishWarmLua = `
-local version = tonumber(ARGV[1])
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if version <= current then version = current + 1 end
-local id = string.format('%d', version)
-redis.call('HSET', KEYS[1], 'version', id, 'warm', '1')
-redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. '|' .. id .. '|*')
-return version`;
-
-// KEYS: meta, map, holds. ARGV: now. Returns {version, warm, map, lapsed seats} read
-// together; lapsed seats are holds that ended by now, shown available.
-const snapshotLua = `
-return {redis.call('HGET', KEYS[1], 'version') or '0', redis.call('HEXISTS', KEYS[1], 'warm'),
-        redis.call('GET', KEYS[2]) or '', redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])}`;
-
-// KEYS: meta, log. ARGV: version, maxBatches. The batches after version, or nil when the
-// log does not reach back that far (or the caller is ahead of it).
-const changesLua = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-local from = tonumber(ARGV[1])
-if from == current then return {} end
-if from > current or current - from > tonumber(ARGV[2]) then return false end
-local entries = redis.call('XRANGE', KEYS[2], string.format('%d', from + 1) .. '-0', '+')
-if #entries ~= current - from then return false end
-return entries`;
-
-type Client = Redis | Cluster;
+// The scripts in lua/, their KEYS and ARGV described at the top of each. Gate entries (the
+// seats hash) are "state|version|expiresAtMs|holder" (see app/seat-board-rules.ts).
+const gateLua = loadLua('gate');
+const abandonLua = loadLua('abandon');
+const applyLua = loadLua('apply');
+const finishWarmLua = loadLua('finish-warm');
+const snapshotLua = loadLua('snapshot');
+const changesLua = loadLua('changes');
 
 interface Scripts {
   bxGate(seats: string, meta: string, ...args: string[]): Promise<[number, string[]]>;
@@ -127,10 +39,7 @@ interface Scripts {
   bxChanges(meta: string, log: string, ...args: string[]): Promise<[string, string[]][] | null>;
 }
 
-export interface RedisSeatBoardOptions {
-  /** One URL, or (cluster) the seed nodes. */
-  urls: string[];
-  cluster: boolean;
+export interface RedisSeatBoardOptions extends RedisTarget {
   keyPrefix: string;
   loader: SeatStateLoader;
   clock: Clock;
@@ -145,22 +54,9 @@ const rebuildRetryMs = 1_000;
 const codes: SeatStatus[] = ['available', 'held', 'booked'];
 const stateLetter: Record<SeatStatus, string> = { available: 'F', held: 'H', booked: 'B' };
 
-export function connectRedis(urls: string[], cluster: boolean, options: RedisOptions): Client {
-  if (!cluster) return new Redis(urls[0]!, options);
-  const nodes = urls.map((url) => {
-    const parsed = new URL(url);
-    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-  });
-  return new Cluster(nodes, {
-    enableOfflineQueue: options.enableOfflineQueue,
-    enableAutoPipelining: options.enableAutoPipelining,
-    redisOptions: options,
-  });
-}
-
 export class RedisSeatBoard implements SeatBoard {
-  private readonly client: Client;
-  private readonly subscriber: Client;
+  private readonly client: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly scripts: Scripts;
   private readonly channel: string;
   private readonly listeners = new Set<(message: FeedMessage) => void>();
@@ -172,24 +68,15 @@ export class RedisSeatBoard implements SeatBoard {
 
   constructor(private readonly options: RedisSeatBoardOptions) {
     const redisOptions: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
+      ...commandClientOptions(options.commandTimeoutMs),
       connectTimeout: 2_000,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
       lazyConnect: false,
       // Gate calls of many requests in one tick go out as one write (a syscall per
       // command was a fifth of a flash-sale hold's CPU).
       enableAutoPipelining: true,
     };
-    this.client = connectRedis(options.urls, options.cluster, redisOptions);
-    // The subscriber only subscribes (and ioredis subscribes again after a reconnect): no
-    // command timeout, which a busy start would trip although the subscription is made.
-    this.subscriber = connectRedis(options.urls, options.cluster, {
-      ...redisOptions,
-      enableOfflineQueue: true,
-      commandTimeout: undefined,
-    });
+    this.client = connectRedis(options, redisOptions);
+    this.subscriber = connectRedis(options, subscriberOptions(redisOptions));
     this.channel = `${options.keyPrefix}seat-changes`;
     for (const [name, numberOfKeys, lua] of [
       ['bxGate', 2, gateLua],

@@ -5,72 +5,14 @@
 // one slot (Redis Cluster works unchanged). The admit script is the one logical admitter:
 // atomic, with its state in Redis, so any number of processes may tick it and a dead one
 // takes nothing with it.
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from './client.ts';
+import { loadLua } from './lua.ts';
 import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
 
-// KEYS: queue, admitted, arrivals. ARGV: user, now, queue key ('' = next arrival).
-// Returns {'admitted', expiresAt} or {'waiting', rank}.
-const joinLua = `
-local user, now = ARGV[1], tonumber(ARGV[2])
-local expires = redis.call('ZSCORE', KEYS[2], user)
-if expires then
-  if tonumber(expires) > now then return {'admitted', expires} end
-  redis.call('ZREM', KEYS[2], user)
-end
-local rank = redis.call('ZRANK', KEYS[1], user)
-if not rank then
-  local key = ARGV[3]
-  if key == '' then key = 1 + redis.call('INCR', KEYS[3]) end
-  redis.call('ZADD', KEYS[1], key, user)
-  rank = redis.call('ZRANK', KEYS[1], user)
-end
-return {'waiting', tostring(rank)}`;
-
-// KEYS: queue, admitted. ARGV: now, user... Returns 'a:<expires>', 'e:<expired>', 'w:<rank>' or '-' per user.
-const statesLua = `
-local now, out = tonumber(ARGV[1]), {}
-for i = 2, #ARGV do
-  local expires = redis.call('ZSCORE', KEYS[2], ARGV[i])
-  if expires then
-    out[#out + 1] = (tonumber(expires) > now and 'a:' or 'e:') .. expires
-  else
-    local rank = redis.call('ZRANK', KEYS[1], ARGV[i])
-    out[#out + 1] = rank and ('w:' .. rank) or '-'
-  end
-end
-return out`;
-
-// KEYS: queue, admitted, meter. ARGV: now, rate per ms, burst, cap (-1: none), window ms,
-// batch max. The twin of domain/waiting-room.ts refillMeter + admissionsDue. Returns the
-// number admitted.
-const admitLua = `
-local now, rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local cap, window, batchMax = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local at = tonumber(redis.call('HGET', KEYS[3], 'at'))
-local places = tonumber(redis.call('HGET', KEYS[3], 'places'))
-if not at or not places then
-  at, places = now, burst
-elseif now > at then
-  places, at = math.min(burst, places + (now - at) * rate), now
-end
-local due = math.min(math.floor(places), batchMax)
-if cap >= 0 then
-  due = math.min(due, math.max(0, cap - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')))
-end
-local admitted = 0
-if due > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[1], due)
-  local args = {}
-  for i = 1, #popped, 2 do
-    args[#args + 1] = now + window
-    args[#args + 1] = popped[i]
-  end
-  if #args > 0 then redis.call('ZADD', KEYS[2], unpack(args)) end
-  admitted = #popped / 2
-  places = places - admitted
-end
-redis.call('HSET', KEYS[3], 'at', string.format('%d', at), 'places', string.format('%.17g', places))
-return admitted`;
+// The scripts in lua/, their KEYS and ARGV described at the top of each.
+const joinLua = loadLua('queue-join');
+const statesLua = loadLua('queue-states');
+const admitLua = loadLua('queue-admit');
 
 interface Scripts {
   bxQueueJoin(queue: string, admitted: string, arrivals: string, ...args: string[]): Promise<[string, string]>;
@@ -87,7 +29,7 @@ export class RedisWaitingRoom implements WaitingRoom {
   private readonly announced = new Map<string, number>();
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisClient,
     private readonly keyPrefix: string,
   ) {
     client.defineCommand('bxQueueJoin', { numberOfKeys: 3, lua: joinLua });

@@ -1,7 +1,8 @@
 // `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
-import { loadConfig } from '../../config.ts';
-import { openDatabase } from '../../runtime.ts';
-import { migrate } from './migrate.ts';
+// Imports only the config and the database adapter: no HTTP, no Redis.
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../adapters/postgres/database.ts';
+import { migrate } from '../adapters/postgres/migrate.ts';
 
 const config = loadConfig();
 const db = await openDatabase(config);
