@@ -1,5 +1,7 @@
-// Rules both seat boards (Redis and in-process) follow; the Redis Lua scripts in
-// adapters/redis/seat-board.ts implement the same ones.
+// The hold gate's rules, one specification for both seat boards: the in-process board
+// (adapters/memory/seat-board.ts) calls these functions, the Redis board implements them in
+// Lua (adapters/redis/lua/gate.lua, abandon.lua, apply.lua). Both are checked against a
+// reference built on them by test/integration/seat-board-rules.test.ts.
 
 /**
  * A gate entry per seat: F free, H held (until expiresAtMs, by holder), P provisionally

@@ -2,7 +2,7 @@
 // entry blocks while booked, or while held or provisionally taken and not yet expired;
 // changes apply newest version first; a hold shows available from its expiry on). Random
 // sequences of gate passes, give-backs, applied changes and clock moves (landing on expiry
-// instants) go to the board each pass runs (the Redis Lua scripts on the PostgreSQL pass,
+// instants) go to the board each pass runs (adapters/redis/lua/*.lua on the PostgreSQL pass,
 // the in-process board on the PGlite pass) and to a reference model built on those rules;
 // every gate answer and every seat of the live map must agree.
 //
