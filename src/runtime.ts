@@ -18,7 +18,7 @@ import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
 import { PostgresEventStore } from './adapters/postgres/event-store.ts';
 import { PostgresIdempotencyStore } from './adapters/postgres/idempotency-store.ts';
 import { PostgresReservationStore } from './adapters/postgres/reservation-store.ts';
-import { CachedEventStore, EventForgettingCatalog } from './adapters/cache/event-cache.ts';
+import { CachedEventStore, CacheKeepingCatalog } from './adapters/cache/event-cache.ts';
 import { type Database, openDatabase } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
@@ -153,10 +153,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await db.close().catch(() => {});
     throw error;
   }
-  const events = new CachedEventStore(new PostgresEventStore(db), { ttlMs: 1_000, entriesMax: 10_000 });
   const clock = overrides.clock ?? systemClock;
-  const board = createSeatBoard(config, events, clock, overrides.onBoardError ?? (() => {}));
   const catalogCache = createCatalogCache(config, clock, overrides.onBoardError ?? (() => {}));
+  const events = new CachedEventStore(new PostgresEventStore(db), {
+    ttlMs: 1_000,
+    entriesMax: 10_000,
+    catalogChanged: () => catalogCache.invalidate(),
+  });
+  const board = createSeatBoard(config, events, clock, overrides.onBoardError ?? (() => {}));
   const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
     events,
@@ -164,7 +168,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     idempotency: new PostgresIdempotencyStore(db),
     bookings: new PostgresBookingStore(db),
     database: { ping: async () => void (await db.query('SELECT 1')) },
-    catalog: new EventForgettingCatalog(new PostgresCatalogStore(db), events),
+    catalog: new CacheKeepingCatalog(new PostgresCatalogStore(db), events),
     catalogCache,
     board,
     payments: overrides.payments ?? new TestPayments(),

@@ -41,7 +41,6 @@ export async function createVenue(deps: Deps, organizerId: string, input: VenueI
     capacity: input.capacity ?? null,
   };
   const venue = await deps.catalog.createVenue(organizerId, fields, deps.clock.nowMs());
-  await deps.catalogCache.invalidate();
   return ownVenueView(venue);
 }
 
@@ -59,7 +58,6 @@ export async function updateVenue(deps: Deps, organizerId: string, venueId: stri
   assertCoordinates(latitude, longitude);
   const updated = await deps.catalog.updateVenue(venueId, input, deps.clock.nowMs());
   if (!updated) throw new DomainError('VENUE_NOT_FOUND', `no venue ${venueId}`);
-  await deps.catalogCache.invalidate();
   return ownVenueView(updated.venue);
 }
 
@@ -69,7 +67,6 @@ export async function listOwnVenues(deps: Deps, organizerId: string) {
 
 export async function createPerformer(deps: Deps, organizerId: string, name: string) {
   const performer = await deps.catalog.createPerformer(organizerId, name, deps.clock.nowMs());
-  await deps.catalogCache.invalidate();
   return ownPerformerView(performer);
 }
 
@@ -86,7 +83,6 @@ export async function renamePerformer(deps: Deps, organizerId: string, performer
   }
   const updated = await deps.catalog.updatePerformer(performerId, name, deps.clock.nowMs());
   if (!updated) throw new DomainError('PERFORMER_NOT_FOUND', `no performer ${performerId}`);
-  await deps.catalogCache.invalidate();
   return ownPerformerView(updated.performer);
 }
 

@@ -86,7 +86,6 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
     waitingRoom: input.waiting_room ? waitingRoomSettings(input.waiting_room, waitingRoomOff) : waitingRoomOff,
     createdAtMs: deps.clock.nowMs(),
   });
-  await deps.catalogCache.invalidate();
   return { event_id: eventId, seat_count: seatMap.seatCount, status: input.status ?? 'published' };
 }
 
@@ -162,7 +161,6 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
       'the seat map can change only before the sale opens and before any seat was held',
     );
   }
-  await deps.catalogCache.invalidate();
   return eventDetailView(outcome.event, await deps.events.countSeats(event.id, nowMs), nowMs, true);
 }
 

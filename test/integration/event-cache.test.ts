@@ -19,8 +19,8 @@ function countingEventReads(db: Database) {
   return { db: counted, counter };
 }
 
-const cachedEvents = (db: Database) =>
-  new CachedEventStore(new PostgresEventStore(db), { ttlMs: 60_000, entriesMax: 10_000 });
+const cachedEvents = (db: Database, catalogChanged = async () => {}) =>
+  new CachedEventStore(new PostgresEventStore(db), { ttlMs: 60_000, entriesMax: 10_000, catalogChanged });
 
 describe(`event cache on ${testDb}`, () => {
   let t: TestApp;
@@ -81,13 +81,20 @@ describe(`event cache on ${testDb}`, () => {
     assert.equal(counter.reads, 2, 'the read that began after the edit is the one kept');
   });
 
-  test('when the event is edited through the store, then the next read sees the edit without anyone forgetting it', async () => {
+  test('when the event is edited through the store, then the next read sees the edit and the catalog answers are dropped, without anyone remembering to', async () => {
     const { db, counter } = countingEventReads(t.runtime.db);
-    const store = cachedEvents(db);
+    let invalidations = 0;
+    const store = cachedEvents(db, async () => {
+      invalidations += 1;
+    });
     const before = await store.findEvent(eventId);
     const updated = await store.updateEvent(eventId, { name: `${before!.name} (moved)` }, Date.now());
     assert.equal(updated.kind, 'updated');
     assert.equal((await store.findEvent(eventId))?.name, `${before!.name} (moved)`);
     assert.equal(counter.reads, 2, 'read again after the edit, once');
+    assert.equal(invalidations, 1, 'the cached catalog answers are stale after the edit');
+    const refused = await store.updateEvent(eventId, { status: { to: 'published', from: ['draft'] } }, Date.now());
+    assert.equal(refused.kind, 'status_conflict');
+    assert.equal(invalidations, 1, 'a refused edit changes nothing, and drops nothing');
   });
 });

@@ -1,8 +1,13 @@
-// The one short-lived copy of each event a process keeps. Every hold reads its event; in
-// a flash sale that is one row read thousands of times a second. An edit is seen at once
-// by the process that made it (the wrappers below drop the copies it touched) and within
-// the TTL by the others. Freshness is wall-clock time, not business time: the TTL runs on
-// the system clock even when the use cases run on a test clock.
+// The caches in front of the catalog, kept right by the writes themselves so no use case
+// has to remember them:
+// - the one short-lived copy of each event a process keeps. Every hold reads its event; in
+//   a flash sale that is one row read thousands of times a second. An edit is seen at once
+//   by the process that made it (the wrappers below drop the copies it touched) and within
+//   the TTL by the others. Freshness is wall-clock time, not business time: the TTL runs
+//   on the system clock even when the use cases run on a test clock;
+// - the cached answers to hot catalog queries (CatalogCache, shared by every process on
+//   Redis): every successful write to events, venues or performers invalidates them, after
+//   it committed.
 import { isUuid } from '../../domain/ids.ts';
 import type { CatalogStore } from '../../app/ports/catalog.ts';
 import type { EventPatch, EventRecord, EventStore, EventUpdate, NewEvent } from '../../app/ports/events.ts';
@@ -10,6 +15,8 @@ import type { EventPatch, EventRecord, EventStore, EventUpdate, NewEvent } from 
 export interface EventCacheOptions {
   ttlMs: number;
   entriesMax: number;
+  /** Makes every cached catalog answer stale (CatalogCache.invalidate). */
+  catalogChanged: () => Promise<void>;
   /** Wall-clock milliseconds (Date.now unless a test says otherwise). */
   nowMs?: () => number;
 }
@@ -27,8 +34,10 @@ export class CachedEventStore implements EventStore {
     this.nowMs = options.nowMs ?? Date.now;
   }
 
-  createEvent(event: NewEvent): Promise<string> {
-    return this.inner.createEvent(event);
+  async createEvent(event: NewEvent): Promise<string> {
+    const eventId = await this.inner.createEvent(event);
+    await this.options.catalogChanged();
+    return eventId;
   }
 
   async findEvent(id: string): Promise<EventRecord | null> {
@@ -60,11 +69,19 @@ export class CachedEventStore implements EventStore {
   }
 
   async updateEvent(eventId: string, patch: EventPatch, nowMs: number): Promise<EventUpdate> {
+    let update: EventUpdate;
     try {
-      return await this.inner.updateEvent(eventId, patch, nowMs);
+      update = await this.inner.updateEvent(eventId, patch, nowMs);
     } finally {
       this.forget([eventId]);
     }
+    if (update.kind === 'updated') await this.options.catalogChanged();
+    return update;
+  }
+
+  /** Every cached catalog answer is stale from now on (after a write to the catalog). */
+  catalogChanged(): Promise<void> {
+    return this.options.catalogChanged();
   }
 
   countSeats(eventId: string, nowMs: number) {
@@ -98,17 +115,19 @@ export class CachedEventStore implements EventStore {
 }
 
 /**
- * A CatalogStore whose renames drop the cached copies of the events that show the renamed
- * venue or performer.
+ * A CatalogStore whose writes invalidate the cached catalog answers, and whose renames also
+ * drop the cached copies of the events that show the renamed venue or performer.
  */
-export class EventForgettingCatalog implements CatalogStore {
+export class CacheKeepingCatalog implements CatalogStore {
   constructor(
     private readonly inner: CatalogStore,
     private readonly events: CachedEventStore,
   ) {}
 
-  createVenue(...args: Parameters<CatalogStore['createVenue']>) {
-    return this.inner.createVenue(...args);
+  async createVenue(...args: Parameters<CatalogStore['createVenue']>) {
+    const venue = await this.inner.createVenue(...args);
+    await this.events.catalogChanged();
+    return venue;
   }
 
   findVenue(venueId: string) {
@@ -117,7 +136,7 @@ export class EventForgettingCatalog implements CatalogStore {
 
   async updateVenue(...args: Parameters<CatalogStore['updateVenue']>) {
     const renamed = await this.inner.updateVenue(...args);
-    if (renamed) this.events.forget(renamed.eventIds);
+    if (renamed) await this.renamed(renamed.eventIds);
     return renamed;
   }
 
@@ -125,8 +144,10 @@ export class EventForgettingCatalog implements CatalogStore {
     return this.inner.listVenues(organizerId, limit);
   }
 
-  createPerformer(...args: Parameters<CatalogStore['createPerformer']>) {
-    return this.inner.createPerformer(...args);
+  async createPerformer(...args: Parameters<CatalogStore['createPerformer']>) {
+    const performer = await this.inner.createPerformer(...args);
+    await this.events.catalogChanged();
+    return performer;
   }
 
   findPerformer(performerId: string) {
@@ -135,7 +156,7 @@ export class EventForgettingCatalog implements CatalogStore {
 
   async updatePerformer(...args: Parameters<CatalogStore['updatePerformer']>) {
     const renamed = await this.inner.updatePerformer(...args);
-    if (renamed) this.events.forget(renamed.eventIds);
+    if (renamed) await this.renamed(renamed.eventIds);
     return renamed;
   }
 
@@ -153,5 +174,10 @@ export class EventForgettingCatalog implements CatalogStore {
 
   suggest(text: string, limit: number) {
     return this.inner.suggest(text, limit);
+  }
+
+  private async renamed(eventIds: string[]): Promise<void> {
+    this.events.forget(eventIds);
+    await this.events.catalogChanged();
   }
 }
