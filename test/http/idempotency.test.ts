@@ -8,7 +8,15 @@ import { TestPayments } from '../../src/adapters/payments/test-payments.ts';
 import { settleRefunds } from '../../src/app/confirm-reservation.ts';
 import type { ConfirmCommand } from '../../src/app/ports/bookings.ts';
 import type { ChargeRequest } from '../../src/app/ports/payments.ts';
-import { auth, checkInvariants, createEvent, startTestApp, type TestApp } from '../support/harness.ts';
+import {
+  auth,
+  checkInvariants,
+  confirmReservation,
+  createEvent,
+  holdSeats,
+  startTestApp,
+  type TestApp,
+} from '../support/harness.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
 const staleMs = 5_000;
@@ -78,23 +86,8 @@ describe('idempotency under failure', () => {
   });
   after(() => t.close());
 
-  const hold = async (user: string, seatIds: string[]) => {
-    const response = await t.app.inject({
-      method: 'POST',
-      url: `/v1/events/${eventId}/reservations`,
-      headers: auth(await t.token(user)),
-      payload: { seat_ids: seatIds },
-    });
-    assert.equal(response.statusCode, 201, response.body);
-    return response.json().reservation_id as string;
-  };
-  const confirm = async (user: string, reservationId: string, key: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: `/v1/reservations/${reservationId}/confirm`,
-      headers: { ...auth(await t.token(user)), 'idempotency-key': key },
-      payload: { payment_method: 'pm_card_visa' },
-    });
+  const hold = (user: string, seatIds: string[]) => holdSeats(t, eventId, user, seatIds);
+  const confirm = (user: string, reservationId: string, key: string) => confirmReservation(t, user, reservationId, key);
   const bookingsOf = async (reservationId: string) =>
     (
       await t.runtime.db.query<{ charge_id: string }>('SELECT charge_id FROM bookings WHERE reservation_id = $1', [

@@ -11,9 +11,11 @@ import { settleRefunds } from '../../src/app/confirm-reservation.ts';
 import {
   auth,
   checkInvariants,
+  confirmReservation,
   createEvent,
   createSchema,
   dropSchema,
+  holdSeats,
   postgresUrlFor,
   redisUrl,
   startTestApp,
@@ -44,23 +46,8 @@ describe('a process killed mid-payment', { skip: testDb !== 'postgres' && 'a sec
     if (schema) await dropSchema(schema);
   });
 
-  const hold = async (user: string, seatId: string) => {
-    const response = await t.app.inject({
-      method: 'POST',
-      url: `/v1/events/${eventId}/reservations`,
-      headers: auth(await t.token(user)),
-      payload: { seat_ids: [seatId] },
-    });
-    assert.equal(response.statusCode, 201, response.body);
-    return response.json().reservation_id as string;
-  };
-  const confirm = async (user: string, reservationId: string, key: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: `/v1/reservations/${reservationId}/confirm`,
-      headers: { ...auth(await t.token(user)), 'idempotency-key': key },
-      payload: { payment_method: 'pm_card_visa' },
-    });
+  const hold = (user: string, seatId: string) => holdSeats(t, eventId, user, [seatId]);
+  const confirm = (user: string, reservationId: string, key: string) => confirmReservation(t, user, reservationId, key);
 
   /** Runs the confirm in a server process of its own and SIGKILLs it right after the charge. */
   const confirmAndKill = async (user: string, reservationId: string, key: string) => {

@@ -1,6 +1,7 @@
 // Test harness: builds the real app on the database this run targets.
 //   BOXOFFICE_TEST_DB=pglite   (default) an in-memory PGlite per app
 //   BOXOFFICE_TEST_DB=postgres DATABASE_URL must point at a server; each app gets its own schema
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -204,6 +205,34 @@ export async function createEvent(
 }
 
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Holds the seats for the user (201 expected); answers the reservation id. */
+export async function holdSeats(t: TestApp, eventId: string, user: string, seatIds: string[]): Promise<string> {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: `/v1/events/${eventId}/reservations`,
+    headers: auth(await t.token(user)),
+    payload: { seat_ids: seatIds },
+  });
+  assert.equal(response.statusCode, 201, response.body);
+  return response.json().reservation_id as string;
+}
+
+/** The user confirms (pays for) the reservation under the Idempotency-Key. */
+export async function confirmReservation(
+  t: TestApp,
+  user: string,
+  reservationId: string,
+  key: string,
+  paymentMethod = 'pm_card_visa',
+) {
+  return t.app.inject({
+    method: 'POST',
+    url: `/v1/reservations/${reservationId}/confirm`,
+    headers: { ...auth(await t.token(user)), 'idempotency-key': key },
+    payload: { payment_method: paymentMethod },
+  });
+}
 
 /** Row counts of every table: "the database is unchanged" means these are equal. */
 export async function tableCounts(t: TestApp): Promise<Record<string, number>> {
