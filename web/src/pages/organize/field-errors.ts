@@ -51,7 +51,7 @@ function readableMessage(message: string): string {
 const quoted = (text: string | undefined) => (text ? ` “${text}”` : '');
 
 /** "/seat_map/sections/0/rows/1/seats" -> "Section 1 “Floor”, row 2 “B”: seats", named from the body sent. */
-export function readablePath(path: string, body: CreateEventBody): string {
+function readablePath(path: string, body: CreateEventBody): string {
   const section = /^\/seat_map\/sections\/(\d+)(?:\/(.*))?$/.exec(path);
   if (section) {
     const index = Number(section[1]);
