@@ -12,6 +12,11 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_MAX: Integer(1, 500, 20),
+  // Group commit: the holds (and, separately, each step of a confirmation) that arrive
+  // within this window, up to this many, are written as one statement and one commit.
+  // WRITE_BATCH_MAX=1: every write on its own.
+  WRITE_BATCH_WINDOW_MS: Integer(0, 100, 2),
+  WRITE_BATCH_MAX: Integer(1, 1_000, 32),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   // One URL, or with REDIS_CLUSTER=true the comma-separated seed nodes of a cluster.
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^,\\s]+(,rediss?://[^,\\s]+)*$' })),

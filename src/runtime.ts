@@ -161,12 +161,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     catalogChanged: () => catalogCache.invalidate(),
   });
   const board = createSeatBoard(config, events, clock, overrides.onBoardError ?? (() => {}));
+  const writeBatching = { windowMs: config.WRITE_BATCH_WINDOW_MS, max: config.WRITE_BATCH_MAX };
   const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
     events,
-    reservations: new PostgresReservationStore(db),
+    reservations: new PostgresReservationStore(db, writeBatching),
     idempotency: new PostgresIdempotencyStore(db),
-    bookings: new PostgresBookingStore(db),
+    bookings: new PostgresBookingStore(db, writeBatching),
     database: { ping: async () => void (await db.query('SELECT 1')) },
     catalog: new CacheKeepingCatalog(new PostgresCatalogStore(db), events),
     catalogCache,

@@ -7,8 +7,8 @@
 -- the event (FOR SHARE: a cancellation is seen), then the reservation's seats.
 -- - 'confirmed': the hold is live, the event published, every seat still held under the
 --   reservation's fencing token, and p_payer/p_attempt are the reservation's current payer
---   and attempt. The seats, the booking (booked_seats' key is invariant 1's backstop) and
---   p_booked_response under the key are written in this one transaction.
+--   and attempt. The seats, the booking (booked_seats' key is invariant 1's backstop),
+--   the charge and p_booked_response under the key are written in this one transaction.
 -- - 'hold_lost' with the matching p_refusals answer ('expired', 'cancelled', 'confirmed',
 --   'event_cancelled', 'superseded') stored under the key: the caller refunds this charge.
 --   An event cancelled or a fencing check failed ends the hold and frees its seats; a
@@ -105,7 +105,8 @@ BEGIN
   IF v_response IS NULL THEN
     RAISE EXCEPTION 'no answer for reservation % in state %', r.id, v_refusal USING ERRCODE = 'BX002';
   END IF;
-  UPDATE idempotency_keys k SET state = 'completed', response = v_response
+  -- The charge is recorded with the answer (and, when it booked, with the booking).
+  UPDATE idempotency_keys k SET state = 'completed', response = v_response, charge_id = p_charge
   WHERE k.user_id = p_user AND k.key = p_key;
   RETURN QUERY SELECT v_kind, v_response, v_changes;
 END

@@ -16,15 +16,14 @@
 // charges a dead or too-slow request made, are caught by settleRefunds (run by the
 // sweeper): every attempt of a reservation but the one that booked is refunded, or voided
 // at the provider if its charge has not arrived yet.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
 import type { Deps } from './deps.ts';
-import type { ConfirmRefusalReason } from './ports/bookings.ts';
-import type { IdempotencyLease, StoredResponse } from './ports/idempotency.ts';
+import type { BeginConfirmation, ConfirmRefusalReason } from './ports/bookings.ts';
+import type { StoredResponse } from './ports/idempotency.ts';
 import type { ReservationRecord } from './ports/reservations.ts';
-import { requireOwnReservation } from './reservations.ts';
-import { finishShopping, requireAdmission } from './waiting-room.ts';
+import { admissionRequired, admittedEvent, finishShopping } from './waiting-room.ts';
 import { bookingView } from './views.ts';
 
 export interface ConfirmInput {
@@ -71,43 +70,51 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
       'send an Idempotency-Key header of 1 to 255 visible ASCII characters',
     );
   }
-  const reservation = await requireOwnReservation(deps, input.userId, input.reservationId);
-  const event = await deps.events.findEvent(reservation.eventId);
-  if (event) await requireAdmission(deps, event, input.userId, input.admissionToken);
   const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
-  const claim = await deps.idempotency.claimIdempotencyKey(
-    { userId: input.userId, key },
+  const payerKey = payerKeyFor(input.userId, key, requestHash);
+  // One round trip (shared with other requests' in a batch): ownership, admission, the key,
+  // and the hold marked as being paid.
+  const begun = await deps.bookings.beginConfirmation({
+    reservationId: input.reservationId,
+    userId: input.userId,
+    key,
     requestHash,
-    deps.clock.nowMs(),
-    deps.settings.idempotencyInFlightStaleMs,
-  );
-  switch (claim.kind) {
+    lease: randomUUID(),
+    payerKey,
+    admittedEventId: await admittedEvent(deps, input.userId, input.admissionToken),
+    nowMs: deps.clock.nowMs(),
+    staleAfterMs: deps.settings.idempotencyInFlightStaleMs,
+  });
+  switch (begun.kind) {
+    case 'not_found':
+      throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId}`);
+    case 'admission_required':
+      throw admissionRequired(begun.eventId, input.admissionToken);
     case 'mismatch':
       throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
     case 'in_flight':
       throw inFlight();
     case 'replay':
-      return answer(claim.response, true);
-    case 'claimed':
+      return answer(begun.response, true);
+    case 'busy':
+      // Another confirmation (another key) is paying for this hold right now. Nothing is
+      // stored: this key may be retried once that payment has ended.
+      throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
+    case 'refuse':
+    case 'started':
       break;
   }
   try {
-    const payerKey = payerKeyFor(input.userId, key, requestHash);
-    const work = {
-      deps,
-      lease: claim.lease,
-      payerKey,
-      earlierChargeId: claim.chargeId,
-      eventCancelled: event?.status === 'cancelled',
-    };
-    const response = await confirmClaimed(work, reservation, input.paymentMethod);
-    if (response.kind === 'booking' && event) await finishShopping(deps, event, input.userId);
+    const response = await confirmClaimed(deps, begun, payerKey, input.paymentMethod);
+    if (response.kind === 'booking' && begun.waitingRoom) {
+      await finishShopping(deps, begun.reservation.eventId, input.userId);
+    }
     return answer(response, false);
   } catch (error) {
     if (!(error instanceof DomainError)) {
       // Unexpected failure: a retry of the same request may take the key over at once
       // (and, since the provider dedupes by key, cannot charge twice).
-      await deps.idempotency.abandonIdempotencyKey(claim.lease).catch(() => {});
+      await deps.idempotency.abandonIdempotencyKey(begun.lease).catch(() => {});
     }
     throw error;
   }
@@ -161,97 +168,61 @@ function refusalFor(
   }
 }
 
-interface ClaimedWork {
-  deps: Deps;
-  lease: IdempotencyLease;
-  payerKey: string;
-  /** A charge an earlier holder of this key made and recorded before it died. */
-  earlierChargeId: string | null;
-  /** The organizer called the event off: a hold made before that is not paid for. */
-  eventCancelled: boolean;
-}
-
 /** Runs with the key claimed; every ending is stored under the lease before it is returned. */
-async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRecord, paymentMethod: string) {
-  const { deps, lease } = work;
-  const settings = deps.settings;
+async function confirmClaimed(
+  deps: Deps,
+  begun: Extract<BeginConfirmation, { kind: 'refuse' | 'started' }>,
+  payerKey: string,
+  paymentMethod: string,
+): Promise<StoredResponse> {
+  const { lease, reservation } = begun;
   /** Stores the answer if the lease still stands; then (and only then) refunds. */
   const finish = async (response: StoredResponse, refundChargeId: string | null = null) => {
     if (!(await deps.idempotency.completeIdempotencyKey(lease, response))) throw inFlight();
-    if (refundChargeId) await refundUnbooked(deps, readBeforeClaim.id, refundChargeId);
+    if (refundChargeId) await refundUnbooked(deps, reservation.id, refundChargeId);
     return response;
   };
 
-  /**
-   * Stores a refusal made before paying. An earlier holder of this key may have charged
-   * before it died: that charge is refunded.
-   */
-  const refuseUnpaid = (make: (refunded: boolean) => Refusal) =>
-    finish(make(work.earlierChargeId !== null), work.earlierChargeId);
-
-  /** If the reservation's hold is gone, stores the refusal. */
-  const refuseIfEnded = async (current: ReservationRecord) => {
-    const status = reservationStatusAt(current.status, current.expiresAtMs, deps.clock.nowMs());
-    if (status === 'active') return null;
-    return refuseUnpaid((refunded) => refusalFor(status, current, refunded));
-  };
-
-  // The reservation as read before the claim; if another key confirmed or it was
-  // cancelled since, beginPayment (which checks the row itself) says so.
-  const reservation = readBeforeClaim;
-  const refused = await refuseIfEnded(reservation);
-  if (refused) return refused;
-  if (work.eventCancelled) return refuseUnpaid((refunded) => refusalFor('event_cancelled', reservation, refunded));
-  const started = await deps.bookings.beginPayment(
-    reservation.id,
-    work.payerKey,
-    deps.clock.nowMs(),
-    settings.idempotencyInFlightStaleMs,
-  );
-  if (started.kind === 'busy') {
-    // Another confirmation (another key) is paying for this hold right now. Nothing is
-    // stored: this key may be retried once that payment has ended.
-    await deps.idempotency.abandonIdempotencyKey(lease);
-    throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
-  }
-  if (started.kind === 'ended') {
-    const endedMeanwhile = await refuseIfEnded((await deps.reservations.findReservation(reservation.id))!);
-    if (endedMeanwhile) return endedMeanwhile;
-    throw new Error('assertion: a hold too ended to pay for reads as live');
+  if (begun.kind === 'refuse') {
+    // An earlier holder of this key may have charged before it died: that attempt's
+    // charge (the provider dedupes by key: one at most) is refunded, or its key voided.
+    const earlier = begun.refundableAttempt;
+    const response = await finish(refusalFor(begun.reason, reservation, earlier !== null));
+    if (earlier !== null) await deps.payments.refundByKey(providerKeyFor(reservation.id, earlier));
+    return response;
   }
 
-  const payment = { payerKey: work.payerKey, attempt: started.attempt };
+  const payment = { payerKey, attempt: begun.attempt };
   const payAndBook = async (): Promise<StoredResponse> => {
-    const seats = await deps.events.seatDetails(reservation.eventId, reservation.seatNos);
     const charge = await deps.payments.charge({
-      idempotencyKey: providerKeyFor(reservation.id, started.attempt),
+      idempotencyKey: providerKeyFor(reservation.id, begun.attempt),
       amountCents: reservation.totalCents,
       currency: reservation.currency,
       paymentMethod,
       description: `reservation ${reservation.id}`,
     });
     if (charge.kind === 'declined') {
-      await deps.bookings.endDeclinedPayment(reservation.id, work.payerKey, started.attempt);
+      await deps.bookings.endDeclinedPayment(reservation.id, payerKey, begun.attempt);
       // A charge that reached the provider after the hold ended finds its key voided (see
       // settleRefunds): the buyer is told the hold ended, not that the card was declined.
-      const ended = await refuseIfEnded(reservation);
-      if (ended) return ended;
+      const status = reservationStatusAt(reservation.status, reservation.expiresAtMs, deps.clock.nowMs());
+      if (status !== 'active') return finish(refusalFor(status, reservation, false));
       return finish(
         refusal('PAYMENT_DECLINED', charge.reason, {
           reservation_expires_at: new Date(reservation.expiresAtMs).toISOString(),
         }),
       );
     }
-    if (!(await deps.idempotency.recordCharge(lease, charge.chargeId))) throw inFlight();
     let outcome;
     try {
+      // One round trip (shared in a batch): the charge, the booking and the answer.
       outcome = await deps.bookings.confirm({
         reservation,
         nowMs: deps.clock.nowMs(),
         chargeId: charge.chargeId,
         lease,
         payment,
-        responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, seats) }),
+        responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, begun.seats) }),
         refusalFor: (lostStatus) => refusalFor(lostStatus, reservation, true),
       });
     } catch (error) {
@@ -276,7 +247,7 @@ async function confirmClaimed(work: ClaimedWork, readBeforeClaim: ReservationRec
     if (!(error instanceof DomainError)) {
       // An unexpected failure ended this payer's part, its charge call answered or given
       // up: the next payer goes on under the same attempt, so the provider keeps one charge.
-      await deps.bookings.releasePayment(reservation.id, payment.payerKey, payment.attempt).catch(() => {});
+      await deps.bookings.releasePayment(reservation.id, payerKey, begun.attempt).catch(() => {});
     }
     throw error;
   }

@@ -114,24 +114,34 @@ export async function queueView(deps: Deps, event: EventRecord, userId: string, 
  */
 export async function requireAdmission(deps: Deps, event: EventRecord, userId: string, token: string | undefined) {
   if (!event.waitingRoom.enabled) return;
+  if ((await admittedEvent(deps, userId, token)) !== event.id) throw admissionRequired(event.id, token);
+}
+
+/**
+ * The event this user's admission token admits them to, if the token is valid, theirs,
+ * unexpired and still standing in that event's room (see requireAdmission); else null.
+ * For a check made where the event is read (the confirmation's begin step).
+ */
+export async function admittedEvent(deps: Deps, userId: string, token: string | undefined): Promise<string | null> {
+  if (!token) return null;
   const nowMs = deps.clock.nowMs();
-  const admission = token ? await deps.admissionTokens.verify(token, nowMs) : null;
-  const valid = admission !== null && admission.userId === userId && admission.eventId === event.id;
-  const standing =
-    valid &&
-    (await deps.waitingRoom.states(event.id, [userId], nowMs).then(
-      ([state]) => state?.kind === 'admitted',
-      () => true,
-    ));
-  if (!standing) {
-    throw new DomainError(
-      'ADMISSION_REQUIRED',
-      token
-        ? 'the admission token is not valid for you and this event, has expired, or was used up by a purchase: join the waiting room'
-        : 'this event has a waiting room: join it and send the admission token in X-Admission-Token',
-      { queue: `/v1/events/${event.id}/queue` },
-    );
-  }
+  const admission = await deps.admissionTokens.verify(token, nowMs);
+  if (admission === null || admission.userId !== userId) return null;
+  const standing = await deps.waitingRoom.states(admission.eventId, [userId], nowMs).then(
+    ([state]) => state?.kind === 'admitted',
+    () => true,
+  );
+  return standing ? admission.eventId : null;
+}
+
+export function admissionRequired(eventId: string, token: string | undefined): DomainError {
+  return new DomainError(
+    'ADMISSION_REQUIRED',
+    token
+      ? 'the admission token is not valid for you and this event, has expired, or was used up by a purchase: join the waiting room'
+      : 'this event has a waiting room: join it and send the admission token in X-Admission-Token',
+    { queue: `/v1/events/${eventId}/queue` },
+  );
 }
 
 export interface AdmitterOptions {
@@ -206,12 +216,11 @@ export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: 
 }
 
 /**
- * A buyer who paid is done shopping: their place under the shopper cap goes to the next,
- * and their admission token stops working. Not while they still hold other seats of the
+ * A buyer who paid for an event with a waiting room is done shopping: their place under
+ * the shopper cap goes to the next, and their admission token stops working. Not while they still hold other seats of the
  * event: those they may still pay for.
  */
-export async function finishShopping(deps: Deps, event: EventRecord, userId: string): Promise<void> {
-  if (!event.waitingRoom.enabled) return;
-  if (await deps.reservations.hasLiveHold(event.id, userId, deps.clock.nowMs())) return;
-  await deps.waitingRoom.finish(event.id, userId).catch(() => {}); // the admission lapses by itself anyway
+export async function finishShopping(deps: Deps, eventId: string, userId: string): Promise<void> {
+  if (await deps.reservations.hasLiveHold(eventId, userId, deps.clock.nowMs())) return;
+  await deps.waitingRoom.finish(eventId, userId).catch(() => {}); // the admission lapses by itself anyway
 }

@@ -266,13 +266,13 @@ describe('idempotency under failure', () => {
 
   test('when a payer that was taken over died after charging, then settlement refunds its charge and never the booking', async () => {
     const reservationId = await hold('died-after-charge', ['s13']);
-    const store = t.runtime.deps.idempotency;
-    const original = store.recordCharge.bind(store);
+    const store = t.runtime.deps.bookings;
+    const original = store.confirm.bind(store);
     let die: (error: Error) => void = () => {};
     let charged: () => void = () => {};
     const chargedNow = new Promise<void>((resolve) => (charged = resolve));
-    store.recordCharge = () => {
-      store.recordCharge = original;
+    store.confirm = () => {
+      store.confirm = original;
       charged();
       return new Promise((_, reject) => (die = reject)); // the process "dies" right after charging
     };
@@ -332,10 +332,10 @@ describe('idempotency under failure', () => {
   test('when a charge reaches the provider only after its hold ended and was settled, then it is refused and nothing stays charged', async () => {
     const reservationId = await hold('paused', ['s14']);
     const release = payments.armBeforeCharge();
-    const store = t.runtime.deps.idempotency;
-    const original = store.recordCharge.bind(store);
-    store.recordCharge = async () => {
-      store.recordCharge = original;
+    const store = t.runtime.deps.bookings;
+    const original = store.confirm.bind(store);
+    store.confirm = async () => {
+      store.confirm = original;
       throw new Error('process died before recording the charge');
     };
     const paying = confirm('paused', reservationId, 'paused-key'); // began paying; the charge is on its way
@@ -351,14 +351,14 @@ describe('idempotency under failure', () => {
     assert.equal(rows[0]!.refunds_settled, true);
     release(); // the charge arrives now
     const answer = await paying;
-    store.recordCharge = original;
+    store.confirm = original;
     assert.equal(answer.statusCode, 410, answer.body);
     assert.deepEqual(chargesOf(reservationId), { charged: 0, refunded: 0 }, 'the voided key took no money');
     await settle();
     assert.deepEqual(chargesOf(reservationId), { charged: 0, refunded: 0 });
   });
 
-  test('when a slow charge lands after its key was taken over and the hold ended, then settlement refunds it', async () => {
+  test('when a slow charge lands after its key was taken over and the hold ended, then it is refunded once', async () => {
     const reservationId = await hold('slow-and-cancelled', ['s7']);
     const release = payments.armAfterCharge();
     const slow = confirm('slow-and-cancelled', reservationId, 'slow-cancel-key');
@@ -368,12 +368,15 @@ describe('idempotency under failure', () => {
     const retry = await confirm('slow-and-cancelled', reservationId, 'slow-cancel-key');
     assert.equal(retry.statusCode, 409);
     assert.equal(retry.json().code, 'RESERVATION_CANCELLED');
+    // The key had begun paying: the retry refunds that attempt by its provider key (the
+    // charge is not recorded until the booking step, which never came).
+    assert.equal(retry.json().refunded, true);
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
     release();
     assert.equal((await slow).statusCode, 409, 'the slow request lost its lease');
-    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 0 }, 'nobody refunded it inline');
     clock.advance(staleMs + 1);
     await settle();
-    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 });
+    assert.deepEqual(chargesOf(reservationId), { charged: 1, refunded: 1 }, 'refunded once');
   });
 
   test('when the inline refund fails, then settlement refunds the charge later, once', async () => {

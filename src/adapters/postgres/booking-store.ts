@@ -1,14 +1,53 @@
-// BookingStore on PostgreSQL / PGlite: who is paying for a hold, the booking step, the
-// charges to refund, and the bookings. Confirm locks the reservation row first, then its
-// seats, as every writer does (see reservation-store.ts).
+// BookingStore on PostgreSQL / PGlite: the two writes of a confirmation (before the charge:
+// begin_confirmation(); after it: confirm_reservation()), each through a write batcher
+// (group commit), then the charges to refund and the bookings. Both lock the key row, then
+// the reservation row, then its seats; the reservation before the seats, as every writer
+// does (see reservation-store.ts).
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
-import type { BookingRecord, BookingStore, ConfirmCommand, ConfirmOutcome } from '../../app/ports/bookings.ts';
+import type {
+  BeginConfirmation,
+  BeginConfirmationCommand,
+  BookingRecord,
+  BookingStore,
+  ConfirmCommand,
+  ConfirmOutcome,
+  ConfirmRefusalReason,
+} from '../../app/ports/bookings.ts';
 import type { SeatState } from '../../app/ports/events.ts';
 import type { StoredResponse } from '../../app/ports/idempotency.ts';
 import type { Database } from './database.ts';
 import { isUniqueViolation, ts } from './sql.ts';
+import { type BatchSettings, queryBatch, WriteBatcher } from './write-batcher.ts';
+
+/** begin_confirmation()'s arguments, as one element of begin_confirmations()' array. */
+interface BeginRequest {
+  user: string;
+  key: string;
+  request_hash: string;
+  lease: string;
+  now: string;
+  stale_before: string;
+  reservation: string;
+  payer: string;
+  admitted_event: string | null;
+}
+
+/** confirm_reservation()'s arguments, as one element of confirm_reservations()' array. */
+interface ConfirmRequest {
+  reservation: string;
+  user: string;
+  key: string;
+  lease: string;
+  now: string;
+  booking: string;
+  charge: string;
+  booked_response: StoredResponse;
+  refusals: Record<string, StoredResponse>;
+  payer: string;
+  attempt: number;
+}
 
 interface BookingRow {
   id: string;
@@ -36,11 +75,169 @@ function toBooking(row: BookingRow): BookingRecord {
   };
 }
 
+interface BeginRow {
+  out_kind: 'not_found' | 'admission_required' | 'mismatch' | 'in_flight' | 'replay' | 'busy' | 'refuse' | 'started';
+  out_reason: ConfirmRefusalReason | null;
+  out_response: StoredResponse | null;
+  out_attempt: number | null;
+  out_refundable_attempt: number | null;
+  out_event: string | null;
+  out_waiting_room: boolean | null;
+  out_fencing_token: number;
+  out_seat_nos: number[];
+  out_total_cents: number;
+  out_currency: string;
+  out_created_at: Date | string;
+  out_expires_at: Date | string;
+  out_booking: string | null;
+  out_seats: [number, string, string, number, number][] | null;
+}
+
+interface ConfirmRow {
+  out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
+  out_response: StoredResponse;
+  out_changes: [number, number, 'booked' | 'available'][];
+}
+
+/** A timestamptz as it comes back: a Date alone, or text inside a batch's JSON. */
+const msOf = (value: Date | string) => (value instanceof Date ? value.getTime() : Date.parse(value));
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The same lock order in every batch: by reservation, then user and key. */
+const byReservationThenKey = <T extends { reservation: string; user: string; key: string }>(a: T, b: T) =>
+  a.reservation < b.reservation
+    ? -1
+    : a.reservation > b.reservation
+      ? 1
+      : `${a.user}\0${a.key}` < `${b.user}\0${b.key}`
+        ? -1
+        : 1;
+
 export class PostgresBookingStore implements BookingStore {
-  constructor(private readonly db: Database) {}
+  private readonly begins: WriteBatcher<BeginRequest, BeginRow>;
+  private readonly confirms: WriteBatcher<ConfirmRequest, ConfirmRow>;
+
+  constructor(
+    private readonly db: Database,
+    batching: BatchSettings = { windowMs: 0, max: 1 },
+  ) {
+    this.begins = new WriteBatcher(
+      batching,
+      async (requests) =>
+        (await queryBatch<BeginRow>(db, 'begin_confirmations', requests, byReservationThenKey)).map((rows) => rows[0]!),
+      async (request) =>
+        (
+          await db.query<BeginRow>('SELECT * FROM begin_confirmation($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+            request.user,
+            request.key,
+            request.request_hash,
+            request.lease,
+            request.now,
+            request.stale_before,
+            request.reservation,
+            request.payer,
+            request.admitted_event,
+          ])
+        ).rows[0]!,
+    );
+    this.confirms = new WriteBatcher(
+      batching,
+      async (requests) =>
+        (await queryBatch<ConfirmRow>(db, 'confirm_reservations', requests, byReservationThenKey)).map(
+          (rows) => rows[0]!,
+        ),
+      async (request) =>
+        (
+          await db.query<ConfirmRow>(
+            'SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+            [
+              request.reservation,
+              request.user,
+              request.key,
+              request.lease,
+              request.now,
+              request.booking,
+              request.charge,
+              JSON.stringify(request.booked_response),
+              JSON.stringify(request.refusals),
+              request.payer,
+              request.attempt,
+            ],
+          )
+        ).rows[0]!,
+    );
+  }
+
+  /** Batches sent (for the metrics): begins and confirms. */
+  batchStats() {
+    return { begins: this.begins.stats, confirms: this.confirms.stats };
+  }
+
+  async beginConfirmation(command: BeginConfirmationCommand): Promise<BeginConfirmation> {
+    // One statement: begin_confirmation() (migrations/functions/begin_confirmation.sql).
+    if (!isUuid(command.reservationId)) return { kind: 'not_found' };
+    const row = await this.begins.submit({
+      user: command.userId,
+      key: command.key,
+      request_hash: command.requestHash,
+      lease: command.lease,
+      now: iso(command.nowMs),
+      stale_before: iso(command.nowMs - command.staleAfterMs),
+      reservation: command.reservationId,
+      payer: command.payerKey,
+      admitted_event:
+        command.admittedEventId !== null && isUuid(command.admittedEventId) ? command.admittedEventId : null,
+    });
+    switch (row.out_kind) {
+      case 'not_found':
+      case 'mismatch':
+      case 'in_flight':
+      case 'busy':
+        return { kind: row.out_kind };
+      case 'admission_required':
+        return { kind: row.out_kind, eventId: row.out_event! };
+      case 'replay':
+        return { kind: row.out_kind, response: row.out_response! };
+      case 'refuse':
+      case 'started': {
+        const claimed = {
+          lease: { userId: command.userId, key: command.key, lease: command.lease },
+          reservation: {
+            id: command.reservationId,
+            eventId: row.out_event!,
+            userId: command.userId,
+            status: 'active' as const,
+            fencingToken: row.out_fencing_token,
+            seatNos: row.out_seat_nos,
+            totalCents: row.out_total_cents,
+            currency: row.out_currency,
+            createdAtMs: msOf(row.out_created_at),
+            expiresAtMs: msOf(row.out_expires_at),
+            bookingId: row.out_booking,
+          },
+          waitingRoom: row.out_waiting_room === true,
+          refundableAttempt: row.out_refundable_attempt,
+        };
+        if (row.out_kind === 'refuse') {
+          const reason = row.out_reason!;
+          const status = reason === 'event_cancelled' || reason === 'superseded' ? 'active' : reason;
+          return { kind: 'refuse', reason, ...claimed, reservation: { ...claimed.reservation, status } };
+        }
+        const seats = (row.out_seats ?? []).map(([seatNo, section, rowLabel, number, priceCents]) => ({
+          seatNo,
+          section,
+          row: rowLabel,
+          number,
+          priceCents,
+        }));
+        return { kind: 'started', attempt: row.out_attempt!, seats, ...claimed };
+      }
+    }
+  }
 
   async confirm(command: ConfirmCommand): Promise<ConfirmOutcome> {
-    // One statement, one round trip: the decision is confirm_reservation() (migrations/functions/confirm_reservation.sql).
+    // One statement: confirm_reservation() (migrations/functions/confirm_reservation.sql).
     const { reservation, nowMs, lease } = command;
     const booking: BookingRecord = {
       id: randomUUID(),
@@ -52,42 +249,27 @@ export class PostgresBookingStore implements BookingStore {
       currency: reservation.currency,
       createdAtMs: nowMs,
     };
-    const booked = command.responseFor(booking);
     const refusals = Object.fromEntries(
       (['expired', 'cancelled', 'confirmed', 'event_cancelled', 'superseded'] as const).map((status) => [
         status,
         command.refusalFor(status),
       ]),
     );
+    let row: ConfirmRow;
     try {
-      const { rows } = await this.db.query<{
-        out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
-        out_response: StoredResponse;
-        out_changes: [number, number, 'booked' | 'available'][];
-      }>('SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
-        reservation.id,
-        lease.userId,
-        lease.key,
-        lease.lease,
-        ts(nowMs),
-        booking.id,
-        command.chargeId,
-        JSON.stringify(booked),
-        JSON.stringify(refusals),
-        command.payment.payerKey,
-        command.payment.attempt,
-      ]);
-      const { out_kind: kind, out_response: response } = rows[0]!;
-      const changes = rows[0]!.out_changes.map(([seatNo, version, status]): SeatState => ({
-        seatNo,
-        version,
-        status,
-        holder: null,
-        expiresAtMs: null,
-      }));
-      if (kind === 'lease_lost') return { kind };
-      if (kind === 'hold_lost') return { kind, response, changes };
-      return { kind, booking, response, changes };
+      row = await this.confirms.submit({
+        reservation: reservation.id,
+        user: lease.userId,
+        key: lease.key,
+        lease: lease.lease,
+        now: iso(nowMs),
+        booking: booking.id,
+        charge: command.chargeId,
+        booked_response: command.responseFor(booking),
+        refusals,
+        payer: command.payment.payerKey,
+        attempt: command.payment.attempt,
+      });
     } catch (error) {
       // Invariant 1's backstop: the primary key refused a seat that is already booked.
       if (isUniqueViolation(error, 'booked_seats_pkey')) {
@@ -95,27 +277,17 @@ export class PostgresBookingStore implements BookingStore {
       }
       throw error;
     }
-  }
-
-  async beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number) {
-    const now = ts(nowMs);
-    // Taking over from another, stale payer starts a new attempt (a new provider key): the
-    // stale payer's charge, if it is still on its way, can then never be the one that books.
-    const { rows: started } = await this.db.query<{ payment_attempt: number }>(
-      `UPDATE reservations SET paying_key = $2, paying_since = $3, payment_started = true,
-         payment_attempt = CASE WHEN paying_key IS NOT NULL AND paying_key <> $2
-                                THEN payment_attempt + 1 ELSE payment_attempt END
-       WHERE id = $1 AND status = 'active' AND expires_at > $3
-         AND (paying_key IS NULL OR paying_key = $2 OR paying_since <= $4)
-       RETURNING payment_attempt`,
-      [reservationId, payerKey, now, ts(nowMs - staleAfterMs)],
-    );
-    if (started[0]) return { kind: 'started' as const, attempt: started[0].payment_attempt };
-    const { rows } = await this.db.query<{ live: boolean }>(
-      `SELECT status = 'active' AND expires_at > $2 AS live FROM reservations WHERE id = $1`,
-      [reservationId, now],
-    );
-    return rows[0]?.live ? { kind: 'busy' as const } : { kind: 'ended' as const };
+    const { out_kind: kind, out_response: response } = row;
+    const changes = row.out_changes.map(([seatNo, version, status]): SeatState => ({
+      seatNo,
+      version,
+      status,
+      holder: null,
+      expiresAtMs: null,
+    }));
+    if (kind === 'lease_lost') return { kind };
+    if (kind === 'hold_lost') return { kind, response, changes };
+    return { kind, booking, response, changes };
   }
 
   async releasePayment(reservationId: string, payerKey: string, attempt: number): Promise<void> {

@@ -20,6 +20,7 @@ import type {
 } from '../../app/ports/reservations.ts';
 import type { Database } from './database.ts';
 import { ts } from './sql.ts';
+import { type BatchSettings, queryBatch, WriteBatcher } from './write-batcher.ts';
 
 interface ReservationRow {
   id: string;
@@ -62,32 +63,75 @@ function toReservation(row: ReservationRow): ReservationRecord {
   };
 }
 
+/** hold_seats()'s arguments, as one element of hold_seats_batch()'s array. */
+interface HoldRequest {
+  event: string;
+  user: string;
+  seat_nos: number[];
+  now: string;
+  expires: string;
+  max_per_user: number;
+  currency: string;
+  reservation: string;
+}
+
+interface HoldRow {
+  out_kind: 'held' | 'conflict' | 'user_limit';
+  out_token: number;
+  out_owned: number;
+  out_seat_no: number;
+  out_section: string;
+  out_row: string;
+  out_number: number;
+  out_price_cents: number;
+  out_version: number;
+}
+
 export class PostgresReservationStore implements ReservationStore {
-  constructor(private readonly db: Database) {}
+  private readonly holds: WriteBatcher<HoldRequest, HoldRow[]>;
+
+  constructor(
+    private readonly db: Database,
+    batching: BatchSettings = { windowMs: 0, max: 1 },
+  ) {
+    this.holds = new WriteBatcher(
+      batching,
+      (requests) => queryBatch<HoldRow>(db, 'hold_seats_batch', requests),
+      async (request) =>
+        (
+          await db.query<HoldRow>('SELECT * FROM hold_seats($1, $2, $3::int[], $4, $5, $6, $7, $8)', [
+            request.event,
+            request.user,
+            request.seat_nos,
+            request.now,
+            request.expires,
+            request.max_per_user,
+            request.currency,
+            request.reservation,
+          ])
+        ).rows,
+    );
+  }
+
+  /** Batches sent (for the metrics). */
+  batchStats() {
+    return { holds: this.holds.stats };
+  }
 
   async hold(command: HoldCommand): Promise<HoldOutcome> {
-    // One statement, one round trip: the decision is hold_seats() (migrations/functions/hold_seats.sql).
+    // One statement, one round trip, shared with the other holds of its batch: the decision
+    // is hold_seats() (migrations/functions/hold_seats.sql).
     const { reservationId } = command;
-    const { rows } = await this.db.query<{
-      out_kind: 'held' | 'conflict' | 'user_limit';
-      out_token: number;
-      out_owned: number;
-      out_seat_no: number;
-      out_section: string;
-      out_row: string;
-      out_number: number;
-      out_price_cents: number;
-      out_version: number;
-    }>('SELECT * FROM hold_seats($1, $2, $3::int[], $4, $5, $6, $7, $8)', [
-      command.eventId,
-      command.userId,
-      command.seatNos,
-      ts(command.nowMs),
-      ts(command.expiresAtMs),
-      command.maxSeatsPerUser,
-      command.currency,
-      reservationId,
-    ]);
+    const rows = await this.holds.submit({
+      event: command.eventId,
+      user: command.userId,
+      seat_nos: command.seatNos,
+      now: new Date(command.nowMs).toISOString(),
+      expires: new Date(command.expiresAtMs).toISOString(),
+      max_per_user: command.maxSeatsPerUser,
+      currency: command.currency,
+      reservation: reservationId,
+    });
     const first = rows[0]!;
     if (first.out_kind === 'user_limit') return { kind: 'user_limit', heldOrBooked: first.out_owned };
     if (first.out_kind === 'conflict') return { kind: 'conflict', seatNos: rows.map((row) => row.out_seat_no) };

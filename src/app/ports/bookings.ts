@@ -2,7 +2,7 @@
 // and the charges to refund. Times are epoch milliseconds.
 import type { ReservationStatus } from '../../domain/holds.ts';
 import type { IdempotencyLease, StoredResponse } from './idempotency.ts';
-import type { SeatState } from './events.ts';
+import type { SeatDetail, SeatState } from './events.ts';
 import type { ReservationRecord } from './reservations.ts';
 
 export interface BookingRecord {
@@ -47,8 +47,49 @@ export type ConfirmOutcome =
   /** Another request took the key over: it, not this one, finishes (with the same charge). */
   | { kind: 'lease_lost' };
 
-/** 'started' carries the payment attempt whose provider key the charge must use. */
-export type PaymentStart = { kind: 'started'; attempt: number } | { kind: 'busy' } | { kind: 'ended' };
+export interface BeginConfirmationCommand {
+  reservationId: string;
+  userId: string;
+  /** The Idempotency-Key and the hash of the request sent with it. */
+  key: string;
+  requestHash: string;
+  /** A new lease, taken on the key if it is claimed. */
+  lease: string;
+  /** Names this confirmation as the payer of the hold. */
+  payerKey: string;
+  /** The event the caller's admission token (checked by the caller) admits them to. */
+  admittedEventId: string | null;
+  nowMs: number;
+  /** A key's claim, or a payer's mark, older than this is stale and may be taken over. */
+  staleAfterMs: number;
+}
+
+/** What the caller works with once it holds the key. */
+export interface ClaimedConfirmation {
+  lease: IdempotencyLease;
+  reservation: ReservationRecord;
+  waitingRoom: boolean;
+  /**
+   * The payment attempt an earlier holder of this key began before it died, when its charge
+   * can be refunded by its provider key (it cannot have paid for a booking); else null.
+   */
+  refundableAttempt: number | null;
+}
+
+export type BeginConfirmation =
+  /** No such reservation, or another user's: nothing was claimed. */
+  | { kind: 'not_found' }
+  /** The event has a waiting room that has not admitted the caller: nothing was claimed. */
+  | { kind: 'admission_required'; eventId: string }
+  | { kind: 'mismatch' }
+  | { kind: 'in_flight' }
+  | { kind: 'replay'; response: StoredResponse }
+  /** Another payer is paying for this hold now; the key was let go (retry later). */
+  | { kind: 'busy' }
+  /** Claimed: the hold ended or the event was cancelled; the refusal is to be stored. */
+  | ({ kind: 'refuse'; reason: ConfirmRefusalReason } & ClaimedConfirmation)
+  /** Claimed and marked as paying: charge under this attempt's provider key. */
+  | ({ kind: 'started'; attempt: number; seats: SeatDetail[] } & ClaimedConfirmation);
 
 export interface ReservationToSettle {
   id: string;
@@ -61,9 +102,14 @@ export interface ReservationToSettle {
  * (migrations/functions/confirm_reservation.sql), in one statement.
  */
 export interface BookingStore {
+  /**
+   * Everything before the charge, in one call: the reservation is the caller's, the waiting
+   * room admits them, the key is claimed (or replayed), the hold is live and is marked as
+   * being paid by this payer.
+   */
+  beginConfirmation(command: BeginConfirmationCommand): Promise<BeginConfirmation>;
+  /** The booking step, with the charge recorded and the answer stored, in one transaction. */
   confirm(command: ConfirmCommand): Promise<ConfirmOutcome>;
-  /** Marks the hold as being paid by payerKey; 'busy' when another payer is under way. */
-  beginPayment(reservationId: string, payerKey: string, nowMs: number, staleAfterMs: number): Promise<PaymentStart>;
   /**
    * The payer gave up after an unexpected error, its charge call over: the next payer may
    * continue under the same attempt (and so, at the provider, with the same charge).

@@ -16,22 +16,11 @@ export interface IdempotencyLease extends IdempotencyKeyRef {
   lease: string;
 }
 
-export type IdempotencyClaim =
-  /** chargeId: a charge an earlier holder of this key recorded before it died. */
-  | { kind: 'claimed'; lease: IdempotencyLease; chargeId: string | null }
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'mismatch' }
-  | { kind: 'in_flight' };
-
-/** PostgreSQL (or PGlite). Only the holder of a key's current lease may change it. */
+/**
+ * PostgreSQL (or PGlite). Keys are claimed by BookingStore.beginConfirmation (with the
+ * hold, in one call); only the holder of a key's current lease may change it.
+ */
 export interface IdempotencyStore {
-  claimIdempotencyKey(
-    ref: IdempotencyKeyRef,
-    requestHash: string,
-    nowMs: number,
-    staleAfterMs: number,
-  ): Promise<IdempotencyClaim>;
-  recordCharge(lease: IdempotencyLease, chargeId: string): Promise<boolean>;
   /** Stores the final answer; false when the lease was lost to a takeover. */
   completeIdempotencyKey(lease: IdempotencyLease, response: StoredResponse): Promise<boolean>;
   /** After an unexpected error: a retry with the same request may take the key over at once. */

@@ -1,0 +1,111 @@
+-- begin_confirmation(): everything a confirmation does before it charges, in one
+-- statement. Its live definition is this file: `migrate` re-applies it whenever it
+-- changes (see migrations/README.md).
+--
+-- In order (the checks of app/confirm-reservation.ts, in the same order as before):
+-- - 'not_found': no such reservation, or another user's (nothing is claimed);
+-- - 'admission_required': the event has a waiting room and p_admitted_event (the event the
+--   caller's admission token admits them to, checked by the caller) is not it;
+-- - the key: 'mismatch' (another request's key), 'replay' (out_response, the stored answer),
+--   'in_flight' (another request holds a live lease), else claimed under p_lease (a fresh
+--   key, or one whose holder went stale: taken over);
+-- - 'refuse' (claimed): the hold has ended (out_reason: expired, cancelled, confirmed) or
+--   the event is cancelled (event_cancelled): the caller stores the refusal;
+-- - 'busy': another confirmation (another payer) is paying for this hold now; the key is
+--   let go at once (locked_at = epoch) so it can be retried when that payment has ended;
+-- - 'started' (claimed): the hold is marked as paid by p_payer under out_attempt (taking
+--   over a stale payer starts a new attempt), and the key remembers that attempt.
+-- out_refundable_attempt: when the key was taken over from a holder that had begun paying,
+-- that attempt, if its charge cannot be the one that paid for a booking (the reservation is
+-- not confirmed, or was confirmed by a later attempt). Null otherwise.
+-- Locks: the key row, then the reservation row (as confirm_reservation()).
+
+CREATE FUNCTION begin_confirmation(
+  p_user text, p_key text, p_request_hash text, p_lease uuid, p_now timestamptz, p_stale_before timestamptz,
+  p_reservation uuid, p_payer text, p_admitted_event uuid)
+RETURNS TABLE (out_kind text, out_reason text, out_response jsonb, out_attempt integer,
+               out_refundable_attempt integer, out_event uuid, out_waiting_room boolean,
+               out_fencing_token bigint, out_seat_nos integer[], out_total_cents bigint, out_currency text,
+               out_created_at timestamptz, out_expires_at timestamptz, out_booking uuid, out_seats jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r reservations%ROWTYPE;
+  k idempotency_keys%ROWTYPE;
+  v_event_status text;
+  v_waiting_room boolean;
+  v_earlier integer;
+  v_refundable integer;
+  v_status text;
+  v_attempt integer;
+  v_booking uuid;
+  v_seats jsonb;
+BEGIN
+  SELECT * INTO r FROM reservations WHERE id = p_reservation;
+  IF NOT FOUND OR r.user_id IS DISTINCT FROM p_user THEN
+    RETURN QUERY SELECT 'not_found', NULL::text, NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::boolean,
+      NULL::bigint, NULL::integer[], NULL::bigint, NULL::text, NULL::timestamptz, NULL::timestamptz, NULL::uuid, NULL::jsonb;
+    RETURN;
+  END IF;
+  SELECT e.status, coalesce((e.waiting_room ->> 'enabled')::boolean, false) INTO v_event_status, v_waiting_room
+  FROM events e WHERE e.id = r.event_id;
+  IF v_waiting_room AND p_admitted_event IS DISTINCT FROM r.event_id THEN
+    RETURN QUERY SELECT 'admission_required', NULL::text, NULL::jsonb, NULL::integer, NULL::integer, r.event_id, true,
+      NULL::bigint, NULL::integer[], NULL::bigint, NULL::text, NULL::timestamptz, NULL::timestamptz, NULL::uuid, NULL::jsonb;
+    RETURN;
+  END IF;
+
+  -- The key: a fresh claim, a replay, or a takeover of a stale holder's claim.
+  INSERT INTO idempotency_keys (user_id, key, request_hash, state, lease, created_at, locked_at)
+  VALUES (p_user, p_key, p_request_hash, 'in_flight', p_lease, p_now, p_now)
+  ON CONFLICT (user_id, key) DO NOTHING;
+  IF NOT FOUND THEN
+    SELECT * INTO k FROM idempotency_keys WHERE user_id = p_user AND key = p_key FOR UPDATE;
+    IF k.request_hash <> p_request_hash OR k.state = 'completed' OR k.locked_at > p_stale_before THEN
+      RETURN QUERY SELECT CASE WHEN k.request_hash <> p_request_hash THEN 'mismatch'
+                               WHEN k.state = 'completed' THEN 'replay' ELSE 'in_flight' END,
+        NULL::text, CASE WHEN k.request_hash = p_request_hash THEN k.response END, NULL::integer, NULL::integer,
+        NULL::uuid, NULL::boolean, NULL::bigint, NULL::integer[], NULL::bigint, NULL::text, NULL::timestamptz,
+        NULL::timestamptz, NULL::uuid, NULL::jsonb;
+      RETURN;
+    END IF;
+    -- The old holder, if it still runs, can no longer complete the key or refund.
+    UPDATE idempotency_keys SET lease = p_lease, locked_at = p_now WHERE user_id = p_user AND key = p_key;
+    v_earlier := k.payment_attempt;
+  END IF;
+
+  -- Marks the hold as being paid: by this payer, or taking over from a stale one (which
+  -- starts a new attempt, so the stale payer's charge can never be the one that books).
+  UPDATE reservations SET paying_key = p_payer, paying_since = p_now, payment_started = true,
+    payment_attempt = CASE WHEN paying_key IS NOT NULL AND paying_key <> p_payer
+                           THEN payment_attempt + 1 ELSE payment_attempt END
+  WHERE id = r.id AND status = 'active' AND expires_at > p_now
+    AND (paying_key IS NULL OR paying_key = p_payer OR paying_since <= p_stale_before)
+    AND (SELECT e.status FROM events e WHERE e.id = r.event_id) IS DISTINCT FROM 'cancelled'
+  RETURNING payment_attempt INTO v_attempt;
+
+  SELECT * INTO r FROM reservations WHERE id = p_reservation;
+  v_status := CASE WHEN r.status = 'active' AND r.expires_at <= p_now THEN 'expired' ELSE r.status END;
+  IF v_earlier IS NOT NULL AND (r.status <> 'confirmed' OR v_earlier < r.payment_attempt) THEN
+    v_refundable := v_earlier;
+  END IF;
+  SELECT b.id INTO v_booking FROM bookings b WHERE b.reservation_id = r.id AND r.status = 'confirmed';
+
+  IF v_attempt IS NOT NULL THEN
+    UPDATE idempotency_keys SET payment_attempt = v_attempt WHERE user_id = p_user AND key = p_key;
+    SELECT jsonb_agg(jsonb_build_array(s.seat_no, s.section, s.row_label, s.number, s.price_cents) ORDER BY s.seat_no)
+    INTO v_seats FROM seats s WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos);
+    RETURN QUERY SELECT 'started', NULL::text, NULL::jsonb, v_attempt, v_refundable, r.event_id, v_waiting_room,
+      r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, v_booking, v_seats;
+    RETURN;
+  END IF;
+  IF v_status = 'active' AND (SELECT e.status FROM events e WHERE e.id = r.event_id) IS DISTINCT FROM 'cancelled' THEN
+    UPDATE idempotency_keys SET locked_at = 'epoch' WHERE user_id = p_user AND key = p_key;
+    RETURN QUERY SELECT 'busy', NULL::text, NULL::jsonb, NULL::integer, v_refundable, r.event_id, v_waiting_room,
+      r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, v_booking, NULL::jsonb;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT 'refuse', CASE WHEN v_status = 'active' THEN 'event_cancelled' ELSE v_status END, NULL::jsonb,
+    NULL::integer, v_refundable, r.event_id, v_waiting_room, r.fencing_token, r.seat_nos, r.total_cents, r.currency,
+    r.created_at, r.expires_at, v_booking, NULL::jsonb;
+END
+$$;
