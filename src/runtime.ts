@@ -30,9 +30,18 @@ import type { SeatBoard, SeatStateLoader } from './app/ports/seat-board.ts';
 import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
 
+/** A figure the adapters keep, published at /metrics when scraped. */
+export interface RuntimeGauge {
+  name: string;
+  help: string;
+  count(): number;
+}
+
 export interface Runtime {
   db: Database;
   deps: Deps;
+  /** The write batches (group commit) sent, and the requests in them. */
+  gauges: RuntimeGauge[];
   close(): Promise<void>;
 }
 
@@ -162,12 +171,27 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   });
   const board = createSeatBoard(config, events, clock, overrides.onBoardError ?? (() => {}));
   const writeBatching = { windowMs: config.WRITE_BATCH_WINDOW_MS, max: config.WRITE_BATCH_MAX };
+  const reservations = new PostgresReservationStore(db, writeBatching);
+  const bookings = new PostgresBookingStore(db, writeBatching);
+  const batchStats = () => ({ ...reservations.batchStats(), ...bookings.batchStats() });
+  const gauges: RuntimeGauge[] = (['holds', 'begins', 'confirms'] as const).flatMap((kind) => [
+    {
+      name: `write_batches_${kind}_total`,
+      help: `Batch statements (group commit) sent for ${kind}; a request sent alone counts as one`,
+      count: () => batchStats()[kind].batches,
+    },
+    {
+      name: `write_batch_${kind}_requests_total`,
+      help: `Requests written through the ${kind} batches`,
+      count: () => batchStats()[kind].requests,
+    },
+  ]);
   const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
   const deps: Deps = {
     events,
-    reservations: new PostgresReservationStore(db, writeBatching),
+    reservations,
     idempotency: new PostgresIdempotencyStore(db),
-    bookings: new PostgresBookingStore(db, writeBatching),
+    bookings,
     database: { ping: async () => void (await db.query('SELECT 1')) },
     catalog: new CacheKeepingCatalog(new PostgresCatalogStore(db), events),
     catalogCache,
@@ -188,5 +212,5 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await crowd.close();
     await db.close();
   };
-  return { db, deps, close };
+  return { db, deps, gauges, close };
 }

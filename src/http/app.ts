@@ -40,6 +40,8 @@ export interface AppOptions {
   limits: LimitOptions;
   /** The built browser app to serve at `/` (WEB_APP_DIR); absent or 'off': the API alone. */
   webAppDir?: string;
+  /** Figures the adapters keep (the write batches), published at /metrics. */
+  gauges?: { name: string; help: string; count(): number }[];
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -136,6 +138,7 @@ export async function buildApp(options: AppOptions) {
   app.addHook('preClose', async () => queueHub.close());
   metrics.observe('waiting_room_stream_clients', 'Live waiting-room (SSE) clients', () => queueHub.subscribers);
   metrics.observe('http_requests_in_flight', 'Requests this process is answering', () => limits.inFlight());
+  for (const gauge of options.gauges ?? []) metrics.observe(gauge.name, gauge.help, gauge.count);
   // Both kinds of live stream count against one allowance per address and per user.
   const streamSlots = new StreamSlots(options.limits.streams);
 

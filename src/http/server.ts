@@ -28,6 +28,7 @@ async function startWorker(config: Config) {
   });
   const app = await buildApp({
     deps: runtime.deps,
+    gauges: runtime.gauges,
     authenticator,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,

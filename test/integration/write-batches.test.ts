@@ -66,6 +66,9 @@ describe('write batches', () => {
     const capped = statuses[3] === 409 ? answers[3]! : answers[4]!;
     assert.equal(capped.json().code, 'USER_SEAT_LIMIT_EXCEEDED', capped.body);
     assert.deepEqual(await checkInvariants(t), []);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const published = Number(/^write_batch_holds_requests_total (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(published, after.requests, 'the batches are published at /metrics');
   });
 
   test('when confirmations arrive together, then they share batches, each books its own seats, and an ended hold is refused alone', async () => {

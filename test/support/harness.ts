@@ -130,6 +130,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const app = await buildApp({
     deps: runtime.deps,
+    gauges: runtime.gauges,
     authenticator,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     eventBodyLimitBytes: config.EVENT_BODY_LIMIT_BYTES,
