@@ -21,7 +21,7 @@ export type Backend = 'postgres' | 'pglite' | 'redis';
  * `limits-process` = the gate with RATE_LIMITS=on, buckets in Redis / in the process (the
  * per-address limit raised out of the way: all load comes from one address).
  */
-export type Setup = 'plain' | 'redis-gate' | 'pg-only' | 'ceiling' | 'limits-shared' | 'limits-process';
+export type Setup = 'plain' | 'batch-off' | 'redis-gate' | 'pg-only' | 'ceiling' | 'limits-shared' | 'limits-process';
 export type ScenarioKind = 'create-event' | 'hold-uncontended' | 'hold-contended' | 'purchase' | 'search';
 
 export interface ScenarioBase {
@@ -361,17 +361,19 @@ const backendName = (backend: Backend) =>
   backend === 'postgres' ? 'PostgreSQL' : backend === 'pglite' ? 'PGlite' : 'Redis';
 /** The server under test, as the tables name it. */
 export const setupName = (s: { backend: Backend; setup: Setup }) =>
-  s.setup === 'redis-gate'
-    ? 'PostgreSQL + Redis gate'
-    : s.setup === 'pg-only'
-      ? 'PostgreSQL, gate off'
-      : s.setup === 'ceiling'
-        ? 'Redis only (ceiling)'
-        : s.setup === 'limits-shared'
-          ? 'Redis gate + rate limits in Redis'
-          : s.setup === 'limits-process'
-            ? 'Redis gate + rate limits per process'
-            : backendName(s.backend);
+  s.setup === 'batch-off'
+    ? 'PostgreSQL, batcher off (WRITE_BATCH_MAX=1)'
+    : s.setup === 'redis-gate'
+      ? 'PostgreSQL + Redis gate'
+      : s.setup === 'pg-only'
+        ? 'PostgreSQL, gate off'
+        : s.setup === 'ceiling'
+          ? 'Redis only (ceiling)'
+          : s.setup === 'limits-shared'
+            ? 'Redis gate + rate limits in Redis'
+            : s.setup === 'limits-process'
+              ? 'Redis gate + rate limits per process'
+              : backendName(s.backend);
 /** Text for a table cell or a list item: one line, pipes escaped. */
 const cell = (text: string) => text.replace(/\s*\n\s*/g, ' ⏎ ').replace(/\|/g, '\\|');
 
@@ -681,7 +683,7 @@ const ratio = (value: number, base: number | undefined) =>
  */
 function renderGateComparison(holds: HoldResult[]): string[] {
   if (!holds.some((s) => s.setup !== 'plain' && s.result)) return [];
-  const order: Setup[] = ['plain', 'pg-only', 'redis-gate', 'limits-shared', 'limits-process', 'ceiling'];
+  const order: Setup[] = ['plain', 'batch-off', 'pg-only', 'redis-gate', 'limits-shared', 'limits-process', 'ceiling'];
   const lines: string[] = [];
   lines.push('## Hold gate comparison (same workload, one run)');
   lines.push('');
@@ -693,6 +695,7 @@ function renderGateComparison(holds: HoldResult[]): string[] {
     'Correctness',
     right('× ceiling'),
     right('× PG-only'),
+    right('× batcher off'),
   ];
   const rows = (['hold-contended', 'hold-uncontended'] as const).flatMap((kind) => {
     const runs = holds
@@ -721,6 +724,7 @@ function renderGateComparison(holds: HoldResult[]): string[] {
         correctness,
         s.setup === 'ceiling' ? '1.00×' : ratio(s.throughput_rps, rps('ceiling')),
         s.setup === 'pg-only' ? '1.00×' : ratio(s.throughput_rps, rps('pg-only')),
+        s.setup === 'batch-off' ? '1.00×' : ratio(s.throughput_rps, rps('batch-off')),
       ];
     });
   });
@@ -728,7 +732,9 @@ function renderGateComparison(holds: HoldResult[]): string[] {
   lines.push('');
   lines.push(
     '× ceiling / × PG-only: the row’s req/s divided by the ceiling server’s, and by the service’s with HOLD_GATE=off, ' +
-      'on the same workload. The ceiling server checks no token, runs no JSON schema, no per-user cap and no PostgreSQL.',
+      'on the same workload. The ceiling server checks no token, runs no JSON schema, no per-user cap and no PostgreSQL. ' +
+      '× batcher off: the same, divided by the service without Redis and with every hold its own statement and commit ' +
+      '(WRITE_BATCH_MAX=1): what group commit buys.',
   );
   lines.push('');
   const open = holds.filter((s) => s.open_loop);

@@ -140,7 +140,7 @@ async function main(): Promise<number> {
   const servicePrefix = `bench-${stamp.toLowerCase()}-`; // + 'off:' / 'on:', the service's REDIS_KEY_PREFIX
   /** Events of the sessions whose service had REDIS_URL: any key naming one is deleted at the end too. */
   const gateEventIds: string[] = [];
-  if (options.selected.some((def) => def.setup !== 'plain') && !interrupted) {
+  if (options.selected.some((def) => def.setup !== 'plain' && def.setup !== 'batch-off') && !interrupted) {
     try {
       redis = await connectRedis(redisUrl);
       redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? null;
@@ -166,6 +166,8 @@ async function main(): Promise<number> {
           // One server per setup, in this order, on the same database (each scenario on its own event).
           const sessions: { setup: Setup; label: string; env: Record<string, string> }[] = [
             { setup: 'plain', label: 'postgres', env: {} },
+            // The same, every write its own statement and commit: what group commit buys.
+            { setup: 'batch-off', label: 'postgres, WRITE_BATCH_MAX=1', env: { WRITE_BATCH_MAX: '1' } },
             {
               setup: 'pg-only',
               label: 'postgres, REDIS_URL, HOLD_GATE=off',
@@ -193,7 +195,8 @@ async function main(): Promise<number> {
           for (const { setup, label, env } of sessions) {
             const defs = postgresDefs.filter((def) => def.setup === setup);
             if (defs.length === 0 || interrupted) continue;
-            if (setup !== 'plain' && !redisSpec(setup, defs)) {
+            const usesRedis = setup !== 'plain' && setup !== 'batch-off';
+            if (usesRedis && !redisSpec(setup, defs)) {
               unreachable(defs);
               continue;
             }
@@ -204,10 +207,10 @@ async function main(): Promise<number> {
                   backend: 'postgres',
                   setup,
                   defs,
-                  env: { DATABASE_URL: url, ...(setup === 'plain' ? {} : { REDIS_URL: redisUrl }), ...env },
+                  env: { DATABASE_URL: url, ...(usesRedis ? { REDIS_URL: redisUrl } : {}), ...env },
                   database: { name: database, url },
-                  redis: setup === 'plain' ? null : redis,
-                  onEvents: setup === 'plain' ? undefined : (ids) => gateEventIds.push(...ids),
+                  redis: usesRedis ? redis : null,
+                  onEvents: usesRedis ? (ids) => gateEventIds.push(...ids) : undefined,
                 },
                 query,
                 anomalies,

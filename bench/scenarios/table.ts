@@ -21,6 +21,7 @@ import { webSeatMapAnomalies, webSeatMapAppendix } from './web-seat-map.ts';
 export const scenarios: readonly (ScenarioDef | ChildScenarioDef)[] = [
   { name: 'create-event-postgres', backend: 'postgres', setup: 'plain', kind: 'create-event' },
   { name: 'hold-uncontended-postgres', backend: 'postgres', setup: 'plain', kind: 'hold-uncontended' },
+  { name: 'hold-uncontended-batch-off', backend: 'postgres', setup: 'batch-off', kind: 'hold-uncontended' },
   { name: 'hold-contended-postgres', backend: 'postgres', setup: 'plain', kind: 'hold-contended' },
   { name: 'confirm-postgres', backend: 'postgres', setup: 'plain', kind: 'purchase' },
   // The hold gate comparison: the same two workloads on three more servers, one after another.
