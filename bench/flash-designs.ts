@@ -21,9 +21,14 @@ export interface Design {
   waitingRoom: boolean;
   /** SSE subscribers time each hold's change on the seat map stream. */
   sse: boolean;
+  /**
+   * The service's WORKERS: its processes (node:cluster, sharing the port). Designs with the
+   * same server and workers share one server process; 1 for the baseline and embedded servers.
+   */
+  workers: number;
 }
 
-const baseline = { server: 'baseline', waitingRoom: false, sse: false } as const;
+const baseline = { server: 'baseline', waitingRoom: false, sse: false, workers: 1 } as const;
 
 export const designs = {
   generator: {
@@ -45,6 +50,7 @@ export const designs = {
     atomic: true,
     waitingRoom: true,
     sse: true,
+    workers: 1,
   },
   'service-direct': {
     label: 'Boxoffice, PostgreSQL + Redis, no waiting room',
@@ -54,6 +60,18 @@ export const designs = {
     atomic: true,
     waitingRoom: false,
     sse: true,
+    workers: 1,
+  },
+  // The service as one would deploy it on this 2-core machine: one process per core.
+  'service-direct-workers': {
+    label: 'Boxoffice, PostgreSQL + Redis, no waiting room, WORKERS=2',
+    server: 'service',
+    postgres: true,
+    redis: true,
+    atomic: true,
+    waitingRoom: false,
+    sse: true,
+    workers: 2,
   },
   embedded: {
     label: 'Boxoffice embedded (PGlite, in-process), waiting room',
@@ -63,6 +81,7 @@ export const designs = {
     atomic: true,
     waitingRoom: true,
     sse: true,
+    workers: 1,
   },
 } as const satisfies Record<string, Design>;
 

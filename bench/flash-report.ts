@@ -73,6 +73,61 @@ export function renderComparison(run: FlashSaleRun): string[] {
   return lines;
 }
 
+const perSeat = (count: number | null | undefined, target: TargetRun) =>
+  count === null || count === undefined || !target.figures?.seats_booked ? null : count / target.figures.seats_booked;
+const judged = (text: string, met: boolean | null) => (met === null ? text : `${text} (${met ? 'met' : 'MISSED'})`);
+
+/**
+ * Each service row against the bar issue 16 sets: seats booked per second above those of the
+ * pessimistic, optimistic and Lua designs, at most 0.5 PostgreSQL commits per seat booked, and
+ * a confirm p99 at most twice the hold p99.
+ */
+export function renderBar(run: FlashSaleRun): string[] {
+  const services = run.targets.filter((t) => t.figures && designs[t.name].server !== 'baseline');
+  const classic = (['pessimistic', 'optimistic', 'lua'] as const).map((name) =>
+    run.targets.find((t) => t.name === name && t.figures),
+  );
+  const rows = services.map((t) => {
+    const f = t.figures!;
+    const commits = perSeat(t.postgres?.commits, t);
+    const confirmOverHold = f.requests.confirm.latency_ms.all.p99 / f.requests.hold.latency_ms.all.p99;
+    return [
+      t.label,
+      n1(f.seats_per_s),
+      ...classic.map((other) => {
+        if (!other) return '–';
+        const times = f.seats_per_s / other.figures!.seats_per_s;
+        return judged(ratio(times), Number.isFinite(times) ? times > 1 : null);
+      }),
+      commits === null ? '–' : judged(n1(commits), commits <= 0.5),
+      n1(perSeat(t.postgres?.wal_syncs, t)),
+      Number.isFinite(confirmOverHold) ? judged(ratio(confirmOverHold), confirmOverHold <= 2) : '–',
+    ];
+  });
+  return [
+    ...markdownTable(
+      [
+        'Service',
+        ...[
+          'Seats/s',
+          '÷ pessimistic seats/s (bar: > 1)',
+          '÷ optimistic seats/s (bar: > 1)',
+          '÷ Lua seats/s (bar: > 1)',
+          'PostgreSQL commits per seat booked (bar: ≤ 0.5)',
+          'WAL flushes per seat booked',
+          'Confirm p99 ÷ reserve p99 (bar: ≤ 2)',
+        ].map(right),
+      ],
+      rows,
+    ),
+    '',
+    "Commits are the run database's committed transactions (`pg_stat_database.xact_commit`, read-only ones included); " +
+      'WAL flushes are `pg_stat_wal.wal_sync`, the fsyncs of the WAL, which concurrent commits share (group commit), ' +
+      "but of the whole PostgreSQL server: the CPU table's _other databases' commits_ tell whether anything else wrote " +
+      'meanwhile.',
+  ];
+}
+
 export function renderFlashMarkdown(run: FlashSaleRun): string {
   const s = run.settings;
   const lines: string[] = [
@@ -88,6 +143,10 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '## Side by side (same buyers, same machine, one run)',
     '',
     ...renderComparison(run),
+    '',
+    "## Against issue 16's bar",
+    '',
+    ...renderBar(run),
     '',
     '## The service',
     '',
@@ -179,7 +238,16 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '## CPU during each run (% of one core; 2 cores = 200%)',
     '',
     ...markdownTable(
-      ['Run', ...[...cpuColumns, 'PostgreSQL commits (per seat booked)', 'Rollbacks'].map(right)],
+      [
+        'Run',
+        ...[
+          ...cpuColumns,
+          'PostgreSQL commits (per seat booked)',
+          'WAL flushes (per seat booked)',
+          'Rollbacks',
+          "Other databases' commits",
+        ].map(right),
+      ],
       run.targets.map((t) => [
         t.label,
         ...[t.cpu?.server, t.cpu?.postgres, t.cpu?.redis, t.cpu?.bench_client, t.cpu?.machine, t.cpu?.other].map(
@@ -187,15 +255,21 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
         ),
         ...(t.postgres
           ? [
-              `${n0(t.postgres.commits)} (${n1(t.figures?.seats_booked ? t.postgres.commits / t.figures.seats_booked : null)})`,
+              `${n0(t.postgres.commits)} (${n1(perSeat(t.postgres.commits, t))})`,
+              t.postgres.wal_syncs === null
+                ? '–'
+                : `${n0(t.postgres.wal_syncs)} (${n1(perSeat(t.postgres.wal_syncs, t))})`,
               n0(t.postgres.rollbacks),
+              n0(t.postgres.other_databases_commits),
             ]
-          : ['–', '–']),
+          : ['–', '–', '–', '–']),
       ]),
     ),
     '',
     "PostgreSQL CPU is this run's database backends plus the shared processes (WAL writer, checkpointer, autovacuum), " +
-      'which also work for anything else on the same server; "Other" is everything else the machine ran meanwhile.',
+      'which also work for anything else on the same server; "Other" is everything else the machine ran meanwhile. ' +
+      'Server CPU is the server process with its workers (WORKERS > 1). WAL flushes are the whole PostgreSQL ' +
+      "server's (`pg_stat_wal.wal_sync`): other databases' commits during the run would add theirs.",
     '',
     '## Checks',
     '',

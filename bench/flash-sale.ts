@@ -8,6 +8,8 @@
 //                   (every buyer joins it; admitted at --admit-per-minute)
 //   service-direct  the same service process, an event without a waiting room: the like-for-like
 //                   row for the baselines, which have none
+//   service-direct-workers  the same event on the service started with WORKERS=2 (two
+//                   processes, as one would deploy it on this 2-core machine)
 //   embedded        the service on PGlite with its Redis roles in-process, waiting room on
 // (bench/flash-designs.ts: the table of these designs and their traits), and writes <out>.json, <out>.md (the tables) and <out>.svg (throughput, sell-out and latency).
 // After each target it checks the end state (PostgreSQL for the service, PGlite for embedded,
@@ -36,15 +38,7 @@ import { type Design, type DesignServer, designs, type TargetName, targetNames }
 import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
 import { round, runLoad, type LoadResult } from './load.ts';
 import { type CpuFigures, machineBusyBefore, ServerProcess, startCpuMeter } from './server.ts';
-import {
-  countOversold,
-  countPartialHolds,
-  createDatabase,
-  databaseStats,
-  type Query,
-  withPglite,
-  withPostgres,
-} from './verify.ts';
+import { countOversold, countPartialHolds, createDatabase, type Query, withPglite, withPostgres } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'flash-sale-bench-secret-0123456789abcdef';
@@ -166,8 +160,51 @@ export interface TargetRun {
   generator: { load: LoadResult; requests_per_s: number } | null;
   check: StoreCheck | null;
   cpu: CpuFigures | null;
-  /** Transactions in the run's database during the measured run (PostgreSQL designs and the service). */
-  postgres?: { commits: number; rollbacks: number };
+  /** PostgreSQL during the measured run (PostgreSQL designs and the service). */
+  postgres?: PostgresWork;
+}
+
+/**
+ * What PostgreSQL did during a measured run, from its statistics (deltas). `commits` counts
+ * every committed transaction of the run's database, read-only ones included; `wal_syncs`
+ * (pg_stat_wal.wal_sync, PostgreSQL 14 and later, else null) counts the WAL fsyncs, which one
+ * commit may share with others (group commit), but it is the whole server's: the
+ * `other_databases_commits` tell whether anything else wrote meanwhile.
+ */
+export interface PostgresWork {
+  commits: number;
+  rollbacks: number;
+  wal_syncs: number | null;
+  other_databases_commits: number;
+}
+
+interface PostgresCounters {
+  commits: number;
+  rollbacks: number;
+  otherCommits: number;
+  walSyncs: number | null;
+}
+
+async function postgresCounters(query: Query): Promise<PostgresCounters> {
+  const [row] = await query<{ commits: number; rollbacks: number; other_commits: number }>(
+    `SELECT coalesce(sum(xact_commit) FILTER (WHERE datname = current_database()), 0)::float8 AS commits,
+            coalesce(sum(xact_rollback) FILTER (WHERE datname = current_database()), 0)::float8 AS rollbacks,
+            coalesce(sum(xact_commit) FILTER (WHERE datname IS DISTINCT FROM current_database()), 0)::float8
+              AS other_commits
+     FROM pg_stat_database`,
+  );
+  let walSyncs: number | null = null;
+  try {
+    walSyncs = (await query<{ wal_sync: number }>(`SELECT wal_sync::float8 AS wal_sync FROM pg_stat_wal`))[0]!.wal_sync;
+  } catch {
+    // PostgreSQL before 14 has no pg_stat_wal
+  }
+  return {
+    commits: row?.commits ?? 0,
+    rollbacks: row?.rollbacks ?? 0,
+    otherCommits: row?.other_commits ?? 0,
+    walSyncs,
+  };
 }
 
 export interface FlashSaleRun {
@@ -265,7 +302,8 @@ async function checkBaseline(origin: string, mode: BaselineMode, eventId: string
 interface ServerKind {
   /** For the log. */
   name: string;
-  start: () => Promise<ServerProcess>;
+  /** Starts it with this many processes (WORKERS; 1 but for the service). */
+  start: (workers: number) => Promise<ServerProcess>;
   /** The body of POST /v1/events for a design's event of this many seats. */
   eventBody: (name: TargetName, seats: number) => unknown;
   /** The end state, checked right after the design's run, beside the live server. */
@@ -430,17 +468,19 @@ async function main(): Promise<number> {
       log(`${run.name}: ${options.buyers.toLocaleString('en-US')} buyers, ${seatCount.toLocaleString('en-US')} seats`);
       await prepare();
       const meter = startCpuMeter(server, database, usesRedis);
-      const commits0 = database ? await withPostgres(databaseUrl.toString(), databaseStats) : null;
+      const counters0 = database ? await withPostgres(databaseUrl.toString(), postgresCounters) : null;
       const result = await go();
       run.cpu = meter(result.elapsed_s);
-      if (commits0) {
+      if (counters0) {
         await new Promise((resolve) => setTimeout(resolve, 1_100)); // backends report their counts at most every second
-        const commits1 = await withPostgres(databaseUrl.toString(), databaseStats);
-        if (commits1)
-          run.postgres = {
-            commits: commits1.xact_commit - commits0.xact_commit,
-            rollbacks: commits1.xact_rollback - commits0.xact_rollback,
-          };
+        const counters1 = await withPostgres(databaseUrl.toString(), postgresCounters);
+        run.postgres = {
+          commits: counters1.commits - counters0.commits,
+          rollbacks: counters1.rollbacks - counters0.rollbacks,
+          wal_syncs:
+            counters1.walSyncs === null || counters0.walSyncs === null ? null : counters1.walSyncs - counters0.walSyncs,
+          other_databases_commits: counters1.otherCommits - counters0.otherCommits,
+        };
       }
       run.figures = withoutLedger(result);
       if (check) {
@@ -523,9 +563,10 @@ async function main(): Promise<number> {
       // 2. The service on PostgreSQL + Redis: with its waiting room, then without.
       service: {
         name: 'service',
-        start: () =>
+        start: (workers) =>
           ServerProcess.start({
             root,
+            workers,
             env: {
               ...serviceEnv,
               DATABASE_URL: databaseUrl.toString(),
@@ -553,8 +594,10 @@ async function main(): Promise<number> {
      * Starts one server, runs each design on it in turn (warm-up, event, buyers, check), stops
      * it, then checks what can be checked only once it has stopped.
      */
-    async function runOnServer(kind: ServerKind, names: TargetName[]) {
-      const server = await kind.start();
+    async function runOnServer(kind: ServerKind, names: TargetName[], workers: number) {
+      const server = await kind.start(workers);
+      const serverName = workers > 1 ? `${kind.name} (WORKERS=${workers})` : kind.name;
+      if (workers > 1) log(`${serverName} up, every worker answering`);
       servers.push(server);
       const measured: { run: TargetRun; result: BuyerRunResult }[] = [];
       for (const name of names) {
@@ -586,7 +629,7 @@ async function main(): Promise<number> {
           kind.check ? (result) => kind.check!(server, name, run.event_id!, result) : null,
         );
       }
-      await stopServer(server, kind.name);
+      await stopServer(server, serverName);
       if (!kind.checkAfterStop) return;
       for (const { run, result } of measured) {
         if (!run.event_id) continue;
@@ -601,9 +644,13 @@ async function main(): Promise<number> {
       }
     }
 
+    // One server process per kind of server and number of workers, in the order of the designs.
     for (const kind of ['baseline', 'service', 'embedded'] as const) {
-      const names = options.targets.filter((name) => designs[name].server === kind);
-      if (names.length > 0 && !stopRequested()) await runOnServer(serverKinds[kind], names);
+      const ofKind = options.targets.filter((name) => designs[name].server === kind);
+      for (const workers of new Set(ofKind.map((name) => designs[name].workers))) {
+        const names = ofKind.filter((name) => designs[name].workers === workers);
+        if (!stopRequested()) await runOnServer(serverKinds[kind], names, workers);
+      }
     }
 
     await cleanup();

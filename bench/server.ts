@@ -147,12 +147,47 @@ export function postgresCpuSnapshot(database: string): Map<number, number> | nul
   return snapshot.size > 0 ? snapshot : null;
 }
 
-/** CPU seconds used between two snapshots by the processes alive at the second (exited ones are lost). */
-export function postgresCpuDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+/**
+ * CPU seconds used between two per-process snapshots (PostgreSQL's, or a server's process
+ * tree) by the processes alive at the second: one started meanwhile counts whole, one that
+ * exited meanwhile is lost.
+ */
+export function cpuSecondsDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
   if (!before || !after) return null;
   let total = 0;
   for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
+}
+
+/**
+ * CPU seconds per process of `pid` and its descendants: with WORKERS > 1 the service is a
+ * node:cluster primary that does little, and its workers (its children) do the work.
+ */
+export function processTreeCpuSnapshot(pid: number): Map<number, number> | null {
+  const own = processCpuSeconds(pid);
+  if (own === null) return null;
+  const snapshot = new Map([[pid, own]]);
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
+      const list = children.get(parent) ?? [];
+      list.push(Number(entry));
+      children.set(parent, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const pending = [...(children.get(pid) ?? [])];
+  while (pending.length > 0) {
+    const child = pending.pop()!;
+    const seconds = processCpuSeconds(child);
+    if (seconds === null || snapshot.has(child)) continue;
+    snapshot.set(child, seconds);
+    pending.push(...(children.get(child) ?? []));
+  }
+  return snapshot;
 }
 
 /** CPU seconds of the machine's redis-server processes, summed (null when there is none or no /proc). */
@@ -208,6 +243,11 @@ export interface StartOptions {
   env: Record<string, string>;
   /** The script to run, relative to root (default src/http/server.ts); it must serve GET /readyz. */
   entry?: string;
+  /**
+   * The service's WORKERS (default 1): with more, start() also waits until every worker
+   * answers, so that no connection is dealt to the first worker alone.
+   */
+  workers?: number;
   readyTimeoutMs?: number;
 }
 
@@ -245,7 +285,9 @@ export class ServerProcess {
     }
     // All load comes from 127.0.0.1 (one address): per-address limits would measure themselves.
     const oneAddress = { RATE_LIMITS: 'off', CONNECTIONS_PER_ADDRESS_MAX: '0', SSE_STREAMS_PER_ADDRESS_MAX: '0' };
+    const workers = options.workers ?? 1;
     Object.assign(env, oneAddress, options.env, { PORT: String(port), HOST: '127.0.0.1' });
+    if (workers > 1) env.WORKERS = String(workers);
     const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
       cwd: options.root,
       env,
@@ -258,6 +300,7 @@ export class ServerProcess {
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
     try {
       await server.waitReady(options.readyTimeoutMs ?? 60_000);
+      if (workers > 1) await server.waitForWorkers(workers, 30_000);
     } catch (error) {
       await server.stop();
       throw error;
@@ -274,8 +317,15 @@ export class ServerProcess {
     return this.exit === null;
   }
 
+  /** CPU seconds of the server and its descendants (the workers when WORKERS > 1), per process. */
+  cpuSnapshot(): Map<number, number> | null {
+    return this.child.pid === undefined ? null : processTreeCpuSnapshot(this.child.pid);
+  }
+
+  /** CPU seconds of the server and its descendants (the workers when WORKERS > 1), summed. */
   cpuSeconds(): number | null {
-    return this.child.pid === undefined ? null : processCpuSeconds(this.child.pid);
+    const snapshot = this.cpuSnapshot();
+    return snapshot === null ? null : [...snapshot.values()].reduce((sum, seconds) => sum + seconds, 0);
   }
 
   /** The last lines the server wrote, for error messages. */
@@ -318,6 +368,35 @@ export class ServerProcess {
       await sleep(100);
     }
     throw new Error(`server not ready after ${timeoutMs} ms:\n${this.recentOutput()}`);
+  }
+
+  /**
+   * /readyz answers once one worker listens. New connections are dealt round robin among the
+   * workers that listen, and each worker counts the GET /metrics it answered itself: a scrape
+   * on a new connection that counts none before it came from a worker not seen yet.
+   */
+  private async waitForWorkers(workers: number, timeoutMs: number) {
+    let seen = 0;
+    const deadline = Date.now() + timeoutMs;
+    while (seen < workers && Date.now() < deadline) {
+      if (!this.alive) throw new Error(`server exited during startup (${JSON.stringify(this.exit)})`);
+      try {
+        const response = await request(`${this.origin}/metrics`, {
+          reset: true,
+          headersTimeout: 5_000,
+          bodyTimeout: 5_000,
+        });
+        const text = await response.body.text();
+        const earlier = [...text.matchAll(/^http_request_duration_seconds_count\{([^}]*)\} (\S+)$/gm)]
+          .filter(([, labels]) => labels!.includes('route="/metrics"'))
+          .reduce((sum, [, , count]) => sum + Number(count), 0);
+        if (response.statusCode === 200 && earlier === 0) seen += 1;
+      } catch {
+        // a worker restarting: try again
+      }
+      if (seen < workers) await sleep(100);
+    }
+    if (seen < workers) throw new Error(`only ${seen} of ${workers} workers answered within ${timeoutMs} ms`);
   }
 
   /** SIGTERM (graceful: the server closes its database), SIGKILL if that takes too long. */
@@ -414,20 +493,21 @@ const percentOfCore = (before: number | null, after: number | null, seconds: num
   before === null || after === null || seconds <= 0 ? null : Math.round(((after - before) / seconds) * 100);
 
 /**
- * CPU over a measured stretch, as % of one core (2 cores = 200%): the server process, the
- * PostgreSQL processes of `database`, the machine's redis-server, this process, the machine.
+ * CPU over a measured stretch, as % of one core (2 cores = 200%): the server process with its
+ * workers, the PostgreSQL processes of `database`, the machine's redis-server, this process,
+ * the machine.
  */
 export function startCpuMeter(server: ServerProcess | null, database: string | null, redis: boolean) {
-  const server0 = server?.cpuSeconds() ?? null;
+  const server0 = server?.cpuSnapshot() ?? null;
   const postgres0 = database ? postgresCpuSnapshot(database) : null;
   const redis0 = redis ? redisCpuSeconds() : null;
   const machine0 = machineCpuSeconds();
   const client0 = process.cpuUsage();
   return (elapsedS: number): CpuFigures => {
     const client = process.cpuUsage(client0);
-    const postgresSeconds = postgresCpuDelta(postgres0, database ? postgresCpuSnapshot(database) : null);
+    const postgresSeconds = cpuSecondsDelta(postgres0, database ? postgresCpuSnapshot(database) : null);
     const figures = {
-      server: percentOfCore(server0, server?.cpuSeconds() ?? null, elapsedS),
+      server: percentOfCore(0, cpuSecondsDelta(server0, server?.cpuSnapshot() ?? null), elapsedS),
       postgres: percentOfCore(0, postgresSeconds, elapsedS),
       redis: percentOfCore(redis0, redis ? redisCpuSeconds() : null, elapsedS),
       bench_client: Math.round(((client.user + client.system) / 1e6 / elapsedS) * 100),

@@ -10,8 +10,8 @@ import { eventBody, mintUserTokens, seatCountOf, type SeatMapShape } from '../fi
 import { round, runFlow, runLoad, type LoadResult } from '../load.ts';
 import type { Backend, Setup } from '../report.ts';
 import {
+  cpuSecondsDelta,
   machineCpuSeconds,
-  postgresCpuDelta,
   postgresCpuSnapshot,
   redisCpuSeconds,
   type ServerProcess,
@@ -168,7 +168,7 @@ export async function startMeasuring(session: Session) {
       const machineCpu1 = machineCpuSeconds();
       const measured = {
         server: cpuPercent(serverCpu0, serverCpu1, elapsedS),
-        postgres: cpuPercent(0, postgresCpuDelta(postgresCpu0, postgresCpu1), elapsedS),
+        postgres: cpuPercent(0, cpuSecondsDelta(postgresCpu0, postgresCpu1), elapsedS),
         redis: cpuPercent(redisCpu0, redisCpu1, elapsedS),
         bench_client: round(((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100, 0),
         machine: cpuPercent(machineCpu0, machineCpu1, elapsedS),
