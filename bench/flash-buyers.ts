@@ -259,6 +259,23 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
   const sseDeadline = performance.now() + 10_000;
   while (sseConnected < options.sseSubscribers && performance.now() < sseDeadline) await sleep(20);
 
+  // Every connection open (and accepted) before the clock starts: a server whose event loop is
+  // busy accepts one new connection per loop iteration (libuv 1.45 and later), so connections
+  // opened as the sale starts would wait in its accept queue, their first requests with them
+  // (the embedded server's 13–27 s tail, docs/performance.md). Any answer will do (the classic
+  // designs' servers have no /readyz).
+  const preconnect = (via: typeof pool, connections: number) =>
+    Promise.all(
+      Array.from({ length: connections }, async () => {
+        const response = await via.request({ method: 'GET', path: '/readyz' });
+        await response.body.text();
+      }),
+    );
+  await Promise.all([
+    preconnect(pool, options.sessions),
+    joinPool ? preconnect(joinPool, 2 * options.waitingRoom!.joinConnections) : null,
+  ]);
+
   const startedAt = performance.now();
   const deadline = startedAt + options.durationMs;
   const over = () => {
