@@ -545,40 +545,11 @@ async function startService(databaseUrl: string, prefix: string, workers: number
       LOG_LEVEL: 'warn',
       DEMO_EVENT: 'off',
       ADMIT_TICK_MS: '250',
-      WORKERS: String(workers),
     },
+    workers, // start() waits until every worker answers
   });
-  if (workers > 1) {
-    log(`service WORKERS=${workers} answers; waiting for every worker`);
-    await awaitWorkers(server, workers);
-  }
   log(`service up at ${server.origin} (pid ${server.pid}, WORKERS=${workers})`);
   return { server, workers, organizerToken: await mintToken(authSecret, 'wr-organizer', 'organizer') };
-}
-
-/**
- * /readyz answers once one worker listens; connections opened before the others do would
- * all go to it. New connections are dealt round robin among the workers that listen, and
- * each worker counts the GET /metrics it answered: a scrape that says "none before me"
- * came from a worker not seen yet.
- */
-async function awaitWorkers(server: ServerProcess, workers: number) {
-  let seen = 0;
-  const deadline = Date.now() + 30_000;
-  while (seen < workers && Date.now() < deadline && !aborted()) {
-    try {
-      const response = await request(`${server.origin}/metrics`, { reset: true, headersTimeout: 5_000 });
-      const text = await response.body.text();
-      const earlier = [...text.matchAll(/^http_request_duration_seconds_count\{([^}]*)\} (\S+)$/gm)]
-        .filter(([, labels]) => labels!.includes('route="/metrics"'))
-        .reduce((sum, [, , count]) => sum + Number(count), 0);
-      if (response.statusCode === 200 && earlier === 0) seen += 1;
-    } catch {
-      // a worker restarting: try again
-    }
-    if (seen < workers) await sleep(100);
-  }
-  if (seen < workers) throw new Error(`only ${seen} of ${workers} workers answered within 30 s`);
 }
 
 async function createRoomEvent(service: Service, name: string, admitPerMinute: number, saleOpensAtMs?: number) {
