@@ -25,7 +25,7 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
     writeSeatStatus(bits, state.seatNo, state.status);
     if (state.version > version) version = state.version;
   }
-  return { event, version, bits, lapsed: 0, source: 'database' };
+  return { event, version, bits, lapsedSeatNos: [], source: 'database' };
 }
 
 /**
@@ -33,13 +33,13 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
  * holds and seat layout (what its ETag says, http/seat-map-encoding.ts).
  */
 export function sameMapState(
-  a: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
-  b: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+  a: Pick<SeatMapState, 'version' | 'source' | 'lapsedSeatNos' | 'event'>,
+  b: Pick<SeatMapState, 'version' | 'source' | 'lapsedSeatNos' | 'event'>,
 ): boolean {
   return (
     a.source === b.source &&
     a.version === b.version &&
-    a.lapsed === b.lapsed &&
+    a.lapsedSeatNos.length === b.lapsedSeatNos.length &&
     a.event.updatedAtMs === b.event.updatedAtMs
   );
 }

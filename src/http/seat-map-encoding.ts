@@ -7,9 +7,10 @@ import type { SeatMapState } from '../app/seat-maps.ts';
 export const availabilityEncoding = '2bit-deflate-raw-base64';
 
 /** The entity tag of a map state: cache versions and database versions never collide. */
-export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>): string {
+export function seatMapTag(state: Pick<SeatMapState, 'version' | 'source' | 'lapsedSeatNos' | 'event'>): string {
   // updatedAtMs: an organizer may replace the seat map before the sale (same version, new seats).
-  return `"${state.source === 'cache' ? 'c' : 'd'}${state.version}.${state.lapsed}.${state.event.updatedAtMs}"`;
+  const { source, version, lapsedSeatNos, event } = state;
+  return `"${source === 'cache' ? 'c' : 'd'}${version}.${lapsedSeatNos.length}.${event.updatedAtMs}"`;
 }
 
 export function availabilityView(state: SeatMapState) {
