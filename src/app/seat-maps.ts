@@ -15,7 +15,11 @@ export interface SeatMapState extends Availability {
 }
 
 export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapState> {
-  const event = await requireEvent(deps, eventId);
+  return readSeatMap(deps, await requireEvent(deps, eventId));
+}
+
+/** The map of an event already looked up (requireEvent). */
+export async function readSeatMap(deps: Deps, event: EventRecord): Promise<SeatMapState> {
   const cached = await deps.board.availability(event.id, event.seatCount, deps.clock.nowMs());
   if (cached) return { ...cached, event, source: 'cache' };
   const states = await deps.events.seatStates(event.id, deps.clock.nowMs());

@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { seatMapRoutes } from './routes/seat-maps.ts';
+import { availabilityMaxAgeMsDefault } from './availability-cache.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
@@ -40,6 +41,8 @@ export interface AppOptions {
   limits: LimitOptions;
   /** The built browser app to serve at `/` (WEB_APP_DIR); absent or 'off': the API alone. */
   webAppDir?: string;
+  /** How long a built availability document is shared (default availabilityMaxAgeMsDefault). */
+  availabilityMaxAgeMs?: number;
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -140,7 +143,9 @@ export async function buildApp(options: AppOptions) {
   const streamSlots = new StreamSlots(options.limits.streams);
 
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
-  seatMapRoutes(app, options.deps, hub, streamSlots);
+  seatMapRoutes(app, options.deps, hub, streamSlots, {
+    availabilityMaxAgeMs: options.availabilityMaxAgeMs ?? availabilityMaxAgeMsDefault,
+  });
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);
