@@ -1,7 +1,8 @@
 // The buyers of the flash-sale benchmark (bench/flash-sale.ts): a bounded pool of buyer
 // sessions working through a list of buyers, each buyer joining the waiting room (when the
 // event has one), reading availability, holding 1 to 4 adjacent seats with a preference for
-// the front rows, retrying on 409 from fresh availability, then confirming (80%) or walking
+// the front rows, retrying on 409 from fresh availability (the changes since the map it has,
+// or 304, where the server offers them), then confirming (80%) or walking
 // away (20%: the hold expires and the seats are sold again). Every loop is bounded in count
 // (the buyer list, the tries of a buyer) and in time (the run's deadline); every request has
 // a timeout. Only the origin given (127.0.0.1) is ever asked.
@@ -99,6 +100,46 @@ export interface BuyerRunResult {
 
 /** A seat's status in the availability bits (the service's layout): 0 free, 1 held, 2 booked. */
 const statusAt = (bits: Uint8Array, seatNo: number) => ((bits[seatNo >> 2] ?? 0) >> (6 - 2 * (seatNo & 3))) & 3;
+const statusCodes: Record<string, number> = { available: 0, held: 1, booked: 2 };
+const setStatus = (bits: Uint8Array, seatNo: number, code: number) => {
+  const shift = 6 - 2 * (seatNo & 3);
+  if (seatNo >> 2 < bits.length) bits[seatNo >> 2] = (bits[seatNo >> 2]! & ~(3 << shift)) | (code << shift);
+};
+
+/** GET …/availability answers: the full map, or (asked with `since`, the service only) the changes since. */
+type AvailabilityAnswer =
+  /** 2 bits a seat, raw DEFLATE, base64: the service's layout (the classic designs name it 2bit-msb-…). */
+  | { encoding: '2bit-deflate-raw-base64' | '2bit-msb-deflate-raw-base64'; version?: number; data: string }
+  | { encoding: 'seat-changes'; version: number; changes: { seat_id: string; status: string }[] };
+
+/** Which kind of availability answer a buyer got (the requests' labels). */
+const availabilityAnswerKind = (status: number, body: string) =>
+  status === 304 ? 'not-modified' : body.includes('"encoding":"seat-changes"') ? 'changes' : 'full';
+
+/**
+ * A buyer's copy of the map: updated from the changes since its version when the server
+ * sends them, replaced by a full document otherwise. The classic designs send no version
+ * and no ETag: their buyers read the whole map every time.
+ */
+function takeAvailability(map: BuyerMap | null, answer: AvailabilityAnswer, etag: string | null): BuyerMap {
+  if (answer.encoding === 'seat-changes') {
+    if (!map) throw new Error('changes answered to a buyer who asked for the whole map');
+    for (const change of answer.changes)
+      setStatus(map.bits, Number(change.seat_id.slice(1)), statusCodes[change.status]!);
+    return { bits: map.bits, version: answer.version, etag };
+  }
+  return {
+    bits: new Uint8Array(inflateRawSync(Buffer.from(answer.data, 'base64'))),
+    version: answer.version ?? null,
+    etag,
+  };
+}
+
+interface BuyerMap {
+  bits: Uint8Array;
+  version: number | null;
+  etag: string | null;
+}
 
 /**
  * 1 to 4 adjacent free seats: a row drawn with a preference for the front (row r with
@@ -305,7 +346,8 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
       });
       const text = await response.body.text();
       const at = performance.now();
-      recorders[kind].answer(response.statusCode, text, at - sentAt);
+      const label = kind === 'availability' ? availabilityAnswerKind(response.statusCode, text) : undefined;
+      recorders[kind].answer(response.statusCode, text, at - sentAt, label);
       if (kind === 'hold') {
         const second = secondOf(sentAt);
         second.holds += 1;
@@ -380,25 +422,28 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
     const want = seatsWanted(random);
     let tries = 0;
     const patienceEnd = performance.now() + options.patienceMs;
-    let etag: string | null = null;
-    let bits: Uint8Array | null = null;
+    // A new buyer reads the whole map; before a retry it asks for what changed since (304
+    // when nothing did), as a client that keeps its map does.
+    let map: BuyerMap | null = null;
     let hold: { reservationId: string; seats: number[] } | null = null;
     while (!hold) {
       if (over()) return 'cut-off';
-      const read = await send('availability', 'GET', `/v1/events/${eventId}/availability`, {
+      const since = map?.version != null ? `?since=${map.version}` : '';
+      const read = await send('availability', 'GET', `/v1/events/${eventId}/availability${since}`, {
         ...headers,
-        ...(etag ? { 'if-none-match': etag } : {}),
+        ...(map?.etag ? { 'if-none-match': map.etag } : {}),
       });
-      if (!read || (read.status !== 200 && read.status !== 304)) return 'failed';
+      if (!read || (read.status !== 200 && read.status !== 304) || (read.status === 304 && !map)) return 'failed';
       if (read.status === 200) {
-        bits = new Uint8Array(inflateRawSync(Buffer.from((JSON.parse(read.body) as { data: string }).data, 'base64')));
-        etag = typeof read.headers.etag === 'string' ? read.headers.etag : null;
+        const etag = typeof read.headers.etag === 'string' ? read.headers.etag : null;
+        map = takeAvailability(map, JSON.parse(read.body) as AvailabilityAnswer, etag);
       }
-      const seats = pickSeats(bits!, layout, want, random);
+      const bits = map!.bits;
+      const seats = pickSeats(bits, layout, want, random);
       if (!seats) {
         // Nothing free: held seats may come back (abandoned holds expire); a buyer keeps looking a while.
         let anyHeld = false;
-        for (let n = 0; n < seatCount && !anyHeld; n += 1) anyHeld = statusAt(bits!, n) === 1;
+        for (let n = 0; n < seatCount && !anyHeld; n += 1) anyHeld = statusAt(bits, n) === 1;
         if (!anyHeld || performance.now() >= patienceEnd) return 'none';
         await sleep(500);
         continue;
@@ -411,6 +456,10 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
         hold = { reservationId: (JSON.parse(answer.body) as { reservation_id: string }).reservation_id, seats };
         for (const seat of seats) lag.answer(`s${seat}`, answer.at);
       } else if (answer.status === 409) {
+        // The seats named taken are marked held in the buyer's map (as the web app does): the
+        // next read may be up to one interval old (every design caches it), or a 304.
+        const taken = (JSON.parse(answer.body) as { conflicting_seat_ids?: string[] }).conflicting_seat_ids ?? [];
+        for (const seatId of taken) setStatus(bits, Number(seatId.slice(1)), 1);
         tries += 1;
         if (tries >= options.holdTriesMax) return 'gave-up';
       } else return 'failed';

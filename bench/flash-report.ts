@@ -178,6 +178,10 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
       row('Partial holds (must be 0)', (t) => String(t.check?.partial_holds ?? '–')),
       row('Abandoned seats re-sold', (_, f) => `${n0(f.abandoned_seats_resold)} of ${n0(f.seats_abandoned)}`),
       row('Availability p50 / p99 / p99.9 ms', latency('availability')),
+      row('Availability answers: full / changes since / 304', (_, f) => {
+        const labels = f.requests.availability.by_label ?? {};
+        return ['full', 'changes', 'not-modified'].map((label) => n0(labels[label]?.requests ?? 0)).join(' / ');
+      }),
       row('Queue join p50 / p99 / p99.9 ms', latency('join')),
       row('Queue poll p50 / p99 / p99.9 ms', latency('poll')),
       row(

@@ -39,6 +39,9 @@ const ConfigSchema = Type.Object({
   // built list is shared for this long (changes meanwhile wait for the next build).
   SEAT_LIST_SEATS_MAX: Integer(1, 1_000_000, 20_000),
   SEAT_LIST_MAX_AGE_MS: Integer(0, 60_000, 1_000),
+  // GET …/availability: a built document is shared for this long (one build per event per
+  // interval; readers may see the map this much old). 0: a fresh build for every change.
+  AVAILABILITY_MAX_AGE_MS: Integer(0, 10_000, 100),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   // https; plain http only to a loopback host (a provider's sidecar, the tests). Needs
   // AUTH_ISSUER and AUTH_AUDIENCE (checked below).

@@ -15,7 +15,11 @@ export interface SeatMapState extends Availability {
 }
 
 export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapState> {
-  const event = await requireEvent(deps, eventId);
+  return readSeatMap(deps, await requireEvent(deps, eventId));
+}
+
+/** The map of an event already looked up (requireEvent). */
+export async function readSeatMap(deps: Deps, event: EventRecord): Promise<SeatMapState> {
   const cached = await deps.board.availability(event.id, event.seatCount, deps.clock.nowMs());
   if (cached) return { ...cached, event, source: 'cache' };
   const states = await deps.events.seatStates(event.id, deps.clock.nowMs());
@@ -25,7 +29,7 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
     writeSeatStatus(bits, state.seatNo, state.status);
     if (state.version > version) version = state.version;
   }
-  return { event, version, bits, lapsed: 0, source: 'database' };
+  return { event, version, bits, lapsedSeatNos: [], source: 'database' };
 }
 
 /**
@@ -33,13 +37,13 @@ export async function loadSeatMap(deps: Deps, eventId: string): Promise<SeatMapS
  * holds and seat layout (what its ETag says, http/seat-map-encoding.ts).
  */
 export function sameMapState(
-  a: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
-  b: Pick<SeatMapState, 'version' | 'source' | 'lapsed' | 'event'>,
+  a: Pick<SeatMapState, 'version' | 'source' | 'lapsedSeatNos' | 'event'>,
+  b: Pick<SeatMapState, 'version' | 'source' | 'lapsedSeatNos' | 'event'>,
 ): boolean {
   return (
     a.source === b.source &&
     a.version === b.version &&
-    a.lapsed === b.lapsed &&
+    a.lapsedSeatNos.length === b.lapsedSeatNos.length &&
     a.event.updatedAtMs === b.event.updatedAtMs
   );
 }

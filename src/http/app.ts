@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/events.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { seatMapRoutes } from './routes/seat-maps.ts';
+import { availabilityMaxAgeMsDefault } from './availability-cache.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { registerCaching } from './plugins/caching.ts';
 import { SeatFeedHub, type SeatFeedHubOptions } from '../app/seat-feed-hub.ts';
@@ -42,6 +43,8 @@ export interface AppOptions {
   webAppDir?: string;
   /** Figures the adapters keep (the write batches), published at /metrics. */
   gauges?: { name: string; help: string; count(): number }[];
+  /** How long a built availability document is shared (AVAILABILITY_MAX_AGE_MS). */
+  availabilityMaxAgeMs?: number;
 }
 
 function makeAjv(coerceTypes: boolean | 'array') {
@@ -143,7 +146,9 @@ export async function buildApp(options: AppOptions) {
   const streamSlots = new StreamSlots(options.limits.streams);
 
   eventRoutes(app, options.deps, { eventBodyLimitBytes: options.eventBodyLimitBytes });
-  seatMapRoutes(app, options.deps, hub, streamSlots);
+  seatMapRoutes(app, options.deps, hub, streamSlots, {
+    availabilityMaxAgeMs: options.availabilityMaxAgeMs ?? availabilityMaxAgeMsDefault,
+  });
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);

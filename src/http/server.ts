@@ -36,6 +36,7 @@ async function startWorker(config: Config) {
     live: liveOptionsFrom(config),
     limits: limitsFrom(config),
     webAppDir: config.WEB_APP_DIR,
+    availabilityMaxAgeMs: config.AVAILABILITY_MAX_AGE_MS,
   });
   report = (error, context) => app.log.warn({ err: error }, `${context} failed; serving from PostgreSQL meanwhile`);
   const sweeper = startSweeper(runtime.deps, {

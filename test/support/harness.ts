@@ -54,6 +54,11 @@ export interface TestAppOptions {
   schema?: string;
   /** Serve a built web app from this directory (WEB_APP_DIR). */
   webAppDir?: string;
+  /**
+   * How long a built availability document is shared; 0 by default, since tests read the
+   * map right after a change (the seat list's SEAT_LIST_MAX_AGE_MS is 0 for the same reason).
+   */
+  availabilityMaxAgeMs?: number;
 }
 
 export async function createSchema(): Promise<string> {
@@ -138,6 +143,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     live: liveOptionsFrom(config),
     limits: limitsFrom(config),
     webAppDir: options.webAppDir,
+    availabilityMaxAgeMs: options.availabilityMaxAgeMs ?? 0,
   });
   return {
     app,

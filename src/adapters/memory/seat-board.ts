@@ -82,13 +82,13 @@ export class MemorySeatBoard implements SeatBoard {
     }
     const bits = new Uint8Array(availabilityBytes(seatCount));
     bits.set(board.bits.subarray(0, bits.length));
-    let lapsed = 0;
+    const lapsedSeatNos: number[] = [];
     for (const [seatNo, expiresAtMs] of board.holds) {
       if (expiresAtMs > nowMs || seatNo >= seatCount) continue;
       writeSeatStatus(bits, seatNo, 'available');
-      lapsed += 1;
+      lapsedSeatNos.push(seatNo);
     }
-    return { version: board.version, bits, lapsed };
+    return { version: board.version, bits, lapsedSeatNos };
   }
 
   subscribe(listener: (message: FeedMessage) => void): () => void {

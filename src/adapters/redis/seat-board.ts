@@ -154,7 +154,9 @@ export class RedisSeatBoard implements SeatBoard {
         if (!(await this.warm(eventId))) return null;
         snapshot = await this.snapshot(eventId, seatCount, nowMs);
       }
-      return snapshot.warm ? { version: snapshot.version, bits: snapshot.bits, lapsed: snapshot.lapsed } : null;
+      return snapshot.warm
+        ? { version: snapshot.version, bits: snapshot.bits, lapsedSeatNos: snapshot.lapsedSeatNos }
+        : null;
     } catch (error) {
       this.options.onError(error, 'redis availability');
       return null;
@@ -202,11 +204,14 @@ export class RedisSeatBoard implements SeatBoard {
       String(nowMs),
     );
     const bits = sizedBits(map, seatCount);
+    const lapsedSeatNos: number[] = [];
     for (const seat of lapsed) {
       const seatNo = Number(seat.toString());
-      if (seatNo < seatCount) writeSeatStatus(bits, seatNo, 'available');
+      if (seatNo >= seatCount) continue;
+      writeSeatStatus(bits, seatNo, 'available');
+      lapsedSeatNos.push(seatNo);
     }
-    return { version: Number(version.toString()), warm: warm === 1, bits, lapsed: lapsed.length };
+    return { version: Number(version.toString()), warm: warm === 1, bits, lapsedSeatNos };
   }
 
   private async applyStates(eventId: string, states: SeatState[], quiet: boolean): Promise<void> {

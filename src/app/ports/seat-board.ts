@@ -8,10 +8,12 @@ export interface Availability {
   version: number;
   bits: Uint8Array;
   /**
-   * Holds shown available because they ended before the read, not yet swept (a hold
-   * ends exactly at its expiry, however late the sweeper). With version, tags the state.
+   * The seats of holds shown available because they ended before the read, not yet swept
+   * (a hold ends exactly at its expiry, however late the sweeper). Their count, with
+   * version, tags the state; the seats themselves go into the changes a client is sent
+   * since a version (a lapse moves no version).
    */
-  lapsed: number;
+  lapsedSeatNos: readonly number[];
 }
 
 export type GateAnswer =

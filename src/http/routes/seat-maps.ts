@@ -6,9 +6,9 @@ import type { Deps } from '../../app/deps.ts';
 import type { SeatFeedHub } from '../../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../../app/stream-slots.ts';
 import { openStream, seatFeedBytes } from '../sse.ts';
-import { loadSeatMap } from '../../app/seat-maps.ts';
+import { AvailabilityCache } from '../availability-cache.ts';
 import { SeatListCache } from '../seat-list-cache.ts';
-import { availabilityEncoding, availabilityView, seatMapTag } from '../seat-map-encoding.ts';
+import { availabilityChangesEncoding, availabilityEncoding } from '../seat-map-encoding.ts';
 import { Problem, responses, Seat } from '../schemas/common.ts';
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -29,6 +29,40 @@ const AvailabilityBody = Type.Object({
       '0 available, 1 held, 2 booked',
   }),
   data: Type.String(),
+});
+
+const AvailabilityChangesBody = Type.Object(
+  {
+    event_id: Type.String(),
+    version: Type.Integer({ description: 'the version the map is at once the changes are applied' }),
+    seat_count: Type.Integer({
+      description:
+        'the seats of the map at `version`; another count than your map has means the organizer replaced ' +
+        'the seat map (only possible before the sale): read the event and the full document again',
+    }),
+    encoding: Type.Literal(availabilityChangesEncoding),
+    since: Type.Integer({ description: 'the version asked for: the changes apply to the map at it' }),
+    changes: Type.Array(
+      Type.Object({
+        seat_id: Type.String(),
+        status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
+      }),
+      { description: 'every seat whose status may differ from the map at `since`, with its status now, in seat order' },
+    ),
+  },
+  { description: 'the changes since a version (asked for with `since`)' },
+);
+
+const AvailabilityQuery = Type.Object({
+  since: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{1,16}$',
+      description:
+        'the version of the map you have (a `version` of this document, or the `id:` of the live stream): ' +
+        'the answer is then the changes since it when the server still knows them and they are smaller, ' +
+        'else the full document (tell them apart by `encoding`)',
+    }),
+  ),
 });
 
 const notModified = { 304: Type.Null({ description: 'unchanged since the given ETag' }) };
@@ -52,26 +86,56 @@ function lastEventIdOf(request: FastifyRequest): number | null {
 }
 
 type EventRequest = FastifyRequest<{ Params: { event_id: string } }>;
+type AvailabilityRequest = FastifyRequest<{ Params: { event_id: string }; Querystring: { since?: string } }>;
+
+export interface SeatMapRouteOptions {
+  /** How long a built availability document is shared (AvailabilityCache). */
+  availabilityMaxAgeMs: number;
+}
 
 // The two conditional GETs answer 304 or a body; they are declared without the type
 // provider, whose reply type cannot say "a body, or nothing with 304".
-export function seatMapRoutes(app: FastifyInstance, deps: Deps, hub: SeatFeedHub, slots: StreamSlots) {
+export function seatMapRoutes(
+  app: FastifyInstance,
+  deps: Deps,
+  hub: SeatFeedHub,
+  slots: StreamSlots,
+  options: SeatMapRouteOptions,
+) {
   const seatLists = new SeatListCache(deps);
+  const availability = new AvailabilityCache(deps, { maxAgeMs: options.availabilityMaxAgeMs });
 
   app.get(
     '/v1/events/:event_id/availability',
     {
       schema: {
         tags: ['seat map'],
-        summary: 'Every seat status, compact (2 bits per seat), with an ETag',
+        summary: 'Every seat status, compact (2 bits per seat), or the changes since a version; with an ETag',
+        description:
+          `Built at most once per ${options.availabilityMaxAgeMs} ms per event and shared by every request in ` +
+          'that time, so it may lag the newest changes by that much (a hold is checked when it is made; ' +
+          'the live stream has the changes at once). `If-None-Match` with the current ETag: 304. ' +
+          'With `since` (the version you have): the changes since it, `encoding: "seat-changes"`, when the ' +
+          'server still knows them and they are smaller than the whole map; otherwise the full document. ' +
+          'Applying the changes to your map at `since` gives the map at `version`, whose ETag is sent. ' +
+          'A `since` that is not a decimal version is 400.',
         params: EventParams,
-        response: responses({ 200: AvailabilityBody, ...notModified }),
+        querystring: AvailabilityQuery,
+        response: responses({
+          200: Type.Union([AvailabilityBody, AvailabilityChangesBody], {
+            description: 'the full document, or with `since` possibly the changes (see `encoding`)',
+          }),
+          ...notModified,
+        }),
       },
     },
-    async (request: EventRequest, reply) => {
-      const state = await loadSeatMap(deps, request.params.event_id);
-      if (conditional(request, reply, seatMapTag(state))) return reply;
-      return availabilityView(state);
+    async (request: AvailabilityRequest, reply) => {
+      const built = await availability.read(request.params.event_id);
+      if (conditional(request, reply, built.tag)) return reply;
+      const since = request.query.since;
+      const body = (since !== undefined && availability.changesSince(built, Number(since))) || built.json;
+      // Built once per interval and shared; sent as is, past the response serializer.
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 
