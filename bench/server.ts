@@ -288,7 +288,10 @@ export class ServerProcess {
     const workers = options.workers ?? 1;
     Object.assign(env, oneAddress, options.env, { PORT: String(port), HOST: '127.0.0.1' });
     if (workers > 1) env.WORKERS = String(workers);
-    const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
+    // BENCH_SERVER_NODE_ARGS: node flags for the server under test, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // (written when it stops) to see where its time goes.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', options.entry ?? 'src/http/server.ts'], {
       cwd: options.root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -80,25 +80,29 @@ BEGIN
                            THEN payment_attempt + 1 ELSE payment_attempt END
   WHERE id = r.id AND status = 'active' AND expires_at > p_now
     AND (paying_key IS NULL OR paying_key = p_payer OR paying_since <= p_stale_before)
-    AND (SELECT e.status FROM events e WHERE e.id = r.event_id) IS DISTINCT FROM 'cancelled'
+    AND v_event_status IS DISTINCT FROM 'cancelled'
   RETURNING payment_attempt INTO v_attempt;
 
+  IF v_attempt IS NOT NULL THEN
+    -- Paying (the reservation's other columns never change after the hold).
+    UPDATE idempotency_keys SET payment_attempt = v_attempt WHERE user_id = p_user AND key = p_key;
+    SELECT jsonb_agg(jsonb_build_array(s.seat_no, s.section, s.row_label, s.number, s.price_cents) ORDER BY s.seat_no)
+    INTO v_seats FROM seats s WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos);
+    RETURN QUERY SELECT 'started', NULL::text, NULL::jsonb, v_attempt, NULL::integer, r.event_id, v_waiting_room,
+      r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, NULL::uuid, v_seats;
+    RETURN;
+  END IF;
+
+  -- Not paying: the hold has ended, the event is off, or another payer is at it.
   SELECT * INTO r FROM reservations WHERE id = p_reservation;
   v_status := CASE WHEN r.status = 'active' AND r.expires_at <= p_now THEN 'expired' ELSE r.status END;
   IF v_earlier IS NOT NULL AND (r.status <> 'confirmed' OR v_earlier < r.payment_attempt) THEN
     v_refundable := v_earlier;
   END IF;
-  SELECT b.id INTO v_booking FROM bookings b WHERE b.reservation_id = r.id AND r.status = 'confirmed';
-
-  IF v_attempt IS NOT NULL THEN
-    UPDATE idempotency_keys SET payment_attempt = v_attempt WHERE user_id = p_user AND key = p_key;
-    SELECT jsonb_agg(jsonb_build_array(s.seat_no, s.section, s.row_label, s.number, s.price_cents) ORDER BY s.seat_no)
-    INTO v_seats FROM seats s WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos);
-    RETURN QUERY SELECT 'started', NULL::text, NULL::jsonb, v_attempt, v_refundable, r.event_id, v_waiting_room,
-      r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, v_booking, v_seats;
-    RETURN;
+  IF r.status = 'confirmed' THEN
+    SELECT b.id INTO v_booking FROM bookings b WHERE b.reservation_id = r.id;
   END IF;
-  IF v_status = 'active' AND (SELECT e.status FROM events e WHERE e.id = r.event_id) IS DISTINCT FROM 'cancelled' THEN
+  IF v_status = 'active' AND v_event_status IS DISTINCT FROM 'cancelled' THEN
     UPDATE idempotency_keys SET locked_at = 'epoch' WHERE user_id = p_user AND key = p_key;
     RETURN QUERY SELECT 'busy', NULL::text, NULL::jsonb, NULL::integer, v_refundable, r.event_id, v_waiting_room,
       r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, v_booking, NULL::jsonb;

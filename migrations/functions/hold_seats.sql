@@ -50,13 +50,18 @@ BEGIN
     RETURN;
   END IF;
 
+  -- One statement writes the seats and the reservation and answers: the seats are read once.
   v_token := nextval('hold_fencing_token_seq');
-  UPDATE seats s SET hold_token = v_token, hold_expires_at = p_expires, version = nextval('seat_version_seq')
-  WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos);
-  INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
-  SELECT p_reservation, p_event, p_user, 'active', v_token, p_seat_nos, sum(s.price_cents), p_currency, p_now, p_expires
-  FROM seats s WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos);
-  RETURN QUERY SELECT 'held', v_token, v_owned, s.seat_no, s.section, s.row_label, s.number, s.price_cents, s.version
-    FROM seats s WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos) ORDER BY s.seat_no;
+  RETURN QUERY
+  WITH held AS (
+    UPDATE seats s SET hold_token = v_token, hold_expires_at = p_expires, version = nextval('seat_version_seq')
+    WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos)
+    RETURNING s.seat_no, s.section, s.row_label, s.number, s.price_cents, s.version),
+  reserved AS (
+    INSERT INTO reservations (id, event_id, user_id, status, fencing_token, seat_nos, total_cents, currency, created_at, expires_at)
+    SELECT p_reservation, p_event, p_user, 'active', v_token, p_seat_nos, sum(held.price_cents), p_currency, p_now, p_expires
+    FROM held)
+  SELECT 'held', v_token, v_owned, held.seat_no, held.section, held.row_label, held.number, held.price_cents, held.version
+  FROM held ORDER BY held.seat_no;
 END
 $$;
