@@ -217,8 +217,8 @@ export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: 
 
 /**
  * A buyer who paid for an event with a waiting room is done shopping: their place under
- * the shopper cap goes to the next, and their admission token stops working. Not while they still hold other seats of the
- * event: those they may still pay for.
+ * the shopper cap goes to the next, and their admission token stops working. Not while
+ * they still hold other seats of the event: those they may still pay for.
  */
 export async function finishShopping(deps: Deps, eventId: string, userId: string): Promise<void> {
   if (await deps.reservations.hasLiveHold(eventId, userId, deps.clock.nowMs())) return;
