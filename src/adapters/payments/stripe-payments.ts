@@ -47,7 +47,7 @@ export class StripePayments implements Payments {
 
   constructor(private readonly options: StripePaymentsOptions) {
     this.stripe = new Stripe(options.secretKey, {
-      ...(options.apiBase !== undefined && addressOf(options.apiBase)),
+      ...(options.apiBase ? addressOf(options.apiBase) : {}),
       timeout: options.timeoutMs,
       maxNetworkRetries: options.maxNetworkRetries ?? 1,
       telemetry: false,
