@@ -57,7 +57,23 @@ const ConfigSchema = Type.Object({
   // How far a token's iat may be ahead of this server's clock.
   AUTH_CLOCK_SKEW_SECONDS: Integer(0, 3_600, 60),
   HOLD_TTL_SECONDS: Integer(1, 86_400, 600),
-  PAYMENT_PROVIDER: Type.Union([Type.Literal('test')], { default: 'test' }),
+  // test: the built-in provider (Stripe's states and webhooks, in this process); stripe:
+  // the official SDK, with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (checked below).
+  PAYMENT_PROVIDER: Type.Union([Type.Literal('test'), Type.Literal('stripe')], { default: 'test' }),
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  // Where the SDK sends its calls (tests: a local stand-in); https, plain http only to a
+  // loopback host.
+  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: '^https?://[^/\\s]+/?$' })),
+  // Every call to the payment provider gives up after this long.
+  PAYMENT_TIMEOUT_MS: Integer(100, 120_000, 10_000),
+  // A payment pending at the provider (3-D Secure, processing) keeps its hold this long.
+  PAYMENT_PENDING_GRACE_SECONDS: Integer(10, 86_400, 900),
+  // Pending payments no webhook has spoken of for this long are asked of the provider.
+  PAYMENT_RECONCILE_AFTER_SECONDS: Integer(1, 86_400, 120),
+  // A failed refund is tried again after this, doubling each time up to the max.
+  REFUND_RETRY_BASE_MS: Integer(10, 3_600_000, 5_000),
+  REFUND_RETRY_MAX_MS: Integer(10, 86_400_000, 600_000),
   WORKERS: Integer(1, 64, 1),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -154,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('Invalid configuration: HEADERS_TIMEOUT_MS must not be above REQUEST_TIMEOUT_MS');
   }
   if (config.DEMO_MODE === 'true') checkDemoMode(config);
+  if (config.PAYMENT_PROVIDER === 'stripe') checkStripe(config);
   if (config.WORKERS > 1 && (!config.DATABASE_URL || !config.REDIS_URL)) {
     // The embedded PGlite database and the in-process seat board belong to one process;
     // several processes share PostgreSQL and Redis.
@@ -189,6 +206,25 @@ function checkJwksProvider(config: Config): void {
     throw new ConfigError(
       `Invalid configuration: AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE; missing: ${missing.join(', ')}`,
     );
+  }
+}
+
+/** Stripe needs its keys; its API base may point at a stand-in only on this machine. */
+function checkStripe(config: Config): void {
+  const missing = [
+    !config.STRIPE_SECRET_KEY && 'STRIPE_SECRET_KEY',
+    !config.STRIPE_WEBHOOK_SECRET && 'STRIPE_WEBHOOK_SECRET',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(`Invalid configuration: PAYMENT_PROVIDER=stripe needs ${missing.join(' and ')}`);
+  }
+  if (config.STRIPE_API_BASE) {
+    const url = new URL(config.STRIPE_API_BASE);
+    if (url.protocol !== 'https:' && !loopbackHosts.has(url.hostname)) {
+      throw new ConfigError(
+        'Invalid configuration: STRIPE_API_BASE must be https (plain http only for 127.0.0.1, ::1 or localhost)',
+      );
+    }
   }
 }
 

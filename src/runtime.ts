@@ -14,6 +14,8 @@ import { RedisCatalogCache } from './adapters/redis/catalog-cache.ts';
 import { MemoryCatalogCache } from './adapters/memory/catalog-cache.ts';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.ts';
 import { TestPayments } from './adapters/payments/test-payments.ts';
+import { StripePayments } from './adapters/payments/stripe-payments.ts';
+import { PostgresPaymentLedger } from './adapters/postgres/payment-ledger.ts';
 import { PostgresBookingStore } from './adapters/postgres/booking-store.ts';
 import { PostgresEventStore } from './adapters/postgres/event-store.ts';
 import { PostgresIdempotencyStore } from './adapters/postgres/idempotency-store.ts';
@@ -22,6 +24,7 @@ import { CachedEventStore, CacheKeepingCatalog } from './adapters/cache/event-ca
 import { type Database, openDatabase } from './adapters/postgres/database.ts';
 import { migrate } from './adapters/postgres/migrate.ts';
 import type { Deps, Settings } from './app/deps.ts';
+import { handleWebhook } from './app/payments.ts';
 import type { CatalogCache } from './app/ports/catalog.ts';
 import type { EventStore } from './app/ports/events.ts';
 import type { Clock } from './app/ports/clock.ts';
@@ -42,6 +45,8 @@ export interface Runtime {
   deps: Deps;
   /** The write batches (group commit) sent, and the requests in them. */
   gauges: RuntimeGauge[];
+  /** Re-reads the failing refunds for the refunds_failing gauge (the sweeper calls it). */
+  refreshFailingRefunds(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,9 @@ export function settingsFrom(config: Config): Settings {
     admitter: { tickMs: config.ADMIT_TICK_MS, batchMax: config.ADMIT_BATCH_MAX },
     queueStreamIntervalMs: config.QUEUE_STREAM_INTERVAL_MS,
     seatList: { seatsMax: config.SEAT_LIST_SEATS_MAX, maxAgeMs: config.SEAT_LIST_MAX_AGE_MS },
+    paymentPendingGraceMs: config.PAYMENT_PENDING_GRACE_SECONDS * 1000,
+    refundRetry: { baseMs: config.REFUND_RETRY_BASE_MS, maxMs: config.REFUND_RETRY_MAX_MS },
+    reconcileAfterMs: config.PAYMENT_RECONCILE_AFTER_SECONDS * 1000,
   };
 }
 
@@ -131,6 +139,26 @@ export function admissionSecretOf(config: Config): string {
   return config.ADMISSION_SECRET ?? config.AUTH_SECRET ?? randomBytes(32).toString('base64url');
 }
 
+type WebhookListener = (payload: string, signature: string) => void;
+
+function onWebhook(payments: Payments, listener: WebhookListener): () => void {
+  const provider = payments as Partial<{ onWebhook(listener: WebhookListener): () => void }>;
+  return typeof provider.onWebhook === 'function' ? provider.onWebhook(listener) : () => {};
+}
+
+/** The payment provider PAYMENT_PROVIDER names. */
+export function createPayments(config: Config): Payments {
+  if (config.PAYMENT_PROVIDER === 'stripe') {
+    return new StripePayments({
+      secretKey: config.STRIPE_SECRET_KEY!,
+      webhookSecret: config.STRIPE_WEBHOOK_SECRET!,
+      apiBase: config.STRIPE_API_BASE,
+      timeoutMs: config.PAYMENT_TIMEOUT_MS,
+    });
+  }
+  return new TestPayments(config.STRIPE_WEBHOOK_SECRET ? { webhookSecret: config.STRIPE_WEBHOOK_SECRET } : {});
+}
+
 /** Redis when REDIS_URL is set, else the in-process board; either rebuilds from the store. */
 export function createSeatBoard(
   config: Config,
@@ -173,6 +201,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const writeBatching = { windowMs: config.WRITE_BATCH_WINDOW_MS, max: config.WRITE_BATCH_MAX };
   const reservations = new PostgresReservationStore(db, writeBatching);
   const bookings = new PostgresBookingStore(db, writeBatching);
+  const ledger = new PostgresPaymentLedger(db);
   const batchStats = () => ({ ...reservations.batchStats(), ...bookings.batchStats() });
   const gauges: RuntimeGauge[] = (['holds', 'begins', 'confirms'] as const).flatMap((kind) => [
     {
@@ -192,11 +221,12 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     reservations,
     idempotency: new PostgresIdempotencyStore(db),
     bookings,
+    ledger,
     database: { ping: async () => void (await db.query('SELECT 1')) },
     catalog: new CacheKeepingCatalog(new PostgresCatalogStore(db), events),
     catalogCache,
     board,
-    payments: overrides.payments ?? new TestPayments(),
+    payments: overrides.payments ?? createPayments(config),
     clock,
     waitingRoom: crowd.waitingRoom,
     admissionTokens: new JoseAdmissionTokens(admissionSecretOf(config)),
@@ -204,7 +234,26 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
   };
+  gauges.push({
+    name: 'refunds_failing',
+    help: 'Refunds the provider refused or did not answer, waiting for their next try',
+    count: () => failingRefunds,
+  });
+  // Read by the sweeper (an async figure cannot be read at scrape time by count()).
+  let failingRefunds = 0;
+  const refreshFailingRefunds = async () => {
+    failingRefunds = await ledger.failingRefunds();
+  };
+  // The test provider delivers its webhook events in this process, signed as Stripe signs
+  // them, to the same handler POST /v1/payments/webhook uses.
+  const stopWebhooks = onWebhook(deps.payments, (payload, signature) =>
+    handleWebhook(deps, payload, signature).then(
+      () => {},
+      (error) => overrides.onBoardError?.(error, 'test payment webhook'),
+    ),
+  );
   const close = async () => {
+    stopWebhooks();
     await board.close();
     await catalogCache.close();
     await crowd.waitingRoom.close();
@@ -212,5 +261,5 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await crowd.close();
     await db.close();
   };
-  return { db, deps, gauges, close };
+  return { db, deps, gauges, refreshFailingRefunds, close };
 }

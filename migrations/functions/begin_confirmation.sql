@@ -14,7 +14,10 @@
 -- - 'busy': another confirmation (another payer) is paying for this hold now; the key is
 --   let go at once (locked_at = epoch) so it can be retried when that payment has ended;
 -- - 'started' (claimed): the hold is marked as paid by p_payer under out_attempt (taking
---   over a stale payer starts a new attempt), and the key remembers that attempt.
+--   over a stale payer starts a new attempt), the key remembers that attempt, and the
+--   payment ledger has a row for it ('started').
+-- - 'booked' (claimed): the attempt this key began (before it was taken over) is the one
+--   that booked (the provider's webhook finished it): the caller stores that booking.
 -- out_refundable_attempt: when the key was taken over from a holder that had begun paying,
 -- that attempt, if its charge cannot be the one that paid for a booking (the reservation is
 -- not confirmed, or was confirmed by a later attempt). Null otherwise.
@@ -86,6 +89,11 @@ BEGIN
   IF v_attempt IS NOT NULL THEN
     -- Paying (the reservation's other columns never change after the hold).
     UPDATE idempotency_keys SET payment_attempt = v_attempt WHERE user_id = p_user AND key = p_key;
+    -- The ledger knows the attempt before the provider is called (a payer that dies after
+    -- charging leaves a row for the settler to void or refund).
+    INSERT INTO payments (id, reservation_id, attempt, amount_cents, currency, status, created_at, updated_at)
+    VALUES (gen_random_uuid(), r.id, v_attempt, r.total_cents, r.currency, 'started', p_now, p_now)
+    ON CONFLICT (reservation_id, attempt) DO NOTHING;
     SELECT jsonb_agg(jsonb_build_array(s.seat_no, s.section, s.row_label, s.number, s.price_cents) ORDER BY s.seat_no)
     INTO v_seats FROM seats s WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos);
     RETURN QUERY SELECT 'started', NULL::text, NULL::jsonb, v_attempt, NULL::integer, r.event_id, v_waiting_room,
@@ -101,6 +109,15 @@ BEGIN
   END IF;
   IF r.status = 'confirmed' THEN
     SELECT b.id INTO v_booking FROM bookings b WHERE b.reservation_id = r.id;
+    IF v_earlier IS NOT NULL AND EXISTS (
+        SELECT 1 FROM bookings b JOIN payments p ON p.charge_id = b.charge_id
+        WHERE b.reservation_id = r.id AND p.reservation_id = r.id AND p.attempt = v_earlier) THEN
+      -- The attempt this key began booked (the provider's webhook finished it after its
+      -- holder stopped): the answer is that booking.
+      RETURN QUERY SELECT 'booked', NULL::text, NULL::jsonb, v_earlier, NULL::integer, r.event_id, v_waiting_room,
+        r.fencing_token, r.seat_nos, r.total_cents, r.currency, r.created_at, r.expires_at, v_booking, NULL::jsonb;
+      RETURN;
+    END IF;
   END IF;
   IF v_status = 'active' AND v_event_status IS DISTINCT FROM 'cancelled' THEN
     UPDATE idempotency_keys SET locked_at = 'epoch' WHERE user_id = p_user AND key = p_key;

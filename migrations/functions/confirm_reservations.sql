@@ -10,7 +10,7 @@
 -- invariant 1's backstop) fails the statement, and the caller then runs each request alone.
 
 CREATE FUNCTION confirm_reservations(p_requests jsonb)
-RETURNS TABLE (out_index integer, out_kind text, out_response jsonb, out_changes jsonb)
+RETURNS TABLE (out_index integer, out_kind text, out_response jsonb, out_changes jsonb, out_refund uuid)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   q jsonb;

@@ -1,6 +1,7 @@
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
 import type { SeatDetail } from './ports/events.ts';
+import type { BookingRecord } from './ports/bookings.ts';
 import { bookingView } from './views.ts';
 
 export const myBookingsMax = 200;
@@ -8,7 +9,22 @@ export const myBookingsMax = 200;
 export async function getBooking(deps: Deps, userId: string, bookingId: string) {
   const booking = await deps.bookings.findBooking(bookingId);
   if (!booking || booking.userId !== userId) throw new DomainError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
-  return bookingView(booking, await deps.events.seatDetails(booking.eventId, booking.seatNos));
+  return viewWithRefunds(deps, booking);
+}
+
+/** A booking as its buyer sees it, whoever asks (the caller has checked they may). */
+export async function getBookingAs(deps: Deps, bookingId: string) {
+  const booking = await deps.bookings.findBooking(bookingId);
+  if (!booking) throw new DomainError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
+  return viewWithRefunds(deps, booking);
+}
+
+async function viewWithRefunds(deps: Deps, booking: BookingRecord) {
+  const [seats, refunds] = await Promise.all([
+    deps.events.seatDetails(booking.eventId, booking.seatNos),
+    booking.status === 'confirmed' ? Promise.resolve([]) : deps.ledger.refundsOfBooking(booking.id),
+  ]);
+  return bookingView(booking, seats, refunds);
 }
 
 export async function listMyBookings(deps: Deps, userId: string) {

@@ -22,9 +22,14 @@ import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts'
 import type { Deps } from './deps.ts';
 import type { BeginConfirmation, ConfirmRefusalReason } from './ports/bookings.ts';
 import type { StoredResponse } from './ports/idempotency.ts';
+import type { ChargeOutcome } from './ports/payments.ts';
 import type { ReservationRecord } from './ports/reservations.ts';
 import { admissionRequired, admittedEvent, finishShopping } from './waiting-room.ts';
+import { chargeIdentity, providerKeyFor, sendRefund, voidAttempt } from './payments.ts';
+import { getBooking } from './bookings.ts';
 import { bookingView } from './views.ts';
+
+export { providerKeyFor };
 
 export interface ConfirmInput {
   userId: string;
@@ -36,9 +41,12 @@ export interface ConfirmInput {
 }
 
 export interface ConfirmResult {
+  /** The booking, or (pending) the reservation with its payment's state. */
   booking: Record<string, unknown>;
   /** True when this answer was stored by an earlier request with the same key. */
   replayed: boolean;
+  /** The payment is pending at the provider (202): its webhook books or releases. */
+  pending?: boolean;
 }
 
 export const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
@@ -52,14 +60,6 @@ function confirmRequestHash(reservationId: string, paymentMethod: string): strin
 /** Names the confirming request (user, key, body) unambiguously: a user id may hold ':'. */
 function payerKeyFor(userId: string, key: string, requestHash: string): string {
   return sha256(['boxoffice-payer', userId, key, requestHash]);
-}
-
-/**
- * The provider's idempotency key: one per reservation and payment attempt, so whichever
- * confirmation pays (another key, a takeover, a retry), the provider makes one charge.
- */
-export function providerKeyFor(reservationId: string, attempt: number): string {
-  return sha256(['boxoffice-reservation-payment', reservationId, attempt]);
 }
 
 export async function confirmReservation(deps: Deps, input: ConfirmInput): Promise<ConfirmResult> {
@@ -95,11 +95,20 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     case 'in_flight':
       throw inFlight();
     case 'replay':
-      return answer(begun.response, true);
+      return replay(deps, input.userId, begun.response);
     case 'busy':
       // Another confirmation (another key) is paying for this hold right now. Nothing is
       // stored: this key may be retried once that payment has ended.
       throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
+    case 'booked': {
+      // The charge this key made booked after its first holder stopped (the webhook did it).
+      const response: StoredResponse = {
+        kind: 'booking',
+        body: await getBooking(deps, input.userId, begun.bookingId),
+      };
+      if (!(await deps.idempotency.completeIdempotencyKey(begun.lease, response))) throw inFlight();
+      return answer(response, false);
+    }
     case 'refuse':
     case 'started':
       break;
@@ -128,7 +137,34 @@ function answer(response: StoredResponse, replayed: boolean): ConfirmResult {
   if (response.kind === 'error') {
     throw new DomainError(response.code as DomainError['code'], response.detail, { ...response.extensions, replayed });
   }
-  return { booking: response.body, replayed };
+  return { booking: response.body, replayed, ...(response.kind === 'pending' ? { pending: true } : {}) };
+}
+
+/**
+ * A stored answer again. A pending payment has moved on since: the answer is its state
+ * now (the booking once the webhook booked, a decline once the bank said no).
+ */
+async function replay(deps: Deps, userId: string, response: StoredResponse): Promise<ConfirmResult> {
+  if (response.kind !== 'pending') return answer(response, true);
+  const [payment, reservation] = await Promise.all([
+    deps.ledger.payment(response.reservationId, response.attempt),
+    deps.reservations.findReservation(response.reservationId),
+  ]);
+  if (reservation?.bookingId && payment?.status === 'succeeded') {
+    return { booking: await getBooking(deps, userId, reservation.bookingId), replayed: true };
+  }
+  if (payment?.status === 'failed' || payment?.status === 'voided') {
+    throw new DomainError('PAYMENT_DECLINED', 'the payment was not completed; the hold on these seats has ended', {
+      replayed: true,
+    });
+  }
+  if (payment?.status === 'succeeded') {
+    throw new DomainError('RESERVATION_EXPIRED', 'the hold on these seats ended before the payment completed', {
+      refunded: true,
+      replayed: true,
+    });
+  }
+  return answer(response, true);
 }
 
 type Refusal = Extract<StoredResponse, { kind: 'error' }>;
@@ -176,10 +212,9 @@ async function confirmClaimed(
   paymentMethod: string,
 ): Promise<StoredResponse> {
   const { lease, reservation } = begun;
-  /** Stores the answer if the lease still stands; then (and only then) refunds. */
-  const finish = async (response: StoredResponse, refundChargeId: string | null = null) => {
+  /** Stores the answer if the lease still stands (a refund or void comes only after). */
+  const finish = async (response: StoredResponse) => {
     if (!(await deps.idempotency.completeIdempotencyKey(lease, response))) throw inFlight();
-    if (refundChargeId) await refundUnbooked(deps, reservation.id, refundChargeId);
     return response;
   };
 
@@ -188,21 +223,15 @@ async function confirmClaimed(
     // charge (the provider dedupes by key: one at most) is refunded, or its key voided.
     const earlier = begun.refundableAttempt;
     const response = await finish(refusalFor(begun.reason, reservation, earlier !== null));
-    if (earlier !== null) await deps.payments.refundByKey(providerKeyFor(reservation.id, earlier));
+    if (earlier !== null) await voidAttempt(deps, reservation, earlier);
     return response;
   }
 
   const payment = { payerKey, attempt: begun.attempt };
   const payAndBook = async (): Promise<StoredResponse> => {
-    const charge = await deps.payments.charge({
-      idempotencyKey: providerKeyFor(reservation.id, begun.attempt),
-      amountCents: reservation.totalCents,
-      currency: reservation.currency,
-      paymentMethod,
-      description: `reservation ${reservation.id}`,
-    });
+    const charge = await deps.payments.charge({ ...chargeIdentity(reservation, begun.attempt), paymentMethod });
     if (charge.kind === 'declined') {
-      await deps.bookings.endDeclinedPayment(reservation.id, payerKey, begun.attempt);
+      await deps.bookings.endDeclinedPayment(reservation.id, payerKey, begun.attempt, charge.chargeId ?? null);
       // A charge that reached the provider after the hold ended finds its key voided (see
       // settleRefunds): the buyer is told the hold ended, not that the card was declined.
       const status = reservationStatusAt(reservation.status, reservation.expiresAtMs, deps.clock.nowMs());
@@ -213,6 +242,7 @@ async function confirmClaimed(
         }),
       );
     }
+    if (charge.kind === 'pending') return pending(charge);
     let outcome;
     try {
       // One round trip (shared in a batch): the charge, the booking and the answer.
@@ -227,7 +257,10 @@ async function confirmClaimed(
       });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }), charge.chargeId);
+      // Nothing was written: the charge is refunded by its key (the ledger records it).
+      const response = await finish(refusal(error.code, error.message, { ...error.extensions, refunded: true }));
+      await voidAttempt(deps, reservation, begun.attempt);
+      return response;
     }
     if (outcome.kind !== 'lease_lost') await deps.board.apply(reservation.eventId, outcome.changes);
     switch (outcome.kind) {
@@ -237,8 +270,60 @@ async function confirmClaimed(
         // The request that took the key over finishes with the same (deduped) charge.
         throw inFlight();
       case 'hold_lost':
-        await refundUnbooked(deps, reservation.id, charge.chargeId);
+        // Its refund was written with the refusal; sent now (the refund job retries it).
+        if (outcome.refundId) await sendRefund(deps, outcome.refundId);
         return outcome.response;
+    }
+  };
+
+  /** The bank asks the buyer for a step, or the payment is still processing: 202. */
+  const pending = async (charge: Extract<ChargeOutcome, { kind: 'pending' }>): Promise<StoredResponse> => {
+    const nowMs = deps.clock.nowMs();
+    const untilMs = Math.max(reservation.expiresAtMs, nowMs + deps.settings.paymentPendingGraceMs);
+    const response: StoredResponse = {
+      kind: 'pending',
+      reservationId: reservation.id,
+      attempt: begun.attempt,
+      body: {
+        reservation_id: reservation.id,
+        status: 'payment_pending',
+        expires_at: new Date(untilMs).toISOString(),
+        payment: {
+          payment_id: charge.chargeId,
+          status: charge.status,
+          ...(charge.clientSecret ? { client_secret: charge.clientSecret } : {}),
+          ...(charge.nextAction ? { next_action: charge.nextAction } : {}),
+        },
+      },
+    };
+    const recorded = await deps.ledger.recordPending({
+      lease,
+      reservationId: reservation.id,
+      payerKey,
+      attempt: begun.attempt,
+      chargeId: charge.chargeId,
+      status: charge.status,
+      nowMs,
+      untilMs,
+      response,
+    });
+    switch (recorded.kind) {
+      case 'pending':
+        await deps.board.apply(reservation.eventId, recorded.changes);
+        return response;
+      case 'lease_lost':
+        throw inFlight();
+      case 'booked': {
+        // The provider's webhook overtook this answer and booked with this charge.
+        const found = await deps.reservations.findReservation(reservation.id);
+        return finish({ kind: 'booking', body: await getBooking(deps, reservation.userId, found!.bookingId!) });
+      }
+      case 'hold_lost': {
+        const status = reservationStatusAt(reservation.status, reservation.expiresAtMs, nowMs);
+        const response = await finish(refusalFor(status === 'active' ? 'superseded' : status, reservation, true));
+        await voidAttempt(deps, reservation, begun.attempt);
+        return response;
+      }
     }
   };
   try {
@@ -254,17 +339,6 @@ async function confirmClaimed(
 }
 
 /**
- * Refunds a charge of this reservation unless it is the one that paid for its booking.
- * The payment attempts keep a booked charge out of every refund path; this is the last
- * guard, where a mistake would cost a buyer their paid seats.
- */
-async function refundUnbooked(deps: Pick<Deps, 'bookings' | 'payments'>, reservationId: string, chargeId: string) {
-  const booked = await deps.bookings.bookedCharge(reservationId);
-  if (booked === chargeId) throw new Error(`assertion: refusing to refund ${chargeId}, which paid for a booking`);
-  await deps.payments.refund(chargeId);
-}
-
-/**
  * Refunds every charge of reservations that ended (cancelled or expired) without a
  * booking, and every attempt before the paying one of a confirmed reservation (a payer
  * that was taken over). By provider key: a charge that has not reached the provider yet
@@ -274,7 +348,7 @@ async function refundUnbooked(deps: Pick<Deps, 'bookings' | 'payments'>, reserva
  * reservation do no harm.
  */
 export async function settleRefunds(
-  deps: Pick<Deps, 'bookings' | 'payments' | 'clock' | 'settings'>,
+  deps: Pick<Deps, 'bookings' | 'ledger' | 'payments' | 'clock' | 'settings' | 'board'>,
   batchSize: number,
 ): Promise<number> {
   const due = await deps.bookings.reservationsToSettle(
@@ -282,10 +356,13 @@ export async function settleRefunds(
     batchSize,
   );
   for (const reservation of due) {
-    for (let attempt = 0; attempt <= reservation.lastAttempt; attempt += 1) {
-      await deps.payments.refundByKey(providerKeyFor(reservation.id, attempt));
+    // The attempts whose outcome the ledger does not know; the one that booked is known.
+    let settled = true;
+    for (const payment of await deps.ledger.openAttempts(reservation.id, null)) {
+      const identity = { id: reservation.id, totalCents: payment.amountCents, currency: payment.currency };
+      if (!(await voidAttempt(deps, identity, payment.attempt))) settled = false;
     }
-    await deps.bookings.markRefundsSettled(reservation.id);
+    if (settled) await deps.bookings.markRefundsSettled(reservation.id);
   }
   return due.length;
 }

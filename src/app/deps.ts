@@ -4,6 +4,7 @@ import type { BookingStore } from './ports/bookings.ts';
 import type { DatabaseProbe } from './ports/database.ts';
 import type { EventStore } from './ports/events.ts';
 import type { IdempotencyStore } from './ports/idempotency.ts';
+import type { PaymentLedger } from './ports/ledger.ts';
 import type { ReservationStore } from './ports/reservations.ts';
 import type { CatalogCache, CatalogStore } from './ports/catalog.ts';
 import type { Clock } from './ports/clock.ts';
@@ -23,6 +24,12 @@ export interface Settings {
   queueStreamIntervalMs: number;
   /** GET …/seats: the largest event it lists, and how long a built list is shared. */
   seatList: { seatsMax: number; maxAgeMs: number };
+  /** A payment pending at the provider (3-D Secure, processing) keeps its hold this long. */
+  paymentPendingGraceMs: number;
+  /** Failed refunds are tried again after baseMs, doubling up to maxMs. */
+  refundRetry: { baseMs: number; maxMs: number };
+  /** Pending payments the webhooks said nothing of for this long are asked of the provider. */
+  reconcileAfterMs: number;
 }
 
 /** Everything a use case may touch, passed in: no use case reaches for a global. */
@@ -34,6 +41,8 @@ export interface Deps {
   idempotency: IdempotencyStore;
   /** Bookings and the payments that make them. */
   bookings: BookingStore;
+  /** Charges, refunds, pending payments and cancellations. */
+  ledger: PaymentLedger;
   database: DatabaseProbe;
   /** Venues, performers and search. */
   catalog: CatalogStore;

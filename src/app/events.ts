@@ -24,6 +24,18 @@ export interface CreateEventInput {
   price_tiers: PriceTier[];
   seat_map: { sections: SectionInput[] };
   waiting_room?: WaitingRoomInput;
+  refund_policy?: RefundPolicyInput | null;
+}
+
+/** As the API takes it; null (or absent at creation): buyers cannot cancel. */
+export interface RefundPolicyInput {
+  buyer_cancel_until_hours: number;
+  fee_percent?: number;
+}
+
+function refundPolicyOf(input: RefundPolicyInput | null | undefined) {
+  if (!input) return null;
+  return { buyerCancelUntilHours: input.buyer_cancel_until_hours, feePercent: input.fee_percent ?? 0 };
 }
 
 const invalid = (path: string, message: string, detail = `${path.slice(1)} ${message}`) =>
@@ -84,6 +96,7 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
     sections: input.seat_map.sections,
     seatMap,
     waitingRoom: input.waiting_room ? waitingRoomSettings(input.waiting_room, waitingRoomOff) : waitingRoomOff,
+    refundPolicy: refundPolicyOf(input.refund_policy),
     createdAtMs: deps.clock.nowMs(),
   });
   return { event_id: eventId, seat_count: seatMap.seatCount, status: input.status ?? 'published' };
@@ -103,6 +116,7 @@ export interface UpdateEventInput {
   price_tiers?: PriceTier[];
   seat_map?: { sections: SectionInput[] };
   waiting_room?: WaitingRoomInput;
+  refund_policy?: RefundPolicyInput | null;
 }
 
 // draft -> published -> cancelled; a draft may also be cancelled. Nothing comes back.
@@ -121,6 +135,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
     description: input.description,
     maxSeatsPerUser: input.max_seats_per_user,
     waitingRoom: input.waiting_room && waitingRoomSettings(input.waiting_room, event.waitingRoom),
+    refundPolicy: input.refund_policy === undefined ? undefined : refundPolicyOf(input.refund_policy),
   };
   if (input.status !== undefined) {
     const to = input.status;

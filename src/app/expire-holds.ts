@@ -1,7 +1,9 @@
 // The expiry sweeper. Reads are already correct without it (lazy expiry); it finalizes
 // reservations and clears seat rows so the database tells the truth to anyone reading it.
+import { runEventCancellations } from './cancellations.ts';
 import { settleRefunds } from './confirm-reservation.ts';
 import type { Deps } from './deps.ts';
+import { reconcilePendingPayments, sendDueRefunds } from './payments.ts';
 
 export async function expireDueHolds(
   deps: Pick<Deps, 'reservations' | 'clock' | 'board'>,
@@ -33,12 +35,21 @@ export interface Sweeper {
 }
 
 /**
- * Every intervalMs: ends due holds, refunds charges of reservations that ended without a
- * booking, forgets old Idempotency-Keys. Errors are reported, never fatal.
+ * Every intervalMs: ends due holds, voids or refunds the payment attempts of reservations
+ * that ended without a booking, sends due refunds (new, or retried after a failure), asks
+ * the provider about pending payments its webhooks were quiet on, steps the cancellation
+ * jobs of cancelled events, forgets old Idempotency-Keys. Errors are reported, never fatal.
  */
 export function startSweeper(
   deps: Deps,
-  options: { intervalMs: number; batchSize: number; keyRetentionMs: number; onError: (error: unknown) => void },
+  options: {
+    intervalMs: number;
+    batchSize: number;
+    keyRetentionMs: number;
+    onError: (error: unknown) => void;
+    /** After each sweep (the runtime refreshes its figures). */
+    afterSweep?: () => Promise<void>;
+  },
 ): Sweeper {
   let running: Promise<unknown> | null = null;
   let stopped = false;
@@ -46,7 +57,11 @@ export function startSweeper(
     if (stopped || running) return; // a slow sweep is never stacked behind another
     running = expireDueHolds(deps, options.batchSize)
       .then(() => settleRefunds(deps, options.batchSize))
+      .then(() => sendDueRefunds(deps, options.batchSize))
+      .then(() => reconcilePendingPayments(deps, deps.settings.reconcileAfterMs, options.batchSize))
+      .then(() => runEventCancellations(deps, options.batchSize))
       .then(() => purgeOldIdempotencyKeys(deps, options.keyRetentionMs, options.batchSize))
+      .then(() => options.afterSweep?.())
       .catch(options.onError)
       .finally(() => {
         running = null;

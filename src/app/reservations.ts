@@ -13,8 +13,14 @@ export async function requireOwnReservation(deps: Deps, userId: string, reservat
 
 export async function getReservation(deps: Deps, userId: string, reservationId: string) {
   const reservation = await requireOwnReservation(deps, userId, reservationId);
-  const seats = await deps.events.seatDetails(reservation.eventId, reservation.seatNos);
-  return reservationView(reservation, seats, deps.clock.nowMs());
+  const [seats, payment] = await Promise.all([
+    deps.events.seatDetails(reservation.eventId, reservation.seatNos),
+    deps.ledger.latestPayment(reservation.id),
+  ]);
+  return {
+    ...reservationView(reservation, seats, deps.clock.nowMs()),
+    ...(payment ? { payment_status: payment.status } : {}),
+  };
 }
 
 /** Frees the seats at once. Cancelling an ended hold is a no-op; a confirmed one is refused. */

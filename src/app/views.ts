@@ -6,6 +6,7 @@ import { waitingRoomView } from '../domain/waiting-room.ts';
 import type { BookingRecord } from './ports/bookings.ts';
 import type { PerformerRecord, VenueRecord } from './ports/catalog.ts';
 import type { EventRecord, SeatCounts, SeatDetail } from './ports/events.ts';
+import type { RefundRecord } from './ports/ledger.ts';
 import type { ReservationRecord } from './ports/reservations.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -34,16 +35,30 @@ export function reservationView(reservation: ReservationRecord, seats: SeatDetai
   };
 }
 
-export function bookingView(booking: BookingRecord, seats: SeatDetail[]) {
+export function bookingView(booking: BookingRecord, seats: SeatDetail[], refunds: RefundRecord[] = []) {
   return {
     booking_id: booking.id,
     reservation_id: booking.reservationId,
     event_id: booking.eventId,
-    status: 'confirmed' as const,
+    status: booking.status,
     seats: seats.map(seatView),
     total_cents: booking.totalCents,
     currency: booking.currency,
     created_at: iso(booking.createdAtMs),
+    refunds: refunds.map(refundView),
+  };
+}
+
+export function refundView(refund: RefundRecord) {
+  return {
+    refund_id: refund.id,
+    amount_cents: refund.amountCents,
+    fee_cents: refund.feeCents,
+    seat_ids: refund.seatNos.map(seatIdOf),
+    reason: refund.reason,
+    // A refund that failed is retried: to the buyer it is still on its way.
+    status: refund.status,
+    created_at: iso(refund.createdAtMs),
   };
 }
 
@@ -75,6 +90,10 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
     description: event.description,
     max_seats_per_user: event.maxSeatsPerUser,
     waiting_room: waitingRoomView(event.waitingRoom),
+    refund_policy: event.refundPolicy && {
+      buyer_cancel_until_hours: event.refundPolicy.buyerCancelUntilHours,
+      fee_percent: event.refundPolicy.feePercent,
+    },
     on_sale: nowMs >= event.saleOpensAtMs,
     price_tiers: event.priceTiers,
     sections: event.sections,

@@ -37,6 +37,11 @@ export const ErrorCodes = [
   'OVERLOADED',
   'TOO_MANY_STREAMS',
   'SEAT_LIST_TOO_LARGE',
+  'REFUND_WINDOW_CLOSED',
+  'SEATS_NOT_IN_BOOKING',
+  'WEBHOOK_SIGNATURE_INVALID',
+  'PAYMENT_NOT_FOUND',
+  'CANCELLATION_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

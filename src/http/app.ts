@@ -10,6 +10,7 @@ import { type Authenticator, registerAuth } from './plugins/auth.ts';
 import { registerQuietConnectionClose } from './plugins/quiet-connections.ts';
 import { answerClientError, registerConnectionLimit } from './plugins/connections.ts';
 import { registerMetrics } from './plugins/metrics.ts';
+import { paymentRoutes } from './routes/payments.ts';
 import { type NotFoundFallback, registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { registerWebApp, wantsAppPage } from './plugins/web-app.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -151,6 +152,7 @@ export async function buildApp(options: AppOptions) {
   });
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
+  paymentRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;

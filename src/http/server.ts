@@ -44,6 +44,7 @@ async function startWorker(config: Config) {
     batchSize: config.SWEEP_BATCH_SIZE,
     keyRetentionMs: config.IDEMPOTENCY_KEY_RETENTION_HOURS * 3_600_000,
     onError: (error) => app.log.error({ err: error }, 'expiry sweep failed'),
+    afterSweep: runtime.refreshFailingRefunds,
   });
   const admitter = startAdmitter(runtime.deps, {
     ...runtime.deps.settings.admitter,

@@ -58,9 +58,10 @@ interface BookingRow {
   total_cents: number;
   currency: string;
   created_at: Date;
+  status: BookingRecord['status'];
 }
 
-const bookingColumns = 'id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, created_at';
+const bookingColumns = 'id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, created_at, status';
 
 function toBooking(row: BookingRow): BookingRecord {
   return {
@@ -72,11 +73,13 @@ function toBooking(row: BookingRow): BookingRecord {
     totalCents: row.total_cents,
     currency: row.currency,
     createdAtMs: row.created_at.getTime(),
+    status: row.status,
   };
 }
 
 interface BeginRow {
-  out_kind: 'not_found' | 'admission_required' | 'mismatch' | 'in_flight' | 'replay' | 'busy' | 'refuse' | 'started';
+  out_kind:
+    'not_found' | 'admission_required' | 'mismatch' | 'in_flight' | 'replay' | 'busy' | 'refuse' | 'booked' | 'started';
   out_reason: ConfirmRefusalReason | null;
   out_response: StoredResponse | null;
   out_attempt: number | null;
@@ -97,6 +100,7 @@ interface ConfirmRow {
   out_kind: 'confirmed' | 'hold_lost' | 'lease_lost';
   out_response: StoredResponse;
   out_changes: [number, number, 'booked' | 'available'][];
+  out_refund: string | null;
 }
 
 /** A timestamptz as it comes back: a Date alone, or text inside a batch's JSON. */
@@ -200,6 +204,7 @@ export class PostgresBookingStore implements BookingStore {
       case 'replay':
         return { kind: row.out_kind, response: row.out_response! };
       case 'refuse':
+      case 'booked':
       case 'started': {
         const claimed = {
           lease: { userId: command.userId, key: command.key, lease: command.lease },
@@ -219,6 +224,9 @@ export class PostgresBookingStore implements BookingStore {
           waitingRoom: row.out_waiting_room === true,
           refundableAttempt: row.out_refundable_attempt,
         };
+        if (row.out_kind === 'booked') {
+          return { kind: 'booked', bookingId: row.out_booking!, ...claimed };
+        }
         if (row.out_kind === 'refuse') {
           const reason = row.out_reason!;
           const status = reason === 'event_cancelled' || reason === 'superseded' ? 'active' : reason;
@@ -248,6 +256,7 @@ export class PostgresBookingStore implements BookingStore {
       totalCents: reservation.totalCents,
       currency: reservation.currency,
       createdAtMs: nowMs,
+      status: 'confirmed',
     };
     const refusals = Object.fromEntries(
       (['expired', 'cancelled', 'confirmed', 'event_cancelled', 'superseded'] as const).map((status) => [
@@ -286,7 +295,12 @@ export class PostgresBookingStore implements BookingStore {
       expiresAtMs: null,
     }));
     if (kind === 'lease_lost') return { kind };
-    if (kind === 'hold_lost') return { kind, response, changes };
+    if (kind === 'hold_lost') return { kind, response, changes, refundId: row.out_refund };
+    // Booked by the provider's webhook first (with this charge): that booking.
+    if (response.kind === 'booking' && response.body.booking_id !== booking.id) {
+      booking.id = String(response.body.booking_id);
+      booking.createdAtMs = Date.parse(String(response.body.created_at));
+    }
     return { kind, booking, response, changes };
   }
 
@@ -298,11 +312,15 @@ export class PostgresBookingStore implements BookingStore {
     );
   }
 
-  async endDeclinedPayment(reservationId: string, payerKey: string, attempt: number): Promise<void> {
+  async endDeclinedPayment(reservationId: string, payerKey: string, attempt: number, chargeId: string | null) {
     await this.db.query(
-      `UPDATE reservations SET paying_key = NULL, paying_since = NULL, payment_attempt = payment_attempt + 1
+      `WITH failed AS (
+         UPDATE payments SET status = 'failed', charge_id = coalesce(charge_id, $4), updated_at = now()
+         WHERE reservation_id = $1 AND attempt = $3 AND status IN ('started', 'requires_action', 'processing')
+       )
+       UPDATE reservations SET paying_key = NULL, paying_since = NULL, payment_attempt = payment_attempt + 1
        WHERE id = $1 AND paying_key = $2 AND payment_attempt = $3`,
-      [reservationId, payerKey, attempt],
+      [reservationId, payerKey, attempt, chargeId],
     );
   }
 
@@ -319,14 +337,6 @@ export class PostgresBookingStore implements BookingStore {
       [ts(endedBeforeMs), limit],
     );
     return rows.map((row) => ({ id: row.id, lastAttempt: row.last_attempt }));
-  }
-
-  async bookedCharge(reservationId: string): Promise<string | null> {
-    const { rows } = await this.db.query<{ charge_id: string }>(
-      'SELECT charge_id FROM bookings WHERE reservation_id = $1',
-      [reservationId],
-    );
-    return rows[0]?.charge_id ?? null;
   }
 
   async markRefundsSettled(reservationId: string): Promise<void> {

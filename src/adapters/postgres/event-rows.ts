@@ -1,7 +1,7 @@
 // Events as rows: the columns, and the mapping to EventRecord. Shared by the event store
 // (reads and writes one event) and the catalog store (lists and searches them).
 import { waitingRoomOff, type WaitingRoomSettings } from '../../domain/waiting-room.ts';
-import type { EventRecord } from '../../app/ports/events.ts';
+import type { EventRecord, RefundPolicy } from '../../app/ports/events.ts';
 
 export interface EventRow {
   id: string;
@@ -26,6 +26,14 @@ export interface EventRow {
   updated_at: Date;
   performers: { id: string; name: string }[];
   waiting_room: StoredWaitingRoom;
+  refund_policy: { buyer_cancel_until_hours: number; fee_percent: number } | null;
+}
+
+/** The refund_policy column: snake_case, as the API shows it. */
+export function storedRefundPolicy(policy: RefundPolicy | null): string | null {
+  return policy
+    ? JSON.stringify({ buyer_cancel_until_hours: policy.buyerCancelUntilHours, fee_percent: policy.feePercent })
+    : null;
 }
 
 /** The waiting_room column: snake_case, as the API shows it; absent members take defaults. */
@@ -59,12 +67,12 @@ function toWaitingRoom(stored: StoredWaitingRoom): WaitingRoomSettings {
 
 export const eventInsertColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
   max_seats_per_user, currency, price_tiers, sections, seat_count, created_at, status, description, venue_id,
-  price_min_cents, price_max_cents, updated_at, waiting_room`;
+  price_min_cents, price_max_cents, updated_at, waiting_room, refund_policy`;
 
 /** Every column of an EventRow, for a query over `events e`. */
 export const eventColumns = `e.id, e.organizer_id, e.name, e.category, e.starts_at, e.venue_name, e.venue_city,
   e.sale_opens_at, e.max_seats_per_user, e.currency, e.price_tiers, e.sections, e.seat_count, e.created_at,
-  e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at, e.waiting_room,
+  e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at, e.waiting_room, e.refund_policy,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'name', p.name) ORDER BY ep.position), '[]')
    FROM event_performers ep JOIN performers p ON p.id = ep.performer_id WHERE ep.event_id = e.id) AS performers`;
 
@@ -91,6 +99,12 @@ export function toEvent(row: EventRow): EventRecord {
     sections: row.sections,
     seatCount: row.seat_count,
     waitingRoom: toWaitingRoom(row.waiting_room),
+    refundPolicy: row.refund_policy
+      ? {
+          buyerCancelUntilHours: row.refund_policy.buyer_cancel_until_hours,
+          feePercent: row.refund_policy.fee_percent,
+        }
+      : null,
     createdAtMs: row.created_at.getTime(),
   };
 }

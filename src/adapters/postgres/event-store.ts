@@ -17,7 +17,14 @@ import type {
   SeatState,
 } from '../../app/ports/events.ts';
 import type { Database } from './database.ts';
-import { eventColumns, eventInsertColumns, type EventRow, storedWaitingRoom, toEvent } from './event-rows.ts';
+import {
+  eventColumns,
+  eventInsertColumns,
+  type EventRow,
+  storedRefundPolicy,
+  storedWaitingRoom,
+  toEvent,
+} from './event-rows.ts';
 import { seatHeldSql, seatStatusSql } from './seat-status.ts';
 import { type Executor, Params, ts } from './sql.ts';
 
@@ -106,7 +113,7 @@ export class PostgresEventStore implements EventStore {
       const prices = event.priceTiers.map((tier) => tier.price_cents);
       await tx.query(
         `INSERT INTO events (${eventInsertColumns})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14, $20)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14, $20, $21)`,
         [
           id,
           event.organizerId,
@@ -128,6 +135,7 @@ export class PostgresEventStore implements EventStore {
           Math.min(...prices),
           Math.max(...prices),
           storedWaitingRoom(event.waitingRoom),
+          storedRefundPolicy(event.refundPolicy),
         ],
       );
       await insertSeats(tx, id, event.seatMap.rows);
@@ -164,6 +172,7 @@ export class PostgresEventStore implements EventStore {
         if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
         if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
         if (patch.waitingRoom !== undefined) set('waiting_room', storedWaitingRoom(patch.waitingRoom));
+        if (patch.refundPolicy !== undefined) set('refund_policy', storedRefundPolicy(patch.refundPolicy));
         if (patch.status !== undefined) set('status', patch.status.to);
         if (patch.venue !== undefined) {
           set('venue_name', patch.venue.name);

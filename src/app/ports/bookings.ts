@@ -10,10 +10,13 @@ export interface BookingRecord {
   reservationId: string;
   eventId: string;
   userId: string;
+  /** The seats it still holds (cancelled seats leave it). */
   seatNos: number[];
+  /** What was paid for it. */
   totalCents: number;
   currency: string;
   createdAtMs: number;
+  status: 'confirmed' | 'partially_cancelled' | 'cancelled';
 }
 
 export interface ConfirmCommand {
@@ -43,7 +46,7 @@ export type ConfirmOutcome =
    * This charge did not book (the hold was gone, the event cancelled, or another payer took
    * over); the refusal is stored under the key, the charge is to be refunded.
    */
-  | { kind: 'hold_lost'; response: StoredResponse; changes: SeatState[] }
+  | { kind: 'hold_lost'; response: StoredResponse; changes: SeatState[]; refundId: string | null }
   /** Another request took the key over: it, not this one, finishes (with the same charge). */
   | { kind: 'lease_lost' };
 
@@ -88,6 +91,8 @@ export type BeginConfirmation =
   | { kind: 'busy' }
   /** Claimed: the hold ended or the event was cancelled; the refusal is to be stored. */
   | ({ kind: 'refuse'; reason: ConfirmRefusalReason } & ClaimedConfirmation)
+  /** Claimed: the attempt this key began booked meanwhile (by the provider's webhook). */
+  | ({ kind: 'booked'; bookingId: string } & ClaimedConfirmation)
   /** Claimed and marked as paying: charge under this attempt's provider key. */
   | ({ kind: 'started'; attempt: number; seats: SeatDetail[] } & ClaimedConfirmation);
 
@@ -115,8 +120,11 @@ export interface BookingStore {
    * continue under the same attempt (and so, at the provider, with the same charge).
    */
   releasePayment(reservationId: string, payerKey: string, attempt: number): Promise<void>;
-  /** After a decline: clears the marker and moves to the next payment attempt (if still this payer's). */
-  endDeclinedPayment(reservationId: string, payerKey: string, attempt: number): Promise<void>;
+  /**
+   * After a decline: the attempt's payment failed (ledger); clears the marker and moves to
+   * the next payment attempt (if still this payer's).
+   */
+  endDeclinedPayment(reservationId: string, payerKey: string, attempt: number, chargeId: string | null): Promise<void>;
   /**
    * Reservations that ended before endedBeforeMs with charges to refund, not yet settled:
    * cancelled or expired ones that started paying (every attempt), and confirmed ones paid
@@ -124,8 +132,6 @@ export interface BookingStore {
    */
   reservationsToSettle(endedBeforeMs: number, limit: number): Promise<ReservationToSettle[]>;
   markRefundsSettled(reservationId: string): Promise<void>;
-  /** The charge that paid for the reservation's booking, if it has one. */
-  bookedCharge(reservationId: string): Promise<string | null>;
 
   findBooking(bookingId: string): Promise<BookingRecord | null>;
   listBookings(userId: string, limit: number): Promise<BookingRecord[]>;

@@ -28,7 +28,16 @@ interface EventFields {
   priceTiers: PriceTier[];
   sections: SectionInput[];
   waitingRoom: WaitingRoomSettings;
+  /** Whether and until when buyers may cancel, and the fee kept; null: they may not. */
+  refundPolicy: RefundPolicy | null;
   createdAtMs: number;
+}
+
+export interface RefundPolicy {
+  /** Buyers may cancel until this many hours before the event starts. */
+  buyerCancelUntilHours: number;
+  /** Kept from each refund, 0–100. */
+  feePercent: number;
 }
 
 export interface NewEvent extends EventFields {
@@ -86,6 +95,7 @@ export interface EventPatch {
   saleOpensAtMs?: number;
   maxSeatsPerUser?: number;
   waitingRoom?: WaitingRoomSettings;
+  refundPolicy?: RefundPolicy | null;
   /** The new status, and the statuses it may be reached from (checked under the row lock). */
   status?: { to: EventStatus; from: EventStatus[] };
   venue?: Venue;

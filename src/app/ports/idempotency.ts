@@ -4,6 +4,8 @@
 /** What a confirmation answered, kept under its idempotency key and replayed verbatim. */
 export type StoredResponse =
   | { kind: 'booking'; body: Record<string, unknown> }
+  /** 202: the payment is pending at the provider; a replay answers with its state then. */
+  | { kind: 'pending'; body: Record<string, unknown>; reservationId: string; attempt: number }
   | { kind: 'error'; code: string; detail: string; extensions: Record<string, unknown> };
 
 export interface IdempotencyKeyRef {

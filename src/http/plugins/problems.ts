@@ -39,6 +39,11 @@ const statusByCode: Record<ErrorCode, number> = {
   OVERLOADED: 503,
   TOO_MANY_STREAMS: 429,
   SEAT_LIST_TOO_LARGE: 409,
+  REFUND_WINDOW_CLOSED: 409,
+  SEATS_NOT_IN_BOOKING: 409,
+  WEBHOOK_SIGNATURE_INVALID: 400,
+  PAYMENT_NOT_FOUND: 404,
+  CANCELLATION_NOT_FOUND: 404,
 };
 
 const titles: Record<number, string> = {

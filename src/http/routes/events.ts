@@ -81,6 +81,25 @@ const WaitingRoomBody = Type.Object(
   { ...strict, description: 'members left out keep their current (or default) values' },
 );
 
+const RefundPolicyBody = Type.Object(
+  {
+    buyer_cancel_until_hours: Type.Integer({
+      minimum: 0,
+      maximum: 8_760,
+      description: 'buyers may cancel until this many hours before the event starts',
+    }),
+    fee_percent: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: 'kept from each buyer refund (default 0)' }),
+    ),
+  },
+  strict,
+);
+
+const RefundPolicy = Type.Union([
+  Type.Object({ buyer_cancel_until_hours: Type.Integer(), fee_percent: Type.Number() }),
+  Type.Null(),
+]);
+
 const WaitingRoom = Type.Object({
   enabled: Type.Boolean(),
   admit_per_minute: Type.Integer(),
@@ -121,6 +140,9 @@ const CreateEventBody = Type.Object(
     price_tiers: PriceTiers,
     seat_map: SeatMapBody,
     waiting_room: Type.Optional(WaitingRoomBody),
+    refund_policy: Type.Optional(
+      Type.Union([RefundPolicyBody, Type.Null()], { description: 'absent or null: buyers cannot cancel' }),
+    ),
   },
   strict,
 );
@@ -144,6 +166,9 @@ const UpdateEventBody = Type.Object(
     price_tiers: Type.Optional(PriceTiers),
     seat_map: Type.Optional(SeatMapBody),
     waiting_room: Type.Optional(WaitingRoomBody),
+    refund_policy: Type.Optional(
+      Type.Union([RefundPolicyBody, Type.Null()], { description: 'absent or null: buyers cannot cancel' }),
+    ),
   },
   { ...strict, minProperties: 1 },
 );
@@ -175,6 +200,7 @@ const EventDetail = Type.Object({
   description: Type.String(),
   max_seats_per_user: Type.Integer(),
   waiting_room: WaitingRoom,
+  refund_policy: RefundPolicy,
   on_sale: Type.Boolean(),
   price_tiers: Type.Array(
     Type.Object({ id: Type.String(), name: Type.String(), price_cents: Type.Integer(), currency: Type.String() }),

@@ -23,17 +23,62 @@ export const Reservation = Type.Object({
   total_cents: Type.Integer(),
   currency: Type.String(),
   booking_id: Type.Union([Type.String(), Type.Null()]),
+  payment_status: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('started'),
+        Type.Literal('requires_action'),
+        Type.Literal('processing'),
+        Type.Literal('succeeded'),
+        Type.Literal('failed'),
+        Type.Literal('voided'),
+      ],
+      { description: "the latest payment attempt's state; absent before any" },
+    ),
+  ),
 });
 
-const Booking = Type.Object({
+export const Refund = Type.Object({
+  refund_id: Type.String(),
+  amount_cents: Type.Integer(),
+  fee_cents: Type.Integer({ description: 'kept under the refund policy' }),
+  seat_ids: Type.Array(Type.String()),
+  reason: Type.Union([
+    Type.Literal('buyer_cancelled'),
+    Type.Literal('organizer'),
+    Type.Literal('event_cancelled'),
+    Type.Literal('hold_lost'),
+  ]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')], {
+    description: 'failed: the provider refused; it is tried again',
+  }),
+  created_at: Type.String(),
+});
+
+export const Booking = Type.Object({
   booking_id: Type.String(),
   reservation_id: Type.String(),
   event_id: Type.String(),
-  status: Type.Literal('confirmed'),
-  seats: Type.Array(Seat),
-  total_cents: Type.Integer(),
+  status: Type.Union([Type.Literal('confirmed'), Type.Literal('partially_cancelled'), Type.Literal('cancelled')]),
+  seats: Type.Array(Seat, { description: 'the seats it still holds' }),
+  total_cents: Type.Integer({ description: 'what was paid' }),
   currency: Type.String(),
   created_at: Type.String(),
+  refunds: Type.Optional(Type.Array(Refund)),
+});
+
+const PendingPayment = Type.Object({
+  reservation_id: Type.String(),
+  status: Type.Literal('payment_pending'),
+  expires_at: Type.String({ description: 'the hold is kept until then while the payment is pending' }),
+  payment: Type.Object({
+    payment_id: Type.String(),
+    status: Type.Union([Type.Literal('requires_action'), Type.Literal('processing')]),
+    client_secret: Type.Optional(Type.String()),
+    next_action: Type.Optional(
+      Type.Object({ type: Type.Literal('redirect_to_url'), url: Type.String({ description: "the bank's page" }) }),
+    ),
+  }),
 });
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
@@ -70,7 +115,10 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
           'after a purchase that leaves you no other hold of the event it is spent): else 403 ADMISSION_REQUIRED. ' +
           'A hold on an event cancelled since, before or while paying, is not booked: 409 EVENT_CANCELLED (a charge ' +
           'made meanwhile is refunded, refunded: true). When another confirmation took the payment over while this ' +
-          'one was paying: 409 PAYMENT_IN_PROGRESS with refunded: true (that confirmation pays).',
+          'one was paying: 409 PAYMENT_IN_PROGRESS with refunded: true (that confirmation pays). When the bank ' +
+          'asks the buyer for a step (3-D Secure) or the payment is still processing: 202 payment_pending; the ' +
+          "hold is kept while it is pending, and the provider's webhook books it (or releases it). A retry with " +
+          'the same key answers the state then: 201 once booked, 402 once failed, 202 while pending.',
         security: bearerAuth,
         params: ReservationParams,
         headers: Type.Object({
@@ -80,10 +128,15 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
           ),
         }),
         body: Type.Object(
-          { payment_method: Text(1, 100, { description: 'test provider: pm_card_visa, pm_card_chargeDeclined' }) },
+          {
+            payment_method: Text(1, 100, {
+              description:
+                'test provider: pm_card_visa, pm_card_chargeDeclined, pm_card_threeDSecure2Required, pm_card_processing',
+            }),
+          },
           { additionalProperties: false },
         ),
-        response: responses({ 201: Booking }),
+        response: responses({ 201: Booking, 202: PendingPayment }),
       },
     },
     async (request, reply) => {
@@ -96,7 +149,8 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
         admissionToken: request.headers['x-admission-token'],
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      // A stored answer (JSON from the idempotency table) has the shape bookingView gave it.
+      // A stored answer (JSON from the idempotency table) has the shape the use case gave it.
+      if (result.pending) return reply.code(202).send(result.booking as Static<typeof PendingPayment>);
       return reply.code(201).send(result.booking as Static<typeof Booking>);
     },
   );
