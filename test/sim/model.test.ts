@@ -283,6 +283,7 @@ class Confirm implements Command {
           total_cents: totalOf(r.seats),
           currency: 'USD',
           created_at: iso(m.now),
+          refunds: [],
         },
         context,
       );
