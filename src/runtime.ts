@@ -201,9 +201,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const writeBatching = { windowMs: config.WRITE_BATCH_WINDOW_MS, max: config.WRITE_BATCH_MAX };
   const reservations = new PostgresReservationStore(db, writeBatching);
   const bookings = new PostgresBookingStore(db, writeBatching);
-  const ledger = new PostgresPaymentLedger(db);
-  const batchStats = () => ({ ...reservations.batchStats(), ...bookings.batchStats() });
-  const gauges: RuntimeGauge[] = (['holds', 'begins', 'confirms'] as const).flatMap((kind) => [
+  const ledger = new PostgresPaymentLedger(db, writeBatching);
+  const batchStats = () => ({ ...reservations.batchStats(), ...bookings.batchStats(), ...ledger.batchStats() });
+  const gauges: RuntimeGauge[] = (['holds', 'begins', 'confirms', 'settles'] as const).flatMap((kind) => [
     {
       name: `write_batches_${kind}_total`,
       help: `Batch statements (group commit) sent for ${kind}; a request sent alone counts as one`,

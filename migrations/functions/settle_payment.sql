@@ -14,12 +14,13 @@
 --   on it is released ('released', out_changes). A success already recorded is never undone.
 -- - 'requires_action' / 'processing': recorded while the payment is still open.
 -- 'unknown': no such payment (not ours, or its attempt never began).
+-- out_event: the reservation's event (null for a duplicate).
 -- Locks: the reservation, then the payment, then (booking) the event and seats.
 
 CREATE FUNCTION settle_payment(
   p_event text, p_event_type text, p_reservation uuid, p_attempt integer, p_charge text, p_outcome text,
   p_now timestamptz, p_booking uuid)
-RETURNS TABLE (out_kind text, out_booking uuid, out_refund uuid, out_changes jsonb)
+RETURNS TABLE (out_kind text, out_booking uuid, out_refund uuid, out_changes jsonb, out_event uuid)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   r reservations%ROWTYPE;
@@ -31,42 +32,42 @@ BEGIN
     INSERT INTO provider_events (id, type, charge_id, received_at) VALUES (p_event, p_event_type, p_charge, p_now)
     ON CONFLICT (id) DO NOTHING;
     IF NOT FOUND THEN
-      RETURN QUERY SELECT 'duplicate', NULL::uuid, NULL::uuid, '[]'::jsonb;
+      RETURN QUERY SELECT 'duplicate', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
       RETURN;
     END IF;
   END IF;
   SELECT * INTO r FROM reservations WHERE id = p_reservation FOR UPDATE;
   SELECT * INTO p FROM payments WHERE reservation_id = p_reservation AND attempt = p_attempt FOR UPDATE;
   IF NOT FOUND OR (p.charge_id IS NOT NULL AND p.charge_id <> p_charge) THEN
-    RETURN QUERY SELECT 'unknown', NULL::uuid, NULL::uuid, '[]'::jsonb;
+    RETURN QUERY SELECT 'unknown', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
     RETURN;
   END IF;
 
   IF p_outcome = 'succeeded' THEN
     IF p.status = 'succeeded' THEN
       RETURN QUERY SELECT 'unchanged', (SELECT bk.id FROM bookings bk WHERE bk.charge_id = p_charge), NULL::uuid,
-        '[]'::jsonb;
+        '[]'::jsonb, r.event_id;
       RETURN;
     END IF;
     SELECT * INTO b FROM book_reservation(r, NULL, p_attempt, p_booking, p_charge, p_now);
     IF b.out_result = 'already_booked' THEN
-      RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb;
+      RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
     ELSIF b.out_result = 'booked' THEN
       -- The buyer's key still says "pending": its replay reads the booking (see the app).
-      RETURN QUERY SELECT 'booked', p_booking, NULL::uuid, b.out_changes;
+      RETURN QUERY SELECT 'booked', p_booking, NULL::uuid, b.out_changes, r.event_id;
     ELSE
-      RETURN QUERY SELECT 'refund', NULL::uuid, b.out_refund, b.out_changes;
+      RETURN QUERY SELECT 'refund', NULL::uuid, b.out_refund, b.out_changes, r.event_id;
     END IF;
     RETURN;
   END IF;
 
   IF p.status IN ('succeeded', 'failed', 'voided') THEN
-    RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb;
+    RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
     RETURN;
   END IF;
   IF p_outcome IN ('requires_action', 'processing') THEN
     UPDATE payments SET status = p_outcome, charge_id = p_charge, updated_at = p_now WHERE id = p.id;
-    RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb;
+    RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
     RETURN;
   END IF;
   UPDATE payments SET status = CASE WHEN p_outcome = 'canceled' THEN 'voided' ELSE 'failed' END,
@@ -83,9 +84,9 @@ BEGIN
       RETURNING s.seat_no, s.version)
     SELECT coalesce(jsonb_agg(jsonb_build_array(freed.seat_no, freed.version, 'available')), '[]') INTO v_changes
     FROM freed;
-    RETURN QUERY SELECT 'released', NULL::uuid, NULL::uuid, v_changes;
+    RETURN QUERY SELECT 'released', NULL::uuid, NULL::uuid, v_changes, r.event_id;
     RETURN;
   END IF;
-  RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb;
+  RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
 END
 $$;

@@ -21,6 +21,7 @@ import type {
 import type { VoidOutcome } from '../../app/ports/payments.ts';
 import type { Database } from './database.ts';
 import { ts } from './sql.ts';
+import { type BatchSettings, queryBatch, WriteBatcher } from './write-batcher.ts';
 
 type ChangeRow = [number, number, 'booked' | 'available' | 'held', string?];
 
@@ -98,8 +99,63 @@ function toRefund(row: RefundRow): RefundRecord {
   };
 }
 
+/** settle_payment()'s arguments, as one element of settle_payments()' array. */
+interface SettleRequest {
+  event: string | null;
+  event_type: string;
+  reservation: string;
+  attempt: number;
+  charge: string;
+  outcome: string;
+  now: string;
+  booking: string;
+}
+
+interface SettleRow {
+  out_kind: SettleOutcome['kind'];
+  out_booking: string | null;
+  out_refund: string | null;
+  out_changes: ChangeRow[];
+  out_event: string | null;
+}
+
+/** The same lock order in every batch: by reservation, then attempt. */
+const byReservationThenAttempt = (a: SettleRequest, b: SettleRequest) =>
+  a.reservation < b.reservation ? -1 : a.reservation > b.reservation ? 1 : a.attempt - b.attempt;
+
 export class PostgresPaymentLedger implements PaymentLedger {
-  constructor(private readonly db: Database) {}
+  private readonly settles: WriteBatcher<SettleRequest, SettleRow>;
+
+  constructor(
+    private readonly db: Database,
+    batching: BatchSettings = { windowMs: 0, max: 1 },
+  ) {
+    this.settles = new WriteBatcher(
+      batching,
+      async (requests) =>
+        (await queryBatch<SettleRow>(db, 'settle_payments', requests, byReservationThenAttempt)).map(
+          (rows) => rows[0]!,
+        ),
+      async (request) =>
+        (
+          await db.query<SettleRow>('SELECT * FROM settle_payment($1, $2, $3, $4, $5, $6, $7, $8)', [
+            request.event,
+            request.event_type,
+            request.reservation,
+            request.attempt,
+            request.charge,
+            request.outcome,
+            request.now,
+            request.booking,
+          ])
+        ).rows[0]!,
+    );
+  }
+
+  /** Batches of provider events sent (for the metrics). */
+  batchStats() {
+    return { settles: this.settles.stats };
+  }
 
   async recordPending(command: RecordPendingCommand): Promise<RecordPendingOutcome> {
     const { rows } = await this.db.query<{ out_kind: RecordPendingOutcome['kind']; out_changes: ChangeRow[] }>(
@@ -128,36 +184,25 @@ export class PostgresPaymentLedger implements PaymentLedger {
     if (!isUuid(command.reservationId) || !Number.isInteger(command.attempt) || command.attempt < 0) {
       return { kind: 'unknown' };
     }
-    const { rows } = await this.db.query<{
-      out_kind: SettleOutcome['kind'];
-      out_booking: string | null;
-      out_refund: string | null;
-      out_changes: ChangeRow[];
-      event_id: string;
-    }>(
-      `SELECT s.*, r.event_id FROM settle_payment($1, $2, $3, $4, $5, $6, $7, $8) s
-       JOIN reservations r ON r.id = $3`,
-      [
-        command.eventId,
-        command.eventType,
-        command.reservationId,
-        command.attempt,
-        command.chargeId,
-        command.outcome,
-        ts(command.nowMs),
-        randomUUID(),
-      ],
-    );
-    const row = rows[0];
-    if (!row) return { kind: 'unknown' };
+    // One statement, shared with the other provider events of its batch (group commit).
+    const row = await this.settles.submit({
+      event: command.eventId,
+      event_type: command.eventType,
+      reservation: command.reservationId,
+      attempt: command.attempt,
+      charge: command.chargeId,
+      outcome: command.outcome,
+      now: new Date(command.nowMs).toISOString(),
+      booking: randomUUID(),
+    });
     const changes = toChanges(row.out_changes);
     switch (row.out_kind) {
       case 'booked':
-        return { kind: 'booked', bookingId: row.out_booking!, eventId: row.event_id, changes };
+        return { kind: 'booked', bookingId: row.out_booking!, eventId: row.out_event!, changes };
       case 'refund':
-        return { kind: 'refund', refundId: row.out_refund, eventId: row.event_id, changes };
+        return { kind: 'refund', refundId: row.out_refund, eventId: row.out_event!, changes };
       case 'released':
-        return { kind: 'released', eventId: row.event_id, changes };
+        return { kind: 'released', eventId: row.out_event!, changes };
       default:
         return { kind: row.out_kind };
     }
