@@ -48,6 +48,8 @@ CREATE TABLE refunds (
   seat_nos           integer[]   NOT NULL DEFAULT '{}',
   reason             text        NOT NULL
                      CHECK (reason IN ('hold_lost', 'buyer_cancelled', 'organizer', 'event_cancelled')),
+  -- The organizer's words, when they refund.
+  note               text,
   provider_key       text        NOT NULL UNIQUE,
   provider_refund_id text        UNIQUE,
   -- pending: to be sent (or being sent); failed: the provider refused or did not answer,

@@ -13,7 +13,8 @@
 -- Locks: the reservation, the booking, then the seats (the order of every writer).
 
 CREATE FUNCTION cancel_booking(
-  p_booking uuid, p_seat_nos integer[], p_reason text, p_fee_percent numeric, p_now timestamptz, p_refund uuid)
+  p_booking uuid, p_seat_nos integer[], p_reason text, p_fee_percent numeric, p_now timestamptz, p_refund uuid,
+  p_note text)
 RETURNS TABLE (out_kind text, out_refund uuid, out_amount bigint, out_changes jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -50,9 +51,9 @@ BEGIN
   v_amount := v_value - round(v_value * p_fee_percent / 100);
   IF v_amount > 0 THEN
     SELECT p.id INTO v_payment FROM payments p WHERE p.charge_id = b.charge_id;
-    INSERT INTO refunds (id, payment_id, booking_id, amount_cents, fee_cents, seat_nos, reason, provider_key, status,
-                         next_attempt_at, created_at, updated_at)
-    VALUES (p_refund, v_payment, b.id, v_amount, v_value - v_amount, v_seats, p_reason, 'refund:' || p_refund,
+    INSERT INTO refunds (id, payment_id, booking_id, amount_cents, fee_cents, seat_nos, reason, note, provider_key,
+                         status, next_attempt_at, created_at, updated_at)
+    VALUES (p_refund, v_payment, b.id, v_amount, v_value - v_amount, v_seats, p_reason, p_note, 'refund:' || p_refund,
             'pending', p_now, p_now, p_now);
     v_refund := p_refund;
   END IF;

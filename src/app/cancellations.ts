@@ -34,12 +34,14 @@ async function takeBack(
   seatNos: number[] | null,
   reason: Exclude<RefundReason, 'hold_lost'>,
   feePercent: number,
+  note?: string,
 ) {
   const outcome = await deps.ledger.cancelBooking({
     bookingId,
     seatNos,
     reason,
     feePercent,
+    note,
     nowMs: deps.clock.nowMs(),
   });
   if (outcome.kind === 'not_found') throw new DomainError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
@@ -88,14 +90,14 @@ export async function cancelMyBooking(deps: Deps, input: CancelInput) {
 /** POST /v1/bookings/{id}/refund: the event's organizer refunds seats (all by default) at any time, in full. */
 export async function refundBookingAsOrganizer(
   deps: Deps,
-  input: { organizerId: string; bookingId: string; seatIds?: string[] },
+  input: { organizerId: string; bookingId: string; seatIds?: string[]; reason: string },
 ) {
   const booking = await deps.bookings.findBooking(input.bookingId);
   if (!booking) throw new DomainError('BOOKING_NOT_FOUND', `no booking ${input.bookingId}`);
   const event = await requireOwnEvent(deps, input.organizerId, booking.eventId).catch(() => {
     throw new DomainError('BOOKING_NOT_FOUND', `no booking ${input.bookingId}`);
   });
-  await takeBack(deps, event, booking.id, seatNosOf(event, input.seatIds), 'organizer', 0);
+  await takeBack(deps, event, booking.id, seatNosOf(event, input.seatIds), 'organizer', 0, input.reason);
   return getBookingAs(deps, booking.id);
 }
 

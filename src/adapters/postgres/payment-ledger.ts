@@ -297,13 +297,14 @@ export class PostgresPaymentLedger implements PaymentLedger {
       out_amount: string | number | null;
       out_changes: ChangeRow[];
       event_id: string;
-    }>(`SELECT c.*, b.event_id FROM cancel_booking($1, $2, $3, $4, $5, $6) c JOIN bookings b ON b.id = $1`, [
+    }>(`SELECT c.*, b.event_id FROM cancel_booking($1, $2, $3, $4, $5, $6, $7) c JOIN bookings b ON b.id = $1`, [
       command.bookingId,
       command.seatNos,
       command.reason,
       command.feePercent,
       ts(command.nowMs),
       randomUUID(),
+      command.note ?? null,
     ]);
     const row = rows[0];
     if (!row || row.out_kind !== 'cancelled') return { kind: row?.out_kind ?? 'not_found' } as CancelBookingOutcome;

@@ -77,6 +77,8 @@ export interface CancelBookingCommand {
   reason: Exclude<RefundReason, 'hold_lost'>;
   feePercent: number;
   nowMs: number;
+  /** The organizer's reason, kept with the refund. */
+  note?: string;
 }
 
 export type CancelBookingOutcome =

@@ -139,6 +139,7 @@ export function paymentRoutes(untypedApp: FastifyInstance, deps: Deps) {
         organizerId: requireRole(request, 'organizer').id,
         bookingId: request.params.booking_id,
         seatIds: request.body.seat_ids,
+        reason: request.body.reason,
       }),
   );
 
