@@ -245,11 +245,15 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     failingRefunds = await ledger.failingRefunds();
   };
   // The test provider delivers its webhook events in this process, signed as Stripe signs
-  // them, to the same handler POST /v1/payments/webhook uses.
+  // them, to the same handler POST /v1/payments/webhook uses (a failure is retried by it).
   const stopWebhooks = onWebhook(deps.payments, (payload, signature) =>
     handleWebhook(deps, payload, signature).then(
       () => {},
-      (error) => overrides.onBoardError?.(error, 'test payment webhook'),
+      (error: unknown) => {
+        // Reported, and refused as a failing endpoint would be: the provider delivers it again.
+        overrides.onBoardError?.(error, 'test payment webhook');
+        throw error;
+      },
     ),
   );
   const close = async () => {
