@@ -265,20 +265,35 @@ export class PostgresPaymentLedger implements PaymentLedger {
       return;
     }
     // Refunded in full at the provider: the ledger records the charge and its refund (once).
-    await this.db.query(
-      `WITH paid AS (
-         UPDATE payments SET status = 'succeeded', charge_id = $3, pending_until = NULL, updated_at = $6
-         WHERE reservation_id = $1 AND attempt = $2
-         RETURNING id, amount_cents
-       )
-       INSERT INTO refunds (id, payment_id, amount_cents, reason, provider_key, provider_refund_id, status,
-                            next_attempt_at, created_at, updated_at)
-       SELECT gen_random_uuid(), paid.id, least($4::bigint, paid.amount_cents), 'hold_lost', 'void:' || $3,
-              $5, 'succeeded', $6, $6, $6
-       FROM paid WHERE $4::bigint > 0
-       ON CONFLICT DO NOTHING`,
-      [reservationId, attempt, outcome.chargeId, outcome.amountCents, outcome.refundId, ts(nowMs)],
-    );
+    const params = [reservationId, attempt, outcome.chargeId, outcome.amountCents, outcome.refundId, ts(nowMs)];
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `WITH paid AS (
+           UPDATE payments SET status = 'succeeded', charge_id = $3, pending_until = NULL, updated_at = $6
+           WHERE reservation_id = $1 AND attempt = $2
+           RETURNING id, amount_cents
+         )
+         INSERT INTO refunds (id, payment_id, amount_cents, reason, provider_key, provider_refund_id, status,
+                              next_attempt_at, created_at, updated_at)
+         SELECT gen_random_uuid(), paid.id, least($4::bigint, paid.amount_cents), 'hold_lost', 'void:' || $3,
+                $5, 'succeeded', $6, $6, $6
+         FROM paid WHERE $4::bigint > 0
+         ON CONFLICT DO NOTHING`,
+        params,
+      );
+      // The charge's whole refund was written already (its webhook settled it while this void
+      // was under way) and not made yet: this void's refund is that refund, made. Without this
+      // the row is sent later, refused as already refunded, and retried forever, while the
+      // provider's refund stays unknown to the ledger. A new statement: its snapshot sees a
+      // row that settle_payment committed while the insert above waited on the payment's lock.
+      await tx.query(
+        `UPDATE refunds f SET status = 'succeeded', provider_refund_id = $4, last_error = NULL, updated_at = $5
+         FROM payments p
+         WHERE p.reservation_id = $1 AND p.attempt = $2 AND f.payment_id = p.id AND f.booking_id IS NULL
+           AND f.status <> 'succeeded' AND $3::bigint > 0`,
+        [reservationId, attempt, outcome.amountCents, outcome.refundId, ts(nowMs)],
+      );
+    });
   }
 
   async recordDecline(reservationId: string, attempt: number, chargeId: string | null, nowMs: number) {
