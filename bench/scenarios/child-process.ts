@@ -1,6 +1,6 @@
 // The scenarios that run as child processes (bench/sse-fanout.ts, bench/waiting-room.ts,
-// bench/flash-sale.ts, bench/web-seat-map.ts): what the table says of each, running one bounded
-// by its timeout with Ctrl-C passed on, and reading the result it wrote.
+// bench/payments-3ds.ts, bench/flash-sale.ts, bench/web-seat-map.ts): what the table says of
+// each, running one bounded by its timeout with Ctrl-C passed on, and reading the result it wrote.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { interrupted, log, options } from './run-state.ts';
 import { childGraceMs, resultsDir, root } from './settings.ts';
 
 /** The sections of the core report that child scenarios fill in. */
-export type ChildReportKey = 'sse_fanout' | 'waiting_room' | 'flash_sale' | 'web_seat_map';
+export type ChildReportKey = 'sse_fanout' | 'waiting_room' | 'payments_3ds' | 'flash_sale' | 'web_seat_map';
 
 /**
  * A scenario run as `node --import tsx <script> [--quick] [passed options] --out

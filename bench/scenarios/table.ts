@@ -5,11 +5,13 @@
 // `kinds` below (one module each); what a child scenario does is in its entry and its module.
 import type { ScenarioKind, ScenarioResult } from '../report.ts';
 import type { FlashSaleRun } from '../flash-sale.ts';
+import type { Payments3dsRun } from '../payments-3ds.ts';
 import type { WaitingRoomRun } from '../waiting-room.ts';
 import type { WebSeatMapRun } from '../web-seat-map.ts';
 import { type ChildScenarioDef, readCheckedResult } from './child-process.ts';
 import { createEventKind } from './create-event.ts';
 import { flashSaleAnomalies } from './flash-sale.ts';
+import { payments3dsAnomalies, payments3dsAppendix } from './payments-3ds.ts';
 import { holdKind } from './hold.ts';
 import type { Kind, ScenarioDef } from './kind.ts';
 import { purchaseKind } from './purchase.ts';
@@ -64,6 +66,23 @@ export const scenarios: readonly (ScenarioDef | ChildScenarioDef)[] = [
     usage: ['bench/waiting-room.ts in a child process, after it;', '20,000 queue joins with --quick, else 500,000'],
     read: (name, child, out) => readCheckedResult<WaitingRoomRun>(name, child, out),
     anomalies: waitingRoomAnomalies,
+  },
+  // Buyers of whom a share pay with 3-D Secure (their bank answers after a think time), some
+  // cancel and are refunded: confirm latency (201 / 202), 202 to booked, cancel to refund.
+  {
+    name: 'payments-3ds',
+    kind: 'child',
+    script: 'bench/payments-3ds.ts',
+    timeoutMs: { quick: 120_000, full: 300_000 },
+    reportKey: 'payments_3ds',
+    passedFlags: ['--share-3ds', '--think-ms'],
+    usage: [
+      'bench/payments-3ds.ts in a child process, after it; 20',
+      'sessions for 3 s with --quick, else 50 for 15 s',
+    ],
+    read: (name, child, out) => readCheckedResult<Payments3dsRun>(name, child, out),
+    anomalies: payments3dsAnomalies,
+    appendix: payments3dsAppendix,
   },
   // The same buyers against the service, PGlite embedded and the classic designs.
   {
