@@ -98,7 +98,15 @@ export function paymentRoutes(untypedApp: FastifyInstance, deps: Deps) {
   app.post(
     '/v1/bookings/:booking_id/cancel',
     {
-      preValidation: signedIn(),
+      // No body at all means the whole booking, as {} does: Fastify validates an absent body
+      // against the schema (and refuses it as not an object), so it is made {} first. A body
+      // that is there (JSON null included) is validated as sent.
+      preValidation: [
+        signedIn(),
+        async (request) => {
+          if (request.body === undefined) request.body = {};
+        },
+      ],
       schema: {
         tags: ['bookings'],
         summary: "Cancel your booking, or some of its seats, under the event's refund policy",
