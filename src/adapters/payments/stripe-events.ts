@@ -83,7 +83,25 @@ export function parseStripeWebhook(
   } catch (error) {
     throw new WebhookSignatureError(error instanceof Error ? error.message : String(error), { cause: error });
   }
+  // Correctly signed, yet not an event (only the secret's holder can send one): refused as a
+  // forged one is, rather than failing on it (Stripe would retry a 5xx for days).
+  if (!isEventShaped(event)) throw new WebhookSignatureError('the signed payload is not a Stripe event');
   return providerEventOf(event);
+}
+
+/** What providerEventOf reads of every event: its id (applied once by it), type and object. */
+function isEventShaped(event: unknown): event is Stripe.Event {
+  const candidate = event as { id?: unknown; type?: unknown; data?: { object?: unknown } | null } | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.id === 'string' &&
+    typeof candidate.type === 'string' &&
+    typeof candidate.data === 'object' &&
+    candidate.data !== null &&
+    typeof candidate.data.object === 'object' &&
+    candidate.data.object !== null
+  );
 }
 
 const paymentEventTypes: Record<string, ProviderEvent['type']> = {

@@ -25,6 +25,9 @@ import { type BatchSettings, queryBatch, WriteBatcher } from './write-batcher.ts
 
 type ChangeRow = [number, number, 'booked' | 'available' | 'held', string?];
 
+/** payments.attempt is an integer column. */
+const attemptMax = 2 ** 31 - 1;
+
 function toChanges(rows: ChangeRow[], holder: string | null = null): SeatState[] {
   return rows.map(([seatNo, version, status, expiresAt]) => ({
     seatNo,
@@ -181,7 +184,14 @@ export class PostgresPaymentLedger implements PaymentLedger {
   }
 
   async settlePayment(command: SettleCommand): Promise<SettleOutcome> {
-    if (!isUuid(command.reservationId) || !Number.isInteger(command.attempt) || command.attempt < 0) {
+    // From the provider's metadata: a reservation and attempt that cannot be ours (not a
+    // uuid, or beyond the attempt column's integer) are nobody's payment, not a database error.
+    if (
+      !isUuid(command.reservationId) ||
+      !Number.isInteger(command.attempt) ||
+      command.attempt < 0 ||
+      command.attempt > attemptMax
+    ) {
       return { kind: 'unknown' };
     }
     // One statement, shared with the other provider events of its batch (group commit).
@@ -369,6 +379,7 @@ export class PostgresPaymentLedger implements PaymentLedger {
   }
 
   async refundSent(refundId: string, providerRefundId: string, status: RefundStatus, nowMs: number): Promise<void> {
+    if (!isUuid(refundId)) return; // named by a provider event's metadata: not one of ours
     await this.db.query(
       `UPDATE refunds SET provider_refund_id = $2, status = $3, attempts = attempts + 1, last_error = NULL,
          updated_at = $4
@@ -378,6 +389,7 @@ export class PostgresPaymentLedger implements PaymentLedger {
   }
 
   async refundFailed(refundId: string, error: string, nextAttemptAtMs: number, nowMs: number): Promise<void> {
+    if (!isUuid(refundId)) return; // named by a provider event's metadata: not one of ours
     await this.db.query(
       `UPDATE refunds SET status = 'failed', attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
          updated_at = $4
