@@ -75,7 +75,7 @@ export const scenarios: readonly (ScenarioDef | ChildScenarioDef)[] = [
     script: 'bench/payments-3ds.ts',
     timeoutMs: { quick: 120_000, full: 300_000 },
     reportKey: 'payments_3ds',
-    passedFlags: ['--share-3ds', '--think-ms'],
+    passedFlags: ['--share-3ds', '--think-ms', '--poll-ms'],
     usage: [
       'bench/payments-3ds.ts in a child process, after it; 20',
       'sessions for 3 s with --quick, else 50 for 15 s',
