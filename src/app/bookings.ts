@@ -39,12 +39,17 @@ export async function listMyBookings(deps: Deps, userId: string) {
     const seats = await deps.events.seatDetails(eventId, seatNos);
     seatsByEvent.set(eventId, new Map(seats.map((seat) => [seat.seatNo, seat])));
   }
+  // Only a booking that gave seats back has refunds (as in viewWithRefunds): most have none to read.
+  const refunds = await Promise.all(
+    bookings.map((booking) => (booking.status === 'confirmed' ? [] : deps.ledger.refundsOfBooking(booking.id))),
+  );
   return {
-    bookings: bookings.map((booking) => {
+    bookings: bookings.map((booking, index) => {
       const seats = seatsByEvent.get(booking.eventId)!;
       return bookingView(
         booking,
         booking.seatNos.map((seatNo) => seats.get(seatNo)!).sort((a, b) => a.seatNo - b.seatNo),
+        refunds[index],
       );
     }),
   };

@@ -12,11 +12,13 @@ export async function requireOwnReservation(deps: Deps, userId: string, reservat
 }
 
 export async function getReservation(deps: Deps, userId: string, reservationId: string) {
+  // The payment first: settle_payment() changes it and the reservation in one commit, so the
+  // reservation read after it is at least as new. Read the other way round (or together), a
+  // webhook landing between the two reads showed a payment succeeded on a hold still active
+  // with no booking (or failed on a hold not yet released), a state that never was.
+  const payment = await deps.ledger.latestPayment(reservationId);
   const reservation = await requireOwnReservation(deps, userId, reservationId);
-  const [seats, payment] = await Promise.all([
-    deps.events.seatDetails(reservation.eventId, reservation.seatNos),
-    deps.ledger.latestPayment(reservation.id),
-  ]);
+  const seats = await deps.events.seatDetails(reservation.eventId, reservation.seatNos);
   return {
     ...reservationView(reservation, seats, deps.clock.nowMs()),
     ...(payment ? { payment_status: payment.status } : {}),
