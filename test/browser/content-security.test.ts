@@ -5,26 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
-import { holdSeats, makeEvent, openSeatMap } from '../support/browser-pages.ts';
-
-/** Records what the page's policy refuses, from before the app's first script runs. */
-async function watchViolations(page: Page): Promise<() => Promise<string[]>> {
-  const refused: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
-  });
-  await page.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (event) =>
-      seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`),
-    );
-  });
-  return async () => [
-    ...refused,
-    ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])),
-  ];
-}
+import { holdSeats, makeEvent, openSeatMap, watchViolations } from '../support/browser-pages.ts';
 
 /** The background color the first legend swatch is drawn with (set from code, through the CSSOM). */
 const swatchColor = (page: Page) =>

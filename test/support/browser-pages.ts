@@ -120,3 +120,25 @@ export async function holdSeats(page: Page, seatIds: string[]): Promise<string> 
   await page.waitForURL(/\/reservations\/[^/]+$/);
   return page.url().split('/').pop()!;
 }
+
+/**
+ * Records what the page's Content-Security-Policy refuses, from before the app's first
+ * script runs; the returned function lists it (of the page loaded now, and the console's).
+ */
+export async function watchViolations(page: Page): Promise<() => Promise<string[]>> {
+  const refused: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`),
+    );
+  });
+  return async () => [
+    ...refused,
+    ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])),
+  ];
+}

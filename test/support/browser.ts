@@ -35,7 +35,14 @@ export interface BrowserRig {
   /** A new browser context (its own storage: a separate person) signed in as userId. */
   personAs(userId: string, role?: 'customer' | 'organizer'): Promise<{ context: BrowserContext; page: Page }>;
   /** POST/GET to the API as userId (a token from the demo server). */
-  apiAs<T>(userId: string, role: 'customer' | 'organizer', method: string, url: string, body?: unknown): Promise<T>;
+  apiAs<T>(
+    userId: string,
+    role: 'customer' | 'organizer',
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -103,13 +110,21 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
       const page = await context.newPage();
       return { context, page };
     },
-    async apiAs<T>(userId: string, role: 'customer' | 'organizer', method: string, url: string, body?: unknown) {
+    async apiAs<T>(
+      userId: string,
+      role: 'customer' | 'organizer',
+      method: string,
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) {
       const token = await tokenFor(userId, role);
       const response = await fetch(`${server.url}${url}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -118,6 +133,13 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
       return (text ? JSON.parse(text) : undefined) as T;
     },
     async close() {
+      // A server that died under a test says why (its output is otherwise kept to itself).
+      if (server.child.exitCode !== null || server.child.signalCode !== null) {
+        process.stderr.write(
+          `the server exited during the tests (${server.child.exitCode ?? server.child.signalCode}):\n` +
+            `${server.output().slice(-20_000)}\n`,
+        );
+      }
       await Promise.all(contexts.map((context) => context.close().catch(() => {})));
       await browser.close();
       await server.stop();
@@ -128,6 +150,16 @@ export async function startBrowserRig(env: Record<string, string> = {}): Promise
       }
     },
   };
+}
+
+/**
+ * Saves a screenshot of a state worth looking at (test-results/browser/<db>-<name>.png), for
+ * a person to check the page looks right; the test does not read it.
+ */
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  await mkdir(screenshotDir, { recursive: true });
+  const slug = `${testDb}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`;
+  await page.screenshot({ path: path.join(screenshotDir, `${slug}.png`), fullPage: true });
 }
 
 /** Runs a browser test body; on failure saves a screenshot of each page under test-results/browser/. */

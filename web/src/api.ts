@@ -54,11 +54,19 @@ export interface EventSummary {
   price_from_cents: number;
   price_to_cents: number;
 }
+/** Absent (null): buyers cannot cancel. */
+export interface RefundPolicy {
+  /** Buyers may cancel until this many hours before the event starts. */
+  buyer_cancel_until_hours: number;
+  /** Kept from each buyer refund. */
+  fee_percent: number;
+}
 export interface EventDetail extends EventSummary {
   organizer_id?: string;
   description: string;
   max_seats_per_user: number;
   waiting_room: WaitingRoomSettings;
+  refund_policy: RefundPolicy | null;
   on_sale: boolean;
   price_tiers: Tier[];
   sections: Section[];
@@ -83,16 +91,55 @@ export interface Reservation {
   total_cents: number;
   currency: string;
   booking_id: string | null;
+  /** The latest payment attempt's state; absent before any. */
+  payment_status?: 'started' | 'requires_action' | 'processing' | 'succeeded' | 'failed' | 'voided';
+}
+/** The 202 of a confirmation whose payment waits on the buyer's bank (3-D Secure) or is processing. */
+export interface PendingPayment {
+  reservation_id: string;
+  status: 'payment_pending';
+  /** The hold is kept until then while the payment is pending. */
+  expires_at: string;
+  payment: {
+    payment_id: string;
+    status: 'requires_action' | 'processing';
+    client_secret?: string;
+    next_action?: { type: 'redirect_to_url'; url: string };
+  };
+}
+export interface Refund {
+  refund_id: string;
+  amount_cents: number;
+  /** Kept under the refund policy. */
+  fee_cents: number;
+  seat_ids: string[];
+  reason: 'buyer_cancelled' | 'organizer' | 'event_cancelled' | 'hold_lost';
+  /** failed: the provider refused; the service tries again. */
+  status: 'pending' | 'succeeded' | 'failed';
+  created_at: string;
 }
 export interface Booking {
   booking_id: string;
   reservation_id: string;
   event_id: string;
-  status: 'confirmed';
+  status: 'confirmed' | 'partially_cancelled' | 'cancelled';
+  /** The seats it still holds. */
   seats: BookedSeat[];
+  /** What was paid. */
   total_cents: number;
   currency: string;
   created_at: string;
+  refunds?: Refund[];
+}
+/** GET /v1/events/{id}/cancellation: the refunds of a cancelled event. */
+export interface EventCancellation {
+  status: 'running' | 'done';
+  /** null until the job has started. */
+  bookings: number | null;
+  refunded: number;
+  failed: number;
+  started_at: string | null;
+  finished_at: string | null;
 }
 export interface QueueState {
   event_id: string;

@@ -1,5 +1,6 @@
 // The app shell: a history-API router over the pages, the signed-in user in the top bar,
-// and one notice area for messages that outlive a page.
+// and one notice area for messages that outlive a page. A hash path (`/#/bank/…`, the URL a
+// payment provider's next_action names) is routed like a path.
 import './styles.css';
 import { h, replace } from './dom.ts';
 import { sessionEndedEvent } from './api.ts';
@@ -11,6 +12,7 @@ import { renderCheckout } from './pages/checkout.ts';
 import { renderBookings } from './pages/bookings.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderOrganize } from './pages/organize.ts';
+import { renderBank } from './pages/bank.ts';
 
 /** What a page gets: where to draw, its path parameters, and the shell's services. */
 export interface PageContext {
@@ -35,6 +37,7 @@ const routes: [RegExp, string[], Page][] = [
   [/^\/reservations\/([^/]+)$/, ['reservationId'], renderCheckout],
   [/^\/bookings$/, [], renderBookings],
   [/^\/organize$/, [], renderOrganize],
+  [/^\/bank\/([^/]+)$/, ['paymentId'], renderBank],
 ];
 
 const main = document.getElementById('main')!;
@@ -52,6 +55,18 @@ function notify(message: string, kind: 'info' | 'error' | 'success' = 'info') {
   noticeTimer = window.setTimeout(() => (notice.hidden = true), kind === 'error' ? 10_000 : 6_000);
 }
 
+/** Where the visitor is in the app: the hash path when there is one, else the path. */
+function currentPath(): { path: string; search: string } {
+  if (location.hash.startsWith('#/')) {
+    const [path = '/', search = ''] = location.hash.slice(1).split('?', 2);
+    return { path, search: search ? `?${search}` : '' };
+  }
+  return { path: location.pathname, search: location.search };
+}
+
+/** The address to come back to after signing in (the hash path kept). */
+const hereForReturn = () => location.pathname + location.search + (location.hash.startsWith('#/') ? location.hash : '');
+
 function navigate(path: string, options: { replace?: boolean } = {}) {
   if (options.replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
@@ -65,10 +80,7 @@ function renderSessionBar() {
     link.hidden = session?.role !== 'organizer' && session?.role !== 'admin';
   });
   if (!session) {
-    replace(
-      bar,
-      h('a', { href: `/login?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in'),
-    );
+    replace(bar, h('a', { href: `/login?next=${encodeURIComponent(hereForReturn())}`, 'data-link': true }, 'Sign in'));
     return;
   }
   replace(
@@ -94,7 +106,8 @@ async function render() {
   if (cleanup) cleanup();
   cleanup = undefined;
   renderSessionBar();
-  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const here = currentPath();
+  const path = here.path.replace(/\/+$/, '') || '/';
   main.replaceChildren();
   main.className = '';
   for (const [pattern, names, page] of routes) {
@@ -105,12 +118,12 @@ async function render() {
     const context: PageContext = {
       root: main,
       params,
-      query: new URLSearchParams(location.search),
+      query: new URLSearchParams(here.search),
       navigate,
       notify,
       requireSignIn: () => {
         if (currentSession()) return true;
-        navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+        navigate(`/login?next=${encodeURIComponent(hereForReturn())}`, { replace: true });
         return false;
       },
       setTitle: (title) => (document.title = `${title} · Boxoffice`),
@@ -150,11 +163,11 @@ document.addEventListener('click', (event) => {
   if (!(link instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
-  navigate(link.pathname + link.search);
+  navigate(link.pathname + link.search + (link.hash.startsWith('#/') ? link.hash : ''));
 });
 window.addEventListener('popstate', () => void render());
 window.addEventListener(sessionEndedEvent, () => {
   notify('Your sign-in is no longer valid (the service may have restarted): please sign in again.', 'error');
-  navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  navigate(`/login?next=${encodeURIComponent(hereForReturn())}`, { replace: true });
 });
 void render();

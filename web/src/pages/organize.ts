@@ -1,4 +1,5 @@
-// The organizer's page: their events in every status (publish a draft from here), and the
+// The organizer's page: their events in every status (publish a draft from here; set its
+// refund policy or cancel it under "Refunds and cancellation"), refunding a booking, and the
 // event builder (pages/organize/builder.ts), a form that writes the POST /v1/events body with
 // a live seat total and a preview of the seat map as buyers will see it.
 import './organize.css';
@@ -7,6 +8,7 @@ import type { PageContext } from '../main.ts';
 import { currentSession } from '../session.ts';
 import { createBuilder } from './organize/builder.ts';
 import { createMyEvents } from './organize/my-events.ts';
+import { createRefundBooking } from './organize/refund-booking.ts';
 
 export function renderOrganize(context: PageContext) {
   if (!context.requireSignIn()) return;
@@ -28,11 +30,12 @@ export function renderOrganize(context: PageContext) {
 
   const controller = new AbortController();
   const myEvents = createMyEvents(context, controller.signal);
+  const refundBooking = createRefundBooking(context, controller.signal);
   const builder = createBuilder(context, () => void myEvents.load(false));
   replace(
     context.root,
     h('h1', {}, 'Organize'),
-    h('div', { class: 'organize-layout' }, myEvents.element, builder.element),
+    h('div', { class: 'organize-layout' }, myEvents.element, refundBooking.element, builder.element),
   );
   void myEvents.load(false);
   return () => {

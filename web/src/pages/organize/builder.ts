@@ -1,5 +1,5 @@
 // The event builder: a form that writes the POST /v1/events body from its parts (the event
-// details, the price tiers, the seat map, the waiting room), with a live seat total and a
+// details, the price tiers, the seat map, the waiting room, the refund policy), with a live seat total and a
 // preview of the seat map as buyers will see it. The server is the judge of the body: the
 // form sends what it holds and shows the 400's field errors next to the fields they name.
 import { append, h } from '../../dom.ts';
@@ -9,6 +9,7 @@ import { createEventDetails } from './event-details.ts';
 import { createFieldErrors } from './field-errors.ts';
 import { createPreview } from './preview.ts';
 import { createPriceTiers } from './price-tiers.ts';
+import { createRefundPolicyFields } from './refund-policy.ts';
 import { createSeatMapEditor } from './seat-map-editor.ts';
 import { createSubmit } from './submit.ts';
 import { createWaitingRoomFields } from './waiting-room.ts';
@@ -25,6 +26,7 @@ export function createBuilder(context: PageContext, onCreated: () => void) {
   const priceTiers = createPriceTiers({ changed: () => changed(), tierSelects: () => seatMap.tierSelects() });
   const seatMap = createSeatMapEditor({ changed: () => changed(), fillTierSelect: priceTiers.fillTierSelect });
   const waitingRoom = createWaitingRoomFields();
+  const refundPolicy = createRefundPolicyFields();
   const preview = createPreview();
   const errors = createFieldErrors(form);
 
@@ -48,6 +50,8 @@ export function createBuilder(context: PageContext, onCreated: () => void) {
     if (event.description) body.description = event.description;
     const waitingRoomBody = waitingRoom.read(targets);
     if (waitingRoomBody) body.waiting_room = waitingRoomBody;
+    const refundPolicyBody = refundPolicy.read(targets);
+    if (refundPolicyBody) body.refund_policy = refundPolicyBody;
     targets.set('/seat_map', preview.total);
     return { body, targets };
   };
@@ -66,7 +70,15 @@ export function createBuilder(context: PageContext, onCreated: () => void) {
     h(
       'div',
       { class: 'organize-builder-grid' },
-      h('div', { class: 'organize-fields' }, details.element, priceTiers.element, seatMap.element, waitingRoom.element),
+      h(
+        'div',
+        { class: 'organize-fields' },
+        details.element,
+        priceTiers.element,
+        seatMap.element,
+        waitingRoom.element,
+        refundPolicy.element,
+      ),
       h('div', { class: 'organize-side' }, preview.element, errors.element, submit.actions, submit.outcome),
     ),
   );

@@ -1,5 +1,5 @@
 // The POST /v1/events body the builder writes, and the server's limits the form stays inside.
-import type { Section, Tier } from '../../api.ts';
+import type { RefundPolicy, Section, Tier } from '../../api.ts';
 
 export interface CreateEventBody {
   name: string;
@@ -13,6 +13,7 @@ export interface CreateEventBody {
   price_tiers: Tier[];
   seat_map: { sections: Section[] };
   waiting_room?: { enabled: boolean; admit_per_minute: number };
+  refund_policy?: RefundPolicy | null;
 }
 
 /** The control each field path of the body came from ("/venue/city" -> its input): where its error goes. */

@@ -1,4 +1,4 @@
-// The server's 400 for a POST /v1/events body, shown to a person: each field error once in
+// The server's 400 for a POST (or PATCH) /v1/events body, shown to a person: each field error once in
 // the alert list (a button that goes to the field) and once next to the field it names.
 import { ApiError, describeError } from '../../api.ts';
 import { h, replace } from '../../dom.ts';
@@ -35,6 +35,9 @@ const eventFields: Record<string, string> = {
   waiting_room: 'Waiting room',
   'waiting_room/enabled': 'Waiting room',
   'waiting_room/admit_per_minute': 'Waiting room: admit per minute',
+  refund_policy: 'Refund policy',
+  'refund_policy/buyer_cancel_until_hours': 'Refund policy: hours before the start',
+  'refund_policy/fee_percent': 'Refund policy: cancellation fee',
 };
 
 /** The schema validator's wording where a person would say it differently. */
@@ -51,11 +54,11 @@ function readableMessage(message: string): string {
 const quoted = (text: string | undefined) => (text ? ` “${text}”` : '');
 
 /** "/seat_map/sections/0/rows/1/seats" -> "Section 1 “Floor”, row 2 “B”: seats", named from the body sent. */
-function readablePath(path: string, body: CreateEventBody): string {
+function readablePath(path: string, body: Partial<CreateEventBody>): string {
   const section = /^\/seat_map\/sections\/(\d+)(?:\/(.*))?$/.exec(path);
   if (section) {
     const index = Number(section[1]);
-    const sent = body.seat_map.sections[index];
+    const sent = body.seat_map?.sections[index];
     let text = `Section ${index + 1}${quoted(sent?.name)}`;
     const rest = section[2] ?? '';
     const row = /^rows\/(\d+)(?:\/(.*))?$/.exec(rest);
@@ -74,19 +77,19 @@ function readablePath(path: string, body: CreateEventBody): string {
   if (tier) {
     const index = Number(tier[1]);
     const rest = tier[2] ?? '';
-    const text = `Price tier ${index + 1}${quoted(body.price_tiers[index]?.name)}`;
+    const text = `Price tier ${index + 1}${quoted(body.price_tiers?.[index]?.name)}`;
     return rest ? `${text}: ${tierFields[rest] ?? rest}` : text;
   }
   return eventFields[path.replace(/^\//, '')] ?? path;
 }
 
 /** The alert box of a form's failed submit, and the messages it puts next to the form's fields. */
-export function createFieldErrors(form: HTMLFormElement) {
+export function createFieldErrors(form: HTMLFormElement, title = 'The event was not created:') {
   const errorList = h('ul', { class: 'organize-errors' });
   const errorBox = h(
     'div',
     { class: 'organize-error-box', role: 'alert', 'data-testid': 'builder-errors', hidden: true },
-    h('p', { class: 'organize-error-title' }, 'The event was not created:'),
+    h('p', { class: 'organize-error-title' }, title),
     errorList,
   );
 
@@ -111,7 +114,7 @@ export function createFieldErrors(form: HTMLFormElement) {
   };
 
   /** Each error once in the alert list (a button that goes to the field) and once next to its field. */
-  const showErrors = (errors: FieldError[], body: CreateEventBody, targets: FieldTargets) => {
+  const showErrors = (errors: FieldError[], body: Partial<CreateEventBody>, targets: FieldTargets) => {
     errorBox.hidden = false;
     for (const error of errors) {
       let control: HTMLElement | undefined;
@@ -142,7 +145,7 @@ export function createFieldErrors(form: HTMLFormElement) {
   };
 
   /** Why the body sent was refused: its field errors where the server named fields, else the error. */
-  const show = (error: unknown, body: CreateEventBody, targets: FieldTargets) => {
+  const show = (error: unknown, body: Partial<CreateEventBody>, targets: FieldTargets) => {
     const fieldErrors = error instanceof ApiError ? (error.problem.errors ?? []) : [];
     if (fieldErrors.length > 0) {
       showErrors(fieldErrors, body, targets);

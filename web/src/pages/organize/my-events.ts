@@ -1,8 +1,10 @@
-// The organizer's own events in every status; a draft is published from here.
+// The organizer's own events in every status; a draft is published from here, and each
+// one's refund policy and cancellation are under "Refunds and cancellation".
 import { api, describeError, query, type EventSummary } from '../../api.ts';
 import { h } from '../../dom.ts';
 import { dateTime } from '../../format.ts';
 import type { PageContext } from '../../main.ts';
+import { createEventAfterSale } from './event-after-sale.ts';
 
 interface EventsPage {
   events: EventSummary[];
@@ -44,7 +46,18 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
           )
         : null;
     publishButton?.addEventListener('click', () => void publish(event, publishButton));
-    return h(
+    const statusBadge = h(
+      'span',
+      { class: `organize-status organize-status-${event.status}`, 'data-testid': 'event-status' },
+      event.status,
+    );
+    const afterSale = createEventAfterSale(context, event, signal, (status) => {
+      entry.dataset.status = status;
+      statusBadge.className = `organize-status organize-status-${status}`;
+      statusBadge.textContent = status;
+      publishButton?.remove();
+    });
+    const entry = h(
       'li',
       { class: 'organize-event', 'data-event-id': event.event_id, 'data-status': event.status },
       h(
@@ -55,11 +68,7 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
           { href: `/events/${encodeURIComponent(event.event_id)}`, 'data-link': true, class: 'event-name' },
           event.name,
         ),
-        h(
-          'span',
-          { class: `organize-status organize-status-${event.status}`, 'data-testid': 'event-status' },
-          event.status,
-        ),
+        statusBadge,
       ),
       h('div', { class: 'event-meta' }, `${dateTime(event.starts_at)} · ${event.venue.name}, ${event.venue.city}`),
       h(
@@ -68,7 +77,9 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
         h('span', { class: 'event-meta', 'data-testid': 'seat-count' }, `${event.seat_count.toLocaleString()} seats`),
         publishButton,
       ),
+      afterSale,
     );
+    return entry;
   };
 
   const load = async (append: boolean) => {
