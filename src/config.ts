@@ -74,6 +74,25 @@ const ConfigSchema = Type.Object({
   // A failed refund is tried again after this, doubling each time up to the max.
   REFUND_RETRY_BASE_MS: Integer(10, 3_600_000, 5_000),
   REFUND_RETRY_MAX_MS: Integer(10, 86_400_000, 600_000),
+  // Ticket codes: "kid:secret" pairs, comma-separated, newest first (it signs; the others
+  // still verify). Unset: a key made once and kept in the database.
+  TICKET_SIGNING_KEYS: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}:[^,\\s]{32,}(,[A-Za-z0-9_-]{1,16}:[^,\\s]{32,})*$' }),
+  ),
+  // Mail: smtp(s)://user:pass@host:port; unset: .eml files under DATA_DIR/mail.
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ minLength: 3, maxLength: 254, default: 'Boxoffice <tickets@boxoffice.invalid>' }),
+  // Links in mail point here (the web app).
+  PUBLIC_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:3000' }),
+  // The outbox relay: facts per batch, and the pause when it found none.
+  OUTBOX_BATCH_MAX: Integer(1, 10_000, 500),
+  OUTBOX_IDLE_MS: Integer(5, 60_000, 50),
+  // Redis bus: facts a dead process was given and did not acknowledge are taken over by a
+  // live one after this long.
+  BUS_CLAIM_IDLE_MS: Integer(100, 3_600_000, 30_000),
+  // A mail that failed is tried again after this, doubling up to MAIL_RETRY_MAX_MS.
+  MAIL_RETRY_BASE_MS: Integer(10, 3_600_000, 5_000),
+  MAIL_RETRY_MAX_MS: Integer(10, 86_400_000, 600_000),
   WORKERS: Integer(1, 64, 1),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),

@@ -32,6 +32,18 @@ import type { Payments } from './app/ports/payments.ts';
 import type { SeatBoard, SeatStateLoader } from './app/ports/seat-board.ts';
 import type { Config } from './config.ts';
 import type { SeatFeedHubOptions } from './app/seat-feed-hub.ts';
+import { sendDueMails } from './app/notifications.ts';
+import { DatabaseBus } from './adapters/postgres/outbox.ts';
+import { PostgresMailQueue, notificationsConsumer } from './adapters/postgres/mail-queue.ts';
+import { PostgresTicketStore } from './adapters/postgres/ticket-store.ts';
+import { RedisStreamBus } from './adapters/bus/redis-stream-bus.ts';
+import type { FactBus } from './adapters/bus/fact-bus.ts';
+import { FactWorkers } from './adapters/bus/fact-workers.ts';
+import { PdfTicketDocuments } from './adapters/documents/ticket-documents.ts';
+import { createMailer } from './adapters/mail/mailers.ts';
+import { MemoryMailer } from './adapters/memory/mailer.ts';
+import { HmacTicketCodes, parseTicketSigningKeys } from './adapters/tokens/hmac-ticket-codes.ts';
+import type { Mailer } from './app/ports/notifications.ts';
 
 /** A figure the adapters keep, published at /metrics when scraped. */
 export interface RuntimeGauge {
@@ -47,6 +59,8 @@ export interface Runtime {
   gauges: RuntimeGauge[];
   /** Re-reads the failing refunds for the refunds_failing gauge (the sweeper calls it). */
   refreshFailingRefunds(): Promise<void>;
+  /** The outbox relay, the bus's consumers and the mail sender (started by the server). */
+  facts: FactWorkers;
   close(): Promise<void>;
 }
 
@@ -59,6 +73,10 @@ export interface RuntimeOverrides {
   randomWord?: () => number;
   /** Where the seat board reports Redis trouble (it never throws it). */
   onBoardError?: (error: unknown, context: string) => void;
+  /** Sends the mail (tests: to wrap the real mailer). */
+  mailer?: Mailer;
+  /** The bus the relay publishes to (tests: to wrap the real one). */
+  wrapBus?: (bus: FactBus) => FactBus;
 }
 
 export function settingsFrom(config: Config): Settings {
@@ -79,6 +97,7 @@ export function settingsFrom(config: Config): Settings {
     paymentPendingGraceMs: config.PAYMENT_PENDING_GRACE_SECONDS * 1000,
     refundRetry: { baseMs: config.REFUND_RETRY_BASE_MS, maxMs: config.REFUND_RETRY_MAX_MS },
     reconcileAfterMs: config.PAYMENT_RECONCILE_AFTER_SECONDS * 1000,
+    mailRetry: { baseMs: config.MAIL_RETRY_BASE_MS, maxMs: config.MAIL_RETRY_MAX_MS },
   };
 }
 
@@ -182,6 +201,30 @@ export function createSeatBoard(
   });
 }
 
+/** The bus: Redis Streams when REDIS_URL is set, else the database's own log. */
+export function createFactBus(config: Config, db: Database): FactBus {
+  if (!config.REDIS_URL) return new DatabaseBus(db);
+  const target = redisTargetOf(config.REDIS_URL, config);
+  const commands = commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS);
+  const client = connectRedis(target, commands);
+  // Blocking reads outlast any command timeout; they fail fast while Redis is away.
+  const reader = connectRedis(target, { ...commands, commandTimeout: undefined });
+  client.on('error', () => {});
+  reader.on('error', () => {});
+  return new RedisStreamBus(db, client, reader, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    claimIdleMs: config.BUS_CLAIM_IDLE_MS,
+    streamLengthMax: 1_000_000,
+    batchMax: config.OUTBOX_BATCH_MAX,
+  });
+}
+
+/** TICKET_SIGNING_KEYS, else a key made once and kept in the database. */
+async function ticketCodesFor(config: Config, tickets: PostgresTicketStore): Promise<HmacTicketCodes> {
+  if (config.TICKET_SIGNING_KEYS) return new HmacTicketCodes(parseTicketSigningKeys(config.TICKET_SIGNING_KEYS));
+  return new HmacTicketCodes([{ id: 'db', secret: await tickets.storedSigningSecret() }]);
+}
+
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const db = await openDatabase(config, overrides.searchPath);
   try {
@@ -216,6 +259,12 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     },
   ]);
   const crowd = createCrowdControl(config, overrides.onBoardError ?? (() => {}));
+  const tickets = new PostgresTicketStore(db);
+  const mailer =
+    overrides.mailer ??
+    (!config.SMTP_URL && config.DATA_DIR.startsWith('memory://')
+      ? new MemoryMailer()
+      : createMailer({ smtpUrl: config.SMTP_URL, dataDir: config.DATA_DIR, from: config.MAIL_FROM }));
   const deps: Deps = {
     events,
     reservations,
@@ -233,7 +282,51 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     rateLimiter: crowd.rateLimiter,
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
+    tickets,
+    ticketCodes: await ticketCodesFor(config, tickets),
+    documents: new PdfTicketDocuments(),
+    mailQueue: new PostgresMailQueue(db),
+    mailer,
   };
+  const bus = (overrides.wrapBus ?? ((bus: FactBus) => bus))(createFactBus(config, db));
+  const facts = new FactWorkers({
+    db,
+    bus,
+    consumers: [notificationsConsumer],
+    relayBatchMax: config.OUTBOX_BATCH_MAX,
+    idleMs: config.OUTBOX_IDLE_MS,
+    sendMail: () => sendDueMails(deps, { batchSize: 50, webUrl: config.PUBLIC_URL }),
+    mailIntervalMs: 250,
+    onError: overrides.onBoardError ?? (() => {}),
+  });
+  await facts.register().catch((error: unknown) => overrides.onBoardError?.(error, 'bus registration'));
+  gauges.push(
+    {
+      name: 'outbox_published_total',
+      help: 'Facts this process relayed from the outbox to the bus',
+      count: () => facts.figures.published,
+    },
+    {
+      name: 'outbox_unpublished_facts',
+      help: 'Facts committed to the outbox and not yet on the bus (the relay lag, in facts)',
+      count: () => facts.figures.unpublished,
+    },
+    {
+      name: 'outbox_oldest_unpublished_seconds',
+      help: 'Age of the oldest fact not yet on the bus (the relay lag, in time)',
+      count: () => facts.figures.oldestUnpublishedMs / 1000,
+    },
+    {
+      name: 'bus_notifications_lag_facts',
+      help: 'Facts on the bus the notifications consumer has not applied yet',
+      count: () => facts.figures.lag.get(notificationsConsumer.name) ?? 0,
+    },
+    {
+      name: 'bus_notifications_applied_total',
+      help: 'Facts the notifications consumer of this process read from the bus',
+      count: () => facts.figures.applied.get(notificationsConsumer.name) ?? 0,
+    },
+  );
   gauges.push({
     name: 'refunds_failing',
     help: 'Refunds the provider refused or did not answer, waiting for their next try',
@@ -258,6 +351,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   );
   const close = async () => {
     stopWebhooks();
+    await facts.stop();
+    await bus.close();
+    await mailer.close();
     await board.close();
     await catalogCache.close();
     await crowd.waitingRoom.close();
@@ -265,5 +361,5 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await crowd.close();
     await db.close();
   };
-  return { db, deps, gauges, refreshFailingRefunds, close };
+  return { db, deps, gauges, refreshFailingRefunds, facts, close };
 }

@@ -15,7 +15,8 @@
 --   let go at once (locked_at = epoch) so it can be retried when that payment has ended;
 -- - 'started' (claimed): the hold is marked as paid by p_payer under out_attempt (taking
 --   over a stale payer starts a new attempt), the key remembers that attempt, and the
---   payment ledger has a row for it ('started').
+--   payment ledger has a row for it ('started'). The payer's address (p_email, the token's
+--   email claim; null keeps the one known) goes with the hold, for the booking.
 -- - 'booked' (claimed): the attempt this key began (before it was taken over) is the one
 --   that booked (the provider's webhook finished it): the caller stores that booking.
 -- out_refundable_attempt: when the key was taken over from a holder that had begun paying,
@@ -25,7 +26,7 @@
 
 CREATE FUNCTION begin_confirmation(
   p_user text, p_key text, p_request_hash text, p_lease uuid, p_now timestamptz, p_stale_before timestamptz,
-  p_reservation uuid, p_payer text, p_admitted_event uuid)
+  p_reservation uuid, p_payer text, p_admitted_event uuid, p_email text)
 RETURNS TABLE (out_kind text, out_reason text, out_response jsonb, out_attempt integer,
                out_refundable_attempt integer, out_event uuid, out_waiting_room boolean,
                out_fencing_token bigint, out_seat_nos integer[], out_total_cents bigint, out_currency text,
@@ -79,6 +80,7 @@ BEGIN
   -- Marks the hold as being paid: by this payer, or taking over from a stale one (which
   -- starts a new attempt, so the stale payer's charge can never be the one that books).
   UPDATE reservations SET paying_key = p_payer, paying_since = p_now, payment_started = true,
+    buyer_email = coalesce(p_email, buyer_email),
     payment_attempt = CASE WHEN paying_key IS NOT NULL AND paying_key <> p_payer
                            THEN payment_attempt + 1 ELSE payment_attempt END
   WHERE id = r.id AND status = 'active' AND expires_at > p_now

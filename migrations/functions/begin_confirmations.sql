@@ -3,7 +3,7 @@
 -- this file: `migrate` re-applies it whenever it changes.
 --
 -- p_requests: a JSON array of {user, key, request_hash, lease, now, stale_before,
--- reservation, payer, admitted_event}, the arguments of begin_confirmation(), in the order
+-- reservation, payer, admitted_event, email}, the arguments of begin_confirmation(), in the order
 -- to run them (the caller sorts by reservation, then key: the same lock order in every
 -- batch). Each answer carries its index (out_index); one request's refusal never fails the
 -- others.
@@ -23,7 +23,7 @@ BEGIN
     RETURN QUERY SELECT i, b.* FROM begin_confirmation(
       q ->> 'user', q ->> 'key', q ->> 'request_hash', (q ->> 'lease')::uuid, (q ->> 'now')::timestamptz,
       (q ->> 'stale_before')::timestamptz, (q ->> 'reservation')::uuid, q ->> 'payer',
-      (q ->> 'admitted_event')::uuid) AS b;
+      (q ->> 'admitted_event')::uuid, q ->> 'email') AS b;
   END LOOP;
 END
 $$;

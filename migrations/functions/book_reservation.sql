@@ -75,8 +75,11 @@ BEGIN
         RETURNING s.seat_no, s.version)
       SELECT coalesce(jsonb_agg(jsonb_build_array(booked.seat_no, booked.version, 'booked')), '[]') INTO v_changes
       FROM booked;
-      INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at)
-      VALUES (p_booking, r.id, r.event_id, r.user_id, r.seat_nos, r.total_cents, r.currency, p_charge, p_now);
+      -- (its trigger writes the booking.confirmed fact to the outbox: migration 012)
+      INSERT INTO bookings (id, reservation_id, event_id, user_id, seat_nos, total_cents, currency, charge_id, created_at,
+                            email)
+      VALUES (p_booking, r.id, r.event_id, r.user_id, r.seat_nos, r.total_cents, r.currency, p_charge, p_now,
+              r.buyer_email);
       INSERT INTO booked_seats (event_id, seat_no, booking_id) SELECT r.event_id, unnest(r.seat_nos), p_booking;
       UPDATE reservations
       SET status = 'confirmed', ended_at = p_now, paying_key = NULL, paying_since = NULL

@@ -38,6 +38,8 @@ export interface ConfirmInput {
   idempotencyKey: string | undefined;
   /** The waiting room's admission token (needed when the event has one). */
   admissionToken?: string;
+  /** The buyer's address (the sign-in token's email claim): tickets and notices go there. */
+  email?: string | null;
 }
 
 export interface ConfirmResult {
@@ -82,6 +84,7 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     lease: randomUUID(),
     payerKey,
     admittedEventId: await admittedEvent(deps, input.userId, input.admissionToken),
+    email: input.email ?? null,
     nowMs: deps.clock.nowMs(),
     staleAfterMs: deps.settings.idempotencyInFlightStaleMs,
   });

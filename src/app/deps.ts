@@ -12,6 +12,9 @@ import type { Payments } from './ports/payments.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import type { SeatBoard } from './ports/seat-board.ts';
 import type { WaitingRoom } from './ports/waiting-room.ts';
+import type { MailQueue } from './ports/mail-queue.ts';
+import type { Mailer, TicketDocuments } from './ports/notifications.ts';
+import type { TicketCodes, TicketStore } from './ports/tickets.ts';
 
 export interface Settings {
   holdTtlMs: number;
@@ -30,6 +33,8 @@ export interface Settings {
   refundRetry: { baseMs: number; maxMs: number };
   /** Pending payments the webhooks said nothing of for this long are asked of the provider. */
   reconcileAfterMs: number;
+  /** Failed mail is tried again after baseMs, doubling up to maxMs. */
+  mailRetry: { baseMs: number; maxMs: number };
 }
 
 /** Everything a use case may touch, passed in: no use case reaches for a global. */
@@ -58,4 +63,12 @@ export interface Deps {
   /** Uniform random 32-bit words (crypto in production; seeded in tests). */
   randomWord: () => number;
   settings: Settings;
+  /** Tickets (booked seats), their check-ins, and the codes that sign them. */
+  tickets: TicketStore;
+  ticketCodes: TicketCodes;
+  /** QR codes and the tickets PDF. */
+  documents: TicketDocuments;
+  /** Mail to send (filled by the notifications consumer), and the way it is sent. */
+  mailQueue: MailQueue;
+  mailer: Mailer;
 }

@@ -5,6 +5,7 @@
 // that makes it due), then sent under its own provider key: a process that dies between
 // the two leaves a pending row that the refund job sends later, and the provider dedupes by
 // key, so a refund is made once whoever sends it.
+import { backoffMs } from '../domain/retry.ts';
 import { createHash } from 'node:crypto';
 import type { Deps } from './deps.ts';
 import type { RefundRecord, SettleOutcome } from './ports/ledger.ts';
@@ -39,8 +40,7 @@ type PaymentDeps = Pick<Deps, 'ledger' | 'payments' | 'clock' | 'settings' | 'bo
 
 /** The wait before a failed refund is tried again: doubling, capped. */
 export function refundBackoffMs(attempts: number, settings: Deps['settings']): number {
-  const { baseMs, maxMs } = settings.refundRetry;
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return backoffMs(attempts, settings.refundRetry.baseMs, settings.refundRetry.maxMs);
 }
 
 /** How long a claimed refund is left to the process that claimed it before another may send it. */

@@ -7,6 +7,7 @@ import type { BookingRecord } from './ports/bookings.ts';
 import type { PerformerRecord, VenueRecord } from './ports/catalog.ts';
 import type { EventRecord, SeatCounts, SeatDetail } from './ports/events.ts';
 import type { RefundRecord } from './ports/ledger.ts';
+import type { BookingTickets, TicketView } from './ports/notifications.ts';
 import type { ReservationRecord } from './ports/reservations.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -137,4 +138,27 @@ export function performerView(performer: PerformerRecord) {
 
 export function ownPerformerView(performer: PerformerRecord) {
   return { ...performerView(performer), organizer_id: performer.organizerId };
+}
+
+export function ticketJson(ticket: TicketView & { checkedInAtMs?: number | null }) {
+  return {
+    ticket_id: ticket.ticketId,
+    seat_id: ticket.seatId,
+    section: ticket.section,
+    row: ticket.row,
+    number: ticket.number,
+    status: ticket.status,
+    code: ticket.code,
+    ...(ticket.checkedInAtMs === undefined
+      ? {}
+      : { checked_in_at: ticket.checkedInAtMs === null ? null : iso(ticket.checkedInAtMs) }),
+  };
+}
+
+export function bookingTicketsJson(booking: BookingTickets) {
+  return {
+    booking_id: booking.bookingId,
+    event: { name: booking.eventName, venue: booking.venueName, city: booking.venueCity, starts_at: booking.startsAt },
+    tickets: booking.tickets.map((ticket) => ticketJson(ticket)),
+  };
 }

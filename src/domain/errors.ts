@@ -42,6 +42,11 @@ export const ErrorCodes = [
   'WEBHOOK_SIGNATURE_INVALID',
   'PAYMENT_NOT_FOUND',
   'CANCELLATION_NOT_FOUND',
+  'TICKET_INVALID',
+  'TICKET_REVOKED',
+  'ALREADY_CHECKED_IN',
+  'TICKET_NOT_FOUND',
+  'TICKETS_CHECKED_IN',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

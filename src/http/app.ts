@@ -11,6 +11,7 @@ import { registerQuietConnectionClose } from './plugins/quiet-connections.ts';
 import { answerClientError, registerConnectionLimit } from './plugins/connections.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { ticketRoutes } from './routes/tickets.ts';
 import { type NotFoundFallback, registerProblemHandlers, sendProblem } from './plugins/problems.ts';
 import { registerWebApp, wantsAppPage } from './plugins/web-app.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -153,6 +154,7 @@ export async function buildApp(options: AppOptions) {
   catalogRoutes(app, options.deps);
   reservationRoutes(app, options.deps);
   paymentRoutes(app, options.deps);
+  ticketRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;

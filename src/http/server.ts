@@ -50,6 +50,8 @@ async function startWorker(config: Config) {
     ...runtime.deps.settings.admitter,
     onError: (error) => app.log.warn({ err: error }, 'admission tick failed'),
   });
+  // The outbox relay, the bus's consumers (mail) and the mail sender.
+  await runtime.facts.start();
   const demoEventId = !config.DATABASE_URL && config.DEMO_EVENT === 'auto' ? await seedDemoEvent(runtime.deps) : null;
   const address = await app.listen({ port: config.PORT, host: config.HOST });
 
@@ -69,7 +71,7 @@ async function startWorker(config: Config) {
     await app.close(); // stops accepting, lets in-flight requests finish
     await sweeper.stop();
     await admitter.stop();
-    await runtime.close();
+    await runtime.close(); // stops the relay and consumers first
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -42,7 +42,7 @@ export interface TestApp {
   payments: TestPayments;
   /** The schema this app lives in on PostgreSQL (undefined on PGlite). */
   schema?: string;
-  token(userId: string, role?: 'customer' | 'organizer' | 'admin'): Promise<string>;
+  token(userId: string, role?: Role, claims?: { email?: string; events?: string[] }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -151,7 +151,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     payments,
     schema,
-    token: (userId, role = 'customer') => authenticator.sign!({ id: userId, role }, 3600),
+    token: (userId, role = 'customer', claims = {}) => authenticator.sign!({ id: userId, role, ...claims }, 3600),
     async close() {
       await app.close();
       await runtime.close();

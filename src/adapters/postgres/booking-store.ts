@@ -32,6 +32,7 @@ interface BeginRequest {
   reservation: string;
   payer: string;
   admitted_event: string | null;
+  email: string | null;
 }
 
 /** confirm_reservation()'s arguments, as one element of confirm_reservations()' array. */
@@ -132,7 +133,7 @@ export class PostgresBookingStore implements BookingStore {
         (await queryBatch<BeginRow>(db, 'begin_confirmations', requests, byReservationThenKey)).map((rows) => rows[0]!),
       async (request) =>
         (
-          await db.query<BeginRow>('SELECT * FROM begin_confirmation($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+          await db.query<BeginRow>('SELECT * FROM begin_confirmation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
             request.user,
             request.key,
             request.request_hash,
@@ -142,6 +143,7 @@ export class PostgresBookingStore implements BookingStore {
             request.reservation,
             request.payer,
             request.admitted_event,
+            request.email,
           ])
         ).rows[0]!,
     );
@@ -192,6 +194,7 @@ export class PostgresBookingStore implements BookingStore {
       payer: command.payerKey,
       admitted_event:
         command.admittedEventId !== null && isUuid(command.admittedEventId) ? command.admittedEventId : null,
+      email: command.email,
     });
     switch (row.out_kind) {
       case 'not_found':

@@ -62,6 +62,8 @@ export interface BeginConfirmationCommand {
   payerKey: string;
   /** The event the caller's admission token (checked by the caller) admits them to. */
   admittedEventId: string | null;
+  /** The payer's address (the sign-in token's email claim), kept for the booking's mail. */
+  email: string | null;
   nowMs: number;
   /** A key's claim, or a payer's mark, older than this is stale and may be taken over. */
   staleAfterMs: number;

@@ -12,12 +12,41 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTV
 import { admissionAudience } from '../../adapters/tokens/jose-admission-tokens.ts';
 import { DomainError } from '../../domain/errors.ts';
 
-export const roles = ['customer', 'organizer', 'admin'] as const;
+// staff: scans tickets at the door of the events its token's "events" claim lists.
+export const roles = ['customer', 'organizer', 'admin', 'staff'] as const;
 export type Role = (typeof roles)[number];
 
 export interface User {
   id: string;
   role: Role;
+  /** The token's email claim: where tickets and notices go. */
+  email?: string;
+  /** The token's events claim (staff: the events whose tickets they may check in). */
+  events?: string[];
+}
+
+// An address a mail server accepts: one @, no spaces or control characters, 254 at most.
+const emailPattern =
+  /^[^\s@<>()\[\],;:"\\\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const eventsClaimMax = 100;
+
+/** The optional claims, or why they are refused. */
+function contactClaims(payload: Record<string, unknown>): Pick<User, 'email' | 'events'> {
+  const claims: Pick<User, 'email' | 'events'> = {};
+  if (payload.email !== undefined) {
+    if (typeof payload.email !== 'string' || payload.email.length > 254 || !emailPattern.test(payload.email)) {
+      throw new TokenRefused('its "email" is not an e-mail address');
+    }
+    claims.email = payload.email;
+  }
+  if (payload.events !== undefined) {
+    const events = payload.events;
+    if (!Array.isArray(events) || events.length > eventsClaimMax || !events.every((id) => typeof id === 'string')) {
+      throw new TokenRefused(`its "events" is not a list of at most ${eventsClaimMax} event ids`);
+    }
+    claims.events = events as string[];
+  }
+  return claims;
 }
 
 declare module 'fastify' {
@@ -136,13 +165,17 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
         throw new TokenRefused('its "sub" is not a usable user id');
       }
       if (!roles.includes(role as Role)) throw new TokenRefused('its "role" is unknown');
-      const user = { id: payload.sub, role: role as Role };
+      const user: User = { id: payload.sub, role: role as Role, ...contactClaims(payload) };
       verified.set(token, user, Math.min(payload.exp!, issuedAt + tokenMaxAgeSeconds) * 1000);
       return user;
     },
     sign: hmacKey
       ? (user, ttlSeconds) => {
-          let jwt = new SignJWT({ role: user.role })
+          let jwt = new SignJWT({
+            role: user.role,
+            ...(user.email === undefined ? {} : { email: user.email }),
+            ...(user.events === undefined ? {} : { events: user.events }),
+          })
             .setProtectedHeader({ alg: 'HS256' })
             .setSubject(user.id)
             .setIssuedAt();

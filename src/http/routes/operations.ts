@@ -86,6 +86,9 @@ export function operationsRoutes(
                 { default: 'customer' },
               ),
             ),
+            email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+            // staff: the events whose tickets they may check in
+            events: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 100 })),
           },
           { additionalProperties: false },
         ),
@@ -95,11 +98,14 @@ export function operationsRoutes(
       },
     },
     async (request) => {
-      const { user_id: userId, role = 'customer' } = request.body;
+      const { user_id: userId, role = 'customer', email, events } = request.body;
       // A token outliving AUTH_TOKEN_MAX_AGE_SECONDS would be refused before its exp.
       const ttlSeconds = Math.min(devTokenTtlSeconds, authenticator.tokenMaxAgeSeconds);
       return {
-        token: await sign({ id: userId, role }, ttlSeconds),
+        token: await sign(
+          { id: userId, role, ...(email === undefined ? {} : { email }), ...(events === undefined ? {} : { events }) },
+          ttlSeconds,
+        ),
         token_type: 'Bearer' as const,
         expires_in: ttlSeconds,
       };

@@ -147,6 +147,7 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
         paymentMethod: request.body.payment_method,
         idempotencyKey: request.headers['idempotency-key'],
         admissionToken: request.headers['x-admission-token'],
+        email: user.email ?? null,
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       // A stored answer (JSON from the idempotency table) has the shape the use case gave it.
