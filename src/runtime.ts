@@ -37,7 +37,7 @@ import { DatabaseBus } from './adapters/postgres/outbox.ts';
 import { PostgresMailQueue, notificationsConsumer } from './adapters/postgres/mail-queue.ts';
 import { PostgresTicketStore } from './adapters/postgres/ticket-store.ts';
 import { RedisStreamBus } from './adapters/bus/redis-stream-bus.ts';
-import type { FactBus } from './adapters/bus/fact-bus.ts';
+import type { FactBus, FactConsumer } from './adapters/bus/fact-bus.ts';
 import { FactWorkers } from './adapters/bus/fact-workers.ts';
 import { PdfTicketDocuments } from './adapters/documents/ticket-documents.ts';
 import { createMailer } from './adapters/mail/mailers.ts';
@@ -77,6 +77,8 @@ export interface RuntimeOverrides {
   mailer?: Mailer;
   /** The bus the relay publishes to (tests: to wrap the real one). */
   wrapBus?: (bus: FactBus) => FactBus;
+  /** The bus's consumers (tests: to wrap the real ones). */
+  wrapConsumer?: (consumer: FactConsumer) => FactConsumer;
 }
 
 export function settingsFrom(config: Config): Settings {
@@ -292,7 +294,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const facts = new FactWorkers({
     db,
     bus,
-    consumers: [notificationsConsumer],
+    consumers: [notificationsConsumer].map(overrides.wrapConsumer ?? ((consumer) => consumer)),
     relayBatchMax: config.OUTBOX_BATCH_MAX,
     idleMs: config.OUTBOX_IDLE_MS,
     sendMail: () => sendDueMails(deps, { batchSize: 50, webUrl: config.PUBLIC_URL }),

@@ -23,6 +23,8 @@ export interface RedisStreamBusOptions {
 
 type StreamEntry = [id: string, fields: string[]];
 
+const connectWaitMs = 2_000;
+
 const entryFact = ([, fields]: StreamEntry): Fact => {
   const wire = JSON.parse(fields[1]!) as {
     f: string;
@@ -54,7 +56,26 @@ export class RedisStreamBus implements FactBus {
     this.stream = `${options.keyPrefix}facts`;
   }
 
+  /**
+   * Waits (a little) for the command connection: its commands fail fast while it is not
+   * up, and a process that just started has not connected yet.
+   */
+  private async connected(): Promise<void> {
+    if (this.client.status === 'ready') return;
+    const client = this.client;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, connectWaitMs);
+      function done() {
+        clearTimeout(timer);
+        client.removeListener('ready', done);
+        resolve();
+      }
+      client.once('ready', done);
+    });
+  }
+
   async publish(facts: Fact[]): Promise<void> {
+    await this.connected();
     const pipeline = this.client.pipeline();
     for (const fact of facts) {
       const wire = { f: fact.factId, s: fact.seq, t: fact.type, e: fact.eventId, p: fact.payload, w: fact.writtenAtMs };
@@ -66,17 +87,31 @@ export class RedisStreamBus implements FactBus {
   }
 
   async register(consumer: FactConsumer): Promise<void> {
+    // '$': a new group starts at the stream's end (it is not sent the past); registered
+    // before this process's relay starts, so it misses nothing published after.
+    await this.createGroup(consumer, '$');
+  }
+
+  private async createGroup(consumer: FactConsumer, from: '$' | '0'): Promise<void> {
+    await this.connected();
     try {
-      // '$': a new group starts at the stream's end (it is not sent the past); registered
-      // before this process's relay starts, so it misses nothing published after.
-      await this.client.xgroup('CREATE', this.stream, consumer.name, '$', 'MKSTREAM');
+      await this.client.xgroup('CREATE', this.stream, consumer.name, from, 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
   }
 
   async consumeOnce(consumer: FactConsumer, waitMs: number): Promise<number> {
-    const entries = await this.read(consumer, waitMs);
+    let entries: StreamEntry[];
+    try {
+      entries = await this.read(consumer, waitMs);
+    } catch (error) {
+      if (!String((error as Error).message).includes('NOGROUP')) throw error;
+      // The stream and its groups are gone (a Redis that restarted without persistence):
+      // the group is made again at the stream's start, whose entries are all newer.
+      await this.createGroup(consumer, '0');
+      return 0;
+    }
     if (entries.length === 0) return 0;
     try {
       const facts = entries.map(entryFact).sort((a, b) => a.seq - b.seq);
