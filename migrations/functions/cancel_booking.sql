@@ -4,7 +4,9 @@
 --
 -- p_seat_nos: the seats to take back; null: every seat the booking still holds. Seats
 -- already taken back are skipped, so a retry changes nothing ('nothing'); a seat that was
--- never the booking's answers 'not_booked' and changes nothing. Otherwise ('cancelled'):
+-- never the booking's answers 'not_booked' and changes nothing; a buyer's cancellation of a
+-- seat whose ticket was checked in answers 'checked_in' and changes nothing (the check-in
+-- reads the booking FOR SHARE, so the two never interleave). Otherwise ('cancelled'):
 -- the seats leave booked_seats and go back on sale (out_changes), the booking and its
 -- reservation keep only the seats left (the per-user cap counts those), refunded_seats
 -- records each seat once (its primary key: a seat is never refunded twice), and the refund
@@ -42,6 +44,12 @@ BEGIN
     RETURN;
   END IF;
   v_seats := ARRAY(SELECT x FROM (SELECT unnest(v_wanted) INTERSECT SELECT unnest(b.seat_nos)) AS t(x) ORDER BY x);
+  IF p_reason = 'buyer_cancelled' AND EXISTS (
+      SELECT 1 FROM checkins c WHERE c.booking_id = b.id AND c.seat_no = ANY(v_seats)) THEN
+    -- A ticket used at the door is not the buyer's to give back (the organizer may refund it).
+    RETURN QUERY SELECT 'checked_in', NULL::uuid, NULL::bigint, '[]'::jsonb;
+    RETURN;
+  END IF;
   IF cardinality(v_seats) = 0 THEN
     RETURN QUERY SELECT 'nothing', NULL::uuid, 0::bigint, '[]'::jsonb;
     RETURN;

@@ -48,6 +48,9 @@ async function takeBack(
   if (outcome.kind === 'not_booked') {
     throw new DomainError('SEATS_NOT_IN_BOOKING', 'some of these seats are not part of this booking');
   }
+  if (outcome.kind === 'checked_in') {
+    throw new DomainError('TICKETS_CHECKED_IN', 'a ticket of these seats was used at the door: it cannot be cancelled');
+  }
   if (outcome.kind === 'cancelled') {
     await deps.board.apply(event.id, outcome.changes);
     if (outcome.refundId) await sendRefund(deps, outcome.refundId);

@@ -261,4 +261,53 @@ describe('tickets and check-in', () => {
     assert.equal(declined.statusCode, 402);
     assert.equal(await count(), before);
   });
+
+  test('when a ticket was used at the door, then its buyer cannot cancel it; the organizer still may refund it', async () => {
+    const eventId = await createEvent(t, { refund_policy: { buyer_cancel_until_hours: 1, fee_percent: 0 } });
+    const bookingId = await buy(eventId, 'jon', ['s12', 's13']);
+    const { tickets } = await ticketsOf('jon', bookingId);
+    assert.equal((await scan(eventId, tickets[0]!.code)).statusCode, 200);
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/v1/bookings/${bookingId}/cancel`,
+      headers: auth(await buyer('jon')),
+      payload: {},
+    });
+    assert.equal(cancel.statusCode, 409, cancel.body);
+    assert.equal(cancel.json().code, 'TICKETS_CHECKED_IN');
+    assert.deepEqual(
+      (await ticketsOf('jon', bookingId)).tickets.map((ticket) => ticket.status),
+      ['checked_in', 'valid'],
+      'nothing changed',
+    );
+    const partial = await t.app.inject({
+      method: 'POST',
+      url: `/v1/bookings/${bookingId}/cancel`,
+      headers: auth(await buyer('jon')),
+      payload: { seat_ids: ['s13'] },
+    });
+    assert.equal(partial.statusCode, 200, partial.body);
+    const refund = await t.app.inject({
+      method: 'POST',
+      url: `/v1/bookings/${bookingId}/refund`,
+      headers: auth(await organizer()),
+      payload: { seat_ids: ['s12'], reason: 'show cut short' },
+    });
+    assert.equal(refund.statusCode, 200, refund.body);
+  });
+
+  test('when facts flow, then /metrics shows the relay and the consumer', async () => {
+    await t.runtime.facts.drain();
+    await t.runtime.facts.refreshFigures();
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const name of [
+      'outbox_unpublished_facts 0',
+      'outbox_oldest_unpublished_seconds 0',
+      'bus_notifications_lag_facts 0',
+      'outbox_published_total',
+      'bus_notifications_applied_total',
+    ]) {
+      assert.ok(metrics.includes(name), `${name} in /metrics`);
+    }
+  });
 });

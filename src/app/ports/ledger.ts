@@ -82,7 +82,8 @@ export interface CancelBookingCommand {
 }
 
 export type CancelBookingOutcome =
-  | { kind: 'not_found' | 'not_booked' | 'nothing' }
+  /** checked_in: a buyer may not cancel a ticket already used at the door. */
+  | { kind: 'not_found' | 'not_booked' | 'nothing' | 'checked_in' }
   | { kind: 'cancelled'; refundId: string | null; amountCents: number; eventId: string; changes: SeatState[] };
 
 export interface CancellationProgress {
