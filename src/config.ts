@@ -190,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.DEMO_MODE === 'true') checkDemoMode(config);
   if (config.PAYMENT_PROVIDER === 'stripe') checkStripe(config);
+  if (config.TICKET_SIGNING_KEYS) checkTicketKeys(config.TICKET_SIGNING_KEYS);
   if (config.WORKERS > 1 && (!config.DATABASE_URL || !config.REDIS_URL)) {
     // The embedded PGlite database and the in-process seat board belong to one process;
     // several processes share PostgreSQL and Redis.
@@ -229,6 +230,15 @@ function checkJwksProvider(config: Config): void {
 }
 
 /** Stripe needs its keys; its API base may point at a stand-in only on this machine. */
+/** Each key id once: a code names the key that verifies it. */
+function checkTicketKeys(keys: string): void {
+  const ids = keys.split(',').map((entry) => entry.slice(0, entry.indexOf(':')));
+  const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
+  if (repeated.length > 0) {
+    throw new ConfigError(`Invalid configuration: TICKET_SIGNING_KEYS names key id ${repeated[0]} twice`);
+  }
+}
+
 function checkStripe(config: Config): void {
   const missing = [
     !config.STRIPE_SECRET_KEY && 'STRIPE_SECRET_KEY',

@@ -40,6 +40,18 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ DEMO_MODE: 'yes' }), /DEMO_MODE/);
   });
 
+  test('when ticket keys, mail and outbox settings are given, then they are checked like the rest', () => {
+    const secret = 's'.repeat(32);
+    const config = loadConfig({ TICKET_SIGNING_KEYS: `k2:${secret},k1:${secret}x`, SMTP_URL: 'smtp://127.0.0.1:2525' });
+    assert.equal(config.TICKET_SIGNING_KEYS, `k2:${secret},k1:${secret}x`);
+    assert.equal(config.OUTBOX_BATCH_MAX, 500);
+    assert.throws(() => loadConfig({ TICKET_SIGNING_KEYS: 'k1:short' }), /TICKET_SIGNING_KEYS/);
+    assert.throws(() => loadConfig({ TICKET_SIGNING_KEYS: `bad id!:${secret}` }), /TICKET_SIGNING_KEYS/);
+    assert.throws(() => loadConfig({ TICKET_SIGNING_KEYS: `k1:${secret},k1:${secret}y` }), /key id k1 twice/);
+    assert.throws(() => loadConfig({ SMTP_URL: 'http://mail' }), /SMTP_URL/);
+    assert.throws(() => loadConfig({ OUTBOX_BATCH_MAX: '0' }), /OUTBOX_BATCH_MAX/);
+  });
+
   test('when values are bad, then the start stops with a message naming each', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', HOLD_TTL_SECONDS: '0' }),
