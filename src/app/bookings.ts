@@ -40,16 +40,20 @@ export async function listMyBookings(deps: Deps, userId: string) {
     seatsByEvent.set(eventId, new Map(seats.map((seat) => [seat.seatNo, seat])));
   }
   // Only a booking that gave seats back has refunds (as in viewWithRefunds): most have none to read.
-  const refunds = await Promise.all(
-    bookings.map((booking) => (booking.status === 'confirmed' ? [] : deps.ledger.refundsOfBooking(booking.id))),
+  const refunds = await deps.ledger.refundsOfBookings(
+    bookings.filter((booking) => booking.status !== 'confirmed').map((booking) => booking.id),
   );
+  const refundsByBooking = new Map<string, typeof refunds>();
+  for (const refund of refunds) {
+    refundsByBooking.set(refund.bookingId!, [...(refundsByBooking.get(refund.bookingId!) ?? []), refund]);
+  }
   return {
-    bookings: bookings.map((booking, index) => {
+    bookings: bookings.map((booking) => {
       const seats = seatsByEvent.get(booking.eventId)!;
       return bookingView(
         booking,
         booking.seatNos.map((seatNo) => seats.get(seatNo)!).sort((a, b) => a.seatNo - b.seatNo),
-        refunds[index],
+        refundsByBooking.get(booking.id) ?? [],
       );
     }),
   };

@@ -234,7 +234,13 @@ async function confirmClaimed(
   const payAndBook = async (): Promise<StoredResponse> => {
     const charge = await deps.payments.charge({ ...chargeIdentity(reservation, begun.attempt), paymentMethod });
     if (charge.kind === 'declined') {
-      await deps.bookings.endDeclinedPayment(reservation.id, payerKey, begun.attempt, charge.chargeId ?? null);
+      await deps.bookings.endDeclinedPayment(
+        reservation.id,
+        payerKey,
+        begun.attempt,
+        charge.chargeId ?? null,
+        deps.clock.nowMs(),
+      );
       // A charge that reached the provider after the hold ended finds its key voided (see
       // settleRefunds): the buyer is told the hold ended, not that the card was declined.
       const status = reservationStatusAt(reservation.status, reservation.expiresAtMs, deps.clock.nowMs());

@@ -315,15 +315,21 @@ export class PostgresBookingStore implements BookingStore {
     );
   }
 
-  async endDeclinedPayment(reservationId: string, payerKey: string, attempt: number, chargeId: string | null) {
+  async endDeclinedPayment(
+    reservationId: string,
+    payerKey: string,
+    attempt: number,
+    chargeId: string | null,
+    nowMs: number,
+  ) {
     await this.db.query(
       `WITH failed AS (
-         UPDATE payments SET status = 'failed', charge_id = coalesce(charge_id, $4), updated_at = now()
+         UPDATE payments SET status = 'failed', charge_id = coalesce(charge_id, $4), updated_at = $5
          WHERE reservation_id = $1 AND attempt = $3 AND status IN ('started', 'requires_action', 'processing')
        )
        UPDATE reservations SET paying_key = NULL, paying_since = NULL, payment_attempt = payment_attempt + 1
        WHERE id = $1 AND paying_key = $2 AND payment_attempt = $3`,
-      [reservationId, payerKey, attempt, chargeId],
+      [reservationId, payerKey, attempt, chargeId, ts(nowMs)],
     );
   }
 

@@ -352,6 +352,17 @@ export class PostgresPaymentLedger implements PaymentLedger {
     return rows.map(toRefund);
   }
 
+  async refundsOfBookings(bookingIds: string[]): Promise<RefundRecord[]> {
+    const ids = bookingIds.filter(isUuid);
+    if (ids.length === 0) return [];
+    const { rows } = await this.db.query<RefundRow>(
+      `SELECT ${refundColumns} FROM refunds f JOIN payments p ON p.id = f.payment_id
+       WHERE f.booking_id = ANY($1::uuid[]) ORDER BY f.created_at, f.id`,
+      [ids],
+    );
+    return rows.map(toRefund);
+  }
+
   async claimRefund(refundId: string, nowMs: number, leaseMs: number): Promise<RefundRecord | null> {
     const { rows } = await this.db.query<RefundRow>(
       `WITH claimed AS (

@@ -126,7 +126,13 @@ export interface BookingStore {
    * After a decline: the attempt's payment failed (ledger); clears the marker and moves to
    * the next payment attempt (if still this payer's).
    */
-  endDeclinedPayment(reservationId: string, payerKey: string, attempt: number, chargeId: string | null): Promise<void>;
+  endDeclinedPayment(
+    reservationId: string,
+    payerKey: string,
+    attempt: number,
+    chargeId: string | null,
+    nowMs: number,
+  ): Promise<void>;
   /**
    * Reservations that ended before endedBeforeMs with charges to refund, not yet settled:
    * cancelled or expired ones that started paying (every attempt), and confirmed ones paid

@@ -116,6 +116,8 @@ export interface PaymentLedger {
 
   cancelBooking(command: CancelBookingCommand): Promise<CancelBookingOutcome>;
   refundsOfBooking(bookingId: string): Promise<RefundRecord[]>;
+  /** The refunds of several bookings, in one read. */
+  refundsOfBookings(bookingIds: string[]): Promise<RefundRecord[]>;
   /**
    * Claims a refund to send: it is not succeeded and is due (or is this id). Its next
    * attempt moves leaseMs ahead, so another process does not send it meanwhile.
