@@ -2,6 +2,7 @@
 import { designs } from './flash-designs.ts';
 import type { FlashSaleRun, TargetRun } from './flash-sale.ts';
 import { dashes, markdownTable, right } from './markdown.ts';
+import { outboxTable } from './outbox-figures.ts';
 
 const n0 = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
@@ -199,6 +200,23 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     ];
     lines.push(...markdownTable(['Figure', ...services.map((t) => right(t.label))], rows));
   }
+  const withOutbox = run.targets.filter((t) => t.outbox);
+  if (withOutbox.length > 0) {
+    lines.push(
+      '',
+      '## The outbox: relay and notifications consumer (issue 18)',
+      '',
+      ...outboxTable(withOutbox.map((t) => [t.label, t.outbox!])),
+      '',
+      "Each design's event only, from the database after the run: `outbox.created_at` (clock_timestamp() in the " +
+        "write's transaction, so the relay lag includes that transaction until its commit), `published_at` (the " +
+        "relay's stamp, after Redis took the facts) and the consumer's `consumed_facts.applied_at`; percentiles " +
+        'interpolated (percentile_cont). Facts per second follow the rate the sale writes them: the relay keeps up ' +
+        'when published/s ≈ written/s. The backlog was left up to 10 s after the load to drain.',
+    );
+  }
+  for (const t of run.targets.filter((target) => target.outbox_error))
+    lines.push('', `- ${t.label}: outbox figures not read: ${t.outbox_error}`);
   const generator = run.targets.find((t) => t.name === 'generator' && t.generator);
   const ceiling = generator?.generator?.requests_per_s ?? null;
   const generatorRows = generator?.generator

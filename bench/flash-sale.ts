@@ -16,6 +16,10 @@
 // the baseline server's own store): no seat oversold, no partial hold. Any failed check of the
 // service or of an atomic design exits 1; the setnx design's partial holds are its known flaw
 // and are counted, not judged. Timings never fail the run.
+// For the service on PostgreSQL it also reads the event's facts in the transactional outbox
+// once the backlog has drained (bench/outbox-figures.ts): the relay's throughput and lag, and
+// the notifications consumer's; a booking without its fact fails the run, a fact left
+// unpublished or unapplied 10 s after the load is an anomaly.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +41,7 @@ import { type BuyerRunResult, runBuyers, type VenueLayout } from './flash-buyers
 import { type Design, type DesignServer, designs, type TargetName, targetNames } from './flash-designs.ts';
 import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
 import { round, runLoad, type LoadResult } from './load.ts';
+import { type OutboxFigures, outboxFigures } from './outbox-figures.ts';
 import { type CpuFigures, machineBusyBefore, ServerProcess, startCpuMeter } from './server.ts';
 import { countOversold, countPartialHolds, createDatabase, type Query, withPglite, withPostgres } from './verify.ts';
 
@@ -162,6 +167,13 @@ export interface TargetRun {
   cpu: CpuFigures | null;
   /** PostgreSQL during the measured run (PostgreSQL designs and the service). */
   postgres?: PostgresWork;
+  /**
+   * The service on PostgreSQL: its event's facts in the outbox after the run (drained for up
+   * to 10 s): written, published by the relay, applied by the notifications consumer, lags.
+   */
+  outbox?: OutboxFigures | null;
+  /** Why the outbox figures could not be read. */
+  outbox_error?: string;
 }
 
 /**
@@ -310,6 +322,8 @@ interface ServerKind {
   check?: (server: ServerProcess, name: TargetName, eventId: string, result: BuyerRunResult) => Promise<StoreCheck>;
   /** The end state, checked once the server has stopped (PGlite serves one process at a time). */
   checkAfterStop?: (eventId: string, result: BuyerRunResult) => Promise<StoreCheck>;
+  /** The event's facts in the outbox once drained (the service on PostgreSQL), read after the check. */
+  outbox?: (eventId: string, loadEndedAtMs: number) => Promise<OutboxFigures>;
 }
 
 const withoutLedger = (result: BuyerRunResult): Omit<BuyerRunResult, 'confirmed'> => {
@@ -358,6 +372,17 @@ function summaryLine(run: TargetRun): string {
   );
 }
 
+function outboxLine(name: string, outbox: OutboxFigures): string {
+  return (
+    `${name}: outbox: ${outbox.facts_written} facts written, ${outbox.facts_published} published ` +
+    `(${outbox.published_per_s ?? '–'}/s), ${outbox.facts_consumed} applied by ${outbox.consumer}; relay lag p50 ` +
+    `${outbox.relay_lag_ms.p50} / p99 ${outbox.relay_lag_ms.p99} / max ${outbox.relay_lag_ms.max} ms, commit to ` +
+    `consumer p50 ${outbox.consumer_lag_ms.p50} / p99 ${outbox.consumer_lag_ms.p99} / max ${outbox.consumer_lag_ms.max} ms; ` +
+    `${outbox.drained_s_after_load === null ? `NOT drained: ${outbox.anomalies.join('; ')}` : `drained ${outbox.drained_s_after_load} s after the load`}` +
+    `${outbox.problems.length > 0 ? `; FAIL: ${outbox.problems.join('; ')}` : ''}`
+  );
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
@@ -373,6 +398,8 @@ async function main(): Promise<number> {
   const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const servers: ServerProcess[] = [];
   let dataDir: string | null = null;
+  /** The service on PostgreSQL's DATA_DIR: only mail (.eml files, without SMTP_URL) goes there. */
+  let serviceDataDir: string | null = null;
   let databaseCreated = false;
   const cleanupResult: FlashSaleRun['cleanup'] = {
     redis_keys_deleted: null,
@@ -392,6 +419,7 @@ async function main(): Promise<number> {
       rmSync(dataDir, { recursive: true, force: true });
       cleanupResult.data_dir_removed = true;
     }
+    if (serviceDataDir) rmSync(serviceDataDir, { recursive: true, force: true });
   };
   cleanUpOnStop(cleanup, log);
 
@@ -563,8 +591,9 @@ async function main(): Promise<number> {
       // 2. The service on PostgreSQL + Redis: with its waiting room, then without.
       service: {
         name: 'service',
-        start: (workers) =>
-          ServerProcess.start({
+        start: (workers) => {
+          serviceDataDir ??= mkdtempSync(path.join(os.tmpdir(), 'boxoffice-flash-mail-'));
+          return ServerProcess.start({
             root,
             workers,
             env: {
@@ -572,11 +601,15 @@ async function main(): Promise<number> {
               DATABASE_URL: databaseUrl.toString(),
               REDIS_URL: redisUrl,
               REDIS_KEY_PREFIX: `${prefix}svc:`,
+              DATA_DIR: serviceDataDir,
             },
-          }),
+          });
+        },
         eventBody: (name, seats) => eventFor(name, designs[name].waitingRoom, seats),
         check: (_server, _name, eventId, result) =>
           withPostgres(databaseUrl.toString(), (query) => checkService(query, eventId, result)),
+        outbox: (eventId, loadEndedAtMs) =>
+          withPostgres(databaseUrl.toString(), (query) => outboxFigures(query, eventId, loadEndedAtMs)),
       },
       // 3. Embedded: PGlite and in-process roles in one process; checked in its data directory once it stopped.
       embedded: {
@@ -610,6 +643,7 @@ async function main(): Promise<number> {
         }
         const createEvent = async (seats: number) =>
           (await postJson(server.origin, '/v1/events', organizer, kind.eventBody(name, seats))).event_id;
+        let loadEndedAtMs: number | null = null;
         await measure(
           run,
           server,
@@ -623,11 +657,22 @@ async function main(): Promise<number> {
             const result = await runBuyers(
               buyerOptions(server.origin, run.event_id!, name, design.waitingRoom, design.sse),
             );
+            loadEndedAtMs = Date.now();
             measured.push({ run, result });
             return result;
           },
           kind.check ? (result) => kind.check!(server, name, run.event_id!, result) : null,
         );
+        if (kind.outbox && run.event_id && loadEndedAtMs !== null && !stopRequested()) {
+          try {
+            run.outbox = await kind.outbox(run.event_id, loadEndedAtMs);
+            log(outboxLine(run.name, run.outbox));
+          } catch (error) {
+            run.outbox = null;
+            run.outbox_error = (error as Error).message;
+            log(`${run.name}: outbox figures: ${run.outbox_error}`);
+          }
+        }
       }
       await stopServer(server, serverName);
       if (!kind.checkAfterStop) return;
@@ -657,8 +702,10 @@ async function main(): Promise<number> {
     const problems = targets.flatMap((run) => {
       if (run.error) return [`${run.name}: ${run.error}`];
       if (run.name !== 'generator' && !run.check) return [`${run.name}: not checked`];
-      if (run.check?.judged && !run.check.ok) return run.check.problems.map((problem) => `${run.name}: ${problem}`);
-      return [];
+      const outbox = (run.outbox?.problems ?? []).map((problem) => `${run.name}: outbox: ${problem}`);
+      if (run.check?.judged && !run.check.ok)
+        return [...run.check.problems.map((problem) => `${run.name}: ${problem}`), ...outbox];
+      return outbox;
     });
     if (stopRequested()) problems.push('interrupted');
     const { out: _out, quick: _quick, ...settings } = options;
