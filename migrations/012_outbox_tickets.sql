@@ -55,6 +55,11 @@ CREATE TABLE bus_offsets (
 ALTER TABLE reservations ADD COLUMN buyer_email text;
 ALTER TABLE bookings ADD COLUMN email text;
 
+-- A charge pays for one booking, and is found by it: refunds_guard (every refund) and
+-- book_reservation (a charge that did not book) look bookings up by charge, which read the
+-- whole table without this index.
+CREATE UNIQUE INDEX bookings_by_charge ON bookings (charge_id);
+
 -- A ticket is a booked seat (booking, seat): valid while the booking holds the seat,
 -- revoked once refunded (refunded_seats), checked in here, once (the primary key).
 CREATE TABLE checkins (

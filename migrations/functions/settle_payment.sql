@@ -45,8 +45,8 @@ BEGIN
 
   IF p_outcome = 'succeeded' THEN
     IF p.status = 'succeeded' THEN
-      RETURN QUERY SELECT 'unchanged', (SELECT bk.id FROM bookings bk WHERE bk.charge_id = p_charge), NULL::uuid,
-        '[]'::jsonb, r.event_id;
+      -- Every instant success's webhook ends here: nothing more to read or write.
+      RETURN QUERY SELECT 'unchanged', NULL::uuid, NULL::uuid, '[]'::jsonb, r.event_id;
       RETURN;
     END IF;
     SELECT * INTO b FROM book_reservation(r, NULL, p_attempt, p_booking, p_charge, p_now);
