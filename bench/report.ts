@@ -10,6 +10,7 @@ import type { WaitingRoomRun } from './waiting-room.ts';
 import { renderComparison } from './flash-report.ts';
 import type { FlashSaleRun } from './flash-sale.ts';
 import type { Payments3dsRun } from './payments-3ds.ts';
+import type { CheckinsRun } from './checkins.ts';
 import type { WebSeatMapRun } from './web-seat-map.ts';
 import { dashes, markdownTable, right } from './markdown.ts';
 
@@ -339,7 +340,9 @@ export interface RunReport {
   waiting_room: WaitingRoomSection | null;
   /** The payments-3ds scenario, when selected (after waiting-room, in a child process). */
   payments_3ds?: (ChildScenarioSection & { run: Payments3dsRun | null }) | null;
-  /** The flash-sale scenario, when selected (after payments-3ds, in a child process). */
+  /** The checkins scenario, when selected (after payments-3ds, in a child process). */
+  checkins?: (ChildScenarioSection & { run: CheckinsRun | null }) | null;
+  /** The flash-sale scenario, when selected (after checkins, in a child process). */
   flash_sale?: FlashSaleSection | null;
   /** The web app's seat map in chromium, when selected (last, in a child process). */
   web_seat_map?: (ChildScenarioSection & { run: WebSeatMapRun | null }) | null;

@@ -11,7 +11,8 @@ import { interrupted, log, options } from './run-state.ts';
 import { childGraceMs, resultsDir, root } from './settings.ts';
 
 /** The sections of the core report that child scenarios fill in. */
-export type ChildReportKey = 'sse_fanout' | 'waiting_room' | 'payments_3ds' | 'flash_sale' | 'web_seat_map';
+export type ChildReportKey =
+  'sse_fanout' | 'waiting_room' | 'payments_3ds' | 'checkins' | 'flash_sale' | 'web_seat_map';
 
 /**
  * A scenario run as `node --import tsx <script> [--quick] [passed options] --out

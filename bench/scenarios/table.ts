@@ -4,10 +4,12 @@
 // own, then the child-process scenarios one after another. What a kind of scenario does is in
 // `kinds` below (one module each); what a child scenario does is in its entry and its module.
 import type { ScenarioKind, ScenarioResult } from '../report.ts';
+import type { CheckinsRun } from '../checkins.ts';
 import type { FlashSaleRun } from '../flash-sale.ts';
 import type { Payments3dsRun } from '../payments-3ds.ts';
 import type { WaitingRoomRun } from '../waiting-room.ts';
 import type { WebSeatMapRun } from '../web-seat-map.ts';
+import { checkinsAnomalies, checkinsAppendix } from './checkins.ts';
 import { type ChildScenarioDef, readCheckedResult } from './child-process.ts';
 import { createEventKind } from './create-event.ts';
 import { flashSaleAnomalies } from './flash-sale.ts';
@@ -83,6 +85,23 @@ export const scenarios: readonly (ScenarioDef | ChildScenarioDef)[] = [
     read: (name, child, out) => readCheckedResult<Payments3dsRun>(name, child, out),
     anomalies: payments3dsAnomalies,
     appendix: payments3dsAppendix,
+  },
+  // The doors open: an event's seats booked, then every ticket scanned by concurrent scanner
+  // clients, some twice: check-ins/s and latency, each ticket admitted once, every second scan 409.
+  {
+    name: 'checkins',
+    kind: 'child',
+    script: 'bench/checkins.ts',
+    timeoutMs: { quick: 120_000, full: 300_000 },
+    reportKey: 'checkins',
+    passedFlags: ['--tickets', '--scanners', '--duplicate-pct'],
+    usage: [
+      'bench/checkins.ts in a child process, after it; 500',
+      'tickets with --quick, else 2,000, scanned by 32 clients, 10% twice',
+    ],
+    read: (name, child, out) => readCheckedResult<CheckinsRun>(name, child, out),
+    anomalies: checkinsAnomalies,
+    appendix: checkinsAppendix,
   },
   // The same buyers against the service, PGlite embedded and the classic designs.
   {
