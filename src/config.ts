@@ -87,6 +87,8 @@ const ConfigSchema = Type.Object({
   // The outbox relay: facts per batch, and the pause when it found none.
   OUTBOX_BATCH_MAX: Integer(1, 10_000, 500),
   OUTBOX_IDLE_MS: Integer(5, 60_000, 50),
+  // Published facts, consumers' records of them and sent mail are forgotten after this.
+  OUTBOX_RETENTION_HOURS: Integer(1, 24 * 365, 72),
   // Redis bus: facts a dead process was given and did not acknowledge are taken over by a
   // live one after this long.
   BUS_CLAIM_IDLE_MS: Integer(100, 3_600_000, 30_000),

@@ -299,6 +299,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     idleMs: config.OUTBOX_IDLE_MS,
     sendMail: () => sendDueMails(deps, { batchSize: 50, webUrl: config.PUBLIC_URL }),
     mailIntervalMs: 250,
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
     onError: overrides.onBoardError ?? (() => {}),
   });
   await facts.register().catch((error: unknown) => overrides.onBoardError?.(error, 'bus registration'));

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { PDFDocument } from 'pdf-lib';
 import { HmacTicketCodes } from '../../src/adapters/tokens/hmac-ticket-codes.ts';
 import type { MemoryMailer } from '../../src/adapters/memory/mailer.ts';
+import { purgeOldFacts } from '../../src/adapters/postgres/outbox.ts';
 import { auth, confirmReservation, createEvent, holdSeats, startTestApp, type TestApp } from '../support/harness.ts';
 
 const keyNew = { id: 'k2', secret: 'n'.repeat(40) };
@@ -309,5 +310,21 @@ describe('tickets and check-in', () => {
     ]) {
       assert.ok(metrics.includes(name), `${name} in /metrics`);
     }
+  });
+
+  test('when published facts are older than the retention, then they, their records and sent mail are forgotten', async () => {
+    const eventId = await createEvent(t);
+    await buy(eventId, 'kim', ['s14']);
+    await t.runtime.facts.drain();
+    await buy(eventId, 'lee', ['s15']); // not yet relayed: kept whatever its age
+    const count = async (sql: string) => (await t.runtime.db.query<{ n: number }>(sql)).rows[0]!.n;
+    assert.ok((await count('SELECT count(*)::int AS n FROM outbox WHERE published_seq IS NOT NULL')) > 0);
+    await purgeOldFacts(t.runtime.db, Date.now() + 3_600_000, 100_000);
+    assert.equal(await count('SELECT count(*)::int AS n FROM outbox WHERE published_seq IS NOT NULL'), 0);
+    assert.equal(await count('SELECT count(*)::int AS n FROM outbox WHERE published_seq IS NULL'), 1);
+    assert.equal(await count(`SELECT count(*)::int AS n FROM mails WHERE status = 'sent'`), 0);
+    assert.equal(await count('SELECT count(*)::int AS n FROM consumed_facts'), 0);
+    await t.runtime.facts.drain();
+    assert.equal(mailer.sent.filter((mail) => mail.to === 'lee@example.com').length, 1);
   });
 });

@@ -3,7 +3,7 @@
 // figures /metrics shows. Errors are reported and the loop backs off; nothing is lost
 // meanwhile: facts wait in the outbox, mail in its queue.
 import type { Database } from '../postgres/database.ts';
-import { outboxBacklog, relayOnce } from '../postgres/outbox.ts';
+import { outboxBacklog, purgeOldFacts, relayOnce } from '../postgres/outbox.ts';
 import type { FactBus, FactConsumer } from './fact-bus.ts';
 
 export interface FactWorkerOptions {
@@ -16,6 +16,8 @@ export interface FactWorkerOptions {
   /** Sends due mail (one batch); resolves with how many were sent. */
   sendMail: () => Promise<number>;
   mailIntervalMs: number;
+  /** Published facts, the records of them and sent mail are kept this long. */
+  retentionMs: number;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -28,6 +30,8 @@ export interface FactFigures {
 }
 
 const errorPauseMs = 1_000;
+const purgeIntervalMs = 60_000;
+const purgeBatch = 1_000;
 
 export class FactWorkers {
   readonly figures: FactFigures = {
@@ -63,6 +67,7 @@ export class FactWorkers {
     }
     this.loops.push(this.loop('mail sender', () => this.options.sendMail(), this.options.mailIntervalMs));
     this.loops.push(this.loop('fact figures', () => this.refreshFigures().then(() => 0), 1_000));
+    this.loops.push(this.loop('outbox purge', () => this.purge(), purgeIntervalMs));
   }
 
   /** One pass of everything until nothing moves (tests, and a graceful stop). */
@@ -97,6 +102,12 @@ export class FactWorkers {
     const read = await this.options.bus.consumeOnce(consumer, waitMs);
     this.figures.applied.set(consumer.name, (this.figures.applied.get(consumer.name) ?? 0) + read);
     return read;
+  }
+
+  /** One batch of old facts forgotten; a full batch goes on at once. */
+  private async purge(): Promise<number> {
+    const purged = await purgeOldFacts(this.options.db, Date.now() - this.options.retentionMs, purgeBatch);
+    return purged >= purgeBatch ? purged : 0;
   }
 
   async refreshFigures(): Promise<void> {

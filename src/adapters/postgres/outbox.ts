@@ -78,7 +78,11 @@ export async function outboxBacklog(db: SqlExecutor): Promise<{ facts: number; o
   return { facts: row.facts, oldestAgeMs: row.oldest ? Math.max(0, row.now.getTime() - row.oldest.getTime()) : 0 };
 }
 
-/** Forgets published facts and consumers' records older than the retention (one batch). */
+/**
+ * Forgets published facts, consumers' records of them and sent mail older than the
+ * retention (one batch of each). A consumer is never behind by that much: its record of a
+ * fact outlives any redelivery of it.
+ */
 export async function purgeOldFacts(db: SqlExecutor, olderThanMs: number, batchSize: number): Promise<number> {
   const before = new Date(olderThanMs);
   const facts = await db.query(
@@ -91,7 +95,11 @@ export async function purgeOldFacts(db: SqlExecutor, olderThanMs: number, batchS
        SELECT consumer, fact_id FROM consumed_facts WHERE applied_at < $1 LIMIT $2)`,
     [before, batchSize],
   );
-  return facts.rowCount + consumed.rowCount;
+  const mails = await db.query(
+    `DELETE FROM mails WHERE id IN (SELECT id FROM mails WHERE status = 'sent' AND sent_at < $1 LIMIT $2)`,
+    [before, batchSize],
+  );
+  return facts.rowCount + consumed.rowCount + mails.rowCount;
 }
 
 /**
