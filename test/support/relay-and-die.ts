@@ -20,6 +20,7 @@ const wrapBus = (bus: FactBus): FactBus => ({
     await bus.publish(facts);
     if (moment === 'after-publish') await hang();
   },
+  committed: () => bus.committed?.(),
   register: (consumer) => bus.register(consumer),
   consumeOnce: (consumer, waitMs) => bus.consumeOnce(consumer, waitMs),
   lag: (consumer) => bus.lag(consumer),

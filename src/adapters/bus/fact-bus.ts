@@ -18,6 +18,8 @@ export interface FactConsumer {
 export interface FactBus {
   /** Called by the relay inside its transaction; resolves when the facts are durable on the bus. */
   publish(facts: Fact[]): Promise<void>;
+  /** Called once the relay's transaction has committed (the database bus wakes its readers). */
+  committed?(): void;
   /** Prepares the consumer's group (before the first publish, so it misses nothing). */
   register(consumer: FactConsumer): Promise<void>;
   /** Reads and applies one batch; resolves with the number of facts read (0: nothing new). */

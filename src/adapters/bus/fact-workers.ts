@@ -92,6 +92,7 @@ export class FactWorkers {
   private async relay(): Promise<number> {
     await this.register(); // no fact goes out before every consumer's group exists
     const published = await relayOnce(this.options.db, this.options.bus, this.options.relayBatchMax);
+    if (published > 0) this.options.bus.committed?.();
     this.figures.published += published;
     // A full batch: more are waiting, go on at once.
     return published;

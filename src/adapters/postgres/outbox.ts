@@ -114,8 +114,12 @@ export class DatabaseBus implements FactBus {
   constructor(private readonly db: Database) {}
 
   async publish(): Promise<void> {
-    // The stamp is the publication; wake this process's consumers once it has committed.
-    setImmediate(() => this.wake());
+    // The stamp is the publication: nothing to send.
+  }
+
+  /** The stamp has committed: this process's readers may read it now. */
+  committed(): void {
+    this.wake();
   }
 
   private wake() {
