@@ -4,57 +4,38 @@
 // event's cancellation are told; a mail the server refuses is retried after its backoff
 // and then arrives once.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { PDFDocument } from 'pdf-lib';
-import { SMTPServer } from 'smtp-server';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
 import { auth, createEvent, holdSeats, startTestApp, type TestApp } from '../support/harness.ts';
+import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts';
 import { sweepOnce } from '../support/sweep.ts';
 
 const startMs = Date.parse('2027-01-10T15:00:00Z');
 const retryBaseMs = 5_000;
 
 describe('mail after the sale, over SMTP', () => {
-  const received: ParsedMail[] = [];
-  let refuseNext = 0;
-  let server: SMTPServer;
+  let received: ParsedMail[] = [];
+  let smtp: SmtpSink;
   let t: TestApp;
   let clock: ManualClock;
 
   before(async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          if (refuseNext > 0) {
-            refuseNext -= 1;
-            callback(Object.assign(new Error('mailbox busy, try later'), { responseCode: 451 }));
-            return;
-          }
-          simpleParser(Buffer.concat(chunks)).then((mail) => {
-            received.push(mail);
-            callback();
-          }, callback);
-        });
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.server.address() as AddressInfo).port;
+    smtp = await startSmtpSink();
     clock = new ManualClock(startMs);
-    t = await startTestApp({
-      clock,
-      env: { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_RETRY_BASE_MS: String(retryBaseMs) },
-    });
+    t = await startTestApp({ clock, env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: String(retryBaseMs) } });
   });
   after(async () => {
     await t?.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await smtp?.close();
   });
+
+  /** Drains the facts and mail, then parses what the SMTP server has received. */
+  const deliver = async () => {
+    await t.runtime.facts.drain();
+    received = await Promise.all(smtp.received.map((raw) => simpleParser(raw)));
+  };
 
   const mailsTo = (address: string) =>
     received.filter((mail) => (mail.to as AddressObject).value.some((to) => to.address === address));
@@ -77,8 +58,8 @@ describe('mail after the sale, over SMTP', () => {
   test('when a booking is made, then its confirmation arrives once with the tickets PDF', async () => {
     const eventId = await createEvent(t, {}, clock.nowMs());
     await buy(eventId, 'ada', ['s0', 's1', 's2']);
-    await t.runtime.facts.drain();
-    await t.runtime.facts.drain();
+    await deliver();
+    await deliver();
     const mails = mailsTo('ada@example.com');
     assert.equal(mails.length, 1);
     assert.equal(mails[0]!.subject, 'Your tickets for Test Concert');
@@ -99,15 +80,15 @@ describe('mail after the sale, over SMTP', () => {
       payload: { payment_method: 'pm_card_visa' },
     });
     assert.equal(response.statusCode, 201);
-    await t.runtime.facts.drain();
+    await deliver();
     assert.equal(received.length, before);
   });
 
   test('when the mail server refuses, then the mail is retried after its backoff and arrives once', async () => {
     const eventId = await createEvent(t, {}, clock.nowMs());
-    refuseNext = 1;
+    smtp.refuseNext(1);
     await buy(eventId, 'bea', ['s4']);
-    await t.runtime.facts.drain();
+    await deliver();
     assert.equal(mailsTo('bea@example.com').length, 0);
     const { rows } = await t.runtime.db.query<{ status: string; attempts: number; last_error: string }>(
       `SELECT status, attempts, last_error FROM mails WHERE to_address = 'bea@example.com'`,
@@ -115,12 +96,12 @@ describe('mail after the sale, over SMTP', () => {
     assert.equal(rows[0]!.status, 'failed');
     assert.match(rows[0]!.last_error, /451|busy/);
     clock.advance(retryBaseMs - 1);
-    await t.runtime.facts.drain();
+    await deliver();
     assert.equal(mailsTo('bea@example.com').length, 0, 'not before its backoff');
     clock.advance(1);
-    await t.runtime.facts.drain();
+    await deliver();
     assert.equal(mailsTo('bea@example.com').length, 1);
-    await t.runtime.facts.drain();
+    await deliver();
     assert.equal(mailsTo('bea@example.com').length, 1);
   });
 
@@ -135,7 +116,7 @@ describe('mail after the sale, over SMTP', () => {
       payload: { seat_ids: ['s5'], reason: 'seat broken' },
     });
     assert.equal(refund.statusCode, 200, refund.body);
-    await t.runtime.facts.drain();
+    await deliver();
     const refunds = mailsTo('cyd@example.com').filter((mail) => /refund/i.test(mail.subject ?? ''));
     assert.equal(
       refunds.length,
@@ -153,7 +134,7 @@ describe('mail after the sale, over SMTP', () => {
     });
     assert.equal(cancel.statusCode, 200, cancel.body);
     await sweepOnce(t);
-    await t.runtime.facts.drain();
+    await deliver();
     const cancelled = mailsTo('cyd@example.com').filter((mail) => /cancel/i.test(mail.subject ?? ''));
     assert.equal(
       cancelled.length,

@@ -7,8 +7,6 @@
 // (The database bus, used without Redis, publishes by the relay's own stamp: a crash
 // mid-batch is a rollback; tests/http/tickets.test.ts covers its redelivery on PGlite.)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { MemoryMailer } from '../../src/adapters/memory/mailer.ts';
@@ -25,6 +23,7 @@ import {
   testSecret,
   type TestApp,
 } from '../support/harness.ts';
+import { runUntilThenKill } from '../support/kill-at.ts';
 import { startRedisServer, type RedisServer } from '../support/redis.ts';
 
 const claimIdleMs = 300;
@@ -87,10 +86,11 @@ describe('the outbox across crashes', { skip: testDb !== 'postgres' && 'a second
   };
 
   /** Runs the workers in a process of their own and SIGKILLs it at the moment. */
-  const killAt = async (moment: 'after-publish' | 'mid-apply') => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/relay-and-die.ts', moment], {
-      env: {
-        PATH: process.env.PATH ?? '',
+  const killAt = (moment: 'after-publish' | 'mid-apply') =>
+    runUntilThenKill(
+      'test/support/relay-and-die.ts',
+      [moment],
+      {
         DATABASE_URL: postgresUrlFor(schema),
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX,
@@ -98,23 +98,9 @@ describe('the outbox across crashes', { skip: testDb !== 'postgres' && 'a second
         DATA_DIR: 'memory://',
         OUTBOX_BATCH_MAX: String(batchMax),
         BUS_CLAIM_IDLE_MS: String(claimIdleMs),
-        LOG_LEVEL: 'silent',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const exited = once(child, 'exit');
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-        if (output.includes('ready')) resolve();
-      });
-      child.stderr.on('data', (chunk) => (output += chunk));
-      child.once('exit', (code) => reject(new Error(`the child exited (${code}) before the moment:\n${output}`)));
-    });
-    child.kill('SIGKILL');
-    await exited;
-  };
+      'ready',
+    );
 
   const streamLength = async () => {
     const redis = new Redis(redisUrl);

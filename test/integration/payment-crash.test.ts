@@ -4,8 +4,6 @@
 // The provider's ledger lives in PostgreSQL (test/support/ledger-payments.ts), so it
 // outlives the killed process as a real provider would.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { settleRefunds } from '../../src/app/confirm-reservation.ts';
 import {
@@ -23,6 +21,7 @@ import {
   testSecret,
   type TestApp,
 } from '../support/harness.ts';
+import { runUntilThenKill } from '../support/kill-at.ts';
 import { LedgerPayments } from '../support/ledger-payments.ts';
 
 const staleMs = 1_000;
@@ -51,35 +50,18 @@ describe('a process killed mid-payment', { skip: testDb !== 'postgres' && 'a sec
 
   /** Runs the confirm in a server process of its own and SIGKILLs it right after the charge. */
   const confirmAndKill = async (user: string, reservationId: string, key: string) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/support/confirm-and-die.ts', user, reservationId, key],
+    await runUntilThenKill(
+      'test/support/confirm-and-die.ts',
+      [user, reservationId, key],
       {
-        env: {
-          PATH: process.env.PATH ?? '',
-          DATABASE_URL: postgresUrlFor(schema),
-          REDIS_URL: redisUrl,
-          REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX,
-          AUTH_SECRET: testSecret,
-          IDEMPOTENCY_IN_FLIGHT_STALE_MS: String(staleMs),
-          LOG_LEVEL: 'silent',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        DATABASE_URL: postgresUrlFor(schema),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX,
+        AUTH_SECRET: testSecret,
+        IDEMPOTENCY_IN_FLIGHT_STALE_MS: String(staleMs),
       },
+      'charged ',
     );
-    let output = '';
-    const exited = once(child, 'exit');
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-        if (output.includes('charged ')) resolve();
-      });
-      child.stderr.on('data', (chunk) => (output += chunk));
-      child.once('exit', (code) => reject(new Error(`the child exited (${code}) before charging:\n${output}`)));
-    });
-    child.kill('SIGKILL');
-    const [, signal] = await exited;
-    assert.equal(signal, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, staleMs + 100)); // its claims go stale
   };
 

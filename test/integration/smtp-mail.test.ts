@@ -3,17 +3,16 @@
 // reads back page for page, and has the Message-ID built from the mail's id.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { PDFDocument } from 'pdf-lib';
-import { SMTPServer } from 'smtp-server';
 import { PdfTicketDocuments } from '../../src/adapters/documents/ticket-documents.ts';
 import { createMailer } from '../../src/adapters/mail/mailers.ts';
 import { bookingConfirmedMail } from '../../src/app/mail-messages.ts';
 import type { BookingTickets, OutgoingMail } from '../../src/app/ports/notifications.ts';
+import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts';
 
 const from = 'Boxoffice <tickets@boxoffice.test>';
 const factId = '5d1c2a0e-8f3b-4b6e-a1c9-7e2d4f6a8b0c';
@@ -57,40 +56,23 @@ async function assertConfirmation(parsed: ParsedMail): Promise<void> {
 }
 
 describe('mail over SMTP', () => {
-  const received: Buffer[] = [];
-  let server: SMTPServer;
-  let port: number;
+  let smtp: SmtpSink;
 
   before(async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          received.push(Buffer.concat(chunks));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.server.address() as AddressInfo).port;
+    smtp = await startSmtpSink();
   });
 
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => smtp?.close());
 
   test('when a booking confirmation is sent, then one message arrives with its tickets PDF and Message-ID', async () => {
-    const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, dataDir: '/nonexistent', from });
+    const mailer = createMailer({ smtpUrl: smtp.url, dataDir: '/nonexistent', from });
     try {
       await mailer.send(await confirmationMail());
     } finally {
       await mailer.close();
     }
-    assert.equal(received.length, 1);
-    await assertConfirmation(await simpleParser(received[0]!));
+    assert.equal(smtp.received.length, 1);
+    await assertConfirmation(await simpleParser(smtp.received[0]!));
   });
 });
 
