@@ -13,6 +13,10 @@ export interface Problem {
   conflicting_seat_ids?: string[];
   retry_after_seconds?: number;
   errors?: { path: string; message: string }[];
+  /** ALREADY_CHECKED_IN: when the first scan was. */
+  checked_in_at?: string;
+  /** ALREADY_CHECKED_IN, TICKET_REVOKED: the ticket scanned. */
+  ticket?: Ticket;
 }
 
 export class ApiError extends Error {
@@ -141,6 +145,30 @@ export interface EventCancellation {
   started_at: string | null;
   finished_at: string | null;
 }
+export type TicketStatus = 'valid' | 'revoked' | 'checked_in';
+export interface Ticket {
+  ticket_id: string;
+  seat_id: string;
+  section: string;
+  row: string;
+  number: number;
+  status: TicketStatus;
+  /** The signed code its QR carries. */
+  code: string;
+  checked_in_at?: string | null;
+  booking_id?: string;
+}
+/** GET /v1/bookings/{id}/tickets */
+export interface BookingTickets {
+  booking_id: string;
+  event: { name: string; venue: string; city: string; starts_at: string };
+  tickets: Ticket[];
+}
+/** POST /v1/events/{id}/checkins: 200 */
+export interface CheckIn {
+  result: 'admitted';
+  ticket: Ticket;
+}
 export interface QueueState {
   event_id: string;
   status: 'waiting' | 'admitted' | 'expired';
@@ -159,8 +187,12 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+/**
+ * A request with the signed-in user's token: the Response when it is 2xx, else an ApiError
+ * (a 401 also ends the stored session). For JSON, text (an SVG) or a blob (a PDF) alike.
+ */
+async function authorizedFetch(path: string, options: RequestOptions, accept: string): Promise<Response> {
+  const headers: Record<string, string> = { accept, ...options.headers };
   const session = currentSession();
   if (session) headers.authorization = `Bearer ${session.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -177,23 +209,43 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiError({ status: 0, code: 'NETWORK', detail: 'the service cannot be reached; check your connection' });
   }
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
   if (response.status === 401 && session) {
     signOut();
     window.dispatchEvent(new Event(sessionEndedEvent));
   }
   if (!response.ok) {
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
     const problem = (parsed && typeof parsed === 'object' ? parsed : {}) as Partial<Problem>;
     throw new ApiError({ ...problem, status: response.status, code: problem.code ?? `HTTP_${response.status}` });
   }
-  return parsed as T;
+  return response;
+}
+
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await authorizedFetch(path, options, 'application/json');
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  try {
+    return (text ? JSON.parse(text) : null) as T;
+  } catch {
+    return null as T;
+  }
+}
+
+/** A text document (an SVG) that needs the token, so it cannot be a plain <img src>. */
+export async function apiText(path: string, accept: string, options: RequestOptions = {}): Promise<string> {
+  return (await authorizedFetch(path, options, accept)).text();
+}
+
+/** A file (a PDF) that needs the token: saved through a blob URL. */
+export async function apiBlob(path: string, accept: string, options: RequestOptions = {}): Promise<Blob> {
+  return (await authorizedFetch(path, options, accept)).blob();
 }
 
 /** A readable sentence for an error, with the fields of a validation problem. */

@@ -23,3 +23,13 @@ export function waitText(seconds: number | null): string {
   const minutes = Math.round(seconds / 60);
   return minutes === 1 ? 'about a minute' : `about ${minutes} minutes`;
 }
+
+const timeOfDayFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+
+/** "14:05" (or "2:05 PM", as the browser's locale writes it) today; "7 Dec, 14:05" another day. */
+export function timeOfDay(iso: string, nowMs: number): string {
+  const moment = new Date(iso);
+  const sameDay = moment.toDateString() === new Date(nowMs).toDateString();
+  return sameDay ? timeOfDayFormat.format(moment) : `${dayFormat.format(moment)}, ${timeOfDayFormat.format(moment)}`;
+}

@@ -4,7 +4,7 @@
 import './styles.css';
 import { h, replace } from './dom.ts';
 import { sessionEndedEvent } from './api.ts';
-import { currentSession, signOut } from './session.ts';
+import { currentSession, signOut, type Role } from './session.ts';
 import { renderEvents } from './pages/events.ts';
 import { renderEvent } from './pages/event.ts';
 import { renderQueue } from './pages/queue.ts';
@@ -13,6 +13,7 @@ import { renderBookings } from './pages/bookings.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderOrganize } from './pages/organize.ts';
 import { renderBank } from './pages/bank.ts';
+import { renderScan } from './pages/scan.ts';
 
 /** What a page gets: where to draw, its path parameters, and the shell's services. */
 export interface PageContext {
@@ -38,7 +39,15 @@ const routes: [RegExp, string[], Page][] = [
   [/^\/bookings$/, [], renderBookings],
   [/^\/organize$/, [], renderOrganize],
   [/^\/bank\/([^/]+)$/, ['paymentId'], renderBank],
+  [/^\/scan$/, [], renderScan],
+  [/^\/scan\/([^/]+)$/, ['eventId'], renderScan],
 ];
+
+/** Who sees the top bar's links marked data-role="…". */
+const linkRoles: Record<string, Role[]> = {
+  organizer: ['organizer', 'admin'],
+  scanner: ['organizer', 'admin', 'staff'],
+};
 
 const main = document.getElementById('main')!;
 const notice = document.getElementById('notice')!;
@@ -76,8 +85,8 @@ function navigate(path: string, options: { replace?: boolean } = {}) {
 function renderSessionBar() {
   const session = currentSession();
   const bar = document.getElementById('session')!;
-  document.querySelectorAll<HTMLElement>('[data-role="organizer"]').forEach((link) => {
-    link.hidden = session?.role !== 'organizer' && session?.role !== 'admin';
+  document.querySelectorAll<HTMLElement>('.top-bar [data-role]').forEach((link) => {
+    link.hidden = !session || !(linkRoles[link.dataset.role!] ?? []).includes(session.role);
   });
   if (!session) {
     replace(bar, h('a', { href: `/login?next=${encodeURIComponent(hereForReturn())}`, 'data-link': true }, 'Sign in'));

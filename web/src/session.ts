@@ -1,13 +1,19 @@
 // Who is signed in (the bearer token and what it says), and the admission tokens the
 // waiting room gave this browser, kept in localStorage so a reload keeps both.
-export type Role = 'customer' | 'organizer' | 'admin';
+export type Role = 'customer' | 'organizer' | 'admin' | 'staff';
 
 export interface Session {
   token: string;
   userId: string;
   role: Role;
+  /** Where the buyer's mails go (the token's email claim), if it has one. */
+  email: string | null;
+  /** Staff: the events whose tickets they may check in (the token's events claim). */
+  events: string[];
   expiresAtMs: number | null;
 }
+
+const roles: readonly Role[] = ['customer', 'organizer', 'admin', 'staff'];
 
 const sessionKey = 'boxoffice.session';
 const admissionKeyPrefix = 'boxoffice.admission.';
@@ -33,9 +39,13 @@ function claimsOf(token: string): Record<string, unknown> | null {
 export function sessionFromToken(token: string): Session | null {
   const claims = claimsOf(token);
   if (!claims || typeof claims.sub !== 'string') return null;
-  const role = claims.role === 'organizer' || claims.role === 'admin' ? claims.role : 'customer';
+  const role = roles.find((known) => known === claims.role) ?? 'customer';
+  const email = typeof claims.email === 'string' ? claims.email : null;
+  const events = Array.isArray(claims.events)
+    ? claims.events.filter((event): event is string => typeof event === 'string')
+    : [];
   const expiresAtMs = typeof claims.exp === 'number' ? claims.exp * 1000 : null;
-  return { token, userId: claims.sub, role, expiresAtMs };
+  return { token, userId: claims.sub, role, email, events, expiresAtMs };
 }
 
 export function currentSession(): Session | null {

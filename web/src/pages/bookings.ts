@@ -1,12 +1,15 @@
-// My bookings, newest first: each with its seats, what was paid and what was refunded, and,
-// while the event's refund policy allows it, a way to cancel (all of it or some seats) that
-// shows the refund and the fee before the buyer confirms.
+// My bookings, newest first: each with its seats, what was paid and what was refunded, its
+// tickets (QR codes and a PDF, pages/booking-tickets.ts), and, while the event's refund
+// policy allows it, a way to cancel (all of it or some seats) that shows the refund and the
+// fee before the buyer confirms.
 import { api, describeError, type Booking, type EventDetail, type Refund } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, money } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { cancelWindow, refundQuote } from '../refund-policy.ts';
 import { seatLabel } from '../seat-labels.ts';
+import { currentSession } from '../session.ts';
+import { createBookingTickets } from './booking-tickets.ts';
 
 type EventFacts = Pick<EventDetail, 'name' | 'starts_at' | 'status' | 'refund_policy'>;
 
@@ -14,7 +17,13 @@ export async function renderBookings(context: PageContext) {
   if (!context.requireSignIn()) return;
   context.setTitle('My bookings');
   const list = h('ul', { class: 'booking-list', 'data-testid': 'booking-list' });
-  replace(context.root, h('h1', {}, 'My bookings'), list);
+  const email = currentSession()?.email;
+  replace(
+    context.root,
+    h('h1', {}, 'My bookings'),
+    email ? h('p', { class: 'hint', 'data-testid': 'mail-to' }, `Confirmations are mailed to ${email}.`) : null,
+    list,
+  );
   try {
     const { bookings } = await api<{ bookings: Booking[] }>('/v1/me/bookings');
     if (bookings.length === 0) {
@@ -39,10 +48,12 @@ export async function renderBookings(context: PageContext) {
 const eventLine = (event: EventFacts | null) =>
   event ? `${event.name} · ${dateTime(event.starts_at)}` : 'Event no longer listed';
 
-/** A booking in My bookings: the card, and its cancellation under the event's policy. */
+/** A booking in My bookings: the card, its tickets, and its cancellation under the event's policy. */
 function myBookingCard(context: PageContext, booking: Booking, event: EventFacts | null): HTMLLIElement {
   const card = bookingCard(booking, eventLine(event));
-  if (booking.seats.length > 0) card.append(cancelControls(context, booking, event, card));
+  if (booking.seats.length > 0) {
+    card.append(createBookingTickets(booking.booking_id), cancelControls(context, booking, event, card));
+  }
   return card;
 }
 

@@ -21,7 +21,12 @@ export function renderOrganize(context: PageContext) {
         'div',
         { class: 'panel narrow', 'data-testid': 'organizer-only' },
         h('h1', {}, 'Organize events'),
-        h('p', {}, `You are signed in as ${session.userId}, a buyer. Only organizers can create events.`),
+        h(
+          'p',
+          {},
+          `You are signed in as ${session.userId}, ${session.role === 'staff' ? 'door staff' : 'a buyer'}. ` +
+            'Only organizers can create events.',
+        ),
         h('p', {}, h('a', { href: '/login?next=/organize', 'data-link': true }, 'Sign in as an organizer')),
       ),
     );

@@ -1,5 +1,6 @@
-// The organizer's own events in every status; a draft is published from here, and each
-// one's refund policy and cancellation are under "Refunds and cancellation".
+// The organizer's own events in every status; a draft is published from here, each one's
+// refund policy and cancellation are under "Refunds and cancellation", and a published
+// one's tickets are checked in from "Scan tickets".
 import { api, describeError, query, type EventSummary } from '../../api.ts';
 import { h } from '../../dom.ts';
 import { dateTime } from '../../format.ts';
@@ -76,6 +77,19 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
         { class: 'organize-event-foot' },
         h('span', { class: 'event-meta', 'data-testid': 'seat-count' }, `${event.seat_count.toLocaleString()} seats`),
         publishButton,
+        // Its door: tickets are checked in on the scanner page (pages/scan.ts).
+        event.status === 'published'
+          ? h(
+              'a',
+              {
+                href: `/scan/${encodeURIComponent(event.event_id)}`,
+                'data-link': true,
+                class: 'organize-scan-link',
+                'data-testid': 'scan-event-link',
+              },
+              'Scan tickets',
+            )
+          : null,
       ),
       afterSale,
     );
