@@ -2,8 +2,9 @@
 // (the map draws on a canvas, so a seat is found by its drawn position), events made
 // through the API, and waiting for the live stream.
 import type { Page } from 'playwright-core';
+import { createAuthenticator } from '../../src/http/plugins/auth.ts';
 import type { BrowserRig } from './browser.ts';
-import { eventBody } from './harness.ts';
+import { eventBody, testSecret } from './harness.ts';
 
 export interface MadeEvent {
   eventId: string;
@@ -141,4 +142,19 @@ export async function watchViolations(page: Page): Promise<() => Promise<string[
     ...refused,
     ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])),
   ];
+}
+
+/**
+ * A door-staff token (role staff, checking tickets in for `events`): minted by the demo
+ * server, or signed with testSecret for a server with an identity provider (AUTH_SECRET).
+ */
+export async function staffToken(rig: BrowserRig, userId: string, events: string[]): Promise<string> {
+  if (!rig.demo) return createAuthenticator({ secret: testSecret }).sign!({ id: userId, role: 'staff', events }, 3600);
+  const response = await fetch(`${rig.base}/v1/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, role: 'staff', events }),
+  });
+  if (!response.ok) throw new Error(`dev token: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
 }
