@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
 import { signToken } from '../support/harness.ts';
 
+// On both databases, unlike the other browser files: each pass signs in its own way (demo login
+// on PGlite, a pasted identity-provider token on PostgreSQL), and this is the test of both forms.
 describe('organizer in the browser', () => {
   let rig: BrowserRig;
   before(async () => {
