@@ -51,6 +51,10 @@ async function startCuttableProxy(target: URL) {
   return { port, open, cut };
 }
 
+// Start-up checks that open no database of the run's (the same in both passes): once each.
+const oncePostgres = testDb !== 'postgres' && 'the same in both passes: runs once, in the PostgreSQL pass';
+const oncePglite = testDb !== 'pglite' && 'the embedded database in both passes: runs once, in the PGlite pass';
+
 describe(`operations on ${testDb}`, () => {
   test(
     'when PostgreSQL becomes unreachable, then requests get 503 with Retry-After and service resumes when it is back',
@@ -143,54 +147,66 @@ describe(`operations on ${testDb}`, () => {
       (error: Error) => error.message,
     );
 
-  test('when production-shaped settings have no identity provider, then the server refuses to start and mints nothing', async () => {
-    // The audit's setup: DATABASE_URL and REDIS_URL, no AUTH_SECRET / AUTH_JWKS_URL, even
-    // with npm start's flag that asks for demo mode on an unconfigured machine.
-    const production = { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl };
-    for (const args of [[], ['--demo-when-unconfigured']]) {
-      assert.match(await refusedStart(production, args), /no identity provider: set AUTH_SECRET/);
-    }
-    assert.match(
-      await refusedStart({ DATA_DIR: 'memory://' }),
-      /no identity provider/,
-      'demo mode is never a fallback',
-    );
-  });
+  test(
+    'when production-shaped settings have no identity provider, then the server refuses to start and mints nothing',
+    { skip: oncePostgres },
+    async () => {
+      // The audit's setup: DATABASE_URL and REDIS_URL, no AUTH_SECRET / AUTH_JWKS_URL, even
+      // with npm start's flag that asks for demo mode on an unconfigured machine.
+      const production = { DATABASE_URL: postgresUrl, REDIS_URL: redisUrl };
+      for (const args of [[], ['--demo-when-unconfigured']]) {
+        assert.match(await refusedStart(production, args), /no identity provider: set AUTH_SECRET/);
+      }
+      assert.match(
+        await refusedStart({ DATA_DIR: 'memory://' }),
+        /no identity provider/,
+        'demo mode is never a fallback',
+      );
+    },
+  );
 
-  test('when demo mode is asked for with a database, a public address or an identity provider, then the start stops and says why', async () => {
-    assert.match(
-      await refusedStart({ DEMO_MODE: 'true', DATABASE_URL: postgresUrl }),
-      /DEMO_MODE=true refused: DATABASE_URL is set/,
-    );
-    assert.match(
-      await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', HOST: '0.0.0.0' }),
-      /DEMO_MODE=true refused: HOST 0.0.0.0 is not a loopback address/,
-    );
-    assert.match(
-      await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', AUTH_SECRET: testSecret }),
-      /DEMO_MODE=true refused: AUTH_SECRET is set/,
-    );
-  });
+  test(
+    'when demo mode is asked for with a database, a public address or an identity provider, then the start stops and says why',
+    { skip: oncePostgres },
+    async () => {
+      assert.match(
+        await refusedStart({ DEMO_MODE: 'true', DATABASE_URL: postgresUrl }),
+        /DEMO_MODE=true refused: DATABASE_URL is set/,
+      );
+      assert.match(
+        await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', HOST: '0.0.0.0' }),
+        /DEMO_MODE=true refused: HOST 0.0.0.0 is not a loopback address/,
+      );
+      assert.match(
+        await refusedStart({ DEMO_MODE: 'true', DATA_DIR: 'memory://', AUTH_SECRET: testSecret }),
+        /DEMO_MODE=true refused: AUTH_SECRET is set/,
+      );
+    },
+  );
 
-  test('when npm start runs with nothing configured, then it is demo mode on the embedded database: tokens are minted', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'boxoffice-demo-'));
-    const server = await startServerProcess({ DATA_DIR: dataDir }, 60_000, ['--demo-when-unconfigured']);
-    try {
-      const minted = await fetch(`${server.url}/v1/dev/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user_id: 'alice', role: 'customer' }),
-      });
-      assert.equal(minted.status, 200);
-      const { token } = (await minted.json()) as { token: string };
-      assert.equal((await fetch(`${server.url}/v1/me/bookings`, { headers: auth(token) })).status, 200);
-      assert.match(server.output(), /Demo mode \(DEMO_MODE=true\)/);
-      assert.match(server.output(), /PGlite does not fsync/, 'the embedded durability is said at start-up');
-    } finally {
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  });
+  test(
+    'when npm start runs with nothing configured, then it is demo mode on the embedded database: tokens are minted',
+    { skip: oncePglite },
+    async () => {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'boxoffice-demo-'));
+      const server = await startServerProcess({ DATA_DIR: dataDir }, 60_000, ['--demo-when-unconfigured']);
+      try {
+        const minted = await fetch(`${server.url}/v1/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: 'alice', role: 'customer' }),
+        });
+        assert.equal(minted.status, 200);
+        const { token } = (await minted.json()) as { token: string };
+        assert.equal((await fetch(`${server.url}/v1/me/bookings`, { headers: auth(token) })).status, 200);
+        assert.match(server.output(), /Demo mode \(DEMO_MODE=true\)/);
+        assert.match(server.output(), /PGlite does not fsync/, 'the embedded durability is said at start-up');
+      } finally {
+        await server.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('when SIGTERM comes while clients hold connections without a request, then the shutdown ends them and exits 0 at once', async () => {
     const schema = testDb === 'postgres' ? await createSchema() : null;
@@ -251,16 +267,20 @@ describe(`operations on ${testDb}`, () => {
     }
   });
 
-  test('when WORKERS=2 is asked for without DATABASE_URL or REDIS_URL, then the start stops with a clear message', async () => {
-    const failed = await startServerProcess({ WORKERS: '2', DATA_DIR: 'memory://' }, 10_000).then(
-      () => null,
-      (error: Error) => error.message,
-    );
-    assert.match(failed ?? 'it started', /WORKERS > 1 needs DATABASE_URL \(PostgreSQL\) and REDIS_URL/);
-    const withoutRedis = await startServerProcess({ WORKERS: '2', DATABASE_URL: postgresUrl }, 10_000).then(
-      () => null,
-      (error: Error) => error.message,
-    );
-    assert.match(withoutRedis ?? 'it started', /missing: REDIS_URL/);
-  });
+  test(
+    'when WORKERS=2 is asked for without DATABASE_URL or REDIS_URL, then the start stops with a clear message',
+    { skip: oncePostgres },
+    async () => {
+      const failed = await startServerProcess({ WORKERS: '2', DATA_DIR: 'memory://' }, 10_000).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+      assert.match(failed ?? 'it started', /WORKERS > 1 needs DATABASE_URL \(PostgreSQL\) and REDIS_URL/);
+      const withoutRedis = await startServerProcess({ WORKERS: '2', DATABASE_URL: postgresUrl }, 10_000).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+      assert.match(withoutRedis ?? 'it started', /missing: REDIS_URL/);
+    },
+  );
 });
