@@ -2,6 +2,7 @@
 // confirmations, in one statement): every 201 it sent is in PostgreSQL, nothing it did not
 // acknowledge is half-written (a batch commits whole or not at all), and the buyers whose
 // confirmations were cut off finish them on a new server with the same keys, booked once.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';

@@ -12,6 +12,7 @@
 // they wait, then lets go. Each statement then finishes and commits (its Sync was sent with
 // it, and PostgreSQL does not look for the client while it waits: client_connection_check_interval
 // is 0), so the process died after the write and before anything that follows it.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';

@@ -8,6 +8,7 @@
 // is its seats' value plus what was refunded plus the fees kept, no seat refunded twice or
 // both refunded and booked, the ledger agrees with the provider's own refunds per charge,
 // every charge that bought nothing is refunded or cancelled, and every 2xx answered is there.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -6,6 +6,7 @@
 // With Redis down, facts wait in PostgreSQL and flow when it is back.
 // (The database bus, used without Redis, publishes by the relay's own stamp: a crash
 // mid-batch is a rollback; tests/http/tickets.test.ts covers its redelivery on PGlite.)
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';

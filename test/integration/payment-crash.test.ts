@@ -3,6 +3,7 @@
 // booking, the charge that paid for it is kept, and every other charge is refunded once.
 // The provider's ledger lives in PostgreSQL (test/support/ledger-payments.ts), so it
 // outlives the killed process as a real provider would.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { settleRefunds } from '../../src/app/confirm-reservation.ts';

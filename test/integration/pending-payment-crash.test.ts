@@ -23,6 +23,7 @@
 // and delivered by the test at chosen moments. Time: both processes run on the system clock
 // plus an offset the test jumps forward (past a hold's expiry, past the stale window of a
 // dead process's claims), so nothing here sleeps to make time pass.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

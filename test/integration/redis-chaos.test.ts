@@ -2,6 +2,7 @@
 // one PostgreSQL: a test-owned redis-server is SIGKILLed in the middle of a storm and
 // restarted (no double booking, no partial hold, no 5xx, the service keeps selling and
 // the seat map heals), and the same storm runs against a three-master Redis Cluster.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';

@@ -1,6 +1,7 @@
 // The throwaway Redis servers other tests lean on (test/support/redis.ts): a single server that
 // can be killed and brought back, and a small cluster. They need Redis only, so they run once,
 // in the PostgreSQL pass.
+// PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
