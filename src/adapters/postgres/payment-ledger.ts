@@ -342,14 +342,8 @@ export class PostgresPaymentLedger implements PaymentLedger {
     };
   }
 
-  async refundsOfBooking(bookingId: string): Promise<RefundRecord[]> {
-    if (!isUuid(bookingId)) return [];
-    const { rows } = await this.db.query<RefundRow>(
-      `SELECT ${refundColumns} FROM refunds f JOIN payments p ON p.id = f.payment_id
-       WHERE f.booking_id = $1 ORDER BY f.created_at, f.id`,
-      [bookingId],
-    );
-    return rows.map(toRefund);
+  refundsOfBooking(bookingId: string): Promise<RefundRecord[]> {
+    return this.refundsOfBookings([bookingId]);
   }
 
   async refundsOfBookings(bookingIds: string[]): Promise<RefundRecord[]> {
