@@ -10,7 +10,8 @@
 -- - 'expired': the fencing check failed (a seat is no longer held under this hold's token,
 --   live at p_now); the hold ends.
 -- - 'expired' / 'cancelled' / 'confirmed': the hold had already ended.
--- - 'already_booked': this charge booked it already (the webhook and the payer's answer race).
+-- - 'already_booked': this charge booked it already (the webhook and the payer's answer race);
+--   out_changes names the booked seats as they stand.
 -- - 'booked': the seats, the booking (booked_seats' key is invariant 1's backstop) and the
 --   reservation are written.
 -- Every ending records the charge on the attempt's payment row as succeeded; one that did
@@ -35,8 +36,13 @@ BEGIN
   v_result := v_status;
   IF v_status = 'confirmed' AND EXISTS (SELECT 1 FROM bookings bk WHERE bk.reservation_id = r.id AND bk.charge_id = p_charge) THEN
     -- Booked already by this very charge: the provider's webhook and the payer's answer race
-    -- (either may come first), and both mean the same booking.
-    RETURN QUERY SELECT 'already_booked', NULL::uuid, '[]'::jsonb;
+    -- (either may come first), and both mean the same booking. The booked seats as they
+    -- stand go back with it: whichever answers first puts them on the live map, not only
+    -- the one that wrote them (a seat's version keeps the map from going back).
+    SELECT coalesce(jsonb_agg(jsonb_build_array(s.seat_no, s.version, 'booked')), '[]') INTO v_changes
+    FROM seats s
+    WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.booking_id IS NOT NULL;
+    RETURN QUERY SELECT 'already_booked', NULL::uuid, v_changes;
     RETURN;
   ELSIF v_status = 'active'
      AND ((p_payer IS NOT NULL AND r.paying_key IS DISTINCT FROM p_payer) OR r.payment_attempt <> p_attempt) THEN

@@ -11,7 +11,7 @@
 --   writes the charge's refund ('refund', out_refund); already recorded as succeeded:
 --   'unchanged'.
 -- - 'failed' / 'canceled': the payment is marked failed (or voided); a hold still waiting
---   on it is released ('released', out_changes). A success already recorded is never undone.
+--   on it as pending is released ('released', out_changes). A success already recorded is never undone.
 -- - 'requires_action' / 'processing': recorded while the payment is still open.
 -- 'unknown': no such payment (not ours, or its attempt never began).
 -- out_event: the reservation's event (null for a duplicate).
@@ -73,8 +73,12 @@ BEGIN
   UPDATE payments SET status = CASE WHEN p_outcome = 'canceled' THEN 'voided' ELSE 'failed' END,
     charge_id = p_charge, pending_until = NULL, updated_at = p_now
   WHERE id = p.id;
-  IF r.status = 'active' AND r.payment_attempt = p_attempt THEN
-    -- The hold was waiting on this payment: it ends, its seats go back on sale.
+  IF r.status = 'active' AND r.payment_attempt = p_attempt AND p.status IN ('requires_action', 'processing') THEN
+    -- The hold was waiting on this payment (recorded as pending, by the payer or by the
+    -- provider's own event): it ends, its seats go back on sale. A payment still 'started'
+    -- has a payer waiting on the charge's answer: that payer tells the buyer the card was
+    -- declined and keeps the hold for another card (endDeclinedPayment), so the webhook
+    -- that overtakes it records the failure and leaves the hold alone.
     UPDATE reservations SET status = 'cancelled', ended_at = p_now, paying_key = NULL, paying_since = NULL,
       payment_attempt = payment_attempt + 1
     WHERE id = r.id;

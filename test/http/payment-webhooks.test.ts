@@ -551,6 +551,66 @@ for (const provider of providers) {
       await checkAll();
     });
 
+    test("when the success webhook books first and its live-map update has not landed, then the confirm's 201 has put the booked seats on the map", async () => {
+      const user = 'webhook-first-map';
+      const seatIds = freshSeats(2);
+      const reservationId = await hold(user, seatIds);
+      const board = t.runtime.deps.board;
+      const apply = board.apply.bind(board);
+      s.payments.beforeAnswer = async () => {
+        // The webhook's process books and then stalls before its map update (it may be
+        // another process, or a slow Redis): only the confirm's own update can land.
+        board.apply = async () => {};
+        try {
+          await s.controls.webhooksSettled();
+        } finally {
+          board.apply = apply;
+        }
+      };
+      let response;
+      try {
+        response = await confirm(user, reservationId, 'webhook-first-map-key');
+      } finally {
+        s.payments.beforeAnswer = null;
+      }
+      assert.equal(response.statusCode, 201, response.body);
+      assert.equal((await bookingsOf(reservationId)).length, 1);
+      assert.deepEqual(await seatStatuses(seatIds), ['booked', 'booked'], 'the map says booked when the buyer is told');
+      await checkAll();
+    });
+
+    test('when a declined card’s webhook is applied before the synchronous decline, then 402 and the hold is kept for another card', async () => {
+      const user = 'declined-webhook-first';
+      const seatIds = freshSeats(1);
+      const reservationId = await hold(user, seatIds);
+      let paymentBeforeAnswer: string | undefined;
+      s.payments.beforeAnswer = async (outcome) => {
+        if (outcome.kind !== 'declined') return;
+        await s.controls.webhooksSettled();
+        const { rows } = await t.runtime.db.query<{ status: string }>(
+          'SELECT status FROM payments WHERE reservation_id = $1',
+          [reservationId],
+        );
+        paymentBeforeAnswer = rows[0]?.status;
+      };
+      let response;
+      try {
+        response = await confirm(user, reservationId, 'declined-webhook-first-key', testPaymentMethods.declined);
+      } finally {
+        s.payments.beforeAnswer = null;
+      }
+      assert.equal(paymentBeforeAnswer, 'failed', 'the failure webhook was applied before the answer');
+      assert.equal(response.statusCode, 402, response.body);
+      assert.equal(response.json().code, 'PAYMENT_DECLINED');
+      const kept = await reservationOf(user, reservationId);
+      assert.equal(kept.status, 'active', 'the hold is kept, as the 402 says');
+      assert.deepEqual(await seatStatuses(seatIds), ['held']);
+      const paid = await confirm(user, reservationId, 'declined-webhook-first-retry');
+      assert.equal(paid.statusCode, 201, paid.body);
+      assert.equal(refundsOf(reservationId).length, 0);
+      await checkAll();
+    });
+
     test('when the bank approves 3-D Secure and its webhook books before the 202 is recorded, then the answer is 201 with that booking', async () => {
       const user = 'bank-first';
       const reservationId = await hold(user, freshSeats(1));
