@@ -10,6 +10,10 @@ export interface WaitingRoomSettings {
   maxActiveShoppers: number | null;
   /** How long an admission lasts; the admission token expires with it. */
   admissionWindowMs: number;
+  /** The organizer stopped admission for now: the line waits, nobody new is let in. */
+  paused: boolean;
+  /** Joining needs a solved proof-of-work challenge (ALTCHA): cheap for one browser, dear for a farm. */
+  challenge: boolean;
 }
 
 export const admissionWindowDefaultMs = 15 * 60_000;
@@ -20,6 +24,8 @@ export const waitingRoomOff: WaitingRoomSettings = {
   admitPerMinute: admitPerMinuteDefault,
   maxActiveShoppers: null,
   admissionWindowMs: admissionWindowDefaultMs,
+  paused: false,
+  challenge: false,
 };
 
 /**
@@ -84,6 +90,8 @@ export interface WaitingRoomInput {
   admit_per_minute?: number;
   max_active_shoppers?: number | null;
   admission_window_seconds?: number;
+  paused?: boolean;
+  challenge?: boolean;
 }
 
 export function waitingRoomSettings(input: WaitingRoomInput, current: WaitingRoomSettings): WaitingRoomSettings {
@@ -93,6 +101,8 @@ export function waitingRoomSettings(input: WaitingRoomInput, current: WaitingRoo
     maxActiveShoppers: input.max_active_shoppers === undefined ? current.maxActiveShoppers : input.max_active_shoppers,
     admissionWindowMs:
       input.admission_window_seconds === undefined ? current.admissionWindowMs : input.admission_window_seconds * 1000,
+    paused: input.paused ?? current.paused,
+    challenge: input.challenge ?? current.challenge,
   };
 }
 
@@ -102,6 +112,8 @@ export function waitingRoomView(settings: WaitingRoomSettings) {
     admit_per_minute: settings.admitPerMinute,
     max_active_shoppers: settings.maxActiveShoppers,
     admission_window_seconds: settings.admissionWindowMs / 1000,
+    paused: settings.paused,
+    challenge: settings.challenge,
   };
 }
 

@@ -64,6 +64,8 @@ describe('waiting room over HTTP', () => {
       admit_per_minute: 60,
       max_active_shoppers: null,
       admission_window_seconds: 300,
+      paused: false,
+      challenge: false,
     });
     const patched = await t.app.inject({
       method: 'PATCH',
@@ -77,6 +79,8 @@ describe('waiting room over HTTP', () => {
       admit_per_minute: 60,
       max_active_shoppers: 50,
       admission_window_seconds: 300,
+      paused: false,
+      challenge: false,
     });
     const plain = (
       await t.app.inject({ method: 'GET', url: `/v1/events/${await createEvent(t, {}, startMs)}` })

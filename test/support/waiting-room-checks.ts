@@ -371,6 +371,8 @@ const settingsOf = (scenario: RateScenario): WaitingRoomSettings => ({
   admitPerMinute: scenario.admitPerMinute,
   maxActiveShoppers: null,
   admissionWindowMs: windowMs,
+  paused: false,
+  challenge: false,
 });
 
 export function drawRateScenario(
@@ -586,6 +588,8 @@ export async function checkCapAtRandom(rooms: WaitingRoom[], eventId: string, se
     admitPerMinute: random.pick([60, 600, 6_000]),
     maxActiveShoppers: cap,
     admissionWindowMs,
+    paused: false,
+    challenge: false,
   };
   const options = { tickMs: random.pick([100, 250, 1_000]), batchMax: random.pick([1, 3, 1_000]) };
   const line = Array.from({ length: 400 }, (_, index) => `c-${index}`);

@@ -134,6 +134,8 @@ describe('admission rate with an injected clock', () => {
         admitPerMinute,
         maxActiveShoppers: null,
         admissionWindowMs: 900_000,
+        paused: false,
+        challenge: false,
       };
       for (let user = 0; user < admitPerMinute * 11; user += 1) await room.join('steady', `s-${user}`, null, openMs);
       let admitted = 0;
@@ -154,6 +156,8 @@ describe('admission rate with an injected clock', () => {
       admitPerMinute: 600,
       maxActiveShoppers: null,
       admissionWindowMs: 900_000,
+      paused: false,
+      challenge: false,
     };
     const limits = (atMs: number) => admissionLimits(settings, atMs, { tickMs: 250, batchMax: 1_000 });
     const skewed = new MemoryWaitingRoom();

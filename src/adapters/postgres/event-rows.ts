@@ -42,6 +42,8 @@ interface StoredWaitingRoom {
   admit_per_minute?: number;
   max_active_shoppers?: number | null;
   admission_window_seconds?: number;
+  paused?: boolean;
+  challenge?: boolean;
 }
 
 export function storedWaitingRoom(settings: WaitingRoomSettings): string {
@@ -50,6 +52,8 @@ export function storedWaitingRoom(settings: WaitingRoomSettings): string {
     admit_per_minute: settings.admitPerMinute,
     max_active_shoppers: settings.maxActiveShoppers,
     admission_window_seconds: settings.admissionWindowMs / 1000,
+    paused: settings.paused,
+    challenge: settings.challenge,
   });
 }
 
@@ -62,6 +66,8 @@ function toWaitingRoom(stored: StoredWaitingRoom): WaitingRoomSettings {
       stored.admission_window_seconds === undefined
         ? waitingRoomOff.admissionWindowMs
         : stored.admission_window_seconds * 1000,
+    paused: stored.paused ?? false,
+    challenge: stored.challenge ?? false,
   };
 }
 

@@ -77,6 +77,16 @@ const WaitingRoomBody = Type.Object(
     admission_window_seconds: Type.Optional(
       Type.Integer({ minimum: 60, maximum: 86_400, description: 'how long an admission lasts (default 900)' }),
     ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description: 'true stops admission at once (the line keeps its order); false resumes it (default false)',
+      }),
+    ),
+    challenge: Type.Optional(
+      Type.Boolean({
+        description: 'true: joining needs a solved proof-of-work challenge from GET …/queue/challenge (default false)',
+      }),
+    ),
   },
   { ...strict, description: 'members left out keep their current (or default) values' },
 );
@@ -105,6 +115,8 @@ const WaitingRoom = Type.Object({
   admit_per_minute: Type.Integer(),
   max_active_shoppers: Type.Union([Type.Integer(), Type.Null()]),
   admission_window_seconds: Type.Integer(),
+  paused: Type.Boolean(),
+  challenge: Type.Boolean(),
 });
 
 const AdmissionHeaders = Type.Object({
