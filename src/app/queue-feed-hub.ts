@@ -3,10 +3,14 @@
 // one per buyer) and writes a `queue` message to those whose answer changed: their
 // position, the estimated wait, and at last the admission with its token. Messages are
 // values; the transport turns them into bytes (http/sse.ts).
+//
+// A seat change of an event with clients here (any process's: the board's change feed)
+// brings the next pass forward: when the last seat is booked, everyone waiting is told
+// "sold out" at once, and when one comes back, that admission goes on.
 import { DomainError } from '../domain/errors.ts';
 import type { Deps } from './deps.ts';
 import type { FeedClient } from './seat-feed-hub.ts';
-import { queueStatus, queueView, type QueueView } from './waiting-room.ts';
+import { admissionOf, queueStatus, queueView, type QueueView } from './waiting-room.ts';
 
 /** What a live waiting-room client is sent. */
 export type QueueFeedMessage =
@@ -34,6 +38,8 @@ interface Subscriber {
 
 const heartbeatMessage: QueueFeedMessage = { kind: 'heartbeat' };
 const statesPerCall = 1_000;
+/** A burst of seat changes (a batch of bookings) makes one early pass, not one per change. */
+const changeSettleMs = 50;
 
 export class QueueFeedHub {
   private readonly rooms = new Map<string, Set<Subscriber>>();
@@ -41,6 +47,10 @@ export class QueueFeedHub {
   private readonly refreshTimer: NodeJS.Timeout;
   private readonly heartbeatTimer: NodeJS.Timeout;
   private refreshing = false;
+  /** A seat change arrived during a pass: another pass follows it. */
+  private refreshAgain = false;
+  private changeTimer: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly deps: Deps,
@@ -50,6 +60,19 @@ export class QueueFeedHub {
     this.refreshTimer.unref();
     this.heartbeatTimer = setInterval(() => this.beat(), options.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.unsubscribe = deps.board.subscribe((message) => {
+      if (this.rooms.has(message.eventId)) this.refreshSoon();
+    });
+  }
+
+  private refreshSoon(): void {
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = null;
+      if (this.refreshing) this.refreshAgain = true;
+      else void this.refresh();
+    }, changeSettleMs);
+    this.changeTimer.unref();
   }
 
   get subscribers(): number {
@@ -98,6 +121,7 @@ export class QueueFeedHub {
       for (const [eventId, room] of this.rooms) {
         const event = await this.deps.events.findEvent(eventId);
         if (!event) continue;
+        const admission = await admissionOf(this.deps, event);
         const subscribers = [...room];
         for (let start = 0; start < subscribers.length; start += statesPerCall) {
           const batch = subscribers.slice(start, start + statesPerCall);
@@ -108,7 +132,7 @@ export class QueueFeedHub {
             nowMs,
           );
           for (const [index, subscriber] of batch.entries()) {
-            const view = await queueView(this.deps, event, subscriber.userId, states[index]!, nowMs);
+            const view = await queueView(this.deps, event, subscriber.userId, states[index]!, nowMs, admission);
             const json = JSON.stringify(view);
             if (json === subscriber.lastSent) continue;
             subscriber.lastSent = json;
@@ -120,6 +144,10 @@ export class QueueFeedHub {
       this.options.onError(error); // the next pass tries again
     } finally {
       this.refreshing = false;
+    }
+    if (this.refreshAgain) {
+      this.refreshAgain = false;
+      await this.refresh();
     }
   }
 
@@ -136,6 +164,8 @@ export class QueueFeedHub {
   close(): void {
     clearInterval(this.refreshTimer);
     clearInterval(this.heartbeatTimer);
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.unsubscribe();
     for (const room of this.rooms.values()) for (const subscriber of room) subscriber.client.close();
     this.rooms.clear();
   }

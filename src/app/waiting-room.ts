@@ -5,6 +5,12 @@
 // it: the back of the line) → wait, watching position and estimated wait → admitted: a
 // token valid for the admission window → hold and confirm with it. An admission not used
 // in time expires; joining again goes to the back.
+//
+// The line tells the truth about the shop: while nothing is left to sell (every seat
+// booked) it says sold_out and admits nobody, and while the organizer has paused it, it
+// says so; either way the line keeps its order and admission resumes by itself when seats
+// come back (a lapsed hold, a cancellation) or the organizer resumes it.
+import { seatsLeft } from '../domain/availability.ts';
 import { DomainError } from '../domain/errors.ts';
 import {
   burstOf,
@@ -17,6 +23,7 @@ import type { Deps } from './deps.ts';
 import { requireEventOnSale } from './events.ts';
 import type { EventRecord } from './ports/events.ts';
 import type { QueueState } from './ports/waiting-room.ts';
+import { readSeatMap } from './seat-maps.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -39,6 +46,19 @@ function unavailable(error: unknown): never {
   );
 }
 
+/**
+ * Whether the room admits now: 'paused' by the organizer, 'sold_out' while no seat is
+ * available or held (read from the live seat map: no PostgreSQL query on the board's
+ * path), else 'open'.
+ */
+export type Admission = 'open' | 'paused' | 'sold_out';
+
+export async function admissionOf(deps: Deps, event: EventRecord): Promise<Admission> {
+  if (event.waitingRoom.paused) return 'paused';
+  const map = await readSeatMap(deps, event);
+  return seatsLeft(map.bits, event.seatCount) === 0 ? 'sold_out' : 'open';
+}
+
 export async function joinQueue(deps: Deps, userId: string, eventId: string) {
   const event = await requireRoom(deps, eventId);
   const nowMs = deps.clock.nowMs();
@@ -48,40 +68,60 @@ export async function joinQueue(deps: Deps, userId: string, eventId: string) {
     () => drawQueueKey(deps.randomWord),
     () => null,
   );
-  const state = await deps.waitingRoom.join(event.id, userId, queueKey, nowMs).catch(unavailable);
-  return queueView(deps, event, userId, state, nowMs);
+  const [state, admission] = await Promise.all([
+    deps.waitingRoom.join(event.id, userId, queueKey, nowMs).catch(unavailable),
+    admissionOf(deps, event),
+  ]);
+  return queueView(deps, event, userId, state, nowMs, admission);
 }
 
 export async function queueStatus(deps: Deps, userId: string, eventId: string) {
   const event = await requireRoom(deps, eventId);
   const nowMs = deps.clock.nowMs();
-  const [state] = await deps.waitingRoom.states(event.id, [userId], nowMs).catch(unavailable);
+  const [[state], admission] = await Promise.all([
+    deps.waitingRoom.states(event.id, [userId], nowMs).catch(unavailable),
+    admissionOf(deps, event),
+  ]);
   if (!state || state.kind === 'absent') {
     throw new DomainError('QUEUE_NOT_JOINED', 'you are not in this waiting room: join it with POST …/queue');
   }
-  return queueView(deps, event, userId, state, nowMs);
+  return queueView(deps, event, userId, state, nowMs, admission);
 }
 
 export type QueueView = Awaited<ReturnType<typeof queueView>>;
 
-/** What a buyer is told. Before the opening the order is not drawn yet: no position. */
-export async function queueView(deps: Deps, event: EventRecord, userId: string, state: QueueState, nowMs: number) {
+/**
+ * What a buyer is told. Before the opening the order is not drawn yet: no position. While
+ * sold out, the people waiting are told so (and keep their place: seats may come back);
+ * while paused, they are told that, with no estimate.
+ */
+export async function queueView(
+  deps: Deps,
+  event: EventRecord,
+  userId: string,
+  state: QueueState,
+  nowMs: number,
+  admission: Admission,
+) {
   const base = {
     event_id: event.id,
     sale_opens_at: iso(event.saleOpensAtMs),
     position: null as number | null,
     ahead: null as number | null,
     estimated_wait_seconds: null as number | null,
+    paused: admission === 'paused',
   };
   switch (state.kind) {
     case 'waiting': {
-      if (nowMs < event.saleOpensAtMs) return { ...base, status: 'waiting' as const };
+      const status = admission === 'sold_out' ? ('sold_out' as const) : ('waiting' as const);
+      if (nowMs < event.saleOpensAtMs) return { ...base, status };
       return {
         ...base,
-        status: 'waiting' as const,
+        status,
         position: state.ahead + 1,
         ahead: state.ahead,
-        estimated_wait_seconds: estimatedWaitSeconds(state.ahead, event.waitingRoom.admitPerMinute),
+        estimated_wait_seconds:
+          admission === 'open' ? estimatedWaitSeconds(state.ahead, event.waitingRoom.admitPerMinute) : null,
       };
     }
     case 'admitted': {
@@ -186,6 +226,9 @@ export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<nu
       retained.set(eventId, nowMs);
     }
     if (nowMs < event.saleOpensAtMs) continue;
+    // Paused or sold out: nobody is let in (the meter still fills, to its burst at most, so
+    // resuming admits at the set rate, never a flood).
+    if ((await admissionOf(deps, event)) !== 'open') continue;
     admitted += await deps.waitingRoom.admit(eventId, admissionLimits(event.waitingRoom, nowMs, options));
   }
   return admitted;

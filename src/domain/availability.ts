@@ -27,3 +27,17 @@ export function sizedBits(bits: Uint8Array, seatCount: number): Uint8Array {
   sized.set(bits.subarray(0, sized.length));
   return sized;
 }
+
+/**
+ * How many seats are still for sale in some sense: available now, or held (a hold may
+ * lapse or be released). Booked (and any higher code) seats are gone. Zero means the
+ * sale has nothing left: the waiting room says "sold out".
+ */
+export function seatsLeft(bits: Uint8Array, seatCount: number): number {
+  let left = 0;
+  for (let seatNo = 0; seatNo < seatCount; seatNo += 1) {
+    const byte = bits[seatNo >> 2] ?? 0;
+    if (((byte >> (6 - 2 * (seatNo & 3))) & 2) === 0) left += 1;
+  }
+  return left;
+}

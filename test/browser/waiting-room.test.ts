@@ -3,7 +3,7 @@
 // PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
+import { saveScreenshot, startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
 import { holdSeats, makeEvent } from '../support/browser-pages.ts';
 import { testDb } from '../support/harness.ts';
 
@@ -72,6 +72,64 @@ describe('waiting room in the browser', { skip: postgresOnly }, () => {
           `/v1/reservations/${reservationId}`,
         );
         assert.equal(reservation.status, 'active');
+      },
+    );
+  });
+
+  it('when the last seat is bought while a buyer waits, then the page says sold out at once, and when a seat comes back the buyer goes in', async () => {
+    const { eventId, seatIds } = await makeEvent(rig, {
+      waiting_room: { enabled: true, admit_per_minute: 6000, max_active_shoppers: 1 },
+      seat_map: { sections: [{ name: 'Front', price_tier: 'front', rows: [{ label: '1', seats: 1 }] }] },
+    });
+    // The one shopper the cap allows goes in first and takes the only seat.
+    await rig.apiAs('sam', 'customer', 'POST', `/v1/events/${eventId}/queue`);
+    let admission: { status: string; admission_token?: string } = { status: 'waiting' };
+    for (let attempt = 0; attempt < 100 && admission.status !== 'admitted'; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      admission = await rig.apiAs('sam', 'customer', 'GET', `/v1/events/${eventId}/queue/me`);
+    }
+    assert.equal(admission.status, 'admitted');
+    const tokenHeader = { 'x-admission-token': admission.admission_token! };
+    const { page } = await rig.personAs('wren');
+    await withScreenshots(
+      'waiting-room-sold-out',
+      () => [page],
+      async () => {
+        await page.goto(`/events/${eventId}/queue`);
+        const headline = page.getByTestId('queue-status');
+        await page.waitForFunction(
+          () => document.querySelector<HTMLElement>('[data-testid="queue-status"]')?.dataset.state === 'moving',
+        );
+        assert.equal((await page.getByTestId('queue-position').textContent())?.trim(), '1', 'next in: place 1');
+
+        const held = await rig.apiAs<{ reservation_id: string }>(
+          'sam',
+          'customer',
+          'POST',
+          `/v1/events/${eventId}/reservations`,
+          { seat_ids: [seatIds[0]] },
+          tokenHeader,
+        );
+        const booking = await rig.apiAs<{ booking_id: string }>(
+          'sam',
+          'customer',
+          'POST',
+          `/v1/reservations/${held.reservation_id}/confirm`,
+          { payment_method: 'pm_card_visa' },
+          { ...tokenHeader, 'idempotency-key': 'the-only-seat' },
+        );
+        await page.waitForFunction(
+          () => document.querySelector<HTMLElement>('[data-testid="queue-status"]')?.dataset.state === 'sold-out',
+          null,
+          { timeout: 5_000 },
+        );
+        assert.match((await headline.textContent()) ?? '', /Sold out/);
+        await saveScreenshot(page, 'waiting-room-sold-out');
+
+        await rig.apiAs('olivia', 'organizer', 'POST', `/v1/bookings/${booking.booking_id}/refund`, {
+          reason: 'returned to sale',
+        });
+        await page.waitForURL(new RegExp(`/events/${eventId}$`), { timeout: 10_000 });
       },
     );
   });

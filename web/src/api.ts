@@ -171,7 +171,9 @@ export interface CheckIn {
 }
 export interface QueueState {
   event_id: string;
-  status: 'waiting' | 'admitted' | 'expired';
+  status: 'waiting' | 'admitted' | 'expired' | 'sold_out';
+  /** The organizer has paused admission. */
+  paused: boolean;
   position: number | null;
   ahead: number | null;
   estimated_wait_seconds: number | null;

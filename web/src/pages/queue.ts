@@ -43,12 +43,19 @@ export async function renderQueue(context: PageContext) {
       rejoin.hidden = false;
       return;
     }
-    if (state.position === null) {
+    if (state.status === 'sold_out') {
+      headline.textContent =
+        'Sold out: every seat is taken right now. Keep your place: if seats come back (an unpaid hold ends, a booking is cancelled), the line moves again.';
+    } else if (state.paused) {
+      headline.textContent = 'The organizer has paused the line for a moment. You keep your place.';
+    } else if (state.position === null) {
       headline.textContent = `You are in the line. The sale opens ${dateTime(state.sale_opens_at)}: then everyone who joined before is put in a random order.`;
     } else {
       headline.textContent = 'You are in the line. Keep this page open: it moves by itself.';
     }
-    position.textContent = state.position === null ? 'drawn at the opening' : (state.position + 1).toLocaleString();
+    headline.dataset.state = state.status === 'sold_out' ? 'sold-out' : state.paused ? 'paused' : 'moving';
+    // The position starts at 1 (next in).
+    position.textContent = state.position === null ? 'drawn at the opening' : state.position.toLocaleString();
     ahead.textContent = state.ahead === null ? '–' : state.ahead.toLocaleString();
     wait.textContent = waitText(state.estimated_wait_seconds);
     if (state.ahead !== null) {
