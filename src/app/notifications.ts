@@ -3,12 +3,14 @@
 // renders and sends queued mail, retrying failures with backoff. A mail is sent once per
 // fact; only a crash between the SMTP server's acceptance and the row's update sends it
 // again, under the same Message-ID.
+import { createHash } from 'node:crypto';
 import type { Deps } from './deps.ts';
 import { backoffMs } from '../domain/retry.ts';
-import { bookingConfirmedMail, eventCancelledMail, refundMail } from './mail-messages.ts';
+import { bookingConfirmedMail, eventCancelledMail, refundMail, yourTurnMail } from './mail-messages.ts';
 import type { Fact } from './ports/facts.ts';
 import type { MailJob, QueuedMail } from './ports/mail-queue.ts';
 import type { OutgoingMail } from './ports/notifications.ts';
+import type { AdmissionNotice } from './ports/waiting-room.ts';
 import { ticketsOf } from './tickets.ts';
 
 /** The mails a fact calls for (none when the buyer gave no address). */
@@ -45,11 +47,30 @@ export function mailsFor(fact: Fact): MailJob[] {
   }
 }
 
+/**
+ * The "your turn" mail of one admission. It is no fact of the outbox (the waiting room
+ * lives in Redis or in memory); its id names the admission, so handing it on again (a
+ * process died between queueing it and dropping the notice) queues it once.
+ */
+export function yourTurnJob(eventId: string, notice: AdmissionNotice): MailJob {
+  const name = `your_turn:${eventId}:${notice.userId}:${notice.expiresAtMs}`;
+  const hex = createHash('sha256').update(name).digest('hex');
+  const factId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return {
+    id: `${factId}.your_turn`,
+    factId,
+    kind: 'your_turn',
+    to: notice.email,
+    payload: { event_id: eventId, user_id: notice.userId, admission_expires_at_ms: notice.expiresAtMs },
+  };
+}
+
 async function render(deps: Deps, mail: QueuedMail, webUrl: string): Promise<OutgoingMail | null> {
-  // What mailsFor() put in, by kind.
+  // What mailsFor() and yourTurnJob() put in, by kind.
   const payload = mail.payload as {
     booking_id: string;
     event_id: string;
+    admission_expires_at_ms: number;
     seat_nos?: number[];
     amount_cents: number;
     refund_cents: number;
@@ -88,8 +109,19 @@ async function render(deps: Deps, mail: QueuedMail, webUrl: string): Promise<Out
         currency: payload.currency,
       });
     }
-    case 'your_turn':
-      return null;
+    case 'your_turn': {
+      // Late (the sender was down or retrying): an admission already over is not news.
+      const leftMs = payload.admission_expires_at_ms - deps.clock.nowMs();
+      const event = await deps.events.findEvent(payload.event_id);
+      if (!event || leftMs <= 0) return null;
+      return yourTurnMail({
+        factId: mail.factId,
+        to: mail.to,
+        eventName: event.name,
+        admissionWindowSeconds: Math.floor(leftMs / 1000),
+        url: `${webUrl}/events/${event.id}`,
+      });
+    }
   }
 }
 

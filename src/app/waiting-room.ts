@@ -24,6 +24,7 @@ import { requireEventOnSale } from './events.ts';
 import type { EventRecord } from './ports/events.ts';
 import type { QueueState } from './ports/waiting-room.ts';
 import { readSeatMap } from './seat-maps.ts';
+import { yourTurnJob } from './notifications.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -59,7 +60,8 @@ export async function admissionOf(deps: Deps, event: EventRecord): Promise<Admis
   return seatsLeft(map.bits, event.seatCount) === 0 ? 'sold_out' : 'open';
 }
 
-export async function joinQueue(deps: Deps, userId: string, eventId: string) {
+/** email: the sign-in token's address, where "it is your turn" is sent (none: not sent). */
+export async function joinQueue(deps: Deps, userId: string, eventId: string, email: string | null = null) {
   const event = await requireRoom(deps, eventId);
   const nowMs = deps.clock.nowMs();
   const queueKey = queueKeyFor(
@@ -69,7 +71,7 @@ export async function joinQueue(deps: Deps, userId: string, eventId: string) {
     () => null,
   );
   const [state, admission] = await Promise.all([
-    deps.waitingRoom.join(event.id, userId, queueKey, nowMs).catch(unavailable),
+    deps.waitingRoom.join(event.id, userId, queueKey, nowMs, email).catch(unavailable),
     admissionOf(deps, event),
   ]);
   return queueView(deps, event, userId, state, nowMs, admission);
@@ -230,8 +232,25 @@ export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<nu
     // resuming admits at the set rate, never a flood).
     if ((await admissionOf(deps, event)) !== 'open') continue;
     admitted += await deps.waitingRoom.admit(eventId, admissionLimits(event.waitingRoom, nowMs, options));
+    await handOnNotices(deps, eventId);
   }
   return admitted;
+}
+
+const noticesPerCall = 500;
+
+/**
+ * The admitted buyers who left an address are sent "it is your turn": their notices go to
+ * the mail queue (PostgreSQL, durable, queued once per admission), then are dropped from
+ * the room. A process that dies between the two leaves them for the next tick (any
+ * process's), which queues nothing twice. One call per room and tick; the queue is
+ * written only when someone was admitted with an address.
+ */
+async function handOnNotices(deps: Deps, eventId: string): Promise<void> {
+  const notices = await deps.waitingRoom.notices(eventId, noticesPerCall);
+  if (notices.length === 0) return;
+  await deps.mailQueue.enqueue(notices.map((notice) => yourTurnJob(eventId, notice)));
+  await deps.waitingRoom.dropNotices(eventId, notices);
 }
 
 export function startAdmitter(deps: Deps, options: AdmitterOptions & { onError: (error: unknown) => void }) {

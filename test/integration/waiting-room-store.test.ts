@@ -13,6 +13,7 @@ import { deleteRedisKeys, redisUrl, testDb } from '../support/harness.ts';
 import { seedFromEnv } from '../support/random.ts';
 import {
   assertUniformShuffle,
+  checkAdmissionNotices,
   checkAdmissionRates,
   checkCapAtRandom,
   checkCapSlots,
@@ -92,6 +93,10 @@ describe(`waiting room store (${kind})`, () => {
 
   test('when the shopper cap is full, then nobody goes in until a shopper finishes or an admission ends', async () => {
     await checkCapSlots(rooms[0]!, 'cap');
+  });
+
+  test('when buyers who left an address are admitted, then each gets one "your turn" notice, handed on once', async () => {
+    await checkAdmissionNotices(rooms, 'notices');
   });
 
   test('when shoppers come and go at random under three callers, then the admitted never exceed the cap', async () => {

@@ -575,6 +575,34 @@ export async function checkCapSlots(room: WaitingRoom, eventId: string): Promise
 }
 
 /**
+ * "Your turn" notices: an admitted user who left an address gets one notice, with the
+ * admission's end; one who left none gets none; joining again while waiting does not
+ * make two; dropped notices are gone, and dropping one twice (two processes) is harmless.
+ */
+export async function checkAdmissionNotices(rooms: WaitingRoom[], eventId: string): Promise<void> {
+  const [room, other] = [rooms[0]!, rooms[1 % rooms.length]!];
+  const window = 60_000;
+  await room.join(eventId, 'with-mail', null, openMs, 'with-mail@example.com');
+  await room.join(eventId, 'no-mail', null, openMs);
+  await other.join(eventId, 'with-mail', null, openMs + 1, 'with-mail@example.com');
+  await room.join(eventId, 'later', null, openMs + 2, 'later@example.com');
+  assert.deepEqual(await room.notices(eventId, 10), [], 'nobody admitted yet');
+  assert.equal(await room.admit(eventId, capLimits(openMs + 10, 2, window)), 2, 'the cap lets two in');
+  const notices = await other.notices(eventId, 10);
+  assert.deepEqual(notices, [
+    { userId: 'with-mail', email: 'with-mail@example.com', expiresAtMs: openMs + 10 + window },
+  ]);
+  await room.dropNotices(eventId, notices);
+  await other.dropNotices(eventId, notices);
+  assert.deepEqual(await room.notices(eventId, 10), []);
+  assert.equal(await other.admit(eventId, capLimits(openMs + 20, 3, window)), 1, 'one more');
+  assert.deepEqual(await room.notices(eventId, 10), [
+    { userId: 'later', email: 'later@example.com', expiresAtMs: openMs + 20 + window },
+  ]);
+  await room.closeRoom(eventId);
+}
+
+/**
  * The cap at random: ticks from several processes, shoppers finishing at random, admissions
  * ending. After every tick the shoppers with an unexpired, unfinished admission are at most
  * the cap, and the admitted are the next in line (the model agrees with the room's states).

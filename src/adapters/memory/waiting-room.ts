@@ -1,6 +1,6 @@
 // The waiting room in process memory, for one process (the embedded default). Same rules
 // as the Redis queue: pre-queue ordered by random keys, then arrivals in order.
-import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
+import type { AdmissionLimits, AdmissionNotice, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
 import { admissionsDue, refillMeter, type AdmissionMeter } from '../../domain/waiting-room.ts';
 
 class Room {
@@ -16,6 +16,9 @@ class Room {
   lineHead = 0;
   readonly admitted = new Map<string, number>();
   meter: AdmissionMeter = { refilledAtMs: null, places: 0 };
+  /** Addresses left at joining, until the admission; then a notice each. */
+  readonly contacts = new Map<string, string>();
+  notices: AdmissionNotice[] = [];
 
   waiting(): number {
     return this.pre.size + this.line.length - this.lineHead;
@@ -86,10 +89,17 @@ export class MemoryWaitingRoom implements WaitingRoom {
     return room;
   }
 
-  async join(eventId: string, userId: string, queueKey: number | null, nowMs: number): Promise<QueueState> {
+  async join(
+    eventId: string,
+    userId: string,
+    queueKey: number | null,
+    nowMs: number,
+    email: string | null = null,
+  ): Promise<QueueState> {
     const room = this.room(eventId);
     this.open.add(eventId);
     const current = room.state(userId, nowMs);
+    if (email !== null && current.kind !== 'admitted') room.contacts.set(userId, email);
     if (current.kind === 'admitted' || current.kind === 'waiting') return current;
     if (current.kind === 'expired') room.admitted.delete(userId);
     if (queueKey === null) {
@@ -114,10 +124,28 @@ export class MemoryWaitingRoom implements WaitingRoom {
     const active = limits.maxActiveShoppers === null ? 0 : room.activeShoppers(limits.nowMs);
     const due = admissionsDue(meter.places, active, limits.maxActiveShoppers, room.waiting(), limits.batchMax);
     for (let count = 0; count < due; count += 1) {
-      room.admitted.set(room.pop()!, limits.nowMs + limits.admissionWindowMs);
+      const userId = room.pop()!;
+      const expiresAtMs = limits.nowMs + limits.admissionWindowMs;
+      room.admitted.set(userId, expiresAtMs);
+      const email = room.contacts.get(userId);
+      if (email !== undefined) {
+        room.notices.push({ userId, email, expiresAtMs });
+        room.contacts.delete(userId);
+      }
     }
     room.meter = { refilledAtMs: meter.refilledAtMs, places: meter.places - due };
     return due;
+  }
+
+  async notices(eventId: string, limit: number): Promise<AdmissionNotice[]> {
+    return (this.rooms_.get(eventId)?.notices ?? []).slice(0, limit);
+  }
+
+  async dropNotices(eventId: string, notices: AdmissionNotice[]): Promise<void> {
+    const room = this.rooms_.get(eventId);
+    if (!room) return;
+    const dropped = new Set(notices);
+    room.notices = room.notices.filter((notice) => !dropped.has(notice));
   }
 
   async finish(eventId: string, userId: string): Promise<void> {
@@ -138,6 +166,10 @@ export class MemoryWaitingRoom implements WaitingRoom {
 
   async waitingCount(eventId: string): Promise<number> {
     return this.rooms_.get(eventId)?.waiting() ?? 0;
+  }
+
+  async admittedCount(eventId: string, nowMs: number): Promise<number> {
+    return this.rooms_.get(eventId)?.activeShoppers(nowMs) ?? 0;
   }
 
   async close(): Promise<void> {

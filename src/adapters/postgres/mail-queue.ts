@@ -2,35 +2,39 @@
 // consumer that fills it: the mails a batch of facts calls for are inserted in the
 // transaction that records the facts as applied (ON CONFLICT: queued once per fact).
 import { mailsFor } from '../../app/notifications.ts';
-import type { MailKind, MailQueue, QueuedMail } from '../../app/ports/mail-queue.ts';
+import type { MailJob, MailKind, MailQueue, QueuedMail } from '../../app/ports/mail-queue.ts';
 import type { FactConsumer } from '../bus/fact-bus.ts';
-import type { Database } from './database.ts';
+import type { Database, SqlExecutor } from './database.ts';
 import { ts } from './sql.ts';
 
 export const notificationsConsumer: FactConsumer = {
   name: 'notifications',
   async apply(facts, tx) {
-    const jobs = facts.flatMap(mailsFor);
-    if (jobs.length === 0) return;
-    await tx.query(
-      `INSERT INTO mails (id, fact_id, kind, to_address, payload, status, next_attempt_at, created_at)
+    await insertMails(tx, facts.flatMap(mailsFor));
+  },
+};
+
+/** Queues mails; one already queued under the same id stays as it is (queued once). */
+async function insertMails(executor: SqlExecutor, jobs: MailJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await executor.query(
+    `INSERT INTO mails (id, fact_id, kind, to_address, payload, status, next_attempt_at, created_at)
        SELECT j.id, j.fact_id, j.kind, j.to_address, j.payload, 'pending', clock_timestamp(), clock_timestamp()
        FROM jsonb_to_recordset($1::jsonb) AS j(id text, fact_id uuid, kind text, to_address text, payload jsonb)
        ON CONFLICT (id) DO NOTHING`,
-      [
-        JSON.stringify(
-          jobs.map((job) => ({
-            id: job.id,
-            fact_id: job.factId,
-            kind: job.kind,
-            to_address: job.to,
-            payload: job.payload,
-          })),
-        ),
-      ],
-    );
-  },
-};
+    [
+      JSON.stringify(
+        jobs.map((job) => ({
+          id: job.id,
+          fact_id: job.factId,
+          kind: job.kind,
+          to_address: job.to,
+          payload: job.payload,
+        })),
+      ),
+    ],
+  );
+}
 
 interface MailRow {
   id: string;
@@ -43,6 +47,10 @@ interface MailRow {
 
 export class PostgresMailQueue implements MailQueue {
   constructor(private readonly db: Database) {}
+
+  async enqueue(jobs: MailJob[]): Promise<void> {
+    await insertMails(this.db, jobs);
+  }
 
   async claimDue(nowMs: number, leaseMs: number, limit: number): Promise<QueuedMail[]> {
     const { rows } = await this.db.query<MailRow>(

@@ -7,7 +7,7 @@
 // takes nothing with it.
 import type { RedisClient } from './client.ts';
 import { loadLua } from './lua.ts';
-import type { AdmissionLimits, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
+import type { AdmissionLimits, AdmissionNotice, QueueState, WaitingRoom } from '../../app/ports/waiting-room.ts';
 
 // The scripts in lua/, their KEYS and ARGV described at the top of each.
 const joinLua = loadLua('queue-join');
@@ -15,9 +15,22 @@ const statesLua = loadLua('queue-states');
 const admitLua = loadLua('queue-admit');
 
 interface Scripts {
-  bxQueueJoin(queue: string, admitted: string, arrivals: string, ...args: string[]): Promise<[string, string]>;
+  bxQueueJoin(
+    queue: string,
+    admitted: string,
+    arrivals: string,
+    contacts: string,
+    ...args: string[]
+  ): Promise<[string, string]>;
   bxQueueStates(queue: string, admitted: string, ...args: string[]): Promise<string[]>;
-  bxQueueAdmit(queue: string, admitted: string, meter: string, ...args: string[]): Promise<number>;
+  bxQueueAdmit(
+    queue: string,
+    admitted: string,
+    meter: string,
+    contacts: string,
+    notices: string,
+    ...args: string[]
+  ): Promise<number>;
 }
 
 /** How long this process trusts that an event is in the set of rooms the admitter ticks. */
@@ -32,19 +45,32 @@ export class RedisWaitingRoom implements WaitingRoom {
     private readonly client: RedisClient,
     private readonly keyPrefix: string,
   ) {
-    client.defineCommand('bxQueueJoin', { numberOfKeys: 3, lua: joinLua });
+    client.defineCommand('bxQueueJoin', { numberOfKeys: 4, lua: joinLua });
     client.defineCommand('bxQueueStates', { numberOfKeys: 2, lua: statesLua });
-    client.defineCommand('bxQueueAdmit', { numberOfKeys: 3, lua: admitLua });
+    client.defineCommand('bxQueueAdmit', { numberOfKeys: 5, lua: admitLua });
     this.scripts = client as unknown as Scripts;
     this.roomsKey = `${keyPrefix}waiting-rooms`;
   }
 
   private keysOf(eventId: string) {
     const base = `${this.keyPrefix}{${eventId}}:`;
-    return { queue: `${base}queue`, admitted: `${base}admitted`, arrivals: `${base}arrivals`, meter: `${base}meter` };
+    return {
+      queue: `${base}queue`,
+      admitted: `${base}admitted`,
+      arrivals: `${base}arrivals`,
+      meter: `${base}meter`,
+      contacts: `${base}contacts`,
+      notices: `${base}notices`,
+    };
   }
 
-  async join(eventId: string, userId: string, queueKey: number | null, nowMs: number): Promise<QueueState> {
+  async join(
+    eventId: string,
+    userId: string,
+    queueKey: number | null,
+    nowMs: number,
+    email: string | null = null,
+  ): Promise<QueueState> {
     const keys = this.keysOf(eventId);
     const announcedAt = this.announced.get(eventId);
     if (announcedAt === undefined || announcedAt < nowMs - announceMs) {
@@ -55,9 +81,11 @@ export class RedisWaitingRoom implements WaitingRoom {
       keys.queue,
       keys.admitted,
       keys.arrivals,
+      keys.contacts,
       userId,
       String(nowMs),
       queueKey === null ? '' : String(queueKey),
+      email ?? '',
     );
     return kind === 'admitted' ? { kind, expiresAtMs: Number(value) } : { kind: 'waiting', ahead: Number(value) };
   }
@@ -81,6 +109,8 @@ export class RedisWaitingRoom implements WaitingRoom {
       keys.queue,
       keys.admitted,
       keys.meter,
+      keys.contacts,
+      keys.notices,
       String(limits.nowMs),
       String(limits.ratePerMs),
       String(limits.burst),
@@ -88,6 +118,25 @@ export class RedisWaitingRoom implements WaitingRoom {
       String(limits.admissionWindowMs),
       String(limits.batchMax),
     );
+  }
+
+  async notices(eventId: string, limit: number): Promise<AdmissionNotice[]> {
+    const entries = await this.client.lrange(this.keysOf(eventId).notices, 0, limit - 1);
+    return entries.map((entry) => {
+      const [userId, email, expiresAtMs] = entry.split('\n');
+      return { userId: userId!, email: email!, expiresAtMs: Number(expiresAtMs) };
+    });
+  }
+
+  async dropNotices(eventId: string, notices: AdmissionNotice[]): Promise<void> {
+    if (notices.length === 0) return;
+    // By value, not by count: another process may have handed on (and dropped) some already.
+    const key = this.keysOf(eventId).notices;
+    const pipeline = this.client.pipeline();
+    for (const notice of notices) {
+      pipeline.lrem(key, 1, `${notice.userId}\n${notice.email}\n${notice.expiresAtMs}`);
+    }
+    await pipeline.exec();
   }
 
   async finish(eventId: string, userId: string): Promise<void> {
@@ -101,7 +150,9 @@ export class RedisWaitingRoom implements WaitingRoom {
   async retainUntil(eventId: string, untilMs: number): Promise<void> {
     const keys = this.keysOf(eventId);
     await Promise.all(
-      [keys.queue, keys.admitted, keys.arrivals, keys.meter].map((key) => this.client.pexpireat(key, untilMs)),
+      [keys.queue, keys.admitted, keys.arrivals, keys.meter, keys.contacts, keys.notices].map((key) =>
+        this.client.pexpireat(key, untilMs),
+      ),
     );
   }
 
@@ -112,6 +163,11 @@ export class RedisWaitingRoom implements WaitingRoom {
 
   async waitingCount(eventId: string): Promise<number> {
     return this.client.zcard(this.keysOf(eventId).queue);
+  }
+
+  async admittedCount(eventId: string, nowMs: number): Promise<number> {
+    // Scored by when each admission ends: the ones still running.
+    return this.client.zcount(this.keysOf(eventId).admitted, `(${nowMs}`, '+inf');
   }
 
   async close(): Promise<void> {

@@ -18,6 +18,8 @@ export interface QueuedMail extends MailJob {
 }
 
 export interface MailQueue {
+  /** Queues mails not tied to a fact of the outbox (the waiting room's "your turn"), once per id. */
+  enqueue(jobs: MailJob[]): Promise<void>;
   /** Due mails (new, or failed and due again), each leased for leaseMs to this sender. */
   claimDue(nowMs: number, leaseMs: number, limit: number): Promise<QueuedMail[]>;
   markSent(id: string, nowMs: number): Promise<void>;

@@ -1,4 +1,5 @@
--- KEYS: queue, admitted, arrivals. ARGV: user, now, queue key ('' = next arrival).
+-- KEYS: queue, admitted, arrivals, contacts. ARGV: user, now, queue key ('' = next
+-- arrival), email ('' = none: where to say "your turn", kept until the admission).
 -- Returns {'admitted', expiresAt} or {'waiting', rank}.
 local user, now = ARGV[1], tonumber(ARGV[2])
 local expires = redis.call('ZSCORE', KEYS[2], user)
@@ -13,4 +14,5 @@ if not rank then
   redis.call('ZADD', KEYS[1], key, user)
   rank = redis.call('ZRANK', KEYS[1], user)
 end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], user, ARGV[4]) end
 return {'waiting', tostring(rank)}
