@@ -133,4 +133,59 @@ describe('waiting room in the browser', { skip: postgresOnly }, () => {
       },
     );
   });
+
+  it('when the organizer pauses, changes the rate and resumes from Your events, then the line follows at once', async () => {
+    const { eventId } = await makeEvent(rig, {
+      name: 'Pause Button Night',
+      waiting_room: { enabled: true, admit_per_minute: 60 },
+    });
+    const { page } = await rig.personAs('olivia', 'organizer');
+    await withScreenshots(
+      'waiting-room-controls',
+      () => [page],
+      async () => {
+        await page.goto('/organize');
+        const item = page.getByTestId('my-events').locator(`li[data-event-id="${eventId}"]`);
+        await item.getByText('Waiting room', { exact: true }).click();
+        const controls = item.getByTestId('waiting-room-controls');
+        await controls.getByTestId('waiting-room-toggle').click();
+        await controls.getByText('Admission paused.').waitFor();
+        await controls.getByText('Admission is paused').waitFor();
+        const settings = async () =>
+          (
+            await rig.apiAs<{ waiting_room: { paused: boolean; admit_per_minute: number } }>(
+              'olivia',
+              'organizer',
+              'GET',
+              `/v1/events/${eventId}`,
+            )
+          ).waiting_room;
+        assert.equal((await settings()).paused, true);
+        const queued = await rig.apiAs<{ paused: boolean; estimated_wait_seconds: number | null }>(
+          'pat',
+          'customer',
+          'POST',
+          `/v1/events/${eventId}/queue`,
+        );
+        assert.deepEqual({ paused: queued.paused, wait: queued.estimated_wait_seconds }, { paused: true, wait: null });
+
+        await controls.getByTestId('waiting-room-rate').fill('1200');
+        await controls.getByRole('button', { name: 'Set rate' }).click();
+        await controls.getByText('Now admitting 1,200 a minute.').waitFor();
+        await saveScreenshot(page, 'waiting-room-controls');
+        await controls.getByTestId('waiting-room-toggle').click();
+        await controls.getByText('Admission resumed.').waitFor();
+        const resumed = await settings();
+        assert.deepEqual({ paused: resumed.paused, rate: resumed.admit_per_minute }, { paused: false, rate: 1200 });
+        // Running again: the buyer in line goes in at the new rate.
+        let state = '';
+        for (let attempt = 0; attempt < 50 && state !== 'admitted'; attempt += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          state = (await rig.apiAs<{ status: string }>('pat', 'customer', 'GET', `/v1/events/${eventId}/queue/me`))
+            .status;
+        }
+        assert.equal(state, 'admitted');
+      },
+    );
+  });
 });

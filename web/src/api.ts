@@ -43,6 +43,10 @@ export interface WaitingRoomSettings {
   admit_per_minute: number;
   max_active_shoppers: number | null;
   admission_window_seconds: number;
+  /** Admission stopped by the organizer for now. */
+  paused: boolean;
+  /** Joining needs a solved proof-of-work check. */
+  challenge: boolean;
 }
 export interface EventSummary {
   event_id: string;

@@ -6,6 +6,7 @@ import { h } from '../../dom.ts';
 import { dateTime } from '../../format.ts';
 import type { PageContext } from '../../main.ts';
 import { createEventAfterSale } from './event-after-sale.ts';
+import { createWaitingRoomControls } from './waiting-room-controls.ts';
 
 interface EventsPage {
   events: EventSummary[];
@@ -91,6 +92,7 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
             )
           : null,
       ),
+      event.status === 'published' ? createWaitingRoomControls(event, signal) : null,
       afterSale,
     );
     return entry;
