@@ -118,6 +118,7 @@ const ConfigSchema = Type.Object({
   ADMIT_TICK_MS: Integer(10, 60_000, 250),
   ADMIT_BATCH_MAX: Integer(1, 100_000, 1_000),
   QUEUE_STREAM_INTERVAL_MS: Integer(100, 60_000, 1_000),
+  STATS_STREAM_INTERVAL_MS: Integer(100, 60_000, 1_000),
   RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   // shared: buckets in Redis (one limit across every process); process: each process its own
   // buckets (no Redis call per request; a client spread over N processes gets up to N times).

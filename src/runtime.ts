@@ -36,6 +36,7 @@ import { sendDueMails } from './app/notifications.ts';
 import { DatabaseBus } from './adapters/postgres/outbox.ts';
 import { PostgresMailQueue, notificationsConsumer } from './adapters/postgres/mail-queue.ts';
 import { PostgresTicketStore } from './adapters/postgres/ticket-store.ts';
+import { PostgresEventStats, statsConsumer } from './adapters/postgres/event-stats.ts';
 import { RedisStreamBus } from './adapters/bus/redis-stream-bus.ts';
 import type { FactBus, FactConsumer } from './adapters/bus/fact-bus.ts';
 import { FactWorkers } from './adapters/bus/fact-workers.ts';
@@ -95,6 +96,7 @@ export function settingsFrom(config: Config): Settings {
     holdGate: config.HOLD_GATE === 'on',
     admitter: { tickMs: config.ADMIT_TICK_MS, batchMax: config.ADMIT_BATCH_MAX },
     queueStreamIntervalMs: config.QUEUE_STREAM_INTERVAL_MS,
+    statsStreamIntervalMs: config.STATS_STREAM_INTERVAL_MS,
     seatList: { seatsMax: config.SEAT_LIST_SEATS_MAX, maxAgeMs: config.SEAT_LIST_MAX_AGE_MS },
     paymentPendingGraceMs: config.PAYMENT_PENDING_GRACE_SECONDS * 1000,
     refundRetry: { baseMs: config.REFUND_RETRY_BASE_MS, maxMs: config.REFUND_RETRY_MAX_MS },
@@ -289,12 +291,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     documents: new PdfTicketDocuments(),
     mailQueue: new PostgresMailQueue(db),
     mailer,
+    stats: new PostgresEventStats(db),
   };
   const bus = (overrides.wrapBus ?? ((bus: FactBus) => bus))(createFactBus(config, db));
   const facts = new FactWorkers({
     db,
     bus,
-    consumers: [notificationsConsumer].map(overrides.wrapConsumer ?? ((consumer) => consumer)),
+    consumers: [notificationsConsumer, statsConsumer].map(overrides.wrapConsumer ?? ((consumer) => consumer)),
     relayBatchMax: config.OUTBOX_BATCH_MAX,
     idleMs: config.OUTBOX_IDLE_MS,
     sendMail: () => sendDueMails(deps, { batchSize: 50, webUrl: config.PUBLIC_URL }),
@@ -328,6 +331,16 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       name: 'bus_notifications_applied_total',
       help: 'Facts the notifications consumer of this process read from the bus',
       count: () => facts.figures.applied.get(notificationsConsumer.name) ?? 0,
+    },
+    {
+      name: 'bus_stats_lag_facts',
+      help: "Facts on the bus the stats consumer (the organizer's sale figures) has not applied yet",
+      count: () => facts.figures.lag.get(statsConsumer.name) ?? 0,
+    },
+    {
+      name: 'bus_stats_applied_total',
+      help: 'Facts the stats consumer of this process read from the bus',
+      count: () => facts.figures.applied.get(statsConsumer.name) ?? 0,
     },
   );
   gauges.push({

@@ -15,6 +15,7 @@ import type { WaitingRoom } from './ports/waiting-room.ts';
 import type { MailQueue } from './ports/mail-queue.ts';
 import type { Mailer, TicketDocuments } from './ports/notifications.ts';
 import type { TicketCodes, TicketStore } from './ports/tickets.ts';
+import type { EventStatsStore } from './ports/event-stats.ts';
 
 export interface Settings {
   holdTtlMs: number;
@@ -25,6 +26,8 @@ export interface Settings {
   holdGate: boolean;
   admitter: { tickMs: number; batchMax: number };
   queueStreamIntervalMs: number;
+  /** How often the organizer's stats stream looks for changed figures (at most one message per interval). */
+  statsStreamIntervalMs: number;
   /** GET …/seats: the largest event it lists, and how long a built list is shared. */
   seatList: { seatsMax: number; maxAgeMs: number };
   /** A payment pending at the provider (3-D Secure, processing) keeps its hold this long. */
@@ -71,4 +74,6 @@ export interface Deps {
   /** Mail to send (filled by the notifications consumer), and the way it is sent. */
   mailQueue: MailQueue;
   mailer: Mailer;
+  /** An event's sales (kept by the stats consumer of the fact bus) and attendees. */
+  stats: EventStatsStore;
 }

@@ -27,6 +27,8 @@ import { QueueFeedHub } from '../app/queue-feed-hub.ts';
 import { StreamSlots } from '../app/stream-slots.ts';
 import { type LimitOptions, registerLimits } from './plugins/limits.ts';
 import { queueRoutes } from './routes/queue.ts';
+import { StatsFeedHub } from '../app/stats-feed-hub.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 // ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -142,6 +144,17 @@ export async function buildApp(options: AppOptions) {
   });
   app.addHook('preClose', async () => queueHub.close());
   metrics.observe('waiting_room_stream_clients', 'Live waiting-room (SSE) clients', () => queueHub.subscribers);
+  const statsHub = new StatsFeedHub(options.deps, {
+    ...options.live,
+    intervalMs: options.deps.settings.statsStreamIntervalMs,
+    onError: (error) => app.log.warn({ err: error }, 'sale stats stream refresh failed'),
+  });
+  app.addHook('preClose', async () => statsHub.close());
+  metrics.observe(
+    'sale_stats_stream_clients',
+    "Live sale-figure (SSE) clients (organizers')",
+    () => statsHub.subscribers,
+  );
   metrics.observe('http_requests_in_flight', 'Requests this process is answering', () => limits.inFlight());
   for (const gauge of options.gauges ?? []) metrics.observe(gauge.name, gauge.help, gauge.count);
   // Both kinds of live stream count against one allowance per address and per user.
@@ -156,6 +169,7 @@ export async function buildApp(options: AppOptions) {
   paymentRoutes(app, options.deps);
   ticketRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);
+  statsRoutes(app, options.deps, statsHub, streamSlots);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;
   if (page) appPage = (request, reply) => (wantsAppPage(request) ? page(request, reply) : null);

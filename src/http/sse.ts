@@ -2,6 +2,7 @@
 // FeedClient (the headers go out with the first message).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { QueueFeedMessage } from '../app/queue-feed-hub.ts';
+import type { StatsFeedMessage } from '../app/stats-feed-hub.ts';
 import type { FeedClient, SeatFeedMessage } from '../app/seat-feed-hub.ts';
 import type { StreamSlots } from '../app/stream-slots.ts';
 import { seatIdOf } from '../domain/seat-map.ts';
@@ -53,6 +54,11 @@ export const queueFeedBytes: SseEncoder<QueueFeedMessage> = (message) =>
   message.kind === 'heartbeat'
     ? heartbeatBytes
     : Buffer.from(`event: queue\ndata: ${JSON.stringify(message.view)}\n\n`);
+
+export const statsFeedBytes: SseEncoder<StatsFeedMessage> = (message) =>
+  message.kind === 'heartbeat'
+    ? heartbeatBytes
+    : Buffer.from(`event: stats\ndata: ${JSON.stringify(message.view)}\n\n`);
 
 export function sseClient<Message>(
   request: FastifyRequest,
