@@ -14,6 +14,7 @@ import { renderLogin } from './pages/login.ts';
 import { renderOrganize } from './pages/organize.ts';
 import { renderBank } from './pages/bank.ts';
 import { renderScan } from './pages/scan.ts';
+import { renderSaleStats } from './pages/sale-stats.ts';
 
 /** What a page gets: where to draw, its path parameters, and the shell's services. */
 export interface PageContext {
@@ -38,6 +39,7 @@ const routes: [RegExp, string[], Page][] = [
   [/^\/reservations\/([^/]+)$/, ['reservationId'], renderCheckout],
   [/^\/bookings$/, [], renderBookings],
   [/^\/organize$/, [], renderOrganize],
+  [/^\/organize\/events\/([^/]+)\/stats$/, ['eventId'], renderSaleStats],
   [/^\/bank\/([^/]+)$/, ['paymentId'], renderBank],
   [/^\/scan$/, [], renderScan],
   [/^\/scan\/([^/]+)$/, ['eventId'], renderScan],

@@ -91,6 +91,19 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
               'Scan tickets',
             )
           : null,
+        // Its sale, live (pages/sale-stats.ts).
+        event.status !== 'draft'
+          ? h(
+              'a',
+              {
+                href: `/organize/events/${encodeURIComponent(event.event_id)}/stats`,
+                'data-link': true,
+                class: 'organize-scan-link',
+                'data-testid': 'sale-stats-link',
+              },
+              'Live sale',
+            )
+          : null,
       ),
       event.status === 'published' ? createWaitingRoomControls(event, signal) : null,
       afterSale,
