@@ -115,16 +115,19 @@ const rate = (count: number, seconds: number | null) => (seconds && seconds > 0 
  * after the load (holds expiring: seats.released) count as they come; the drain ends at the
  * first poll that sees nothing left.
  */
-export async function outboxFigures(query: Query, eventId: string, loadEndedAtMs: number): Promise<OutboxFigures> {
+export async function outboxFigures(
+  query: Query,
+  eventId: string,
+  loadEndedAtMs: number,
+  /** Whose lag: the notifications consumer unless another is named (bench/sale-stats.ts: stats). */
+  consumer: string = notificationsConsumer,
+): Promise<OutboxFigures> {
   const deadlineMs = loadEndedAtMs + outboxDrainMs;
   let first: OutboxFigures['first_look'] | null = null;
   let drainedAtMs: number | null = null;
   let left = { unpublished: 0, unconsumed: 0 };
   for (;;) {
-    const [row] = await query<{ unpublished: number; unconsumed: number }>(backlogSql, [
-      eventId,
-      notificationsConsumer,
-    ]);
+    const [row] = await query<{ unpublished: number; unconsumed: number }>(backlogSql, [eventId, consumer]);
     left = row!; // an aggregate: always one row
     first ??= { s_after_load: r1((Date.now() - loadEndedAtMs) / 1000)!, ...left };
     if (left.unpublished === 0 && left.unconsumed === 0) {
@@ -134,23 +137,23 @@ export async function outboxFigures(query: Query, eventId: string, loadEndedAtMs
     if (Date.now() + pollMs > deadlineMs) break;
     await sleep(pollMs);
   }
-  const [row] = await query<FiguresRow>(figuresSql, [eventId, notificationsConsumer]);
+  const [row] = await query<FiguresRow>(figuresSql, [eventId, consumer]);
   const figures = row!;
   const problems: string[] = [];
   const anomalies: string[] = [];
   if (figures.booking_facts !== figures.bookings)
     problems.push(`${figures.bookings} bookings but ${figures.booking_facts} booking.confirmed facts in the outbox`);
   if (figures.consumed_unpublished > 0)
-    problems.push(`${figures.consumed_unpublished} facts applied by ${notificationsConsumer} but never published`);
+    problems.push(`${figures.consumed_unpublished} facts applied by ${consumer} but never published`);
   // What the last poll saw (a hold expiring after it writes a fact the figures below count).
   const { unpublished, unconsumed } = left;
   if (unpublished > 0 || unconsumed > 0)
     anomalies.push(
       `outbox not drained ${outboxDrainMs / 1000} s after the load: ${unpublished} of ${figures.written} facts ` +
-        `unpublished, ${unconsumed} not applied by ${notificationsConsumer}`,
+        `unpublished, ${unconsumed} not applied by ${consumer}`,
     );
   return {
-    consumer: notificationsConsumer,
+    consumer,
     facts_written: figures.written,
     by_type: figures.by_type,
     facts_published: figures.published,

@@ -11,6 +11,7 @@ import { renderComparison } from './flash-report.ts';
 import type { FlashSaleRun } from './flash-sale.ts';
 import type { Payments3dsRun } from './payments-3ds.ts';
 import type { CheckinsRun } from './checkins.ts';
+import type { SaleStatsRun } from './sale-stats.ts';
 import type { WebSeatMapRun } from './web-seat-map.ts';
 import { dashes, markdownTable, right } from './markdown.ts';
 
@@ -342,6 +343,8 @@ export interface RunReport {
   payments_3ds?: (ChildScenarioSection & { run: Payments3dsRun | null }) | null;
   /** The checkins scenario, when selected (after payments-3ds, in a child process). */
   checkins?: (ChildScenarioSection & { run: CheckinsRun | null }) | null;
+  /** The sale-stats scenario, when selected (after checkins, in a child process). */
+  sale_stats?: (ChildScenarioSection & { run: SaleStatsRun | null }) | null;
   /** The flash-sale scenario, when selected (after checkins, in a child process). */
   flash_sale?: FlashSaleSection | null;
   /** The web app's seat map in chromium, when selected (last, in a child process). */

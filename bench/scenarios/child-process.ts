@@ -12,7 +12,7 @@ import { childGraceMs, resultsDir, root } from './settings.ts';
 
 /** The sections of the core report that child scenarios fill in. */
 export type ChildReportKey =
-  'sse_fanout' | 'waiting_room' | 'payments_3ds' | 'checkins' | 'flash_sale' | 'web_seat_map';
+  'sse_fanout' | 'waiting_room' | 'payments_3ds' | 'checkins' | 'sale_stats' | 'flash_sale' | 'web_seat_map';
 
 /**
  * A scenario run as `node --import tsx <script> [--quick] [passed options] --out

@@ -10,6 +10,8 @@ import type { Payments3dsRun } from '../payments-3ds.ts';
 import type { WaitingRoomRun } from '../waiting-room.ts';
 import type { WebSeatMapRun } from '../web-seat-map.ts';
 import { checkinsAnomalies, checkinsAppendix } from './checkins.ts';
+import type { SaleStatsRun } from '../sale-stats.ts';
+import { saleStatsAnomalies, saleStatsAppendix } from './sale-stats.ts';
 import { type ChildScenarioDef, readCheckedResult } from './child-process.ts';
 import { createEventKind } from './create-event.ts';
 import { flashSaleAnomalies } from './flash-sale.ts';
@@ -102,6 +104,22 @@ export const scenarios: readonly (ScenarioDef | ChildScenarioDef)[] = [
     read: (name, child, out) => readCheckedResult<CheckinsRun>(name, child, out),
     anomalies: checkinsAnomalies,
     appendix: checkinsAppendix,
+  },
+  // An organizer watches a large event's sale: GET …/stats latency during and after it, how
+  // soon a booking shows in the figures (the stats consumer), attendees.csv of the sale.
+  {
+    name: 'sale-stats',
+    kind: 'child',
+    script: 'bench/sale-stats.ts',
+    timeoutMs: { quick: 120_000, full: 300_000 },
+    reportKey: 'sale_stats',
+    usage: [
+      'bench/sale-stats.ts in a child process, after it; 20,000',
+      'seats and 300 bookings with --quick, else 100,000 and 2,000',
+    ],
+    read: (name, child, out) => readCheckedResult<SaleStatsRun>(name, child, out),
+    anomalies: saleStatsAnomalies,
+    appendix: saleStatsAppendix,
   },
   // The same buyers against the service, PGlite embedded and the classic designs.
   {
