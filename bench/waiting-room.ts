@@ -20,9 +20,13 @@
 //    score − the admission window). Measured rate against the configured one, and the most
 //    admitted in any 1 s against the bound rate·1 s + burst (burstOf), which must hold, as
 //    must first come first served (the admitted are exactly the smallest pre-queue keys).
+// 4. The door (waiting_room.challenge, bench/join-challenge.ts): challenges issued and
+//    solutions checked per second in process, a solve at the default cost in Node, and over
+//    HTTP (WORKERS=1) challenges per second and 10,000 (2,000) joins with the door off
+//    against the same with pre-solved distinct challenges; replays refused.
 //
-//   npx tsx bench/waiting-room.ts [--quick] [--joins N] [--in-flight N] [--http-joins N]
-//     [--connections N] [--admit-per-minute N] [--admission-seconds N] [--out file.json]
+//   npx tsx bench/waiting-room.ts [--quick] [--door-only] [--joins N] [--in-flight N] [--http-joins N]
+//     [--connections N] [--admit-per-minute N] [--admission-seconds N] [--door-joins N] [--out file.json]
 //
 // Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/14, the hold gate's index), every
 // key under bench-wr-<stamp>-<random>: (deleted at the end, never FLUSHDB); PostgreSQL:
@@ -55,6 +59,7 @@ import { type LoadResult, round, runLoad } from './load.ts';
 import { machineBusyBefore, machineCpuSeconds, processCpuSeconds, redisCpuSeconds, ServerProcess } from './server.ts';
 import { summarize, type Summary } from './stats.ts';
 import { createDatabase } from './verify.ts';
+import { doorBenchMaxNumber, doorRun, roomCounts, type DoorRun } from './join-challenge.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'waiting-room-bench-secret-0123456789abcdef';
@@ -180,6 +185,8 @@ export interface WaitingRoomRun {
   http: HttpJoinRun[];
   /** On the WORKERS=1 service (one admitter), then on the WORKERS=2 one (two). */
   admission: AdmissionRun[];
+  /** Part 4: the door (proof-of-work challenges at the join), on a WORKERS=1 service of its own. */
+  door: DoorRun | null;
   targets: { join_target_per_s: number; joins_per_s_met: boolean | null };
   checks: { ok: boolean; problems: string[] };
   /** Warnings and errors the services logged (at most 10 per service). */
@@ -198,6 +205,9 @@ interface CliOptions extends ChildOptions {
   admitPerMinute: number;
   admissionSeconds: number;
   admissionQueue: number;
+  /** Only part 4, the door. */
+  doorOnly: boolean;
+  doorJoins: number;
 }
 
 function parseArgs(argv: string[]): CliOptions {
@@ -212,10 +222,12 @@ function parseArgs(argv: string[]): CliOptions {
     admitPerMinute: 3_000,
     admissionSeconds: quick ? 3 : 10,
     admissionQueue: quick ? 1_000 : 2_000,
+    doorOnly: argv.includes('--door-only'),
+    doorJoins: quick ? 2_000 : 10_000,
     out: null,
   };
   const options = parseChildArgs(
-    argv,
+    argv.filter((arg) => arg !== '--door-only'),
     defaults,
     {
       '--joins': ['joins', 1, 1_000_000],
@@ -224,9 +236,10 @@ function parseArgs(argv: string[]): CliOptions {
       '--connections': ['connections', 1, 1_000],
       '--admit-per-minute': ['admitPerMinute', 60, 60_000],
       '--admission-seconds': ['admissionSeconds', 1, 60],
+      '--door-joins': ['doorJoins', 1, 100_000],
     },
-    'npx tsx bench/waiting-room.ts [--quick] [--joins N] [--in-flight N] [--http-joins N] [--connections N] ' +
-      '[--admit-per-minute N] [--admission-seconds N] [--out file.json]',
+    'npx tsx bench/waiting-room.ts [--quick] [--door-only] [--joins N] [--in-flight N] [--http-joins N] ' +
+      '[--connections N] [--admit-per-minute N] [--admission-seconds N] [--door-joins N] [--out file.json]',
   );
   // Enough in line that the admitter never runs dry while it is measured.
   const admissible = Math.ceil((options.admitPerMinute / 60) * (options.admissionSeconds + 3) + 100);
@@ -534,10 +547,16 @@ interface Service {
   organizerToken: string;
 }
 
-async function startService(databaseUrl: string, prefix: string, workers: number): Promise<Service> {
+async function startService(
+  databaseUrl: string,
+  prefix: string,
+  workers: number,
+  env: Record<string, string> = {},
+): Promise<Service> {
   const server = await ServerProcess.start({
     root,
     env: {
+      ...env,
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: prefix,
@@ -860,7 +879,7 @@ async function main() {
       },
     ];
     const queue: QueueJoinRun[] = [];
-    for (const spec of specs) {
+    for (const spec of options.doorOnly ? [] : specs) {
       if (aborted()) break;
       queue.push(await queueRun(queueCrowd.waitingRoom, admin, `${prefix}q:`, spec));
     }
@@ -878,7 +897,7 @@ async function main() {
       databaseUrl.pathname = `/${database}`;
       const fillCrowd = await productionRoom(servicePrefix);
       rooms.push(fillCrowd);
-      for (const workers of [1, 2]) {
+      for (const workers of options.doorOnly ? [] : [1, 2]) {
         if (aborted()) break;
         const service = await startService(databaseUrl.toString(), servicePrefix, workers);
         services.push(service);
@@ -895,7 +914,34 @@ async function main() {
       }
     }
 
+    // 4. The door, on a service of its own (the same database, a prefix of its own).
+    let door: DoorRun | null = null;
+    if (!aborted() && databaseCreated) {
+      const databaseUrl = new URL(adminUrl);
+      databaseUrl.pathname = `/${database}`;
+      const doorPrefix = `${prefix}door:`;
+      door = await doorRun(
+        async () => {
+          const service = await startService(databaseUrl.toString(), doorPrefix, 1, {
+            ALTCHA_MAX_NUMBER: String(doorBenchMaxNumber),
+          });
+          services.push(service);
+          return {
+            origin: service.server.origin,
+            pid: service.server.pid,
+            organizerToken: service.organizerToken,
+            authSecret,
+            createEvent: (name) => createRoomEvent(service, name, 600),
+            counts: (eventId) => roomCounts(admin, doorPrefix, eventId),
+            stop: () => service.server.stop(),
+          };
+        },
+        { quick: options.quick, joins: options.doorJoins, connections: options.connections, log, aborted },
+      );
+    }
+
     const problems = [
+      ...(door?.check.problems.map((problem) => `door: ${problem}`) ?? []),
       ...queue.flatMap((q) => q.check.problems.map((problem) => `${q.name}: ${problem}`)),
       ...http.flatMap((h) => h.check.problems.map((problem) => `${h.name}: ${problem}`)),
       ...admission.flatMap((a) => a.check.problems.map((problem) => `admission, ${a.name}: ${problem}`)),
@@ -919,6 +965,7 @@ async function main() {
       queue,
       http,
       admission,
+      door,
       targets: {
         join_target_per_s: joinTargetPerS,
         joins_per_s_met: main500k ? main500k.joins_per_s >= joinTargetPerS : null,

@@ -115,6 +115,14 @@ const ConfigSchema = Type.Object({
   // Admission tokens are signed with a key derived from this (else from AUTH_SECRET, else
   // random per start: set it when several hosts share one waiting room under AUTH_JWKS_URL).
   ADMISSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  // The waiting room's door (an event's waiting_room.challenge): proof-of-work challenges
+  // (ALTCHA) are signed with a key derived from this; unset: a key made once and kept in
+  // the database (every process and restart agree). A challenge is good for this long, once.
+  ALTCHA_HMAC_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  ALTCHA_EXPIRES_SECONDS: Integer(10, 3_600, 300),
+  // The cost: a solution is a number drawn between half of this and this, which a browser
+  // finds by trying every number from 0 (one SHA-256 each); the server checks it with two HMACs.
+  ALTCHA_MAX_NUMBER: Integer(1_000, 100_000_000, 50_000),
   ADMIT_TICK_MS: Integer(10, 60_000, 250),
   ADMIT_BATCH_MAX: Integer(1, 100_000, 1_000),
   QUEUE_STREAM_INTERVAL_MS: Integer(100, 60_000, 1_000),

@@ -45,6 +45,10 @@ import { createMailer } from './adapters/mail/mailers.ts';
 import { MemoryMailer } from './adapters/memory/mailer.ts';
 import { HmacTicketCodes, parseTicketSigningKeys } from './adapters/tokens/hmac-ticket-codes.ts';
 import type { Mailer } from './app/ports/notifications.ts';
+import { AltchaJoinChallenges } from './adapters/tokens/altcha-challenges.ts';
+import { MemorySpentChallenges } from './adapters/memory/spent-challenges.ts';
+import { RedisSpentChallenges } from './adapters/redis/spent-challenges.ts';
+import { storedServiceSecret } from './adapters/postgres/service-secrets.ts';
 
 /** A figure the adapters keep, published at /metrics when scraped. */
 export interface RuntimeGauge {
@@ -139,7 +143,12 @@ export function createCatalogCache(
 /** The waiting room and rate limits: in Redis (shared) when REDIS_URL is set, else in this process. */
 export function createCrowdControl(config: Config, onError: (error: unknown, context: string) => void) {
   if (!config.REDIS_URL) {
-    return { waitingRoom: new MemoryWaitingRoom(), rateLimiter: new MemoryRateLimiter(), close: async () => {} };
+    return {
+      waitingRoom: new MemoryWaitingRoom(),
+      rateLimiter: new MemoryRateLimiter(),
+      spentChallenges: new MemorySpentChallenges(),
+      close: async () => {},
+    };
   }
   const client = connectRedis(redisTargetOf(config.REDIS_URL, config), {
     ...commandClientOptions(config.REDIS_COMMAND_TIMEOUT_MS),
@@ -149,6 +158,7 @@ export function createCrowdControl(config: Config, onError: (error: unknown, con
   client.on('error', (error) => onError(error, 'redis waiting room'));
   return {
     waitingRoom: new RedisWaitingRoom(client, config.REDIS_KEY_PREFIX),
+    spentChallenges: new RedisSpentChallenges(client, config.REDIS_KEY_PREFIX),
     rateLimiter:
       config.RATE_LIMIT_SCOPE === 'shared'
         ? new RedisRateLimiter(client, config.REDIS_KEY_PREFIX, onError)
@@ -223,6 +233,15 @@ export function createFactBus(config: Config, db: Database): FactBus {
   });
 }
 
+/** The door's challenges, signed with ALTCHA_HMAC_KEY, else a key made once and kept in the database. */
+async function joinChallengesFor(config: Config, db: Database): Promise<AltchaJoinChallenges> {
+  return new AltchaJoinChallenges({
+    secret: config.ALTCHA_HMAC_KEY ?? (await storedServiceSecret(db, 'altcha_hmac_key')),
+    expiresMs: config.ALTCHA_EXPIRES_SECONDS * 1000,
+    maxNumber: config.ALTCHA_MAX_NUMBER,
+  });
+}
+
 /** TICKET_SIGNING_KEYS, else a key made once and kept in the database. */
 async function ticketCodesFor(config: Config, tickets: PostgresTicketStore): Promise<HmacTicketCodes> {
   if (config.TICKET_SIGNING_KEYS) return new HmacTicketCodes(parseTicketSigningKeys(config.TICKET_SIGNING_KEYS));
@@ -283,6 +302,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     clock,
     waitingRoom: crowd.waitingRoom,
     admissionTokens: new JoseAdmissionTokens(admissionSecretOf(config)),
+    joinChallenges: await joinChallengesFor(config, db),
+    spentChallenges: crowd.spentChallenges,
     rateLimiter: crowd.rateLimiter,
     randomWord: overrides.randomWord ?? (() => randomBytes(4).readUInt32BE(0)),
     settings: settingsFrom(config),
@@ -374,6 +395,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await catalogCache.close();
     await crowd.waitingRoom.close();
     await crowd.rateLimiter.close();
+    await crowd.spentChallenges.close();
     await crowd.close();
     await db.close();
   };

@@ -17,10 +17,14 @@
 -- Every ending records the charge on the attempt's payment row as succeeded; one that did
 -- not book (and whose charge is not the one that paid for the booking) gets its refund
 -- row, pending, in the same transaction: out_refund names it for the caller to send.
+-- p_fingerprint: the card the provider reported with the charge (null: not reported), kept
+-- on the payment row for the record (the limit per card counts the reservation's own
+-- card_fingerprint, recorded before the charge).
 -- out_changes: [seat_no, version, status] of every seat changed.
 
 CREATE FUNCTION book_reservation(
-  r reservations, p_payer text, p_attempt integer, p_booking uuid, p_charge text, p_now timestamptz)
+  r reservations, p_payer text, p_attempt integer, p_booking uuid, p_charge text, p_now timestamptz,
+  p_fingerprint text DEFAULT NULL)
 RETURNS TABLE (out_result text, out_refund uuid, out_changes jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -42,6 +46,11 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_array(s.seat_no, s.version, 'booked')), '[]') INTO v_changes
     FROM seats s
     WHERE s.event_id = r.event_id AND s.seat_no = ANY(r.seat_nos) AND s.booking_id IS NOT NULL;
+    IF p_fingerprint IS NOT NULL THEN
+      -- The webhook that booked does not know the card; the payer's answer does.
+      UPDATE payments SET card_fingerprint = p_fingerprint
+      WHERE reservation_id = r.id AND attempt = p_attempt AND card_fingerprint IS NULL;
+    END IF;
     RETURN QUERY SELECT 'already_booked', NULL::uuid, v_changes;
     RETURN;
   ELSIF v_status = 'active'
@@ -94,10 +103,13 @@ BEGIN
   END IF;
 
   -- The ledger: the charge succeeded (whatever it bought).
-  INSERT INTO payments (id, reservation_id, attempt, charge_id, amount_cents, currency, status, created_at, updated_at)
-  VALUES (gen_random_uuid(), r.id, p_attempt, p_charge, r.total_cents, r.currency, 'succeeded', p_now, p_now)
+  INSERT INTO payments (id, reservation_id, attempt, charge_id, amount_cents, currency, status, created_at, updated_at,
+                        card_fingerprint)
+  VALUES (gen_random_uuid(), r.id, p_attempt, p_charge, r.total_cents, r.currency, 'succeeded', p_now, p_now,
+          p_fingerprint)
   ON CONFLICT (reservation_id, attempt) DO UPDATE
-    SET charge_id = excluded.charge_id, status = 'succeeded', pending_until = NULL, updated_at = excluded.updated_at
+    SET charge_id = excluded.charge_id, status = 'succeeded', pending_until = NULL, updated_at = excluded.updated_at,
+        card_fingerprint = coalesce(excluded.card_fingerprint, payments.card_fingerprint)
   RETURNING id INTO v_payment;
   IF v_result <> 'booked' AND r.total_cents > 0
      AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.charge_id = p_charge) THEN

@@ -14,13 +14,14 @@
 --   check failed ends the hold and frees its seats; a superseded payer leaves the hold to
 --   the payer that took over. The charge's refund is written (pending) in this same
 --   transaction: out_refund, for the caller to send at once (else the refund job does).
--- The booking step itself is book_reservation(), shared with settle_payment().
+-- The booking step itself is book_reservation(), shared with settle_payment(). p_fingerprint:
+-- the card the provider reported with the charge, for the payment row (null: not reported).
 -- out_changes: [seat_no, version, status] of every seat it changed.
 
 CREATE FUNCTION confirm_reservation(
   p_reservation uuid, p_user text, p_key text, p_lease uuid, p_now timestamptz,
   p_booking uuid, p_charge text, p_booked_response jsonb, p_refusals jsonb,
-  p_payer text, p_attempt integer)
+  p_payer text, p_attempt integer, p_fingerprint text DEFAULT NULL)
 RETURNS TABLE (out_kind text, out_response jsonb, out_changes jsonb, out_refund uuid)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -42,7 +43,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'reservation % does not exist', p_reservation USING ERRCODE = 'BX002';
   END IF;
-  SELECT * INTO b FROM book_reservation(r, p_payer, p_attempt, p_booking, p_charge, p_now);
+  SELECT * INTO b FROM book_reservation(r, p_payer, p_attempt, p_booking, p_charge, p_now, p_fingerprint);
   IF b.out_result = 'booked' THEN
     v_kind := 'confirmed';
     v_response := p_booked_response;

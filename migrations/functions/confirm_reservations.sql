@@ -3,7 +3,7 @@
 -- live definition is this file: `migrate` re-applies it whenever it changes.
 --
 -- p_requests: a JSON array of {reservation, user, key, lease, now, booking, charge,
--- booked_response, refusals, payer, attempt}, the arguments of confirm_reservation(), in
+-- booked_response, refusals, payer, attempt, fingerprint}, the arguments of confirm_reservation(), in
 -- the order to run them (the caller sorts by reservation, then key: the same lock order in
 -- every batch). Each answer carries its index (out_index). A refusal ('hold_lost',
 -- 'lease_lost') is an answer and never fails the others; an error (a seat already booked:
@@ -21,7 +21,7 @@ BEGIN
     RETURN QUERY SELECT i, c.* FROM confirm_reservation(
       (q ->> 'reservation')::uuid, q ->> 'user', q ->> 'key', (q ->> 'lease')::uuid, (q ->> 'now')::timestamptz,
       (q ->> 'booking')::uuid, q ->> 'charge', q -> 'booked_response', q -> 'refusals', q ->> 'payer',
-      (q ->> 'attempt')::integer) AS c;
+      (q ->> 'attempt')::integer, q ->> 'fingerprint') AS c;
   END LOOP;
 END
 $$;

@@ -16,6 +16,12 @@
 // charges a dead or too-slow request made, are caught by settleRefunds (run by the
 // sweeper): every attempt of a reservation but the one that booked is refunded, or voided
 // at the provider if its charge has not arrived yet.
+//
+// An event may limit the seats one card pays for (max_seats_per_card), whatever the accounts:
+// then, and only then, the provider is asked for the card's fingerprint before the hold is
+// marked as being paid, and the card's seats are counted and the hold recorded as its, under
+// one lock, in that same step (begin_confirmation.sql). Over the limit: 409, nothing charged,
+// the hold kept for another card.
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { reservationStatusAt, type ReservationStatus } from '../domain/holds.ts';
@@ -74,20 +80,27 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
   }
   const requestHash = confirmRequestHash(input.reservationId, input.paymentMethod);
   const payerKey = payerKeyFor(input.userId, key, requestHash);
+  const admittedEventId = await admittedEvent(deps, input.userId, input.admissionToken);
+  const lease = randomUUID();
+  const begin = (cardFingerprint: string | null) =>
+    deps.bookings.beginConfirmation({
+      reservationId: input.reservationId,
+      userId: input.userId,
+      key,
+      requestHash,
+      lease,
+      payerKey,
+      admittedEventId,
+      email: input.email ?? null,
+      cardFingerprint,
+      nowMs: deps.clock.nowMs(),
+      staleAfterMs: deps.settings.idempotencyInFlightStaleMs,
+    });
   // One round trip (shared with other requests' in a batch): ownership, admission, the key,
-  // and the hold marked as being paid.
-  const begun = await deps.bookings.beginConfirmation({
-    reservationId: input.reservationId,
-    userId: input.userId,
-    key,
-    requestHash,
-    lease: randomUUID(),
-    payerKey,
-    admittedEventId: await admittedEvent(deps, input.userId, input.admissionToken),
-    email: input.email ?? null,
-    nowMs: deps.clock.nowMs(),
-    staleAfterMs: deps.settings.idempotencyInFlightStaleMs,
-  });
+  // and the hold marked as being paid. An event with a limit per card answers 'card_needed'
+  // first (nothing claimed): the card is asked for, and the same step runs again with it.
+  let begun = await begin(null);
+  if (begun.kind === 'card_needed') begun = await begin(await cardFingerprintOf(deps, input.paymentMethod));
   switch (begun.kind) {
     case 'not_found':
       throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId}`);
@@ -103,6 +116,21 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
       // Another confirmation (another key) is paying for this hold right now. Nothing is
       // stored: this key may be retried once that payment has ended.
       throw new DomainError('PAYMENT_IN_PROGRESS', 'another confirmation of this reservation is being paid right now');
+    case 'card_needed':
+      throw new Error('begin_confirmation() asked for the card it was given'); // a programmer error
+    case 'card_limit':
+      // Nothing charged or stored: the hold stays, another card (another key) may pay for it,
+      // and this request may be tried again once the card has room (a refund frees seats).
+      throw new DomainError(
+        'CARD_LIMIT_REACHED',
+        `this event sells at most ${begun.limit} seats per payment card; this card has ${begun.cardSeats} ` +
+          `(booked, or being paid for), and this reservation has ${begun.reservationSeats}`,
+        {
+          max_seats_per_card: begun.limit,
+          card_seats: begun.cardSeats,
+          reservation_seats: begun.reservationSeats,
+        },
+      );
     case 'booked': {
       // The charge this key made booked after its first holder stopped (the webhook did it).
       const response: StoredResponse = {
@@ -130,6 +158,28 @@ export async function confirmReservation(deps: Deps, input: ConfirmInput): Promi
     }
     throw error;
   }
+}
+
+/** How long a buyer is asked to wait when the provider could not be asked about the card. */
+const providerRetryAfterMs = 5_000;
+
+/** The card's fingerprint from the provider; the limit is never skipped when it cannot answer. */
+async function cardFingerprintOf(deps: Deps, paymentMethod: string): Promise<string> {
+  let card;
+  try {
+    card = await deps.payments.cardOf(paymentMethod);
+  } catch {
+    throw new DomainError(
+      'PAYMENT_PROVIDER_UNAVAILABLE',
+      'the payment provider could not be asked about this card (this event limits seats per card); ' +
+        'nothing was charged and the hold is kept: try again',
+      {},
+      { retryAfterMs: providerRetryAfterMs },
+    );
+  }
+  // A method the provider does not know would be declined by the charge: said now, nothing stored.
+  if (card.kind === 'unknown') throw new DomainError('PAYMENT_DECLINED', card.reason);
+  return card.fingerprint;
 }
 
 function inFlight() {
@@ -259,6 +309,7 @@ async function confirmClaimed(
         reservation,
         nowMs: deps.clock.nowMs(),
         chargeId: charge.chargeId,
+        cardFingerprint: charge.cardFingerprint ?? null,
         lease,
         payment,
         responseFor: (booking) => ({ kind: 'booking', body: bookingView(booking, begun.seats) }),

@@ -12,6 +12,7 @@ import type { Payments } from './ports/payments.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import type { SeatBoard } from './ports/seat-board.ts';
 import type { WaitingRoom } from './ports/waiting-room.ts';
+import type { JoinChallenges, SpentChallenges } from './ports/join-challenges.ts';
 import type { MailQueue } from './ports/mail-queue.ts';
 import type { Mailer, TicketDocuments } from './ports/notifications.ts';
 import type { TicketCodes, TicketStore } from './ports/tickets.ts';
@@ -62,6 +63,9 @@ export interface Deps {
   /** The line in front of a sale (Redis, or in-process). */
   waitingRoom: WaitingRoom;
   admissionTokens: AdmissionTokens;
+  /** The door (waiting_room.challenge): proof-of-work challenges, and the ones already used. */
+  joinChallenges: JoinChallenges;
+  spentChallenges: SpentChallenges;
   rateLimiter: RateLimiter;
   /** Uniform random 32-bit words (crypto in production; seeded in tests). */
   randomWord: () => number;

@@ -21,6 +21,7 @@ export interface CreateEventInput {
   performer_ids?: string[];
   sale_opens_at: string;
   max_seats_per_user: number;
+  max_seats_per_card?: number | null;
   price_tiers: PriceTier[];
   seat_map: { sections: SectionInput[] };
   waiting_room?: WaitingRoomInput;
@@ -92,6 +93,7 @@ export async function createEvent(deps: Deps, organizerId: string, input: Create
     performerIds,
     saleOpensAtMs,
     maxSeatsPerUser: input.max_seats_per_user,
+    maxSeatsPerCard: input.max_seats_per_card ?? null,
     priceTiers: input.price_tiers,
     sections: input.seat_map.sections,
     seatMap,
@@ -110,6 +112,7 @@ export interface UpdateEventInput {
   starts_at?: string;
   sale_opens_at?: string;
   max_seats_per_user?: number;
+  max_seats_per_card?: number | null;
   venue?: { name: string; city: string };
   venue_id?: string;
   performer_ids?: string[];
@@ -134,6 +137,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
     category: input.category,
     description: input.description,
     maxSeatsPerUser: input.max_seats_per_user,
+    maxSeatsPerCard: input.max_seats_per_card,
     waitingRoom: input.waiting_room && waitingRoomSettings(input.waiting_room, event.waitingRoom),
     refundPolicy: input.refund_policy === undefined ? undefined : refundPolicyOf(input.refund_policy),
   };

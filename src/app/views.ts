@@ -90,6 +90,7 @@ export function eventDetailView(event: EventRecord, counts: SeatCounts, nowMs: n
     ...(forOrganizer ? { organizer_id: event.organizerId } : {}),
     description: event.description,
     max_seats_per_user: event.maxSeatsPerUser,
+    max_seats_per_card: event.maxSeatsPerCard,
     waiting_room: waitingRoomView(event.waitingRoom),
     refund_policy: event.refundPolicy && {
       buyer_cancel_until_hours: event.refundPolicy.buyerCancelUntilHours,

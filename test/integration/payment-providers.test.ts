@@ -211,6 +211,28 @@ for (const provider of providers) {
       assert.match(outcome.kind === 'declined' ? outcome.reason : '', /No such PaymentMethod/);
     });
 
+    test('when a card is looked up, then the same card has one fingerprint, another card another, and a charge reports it', async () => {
+      const fingerprintOf = async (paymentMethod: string) => {
+        const card = await payments.cardOf(paymentMethod);
+        assert.equal(card.kind, 'card', paymentMethod);
+        return card.kind === 'card' ? card.fingerprint : '';
+      };
+      const visa = await fingerprintOf(testPaymentMethods.succeeds);
+      assert.equal(await fingerprintOf(testPaymentMethods.succeeds), visa);
+      assert.notEqual(await fingerprintOf('pm_card_mastercard'), visa);
+      // A named card is one card whatever the method: declined once, then paying.
+      const named = await fingerprintOf('pm_card_chargeDeclined.contract');
+      assert.equal(await fingerprintOf('pm_card_visa.contract'), named);
+      assert.notEqual(await fingerprintOf('pm_card_visa.another'), named);
+      assert.equal((await payments.cardOf('pm_card_nonexistent')).kind, 'unknown');
+      assert.equal((await payments.cardOf('pm_card_visa.')).kind, 'unknown');
+
+      const paid = await payments.charge(request('pm_card_visa.contract'));
+      assert.deepEqual(paid.kind === 'succeeded' && paid.cardFingerprint, named);
+      const pending = await payments.charge(request('pm_card_threeDSecure2Required.contract'));
+      assert.deepEqual(pending.kind === 'pending' && pending.cardFingerprint, named);
+    });
+
     for (const bank of ['succeeded', 'failed'] as const) {
       test(`when 3-D Secure is required and the bank answers ${bank}, then the charge is pending, then ${bank === 'succeeded' ? 'paid' : 'failed'}`, async () => {
         const outcome = await payments.charge(request(testPaymentMethods.threeDSecure));

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type {
+  CardLookup,
   ChargeIdentity,
   ChargeOutcome,
   ChargeRequest,
@@ -17,6 +18,7 @@ import type {
   VoidOutcome,
 } from '../../src/app/ports/payments.ts';
 import { testPaymentMethods } from '../../src/adapters/payments/test-payments.ts';
+import { simulatedCard } from '../../src/adapters/payments/stripe-simulation.ts';
 import { cancelledBeforeMadeReason } from '../../src/adapters/payments/stripe-payments.ts';
 
 export interface LedgerCharge {
@@ -66,6 +68,11 @@ export class LedgerPayments implements Payments {
     if (charge.voided) return { kind: 'declined', reason: cancelledBeforeMadeReason, chargeId: charge.charge_id };
     await this.afterCharge(charge.charge_id);
     return { kind: 'succeeded', chargeId: charge.charge_id };
+  }
+
+  async cardOf(paymentMethod: string): Promise<CardLookup> {
+    const card = simulatedCard(paymentMethod);
+    return card ? { kind: 'card', fingerprint: card.fingerprint } : { kind: 'unknown', reason: 'no such card' };
   }
 
   async retrieve(chargeId: string): Promise<{ status: ProviderPaymentStatus; amountCents: number }> {

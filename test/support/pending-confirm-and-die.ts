@@ -33,6 +33,7 @@ const payments: Payments = {
     process.stdout.write(`pending ${outcome.chargeId} ${outcome.status}\n`);
     return new Promise(() => {}); // the provider answered; the process dies before it is recorded
   },
+  cardOf: (paymentMethod) => provider.cardOf(paymentMethod),
   retrieve: (chargeId) => provider.retrieve(chargeId),
   refund: (request) => provider.refund(request),
   voidByKey: (identity) => provider.voidByKey(identity),

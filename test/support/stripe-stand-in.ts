@@ -1,5 +1,7 @@
 // A local stand-in for Stripe's HTTP API, enough of it for the official SDK: PaymentIntents
-// (create, retrieve, confirm, cancel) and Refunds (create, retrieve, list by payment), with
+// (create, retrieve, confirm with payment_method expandable, cancel), PaymentMethods (retrieve:
+// the test methods' cards and fingerprints, see simulatedCard) and Refunds (create, retrieve,
+// list by payment), with
 // form-encoded requests, Stripe's JSON objects and error format, Idempotency-Key replay, Bearer
 // authentication, and webhook deliveries signed as Stripe signs them. It runs in the test
 // process, so its ledger outlives the API server processes a test kills. The payments follow
@@ -19,6 +21,7 @@ import {
   type SimulatedRefund,
   SimulatedStripe,
   StripeApiFailure,
+  simulatedPaymentMethod,
 } from '../../src/adapters/payments/stripe-simulation.ts';
 
 export const standInSecretKeyDefault = 'sk_test_boxoffice_stand_in';
@@ -77,6 +80,8 @@ export class StripeStandIn {
   private readonly answers = new Map<string, StoredAnswer>();
   private webhookUrl: string | undefined;
   private refundFailuresLeft = 0;
+  /** While true, PaymentMethod reads answer HTTP 500 api_error (the provider down for them). */
+  failPaymentMethodReads = false;
 
   constructor(options: StripeStandInOptions) {
     this.secretKey = options.secretKey ?? standInSecretKeyDefault;
@@ -261,15 +266,33 @@ export class StripeStandIn {
         return this.existingIntent(id);
       }
       if (id !== undefined && method === 'POST' && parts.length === 4 && parts[3] === 'confirm') {
-        allowOnly(form, ['payment_method', 'return_url']);
+        allowOnly(form, ['payment_method', 'return_url', 'expand']);
         this.existingIntent(id);
-        return this.stripe.confirm(id, requiredString(form, 'payment_method'), origin);
+        const expand = form.expand === undefined ? [] : form.expand;
+        if (!Array.isArray(expand) || expand.some((path) => path !== 'payment_method')) {
+          throw invalid('expand', 'Only payment_method can be expanded here (the stand-in).');
+        }
+        const intent = this.stripe.confirm(id, requiredString(form, 'payment_method'), origin);
+        if (expand.length === 0 || intent.payment_method === null) return intent;
+        return { ...intent, payment_method: simulatedPaymentMethod(intent.payment_method) };
       }
       if (id !== undefined && method === 'POST' && parts.length === 4 && parts[3] === 'cancel') {
         allowOnly(form, ['cancellation_reason']);
         this.existingIntent(id);
         return this.stripe.cancel(id, origin);
       }
+    }
+    if (parts[0] === 'v1' && parts[1] === 'payment_methods' && method === 'GET' && parts.length === 3) {
+      allowOnly(form, []);
+      if (this.failPaymentMethodReads) {
+        throw new RequestRefused(500, {
+          type: 'api_error',
+          message: 'An unknown error occurred (the stand-in was told to).',
+        });
+      }
+      const paymentMethod = simulatedPaymentMethod(decodeURIComponent(parts[2]!));
+      if (!paymentMethod) throw missing('PaymentMethod', decodeURIComponent(parts[2]!));
+      return paymentMethod;
     }
     if (parts[0] === 'v1' && parts[1] === 'refunds') {
       if (method === 'POST' && parts.length === 2) return this.createRefund(form, origin);

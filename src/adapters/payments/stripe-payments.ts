@@ -8,8 +8,12 @@
 //
 // Stripe's idempotency replays a request's first response, a snapshot of that moment: a replayed
 // create shows the PaymentIntent as it was created, so its current state is always retrieved.
+//
+// A card's fingerprint: PaymentMethods.retrieve before a charge (only where an event limits
+// seats per card), and the confirmation's payment_method expanded (same request) for the record.
 import Stripe from 'stripe';
 import type {
+  CardLookup,
   ChargeIdentity,
   ChargeOutcome,
   ChargeRequest,
@@ -63,7 +67,7 @@ export class StripePayments implements Payments {
     try {
       confirmed = await this.stripe.paymentIntents.confirm(
         created.id,
-        { payment_method: request.paymentMethod },
+        { payment_method: request.paymentMethod, expand: ['payment_method'] },
         { idempotencyKey: `${request.idempotencyKey}:confirm` },
       );
     } catch (error) {
@@ -80,6 +84,23 @@ export class StripePayments implements Payments {
       throw error;
     }
     return outcomeOf(confirmed);
+  }
+
+  async cardOf(paymentMethod: string): Promise<CardLookup> {
+    let method: Stripe.PaymentMethod;
+    try {
+      method = await this.stripe.paymentMethods.retrieve(paymentMethod);
+    } catch (error) {
+      // No such payment method is an answer; anything else (down, timed out) is thrown.
+      if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing') {
+        return { kind: 'unknown', reason: messageOf(error) };
+      }
+      throw error;
+    }
+    const fingerprint = method.card?.fingerprint;
+    return fingerprint
+      ? { kind: 'card', fingerprint }
+      : { kind: 'unknown', reason: `The payment method ${paymentMethod} is not a card.` };
   }
 
   async retrieve(chargeId: string): Promise<{ status: ProviderPaymentStatus; amountCents: number }> {
@@ -189,15 +210,20 @@ function isUnexpectedState(error: unknown): boolean {
 }
 
 function outcomeOf(intent: Stripe.PaymentIntent): ChargeOutcome {
+  // The card, when the payment method came expanded (the confirmation asks for it).
+  const method = intent.payment_method;
+  const fingerprint = typeof method === 'object' ? method?.card?.fingerprint : null;
+  const card = fingerprint ? { cardFingerprint: fingerprint } : {};
   switch (intent.status) {
     case 'succeeded':
-      return { kind: 'succeeded', chargeId: intent.id };
+      return { kind: 'succeeded', chargeId: intent.id, ...card };
     case 'requires_action': {
       const url = intent.next_action?.redirect_to_url?.url;
       return {
         kind: 'pending',
         chargeId: intent.id,
         status: 'requires_action',
+        ...card,
         ...(intent.client_secret && { clientSecret: intent.client_secret }),
         ...(url && { nextAction: { type: 'redirect_to_url', url } }),
       };
@@ -207,6 +233,7 @@ function outcomeOf(intent: Stripe.PaymentIntent): ChargeOutcome {
         kind: 'pending',
         chargeId: intent.id,
         status: 'processing',
+        ...card,
         ...(intent.client_secret && { clientSecret: intent.client_secret }),
       };
     case 'requires_payment_method':

@@ -5,9 +5,11 @@
 // (`complete`), pm_card_processing stays processing until completed. Like Stripe it dedupes
 // charges and refunds by idempotency key, replaying the first answer, and a key voided before
 // anything was charged under it refuses a later charge. Every change is a Stripe event, signed
-// as Stripe signs it and delivered asynchronously to the onWebhook listeners.
+// as Stripe signs it and delivered asynchronously to the onWebhook listeners. Each method is a
+// card with a fingerprint, and `<method>.<name>` names other cards (see simulatedCard).
 import Stripe from 'stripe';
 import type {
+  CardLookup,
   ChargeIdentity,
   ChargeOutcome,
   ChargeRequest,
@@ -32,6 +34,7 @@ import {
   type SimulatedRefund,
   SimulatedStripe,
   StripeApiFailure,
+  simulatedCard,
   simulatedPaymentMethods,
 } from './stripe-simulation.ts';
 
@@ -73,6 +76,7 @@ export class TestPayments implements Payments {
   private readonly chargesByKey = new Map<string, KeyedCharge>();
   private readonly refundsByKey = new Map<string, KeyedRefund>();
   private refundFailuresLeft = 0;
+  private cardLookupFailuresLeft = 0;
   /** Charges that succeeded (at once, or when the bank completed them). */
   chargeCount = 0;
   /** Refunds made (a refund repeated under its key is not counted again). */
@@ -102,6 +106,22 @@ export class TestPayments implements Payments {
     keyed.paymentMethod = request.paymentMethod;
     keyed.answer = this.confirm(keyed.intentId, request.paymentMethod, request.idempotencyKey);
     return keyed.answer;
+  }
+
+  async cardOf(paymentMethod: string): Promise<CardLookup> {
+    if (this.cardLookupFailuresLeft > 0) {
+      this.cardLookupFailuresLeft -= 1;
+      throw new Error('An error occurred with our connection to the test payment provider.');
+    }
+    const card = simulatedCard(paymentMethod);
+    return card
+      ? { kind: 'card', fingerprint: card.fingerprint }
+      : { kind: 'unknown', reason: `No such PaymentMethod: '${paymentMethod}'` };
+  }
+
+  /** The next `count` card lookups fail as a provider outage would. */
+  failCardLookups(count: number): void {
+    this.cardLookupFailuresLeft = count;
   }
 
   async retrieve(chargeId: string): Promise<{ status: ProviderPaymentStatus; amountCents: number }> {
@@ -314,21 +334,31 @@ export class UnknownPaymentError extends Error {
 }
 
 function outcomeOf(intent: SimulatedIntent): ChargeOutcome {
+  // The card, reported with the charge as Stripe's expanded payment_method does.
+  const fingerprint = intent.payment_method ? simulatedCard(intent.payment_method)?.fingerprint : undefined;
+  const card = fingerprint ? { cardFingerprint: fingerprint } : {};
   switch (intent.status) {
     case 'succeeded':
-      return { kind: 'succeeded', chargeId: intent.id };
+      return { kind: 'succeeded', chargeId: intent.id, ...card };
     case 'requires_action':
       return {
         kind: 'pending',
         chargeId: intent.id,
         status: 'requires_action',
+        ...card,
         clientSecret: intent.client_secret,
         ...(intent.next_action && {
           nextAction: { type: 'redirect_to_url', url: intent.next_action.redirect_to_url.url },
         }),
       };
     case 'processing':
-      return { kind: 'pending', chargeId: intent.id, status: 'processing', clientSecret: intent.client_secret };
+      return {
+        kind: 'pending',
+        chargeId: intent.id,
+        status: 'processing',
+        clientSecret: intent.client_secret,
+        ...card,
+      };
     case 'canceled':
       return { kind: 'declined', reason: cancelledBeforeMadeReason, chargeId: intent.id };
     default:

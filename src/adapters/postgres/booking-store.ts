@@ -48,6 +48,7 @@ interface ConfirmRequest {
   refusals: Record<string, StoredResponse>;
   payer: string;
   attempt: number;
+  fingerprint: string | null;
 }
 
 interface BookingRow {
@@ -80,7 +81,17 @@ function toBooking(row: BookingRow): BookingRecord {
 
 interface BeginRow {
   out_kind:
-    'not_found' | 'admission_required' | 'mismatch' | 'in_flight' | 'replay' | 'busy' | 'refuse' | 'booked' | 'started';
+    | 'not_found'
+    | 'admission_required'
+    | 'mismatch'
+    | 'in_flight'
+    | 'replay'
+    | 'busy'
+    | 'card_needed'
+    | 'card_limit'
+    | 'refuse'
+    | 'booked'
+    | 'started';
   out_reason: ConfirmRefusalReason | null;
   out_response: StoredResponse | null;
   out_attempt: number | null;
@@ -95,6 +106,7 @@ interface BeginRow {
   out_expires_at: Date | string;
   out_booking: string | null;
   out_seats: [number, string, string, number, number][] | null;
+  out_card: { limit: number; seats: number } | null;
 }
 
 interface ConfirmRow {
@@ -131,21 +143,7 @@ export class PostgresBookingStore implements BookingStore {
       batching,
       async (requests) =>
         (await queryBatch<BeginRow>(db, 'begin_confirmations', requests, byReservationThenKey)).map((rows) => rows[0]!),
-      async (request) =>
-        (
-          await db.query<BeginRow>('SELECT * FROM begin_confirmation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-            request.user,
-            request.key,
-            request.request_hash,
-            request.lease,
-            request.now,
-            request.stale_before,
-            request.reservation,
-            request.payer,
-            request.admitted_event,
-            request.email,
-          ])
-        ).rows[0]!,
+      async (request) => this.beginOne(request, null),
     );
     this.confirms = new WriteBatcher(
       batching,
@@ -156,7 +154,7 @@ export class PostgresBookingStore implements BookingStore {
       async (request) =>
         (
           await db.query<ConfirmRow>(
-            'SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+            'SELECT * FROM confirm_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
             [
               request.reservation,
               request.user,
@@ -169,6 +167,7 @@ export class PostgresBookingStore implements BookingStore {
               JSON.stringify(request.refusals),
               request.payer,
               request.attempt,
+              request.fingerprint,
             ],
           )
         ).rows[0]!,
@@ -180,10 +179,31 @@ export class PostgresBookingStore implements BookingStore {
     return { begins: this.begins.stats, confirms: this.confirms.stats };
   }
 
+  /** One begin_confirmation() alone, in its own transaction. */
+  private async beginOne(request: BeginRequest, fingerprint: string | null): Promise<BeginRow> {
+    const { rows } = await this.db.query<BeginRow>(
+      'SELECT * FROM begin_confirmation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+      [
+        request.user,
+        request.key,
+        request.request_hash,
+        request.lease,
+        request.now,
+        request.stale_before,
+        request.reservation,
+        request.payer,
+        request.admitted_event,
+        request.email,
+        fingerprint,
+      ],
+    );
+    return rows[0]!;
+  }
+
   async beginConfirmation(command: BeginConfirmationCommand): Promise<BeginConfirmation> {
     // One statement: begin_confirmation() (migrations/functions/begin_confirmation.sql).
     if (!isUuid(command.reservationId)) return { kind: 'not_found' };
-    const row = await this.begins.submit({
+    const request: BeginRequest = {
       user: command.userId,
       key: command.key,
       request_hash: command.requestHash,
@@ -195,13 +215,27 @@ export class PostgresBookingStore implements BookingStore {
       admitted_event:
         command.admittedEventId !== null && isUuid(command.admittedEventId) ? command.admittedEventId : null,
       email: command.email,
-    });
+    };
+    // A begin counted against a limit per card runs alone, never batched: its (event, card)
+    // lock, taken inside a batch after other reservations' rows, could deadlock two batches.
+    const row =
+      command.cardFingerprint === null
+        ? await this.begins.submit(request)
+        : await this.beginOne(request, command.cardFingerprint);
     switch (row.out_kind) {
       case 'not_found':
       case 'mismatch':
       case 'in_flight':
       case 'busy':
+      case 'card_needed':
         return { kind: row.out_kind };
+      case 'card_limit':
+        return {
+          kind: 'card_limit',
+          limit: row.out_card!.limit,
+          cardSeats: Number(row.out_card!.seats),
+          reservationSeats: row.out_seat_nos.length,
+        };
       case 'admission_required':
         return { kind: row.out_kind, eventId: row.out_event! };
       case 'replay':
@@ -281,6 +315,7 @@ export class PostgresBookingStore implements BookingStore {
         refusals,
         payer: command.payment.payerKey,
         attempt: command.payment.attempt,
+        fingerprint: command.cardFingerprint,
       });
     } catch (error) {
       // Invariant 1's backstop: the primary key refused a seat that is already booked.

@@ -13,6 +13,7 @@ export interface EventRow {
   venue_city: string;
   sale_opens_at: Date;
   max_seats_per_user: number;
+  max_seats_per_card: number | null;
   currency: string;
   price_tiers: EventRecord['priceTiers'];
   sections: EventRecord['sections'];
@@ -73,12 +74,13 @@ function toWaitingRoom(stored: StoredWaitingRoom): WaitingRoomSettings {
 
 export const eventInsertColumns = `id, organizer_id, name, category, starts_at, venue_name, venue_city, sale_opens_at,
   max_seats_per_user, currency, price_tiers, sections, seat_count, created_at, status, description, venue_id,
-  price_min_cents, price_max_cents, updated_at, waiting_room, refund_policy`;
+  price_min_cents, price_max_cents, updated_at, waiting_room, refund_policy, max_seats_per_card`;
 
 /** Every column of an EventRow, for a query over `events e`. */
 export const eventColumns = `e.id, e.organizer_id, e.name, e.category, e.starts_at, e.venue_name, e.venue_city,
   e.sale_opens_at, e.max_seats_per_user, e.currency, e.price_tiers, e.sections, e.seat_count, e.created_at,
   e.status, e.description, e.venue_id, e.price_min_cents, e.price_max_cents, e.updated_at, e.waiting_room, e.refund_policy,
+  e.max_seats_per_card,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'name', p.name) ORDER BY ep.position), '[]')
    FROM event_performers ep JOIN performers p ON p.id = ep.performer_id WHERE ep.event_id = e.id) AS performers`;
 
@@ -100,6 +102,7 @@ export function toEvent(row: EventRow): EventRecord {
     updatedAtMs: row.updated_at.getTime(),
     saleOpensAtMs: row.sale_opens_at.getTime(),
     maxSeatsPerUser: row.max_seats_per_user,
+    maxSeatsPerCard: row.max_seats_per_card,
     currency: row.currency,
     priceTiers: row.price_tiers,
     sections: row.sections,

@@ -113,7 +113,8 @@ export class PostgresEventStore implements EventStore {
       const prices = event.priceTiers.map((tier) => tier.price_cents);
       await tx.query(
         `INSERT INTO events (${eventInsertColumns})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14, $20, $21)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $14, $20, $21,
+                 $22)`,
         [
           id,
           event.organizerId,
@@ -136,6 +137,7 @@ export class PostgresEventStore implements EventStore {
           Math.max(...prices),
           storedWaitingRoom(event.waitingRoom),
           storedRefundPolicy(event.refundPolicy),
+          event.maxSeatsPerCard,
         ],
       );
       await insertSeats(tx, id, event.seatMap.rows);
@@ -171,6 +173,7 @@ export class PostgresEventStore implements EventStore {
         if (patch.startsAtMs !== undefined) set('starts_at', ts(patch.startsAtMs));
         if (patch.saleOpensAtMs !== undefined) set('sale_opens_at', ts(patch.saleOpensAtMs));
         if (patch.maxSeatsPerUser !== undefined) set('max_seats_per_user', patch.maxSeatsPerUser);
+        if (patch.maxSeatsPerCard !== undefined) set('max_seats_per_card', patch.maxSeatsPerCard);
         if (patch.waitingRoom !== undefined) set('waiting_room', storedWaitingRoom(patch.waitingRoom));
         if (patch.refundPolicy !== undefined) set('refund_policy', storedRefundPolicy(patch.refundPolicy));
         if (patch.status !== undefined) set('status', patch.status.to);

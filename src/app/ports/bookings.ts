@@ -23,6 +23,8 @@ export interface ConfirmCommand {
   reservation: ReservationRecord;
   nowMs: number;
   chargeId: string;
+  /** The card the provider reported with the charge (for the payment's record), when it did. */
+  cardFingerprint: string | null;
   lease: IdempotencyLease;
   /**
    * Whose payment this is: the booking is made only while this payer and attempt are the
@@ -64,6 +66,11 @@ export interface BeginConfirmationCommand {
   admittedEventId: string | null;
   /** The payer's address (the sign-in token's email claim), kept for the booking's mail. */
   email: string | null;
+  /**
+   * The paying card's fingerprint, once asked for ('card_needed'): counted against the
+   * event's limit per card and recorded with the hold. null: not looked up.
+   */
+  cardFingerprint: string | null;
   nowMs: number;
   /** A key's claim, or a payer's mark, older than this is stale and may be taken over. */
   staleAfterMs: number;
@@ -91,6 +98,16 @@ export type BeginConfirmation =
   | { kind: 'replay'; response: StoredResponse }
   /** Another payer is paying for this hold now; the key was let go (retry later). */
   | { kind: 'busy' }
+  /**
+   * The event limits seats per card and no cardFingerprint was given: nothing was claimed;
+   * ask the provider for the card and begin again with it.
+   */
+  | { kind: 'card_needed' }
+  /**
+   * The card has cardSeats seats at this event (booked, or being paid for now), and this
+   * hold's would take it over the limit: nothing charged, the hold kept, the key let go.
+   */
+  | { kind: 'card_limit'; limit: number; cardSeats: number; reservationSeats: number }
   /** Claimed: the hold ended or the event was cancelled; the refusal is to be stored. */
   | ({ kind: 'refuse'; reason: ConfirmRefusalReason } & ClaimedConfirmation)
   /** Claimed: the attempt this key began booked meanwhile (by the provider's webhook). */

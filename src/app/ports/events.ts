@@ -25,6 +25,8 @@ interface EventFields {
   performerIds: string[];
   saleOpensAtMs: number;
   maxSeatsPerUser: number;
+  /** The most seats one payment card (by its fingerprint) pays for, whatever the accounts; null: no limit. */
+  maxSeatsPerCard: number | null;
   priceTiers: PriceTier[];
   sections: SectionInput[];
   waitingRoom: WaitingRoomSettings;
@@ -94,6 +96,7 @@ export interface EventPatch {
   startsAtMs?: number;
   saleOpensAtMs?: number;
   maxSeatsPerUser?: number;
+  maxSeatsPerCard?: number | null;
   waitingRoom?: WaitingRoomSettings;
   refundPolicy?: RefundPolicy | null;
   /** The new status, and the statuses it may be reached from (checked under the row lock). */

@@ -4,6 +4,10 @@
 // succeeds at once, is declined, or is pending: the buyer's bank asks for a step (3-D
 // Secure, `requires_action`) or the payment is still being processed (`processing`). A
 // pending payment ends later, and the provider says so with a signed webhook event.
+//
+// A card has a fingerprint: the same for the same card number, whoever's account uses it.
+// It is asked for before a charge where an event limits seats per card, and reported with
+// a charge for the record.
 
 export type PendingStatus = 'requires_action' | 'processing';
 
@@ -12,12 +16,13 @@ export type ProviderPaymentStatus = 'succeeded' | 'failed' | 'canceled' | Pendin
 
 export type ChargeOutcome =
   /** chargeId: the provider's payment id (a PaymentIntent id with Stripe). */
-  | { kind: 'succeeded'; chargeId: string }
+  | { kind: 'succeeded'; chargeId: string; cardFingerprint?: string }
   | { kind: 'declined'; reason: string; chargeId?: string }
   | {
       kind: 'pending';
       chargeId: string;
       status: PendingStatus;
+      cardFingerprint?: string;
       /** What the buyer's page needs to finish the step (Stripe.js), when the provider gives it. */
       clientSecret?: string;
       /** Where the buyer goes to finish the step (the bank's page). */
@@ -82,9 +87,20 @@ export interface ProviderEvent {
 
 export class WebhookSignatureError extends Error {}
 
+/** The card behind a payment method, as the provider knows it before any charge. */
+export type CardLookup =
+  | { kind: 'card'; fingerprint: string }
+  /** No such payment method, or not a card (the provider's words): a charge with it is refused. */
+  | { kind: 'unknown'; reason: string };
+
 export interface Payments {
   readonly name: 'test' | 'stripe';
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
+  /**
+   * The card's fingerprint, before charging (Stripe: PaymentMethods.retrieve, card.fingerprint).
+   * Throws when the provider cannot be asked (down, timed out): the caller refuses, retryable.
+   */
+  cardOf(paymentMethod: string): Promise<CardLookup>;
   /** A payment's current state (reconciliation of pending payments the webhooks missed). */
   retrieve(chargeId: string): Promise<{ status: ProviderPaymentStatus; amountCents: number }>;
   /** Refunds part or all of a charge, once per idempotency key. */

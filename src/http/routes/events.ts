@@ -133,6 +133,13 @@ const PriceTiers = Type.Array(PriceTier, { minItems: 1, maxItems: 100 });
 const PerformerIds = Type.Array(Id('one of your performers'), { maxItems: 20 });
 const Description = Text(0, 5_000);
 
+const MaxSeatsPerCard = Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], {
+  description:
+    'the most seats one payment card (by its fingerprint at the payment provider) pays for at this event, ' +
+    'whatever the accounts using it: booked seats not refunded, and seats being paid for now. A confirmation ' +
+    'that would exceed it is refused with 409 CARD_LIMIT_REACHED. null or absent: no limit',
+});
+
 const CreateEventBody = Type.Object(
   {
     name: Text(1, 200),
@@ -149,6 +156,7 @@ const CreateEventBody = Type.Object(
     performer_ids: Type.Optional(PerformerIds),
     sale_opens_at: DateTime(),
     max_seats_per_user: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
+    max_seats_per_card: Type.Optional(MaxSeatsPerCard),
     price_tiers: PriceTiers,
     seat_map: SeatMapBody,
     waiting_room: Type.Optional(WaitingRoomBody),
@@ -172,6 +180,7 @@ const UpdateEventBody = Type.Object(
     starts_at: Type.Optional(DateTime()),
     sale_opens_at: Type.Optional(DateTime()),
     max_seats_per_user: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    max_seats_per_card: Type.Optional(MaxSeatsPerCard),
     venue: Type.Optional(Venue),
     venue_id: Type.Optional(Id('one of your venues (instead of venue)')),
     performer_ids: Type.Optional(PerformerIds),
@@ -211,6 +220,9 @@ const EventDetail = Type.Object({
   organizer_id: Type.Optional(Type.String({ description: "the organizer's own reads and edits only" })),
   description: Type.String(),
   max_seats_per_user: Type.Integer(),
+  max_seats_per_card: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the most seats one payment card pays for at this event, across accounts; null: no limit',
+  }),
   waiting_room: WaitingRoom,
   refund_policy: RefundPolicy,
   on_sale: Type.Boolean(),

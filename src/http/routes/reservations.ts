@@ -118,7 +118,12 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
           'one was paying: 409 PAYMENT_IN_PROGRESS with refunded: true (that confirmation pays). When the bank ' +
           'asks the buyer for a step (3-D Secure) or the payment is still processing: 202 payment_pending; the ' +
           "hold is kept while it is pending, and the provider's webhook books it (or releases it). A retry with " +
-          'the same key answers the state then: 201 once booked, 402 once failed, 202 while pending.',
+          'the same key answers the state then: 201 once booked, 402 once failed, 202 while pending. When the ' +
+          "event has max_seats_per_card and this card's seats at the event (booked and not refunded, or being " +
+          "paid for now, from any account) plus this reservation's would exceed it: 409 CARD_LIMIT_REACHED with " +
+          'max_seats_per_card, card_seats and reservation_seats; nothing is charged or stored under the key and ' +
+          'the hold is kept (pay with another card under a new key). If the provider cannot be asked about the ' +
+          'card then: 503 PAYMENT_PROVIDER_UNAVAILABLE with Retry-After, nothing charged.',
         security: bearerAuth,
         params: ReservationParams,
         headers: Type.Object({
@@ -131,7 +136,9 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
           {
             payment_method: Text(1, 100, {
               description:
-                'test provider: pm_card_visa, pm_card_chargeDeclined, pm_card_threeDSecure2Required, pm_card_processing',
+                'test provider: pm_card_visa, pm_card_mastercard, pm_card_amex, pm_card_chargeDeclined, ' +
+                'pm_card_threeDSecure2Required, pm_card_processing, each a card of its own; <method>.<name> is that ' +
+                'method on the card called <name> (the same name, the same card fingerprint)',
             }),
           },
           { additionalProperties: false },

@@ -7,6 +7,7 @@ import { dateTime, waitText } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { currentSession, rememberAdmission } from '../session.ts';
 import { openAuthorizedStream } from '../sse.ts';
+import { joinThroughDoor } from '../join-challenge.ts';
 
 export async function renderQueue(context: PageContext) {
   if (!context.requireSignIn()) return;
@@ -80,7 +81,12 @@ export async function renderQueue(context: PageContext) {
   let closeStream: () => void = () => {};
   const join = async () => {
     try {
-      show(await api<QueueState>(`/v1/events/${encodeURIComponent(eventId)}/queue`, { method: 'POST' }));
+      show(
+        await joinThroughDoor<QueueState>(eventId, () => {
+          headline.textContent = 'Checking your browser… (a moment of work that keeps bots out of the line)';
+          headline.dataset.state = 'checking';
+        }),
+      );
     } catch (error) {
       headline.textContent = describeError(error);
       if (error instanceof ApiError && error.code === 'WAITING_ROOM_OFF') context.navigate(`/events/${eventId}`);
