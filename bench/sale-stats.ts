@@ -191,10 +191,11 @@ async function main() {
     let next = 0;
     const saleStartedMs = performance.now();
     await Promise.all(
-      Array.from({ length: bookingConcurrency }, async (_, worker) => {
-        const token = mintTokenSync(authSecret, `stats-bench-buyer-${worker}`, 'customer');
+      Array.from({ length: bookingConcurrency }, async () => {
         while (next < options.bookings && !stopRequested()) {
           const index = next++;
+          // A buyer per 100 bookings (at most 400 seats: under the event's max_seats_per_user).
+          const token = mintTokenSync(authSecret, `stats-bench-buyer-${Math.floor(index / 100)}`, 'customer');
           const count = 1 + (index % 4);
           const seatNos = Array.from({ length: count }, (_, i) => index * 4 + i);
           const held = await call('hold', 'POST', `/v1/events/${eventId}/reservations`, token, {

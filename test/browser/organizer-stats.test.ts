@@ -1,4 +1,5 @@
-// The organizer watches their sale live: from Your events, "Live sale" opens the figures;
+// The organizer watches their sale live: from Your events, "Live sale" opens the figures (and
+// the event's page links to them);
 // bookings made through the API meanwhile show up in the numbers and in the uPlot charts
 // without a reload (the stats stream), nothing breaks the Content-Security-Policy, and the
 // attendee list downloads as CSV.
@@ -94,6 +95,12 @@ describe("the organizer's live sale page", { skip: postgresOnly }, () => {
         const lines = csv.trim().split('\r\n');
         assert.match(lines[0]!, /^booking_id,buyer,seat_id,/);
         assert.equal(lines.length, 4, csv);
+
+        // The event's own page leads its organizer back here.
+        await page.goto(`/events/${eventId}`);
+        await page.getByTestId('event-sale-stats-link').click();
+        await page.waitForURL(new RegExp(`/organize/events/${eventId}/stats$`));
+        await dataIs(page, 'stats-sold', 'value', '3');
         assert.deepEqual(await violations(), []);
       },
     );

@@ -148,6 +148,22 @@ export async function renderEvent(context: PageContext) {
       ),
       event.description ? h('p', {}, event.description) : null,
       saleLine,
+      // Its organizer (the only one shown organizer_id) watches the sale from here too.
+      event.organizer_id !== undefined && event.status !== 'draft'
+        ? h(
+            'p',
+            {},
+            h(
+              'a',
+              {
+                href: `/organize/events/${encodeURIComponent(eventId)}/stats`,
+                'data-link': true,
+                'data-testid': 'event-sale-stats-link',
+              },
+              'Watch the sale live',
+            ),
+          )
+        : null,
     ),
     h(
       'div',
