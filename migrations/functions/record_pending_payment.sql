@@ -14,10 +14,13 @@
 -- - 'booked': the provider's webhook overtook this answer and booked with this charge:
 --   the caller stores the booking under the key.
 -- The provider's webhook (settle_payment()) then books, releases or refunds.
+-- p_fingerprint: the card the provider reported with the charge, kept on the payment row for
+-- the record (null: not reported).
 
 CREATE FUNCTION record_pending_payment(
   p_user text, p_key text, p_lease uuid, p_reservation uuid, p_payer text, p_attempt integer,
-  p_charge text, p_status text, p_now timestamptz, p_until timestamptz, p_response jsonb)
+  p_charge text, p_status text, p_now timestamptz, p_until timestamptz, p_response jsonb,
+  p_fingerprint text DEFAULT NULL)
 RETURNS TABLE (out_kind text, out_changes jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -33,7 +36,8 @@ BEGIN
     RETURN;
   END IF;
   SELECT * INTO r FROM reservations WHERE id = p_reservation FOR UPDATE;
-  UPDATE payments SET charge_id = p_charge, status = p_status, pending_until = p_until, updated_at = p_now
+  UPDATE payments SET charge_id = p_charge, status = p_status, pending_until = p_until, updated_at = p_now,
+    card_fingerprint = coalesce(p_fingerprint, card_fingerprint)
   WHERE reservation_id = p_reservation AND attempt = p_attempt AND status IN ('started', 'requires_action', 'processing');
   IF r.status = 'active' AND r.expires_at > p_now AND r.paying_key = p_payer AND r.payment_attempt = p_attempt THEN
     SELECT count(*) INTO v_held FROM (

@@ -363,6 +363,7 @@ async function confirmClaimed(
       attempt: begun.attempt,
       chargeId: charge.chargeId,
       status: charge.status,
+      cardFingerprint: charge.cardFingerprint ?? null,
       nowMs,
       untilMs,
       response,

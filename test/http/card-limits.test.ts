@@ -358,9 +358,19 @@ for (const provider of providers) {
         const response = await confirm(user, await holdSeats(t, open, user, seats), `${user}-key`, card);
         assert.equal(response.statusCode, 201, response.body);
       }
+      // The same card (its name) through 3-D Secure, booked by the webhook.
+      const user = freshUser('ned');
+      const pending = await confirm(
+        user,
+        await holdSeats(t, open, user, ['s12', 's13']),
+        `${user}-key`,
+        'pm_card_threeDSecure2Required.no-limit',
+      );
+      assert.equal(pending.statusCode, 202, pending.body);
+      await s.bank(pending.json().payment.payment_id, 'succeeded');
       assert.equal(s.cardLookups(), lookups, 'no card lookup for an event without a limit');
       // The card is on the payment rows all the same, as the charge reported it.
-      assert.deepEqual(await bookedWith(card, open), { seats: 12, bookings: 3 });
+      assert.deepEqual(await bookedWith(card, open), { seats: 14, bookings: 4 });
     });
 
     test('when max_seats_per_card is not an integer of at least 1, then 400 and nothing changes', async () => {

@@ -162,7 +162,7 @@ export class PostgresPaymentLedger implements PaymentLedger {
 
   async recordPending(command: RecordPendingCommand): Promise<RecordPendingOutcome> {
     const { rows } = await this.db.query<{ out_kind: RecordPendingOutcome['kind']; out_changes: ChangeRow[] }>(
-      'SELECT * FROM record_pending_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+      'SELECT * FROM record_pending_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
       [
         command.lease.userId,
         command.lease.key,
@@ -175,6 +175,7 @@ export class PostgresPaymentLedger implements PaymentLedger {
         ts(command.nowMs),
         ts(command.untilMs),
         JSON.stringify(command.response),
+        command.cardFingerprint ?? null,
       ],
     );
     const row = rows[0]!;

@@ -44,6 +44,8 @@ export interface RecordPendingCommand {
   attempt: number;
   chargeId: string;
   status: 'requires_action' | 'processing';
+  /** The card the provider reported with the charge (for the payment's record), when it did. */
+  cardFingerprint?: string | null;
   nowMs: number;
   /** The hold is kept alive until then. */
   untilMs: number;
