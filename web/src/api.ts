@@ -13,6 +13,9 @@ export interface Problem {
   conflicting_seat_ids?: string[];
   retry_after_seconds?: number;
   errors?: { path: string; message: string }[];
+  /** CARD_LIMIT_REACHED: the event's limit, and the seats the card already has. */
+  max_seats_per_card?: number;
+  card_seats?: number;
   /** ALREADY_CHECKED_IN: when the first scan was. */
   checked_in_at?: string;
   /** ALREADY_CHECKED_IN, TICKET_REVOKED: the ticket scanned. */

@@ -18,6 +18,8 @@ import { bookingCard } from './bookings.ts';
 
 const paymentMethods = [
   { id: 'pm_card_visa', label: 'Test card that is accepted (Visa …4242)' },
+  // Another card, as the test provider sees it: what a buyer at an event's limit per card pays with.
+  { id: 'pm_card_mastercard', label: 'Another test card, paying too (Mastercard …4444)' },
   { id: 'pm_card_chargeDeclined', label: 'Test card that is declined' },
   { id: 'pm_card_threeDSecure2Required', label: '3-D Secure card (your bank asks you to approve the payment)' },
 ];
@@ -308,6 +310,12 @@ export async function renderCheckout(context: PageContext) {
       if (error.status === 402) {
         attempt = null;
         message.textContent = `${error.message} Your seats are still held: try another card.`;
+      } else if (error.code === 'CARD_LIMIT_REACHED') {
+        // Nothing was charged and the hold stands: another card (a new attempt) may pay.
+        attempt = null;
+        message.textContent =
+          `This card has reached this event's limit of ${error.problem.max_seats_per_card ?? ''} seats per card. ` +
+          'You were not charged and your seats are still held: pay with another card.';
       } else if (error.status === 410) {
         endWith('Your hold expired before the payment went through; you were not charged.');
       } else if (error.code === 'ADMISSION_REQUIRED') {
