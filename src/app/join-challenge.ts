@@ -21,11 +21,20 @@ export async function issueJoinChallenge(deps: Deps, eventId: string) {
   return deps.joinChallenges.issue(event.id, deps.clock.nowMs());
 }
 
-/** Joins the line through the door: altcha is the solution, when the event asks for one. */
-export async function joinThroughDoor(deps: Deps, userId: string, eventId: string, altcha: string | undefined) {
+/**
+ * Joins the line through the door: altcha is the solution, when the event asks for one;
+ * email, where "it is your turn" is sent.
+ */
+export async function joinThroughDoor(
+  deps: Deps,
+  userId: string,
+  eventId: string,
+  altcha: string | undefined,
+  email: string | null = null,
+) {
   const event = await requireEventOnSale(deps, eventId);
   if (event.waitingRoom.enabled && event.waitingRoom.challenge) await passDoor(deps, event, userId, altcha);
-  return joinQueue(deps, userId, eventId);
+  return joinQueue(deps, userId, eventId, email);
 }
 
 async function passDoor(deps: Deps, event: EventRecord, userId: string, altcha: string | undefined) {

@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { PDFDocument } from 'pdf-lib';
 import { ManualClock } from '../../src/adapters/clock/system-clock.ts';
+import { yourTurnJob } from '../../src/app/notifications.ts';
+import { admitDue } from '../../src/app/waiting-room.ts';
 import { auth, createEvent, holdSeats, startTestApp, type TestApp } from '../support/harness.ts';
 import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts';
 import { sweepOnce } from '../support/sweep.ts';
@@ -143,5 +145,49 @@ describe('mail after the sale, over SMTP', () => {
         .map((mail) => mail.subject)
         .join(' | '),
     );
+  });
+
+  test('when a buyer who left an address is admitted from the waiting room, then "it is your turn" arrives once with the link', async () => {
+    const eventId = await createEvent(
+      t,
+      { waiting_room: { enabled: true, admit_per_minute: 60, admission_window_seconds: 600 } },
+      clock.nowMs(),
+    );
+    const join = async (user: string, email?: string) => {
+      const token = await t.token(user, 'customer', email ? { email } : {});
+      const response = await t.app.inject({ method: 'POST', url: `/v1/events/${eventId}/queue`, headers: auth(token) });
+      assert.equal(response.statusCode, 200, response.body);
+    };
+    await join('wendy', 'wendy@example.com');
+    await join('quiet'); // no address: nothing to send
+    await join('wendy', 'wendy@example.com'); // joining again keeps the place and one notice
+    for (let tick = 0; tick < 3; tick += 1) {
+      await admitDue(t.runtime.deps, t.runtime.deps.settings.admitter);
+      clock.advance(60_000);
+    }
+    assert.equal(await t.runtime.deps.waitingRoom.waitingCount(eventId), 0, 'both admitted');
+    assert.deepEqual(await t.runtime.deps.waitingRoom.notices(eventId, 10), [], 'every notice handed on');
+    await deliver();
+    const mails = mailsTo('wendy@example.com').filter((mail) => /your turn/i.test(mail.subject ?? ''));
+    assert.equal(mails.length, 1);
+    assert.equal(mails[0]!.subject, "It's your turn: Test Concert");
+    assert.match(mails[0]!.text ?? '', new RegExp(`/events/${eventId}`));
+
+    // Handed on again (a process died after queueing and before dropping): queued once.
+    const me = await t.app.inject({
+      method: 'GET',
+      url: `/v1/events/${eventId}/queue/me`,
+      headers: auth(await t.token('wendy')),
+    });
+    const expiresAtMs = Date.parse(me.json().admission_expires_at);
+    await t.runtime.deps.mailQueue.enqueue([
+      yourTurnJob(eventId, { userId: 'wendy', email: 'wendy@example.com', expiresAtMs }),
+    ]);
+    await deliver();
+    assert.equal(mailsTo('wendy@example.com').filter((mail) => /your turn/i.test(mail.subject ?? '')).length, 1);
+    const { rows } = await t.runtime.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM mails WHERE kind = 'your_turn' AND to_address = 'wendy@example.com'`,
+    );
+    assert.equal(rows[0]!.n, 1);
   });
 });

@@ -102,7 +102,10 @@ export function queueRoutes(untypedApp: FastifyInstance, deps: Deps, hub: QueueF
         response: responses({ 200: QueueStatus }),
       },
     },
-    async (request) => joinThroughDoor(deps, requireUser(request).id, request.params.event_id, request.body.altcha),
+    async (request) => {
+      const user = requireUser(request);
+      return joinThroughDoor(deps, user.id, request.params.event_id, request.body.altcha, user.email ?? null);
+    },
   );
 
   app.get(
