@@ -66,6 +66,7 @@ describe('waiting-room stream cap', () => {
       id: '00000000-0000-4000-8000-000000000001',
       status: 'published',
       saleOpensAtMs: clock.nowMs() - 60_000,
+      seatCount: 4,
       waitingRoom: { enabled: true, admitPerMinute: 60 },
     } as unknown as EventRecord;
     let letGo!: () => void;
@@ -73,6 +74,11 @@ describe('waiting-room stream cap', () => {
     const deps = {
       clock,
       events: { findEvent: async () => event },
+      // The live map: four seats, all for sale (the line is open); no seat changes.
+      board: {
+        subscribe: () => () => {},
+        availability: async () => ({ version: 1, bits: new Uint8Array(1), lapsedSeatNos: [] }),
+      },
       waitingRoom: {
         states: async (_eventId: string, userIds: string[]): Promise<QueueState[]> => {
           await gate; // every connect is inside its await at once
