@@ -274,8 +274,15 @@ async function confirmClaimed(
   if (begun.kind === 'refuse') {
     // An earlier holder of this key may have charged before it died: that attempt's
     // charge (the provider dedupes by key: one at most) is refunded, or its key voided.
+    // When the ledger already knows that attempt's end, the answer says it: a bank's
+    // decline is 402 (as the 202's replay would say), and nothing charged is no refund.
     const earlier = begun.refundableAttempt;
-    const response = await finish(refusalFor(begun.reason, reservation, earlier !== null));
+    const ended = earlier === null ? null : (await deps.ledger.payment(reservation.id, earlier))?.status;
+    const response = await finish(
+      ended === 'failed'
+        ? refusal('PAYMENT_DECLINED', 'the payment was not completed; the hold on these seats has ended')
+        : refusalFor(begun.reason, reservation, earlier !== null && ended !== 'voided'),
+    );
     if (earlier !== null) await voidAttempt(deps, reservation, earlier);
     return response;
   }

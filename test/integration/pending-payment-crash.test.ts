@@ -14,9 +14,9 @@
 // - the bank never answers: the hold expires, the sweeper voids the intent; a yes that comes
 //   after the hold expired is refunded once, by the sweeper or by the webhook, whichever
 //   comes first, and nothing is booked.
-// Two todo tests record what the crash still costs (no money): the retry after the bank's
-// no is not answered as the decline it is, and a payment whose webhooks are all lost is not
-// reconciled while its hold is live.
+// - the bank says no and the buyer retries the key: the retry answers the decline (402).
+// A todo test records what the crash still costs (no money): a payment whose webhooks are
+// all lost is not reconciled while its hold is live.
 //
 // The provider is the Stripe stand-in (test/support/stripe-stand-in.ts) driven by the
 // official SDK in both processes, so its books outlive the killed one. Its webhooks are held
@@ -471,34 +471,25 @@ describe(
       await assertAllWell();
     });
 
-    test(
-      'when the bank says no after the kill and the buyer retries the key, then the retry answers the decline (402 PAYMENT_DECLINED) and claims no refund',
-      {
-        todo:
-          'bug: the retry answers 409 RESERVATION_CANCELLED "this reservation was cancelled" with refunded: true, ' +
-          'although the bank declined and nothing was charged; had the 202 been stored, its replay would answer ' +
-          '402 PAYMENT_DECLINED (the route documents "402 once failed")',
-      },
-      async () => {
-        const user = 'bank-no-answer';
-        const reservationId = await hold(user, 's7');
-        const chargeId = await confirmAndKill(user, reservationId, 'pay');
-        await assertKilledAtPending(user, reservationId, 'pay', chargeId);
-        assert.equal(standIn.complete(chargeId, 'failed'), 'requires_payment_method');
-        await deliverWebhooks();
-        pastStale();
-        const retried = await confirm(user, reservationId, 'pay');
-        await deliverWebhooks();
-        assert.deepEqual(
-          atProvider(reservationId).map(({ received, refunded }) => ({ received, refunded })),
-          [{ received: 0, refunded: 0 }],
-          'nothing was charged',
-        );
-        assert.equal(retried.statusCode, 402, retried.body);
-        assert.equal(retried.json().code, 'PAYMENT_DECLINED', retried.body);
-        assert.notEqual(retried.json().refunded, true, 'no refund claimed: nothing was charged');
-      },
-    );
+    test('when the bank says no after the kill and the buyer retries the key, then the retry answers the decline (402 PAYMENT_DECLINED) and claims no refund', async () => {
+      const user = 'bank-no-answer';
+      const reservationId = await hold(user, 's7');
+      const chargeId = await confirmAndKill(user, reservationId, 'pay');
+      await assertKilledAtPending(user, reservationId, 'pay', chargeId);
+      assert.equal(standIn.complete(chargeId, 'failed'), 'requires_payment_method');
+      await deliverWebhooks();
+      pastStale();
+      const retried = await confirm(user, reservationId, 'pay');
+      await deliverWebhooks();
+      assert.deepEqual(
+        atProvider(reservationId).map(({ received, refunded }) => ({ received, refunded })),
+        [{ received: 0, refunded: 0 }],
+        'nothing was charged',
+      );
+      assert.equal(retried.statusCode, 402, retried.body);
+      assert.equal(retried.json().code, 'PAYMENT_DECLINED', retried.body);
+      assert.notEqual(retried.json().refunded, true, 'no refund claimed: nothing was charged');
+    });
 
     test('when the bank never answers and the hold expires, then the sweeper voids the intent, frees the seat and nothing is charged, even by a late yes', async () => {
       const user = 'bank-silent';
