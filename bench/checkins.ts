@@ -15,27 +15,17 @@
 // checked in exactly once, by the scanner that was answered 200, at the time the answers
 // gave; every other scan of it answered 409 ALREADY_CHECKED_IN; no 5xx.
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
-import {
-  cleanUpOnStop,
-  parseChildArgs,
-  runAsScript,
-  stopRequested,
-  writeResult,
-  type ChildOptions,
-} from './child-scenario.ts';
+import { parseChildArgs, runAsScript, stopRequested, writeResult, type ChildOptions } from './child-scenario.ts';
 import { eventBody, mintTokenSync, seatId, seededRandom, type SeatMapShape } from './fixtures.ts';
 import { round } from './load.ts';
 import { markdownTable, right } from './markdown.ts';
 import { type OutboxFigures, outboxFigures } from './outbox-figures.ts';
-import { type CpuFigures, ServerProcess, startCpuMeter } from './server.ts';
+import { type CpuFigures, startCpuMeter } from './server.ts';
+import { startServiceRig } from './service-rig.ts';
 import { summarize, type Summary } from './stats.ts';
-import { createDatabase, dropDatabase, withPostgres, type Query } from './verify.ts';
+import { withPostgres, type Query } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'checkins-bench-secret-0123456789abcdef-0123';
@@ -299,39 +289,18 @@ async function main() {
     throw new Error(`usage: at most ${maxSeatsPerUserMax} tickets a buyer (the service's max_seats_per_user)`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '').toLowerCase();
   const database = `bench_checkin_${stamp}`;
-  const databaseUrl = await createDatabase(adminUrl, database);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-checkins-'));
-  let server: ServerProcess | null = null;
-  const agent = new Agent({
+  const rig = await startServiceRig({
+    root,
+    adminUrl,
+    database,
+    authSecret,
     connections: Math.max(options.scanners, bookingConcurrency) + 4,
-    keepAliveTimeout: 30_000,
+    requestTimeoutMs,
+    env: { HOLD_TTL_SECONDS: '600' },
+    log,
   });
-  let cleaning: Promise<void> | null = null;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      await server?.stop().catch(() => {});
-      await agent.close().catch(() => {});
-      rmSync(dataDir, { recursive: true, force: true });
-      await dropDatabase(adminUrl, database).then(
-        () => log(`dropped database ${database}`),
-        (error: unknown) => log(`dropping ${database}: ${String(error)}`),
-      );
-    })());
-  cleanUpOnStop(cleanUp, log);
+  const { server, databaseUrl } = rig;
   try {
-    server = await ServerProcess.start({
-      root,
-      env: {
-        DATABASE_URL: databaseUrl,
-        DATA_DIR: dataDir,
-        AUTH_SECRET: authSecret,
-        LOG_LEVEL: 'warn',
-        DEMO_EVENT: 'off',
-        HOLD_TTL_SECONDS: '600',
-        PAYMENT_PROVIDER: 'test',
-      },
-    });
-    const origin = server.origin;
     const anomalies: string[] = [];
     const problems: string[] = [];
     const errors = new Map<string, number>();
@@ -343,22 +312,8 @@ async function main() {
       body?: unknown,
       headers: Record<string, string> = {},
     ): Promise<Answer | null> => {
-      const startedMs = performance.now();
       try {
-        const response = await request(`${origin}${path}`, {
-          method,
-          dispatcher: agent,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...headers,
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headersTimeout: requestTimeoutMs,
-          bodyTimeout: requestTimeoutMs,
-        });
-        const text = await response.body.text();
-        return { status: response.statusCode, body: text ? JSON.parse(text) : null, ms: performance.now() - startedMs };
+        return await rig.send(method, path, token, body, headers);
       } catch (error) {
         const key = `${label}: ${(error as { code?: string }).code ?? (error as Error).name}`;
         errors.set(key, (errors.get(key) ?? 0) + 1);
@@ -594,7 +549,7 @@ async function main() {
     writeResult(options.out, run, root, log);
     return problems.length === 0 ? 0 : 1;
   } finally {
-    await cleanUp();
+    await rig.cleanUp();
   }
 }
 

@@ -17,8 +17,7 @@
 // refunded once, in full.
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
-import { cleanUpOnStop, parseChildArgs, runAsScript, writeResult, type ChildOptions } from './child-scenario.ts';
+import { parseChildArgs, runAsScript, writeResult, type ChildOptions } from './child-scenario.ts';
 import {
   eventBody,
   mintToken,
@@ -30,9 +29,10 @@ import {
 } from './fixtures.ts';
 import { round } from './load.ts';
 import { markdownTable, right } from './markdown.ts';
-import { type CpuFigures, ServerProcess, startCpuMeter } from './server.ts';
+import { type CpuFigures, startCpuMeter } from './server.ts';
+import { startServiceRig, type ServiceRig } from './service-rig.ts';
 import { summarize, type Summary } from './stats.ts';
-import { createDatabase, dropDatabase, withPostgres, type Query } from './verify.ts';
+import { withPostgres, type Query } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'payments-3ds-bench-secret-0123456789abcdef';
@@ -161,8 +161,7 @@ function newRecord(): Recorded {
 async function buyerSession(
   index: number,
   context: {
-    origin: string;
-    agent: Agent;
+    send: ServiceRig['send'];
     eventId: string;
     tokens: string[];
     options: Options;
@@ -171,7 +170,7 @@ async function buyerSession(
     record: Recorded;
   },
 ) {
-  const { origin, agent, eventId, tokens, options, record } = context;
+  const { send, eventId, tokens, options, record } = context;
   const random = seededRandom(20_261_207 + index);
   const count = (label: string, status: number, body: any) => {
     const key = `${label} ${status}${body?.code ? ` ${body.code}` : ''}`;
@@ -185,24 +184,10 @@ async function buyerSession(
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Answer | null> => {
-    const startedMs = performance.now();
     try {
-      const response = await request(`${origin}${path}`, {
-        method,
-        dispatcher: agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: requestTimeoutMs,
-        bodyTimeout: requestTimeoutMs,
-      });
-      const text = await response.body.text();
-      const parsed = text ? JSON.parse(text) : null;
-      if (method === 'POST') count(label, response.statusCode, parsed);
-      return { status: response.statusCode, body: parsed, ms: performance.now() - startedMs };
+      const answer = await send(method, path, token, body, headers);
+      if (method === 'POST') count(label, answer.status, answer.body);
+      return answer;
     } catch (error) {
       const key = `${label}: ${(error as { code?: string }).code ?? (error as Error).name}`;
       record.errors.set(key, (record.errors.get(key) ?? 0) + 1);
@@ -427,46 +412,28 @@ async function main() {
   options.thinkMs ||= options.quick ? 100 : 200;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '').toLowerCase();
   const database = `bench_pay_${stamp}`;
-  const databaseUrl = await createDatabase(adminUrl, database);
-  let server: ServerProcess | null = null;
-  const agent = new Agent({ connections: options.sessions + 4, keepAliveTimeout: 30_000 });
-  const cleanUp = async () => {
-    await server?.stop().catch(() => {});
-    await agent.close().catch(() => {});
-    await dropDatabase(adminUrl, database).then(
-      () => log(`dropped database ${database}`),
-      (error: unknown) => log(`dropping ${database}: ${String(error)}`),
-    );
-  };
-  cleanUpOnStop(cleanUp, log);
+  const rig = await startServiceRig({
+    root,
+    adminUrl,
+    database,
+    authSecret,
+    connections: options.sessions + 4,
+    requestTimeoutMs,
+    env: { HOLD_TTL_SECONDS: '600' },
+    log,
+  });
+  const { server, databaseUrl } = rig;
   try {
-    server = await ServerProcess.start({
-      root,
-      env: {
-        DATABASE_URL: databaseUrl,
-        AUTH_SECRET: authSecret,
-        LOG_LEVEL: 'warn',
-        DEMO_EVENT: 'off',
-        HOLD_TTL_SECONDS: '600',
-        PAYMENT_PROVIDER: 'test',
-      },
-    });
     const organizer = await mintToken(authSecret, 'payments-bench-organizer', 'organizer');
     const tokens = Array.from({ length: users }, (_, index) =>
       mintTokenSync(authSecret, `payments-bench-${index}`, 'customer'),
     );
-    const created = await request(`${server.origin}/v1/events`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${organizer}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...eventBody(shape, { name: 'Bench payments-3ds', maxSeatsPerUser: 1_000 }),
-        refund_policy: { buyer_cancel_until_hours: 48, fee_percent: 0 },
-      }),
+    const created = await rig.send('POST', '/v1/events', organizer, {
+      ...eventBody(shape, { name: 'Bench payments-3ds', maxSeatsPerUser: 1_000 }),
+      refund_policy: { buyer_cancel_until_hours: 48, fee_percent: 0 },
     });
-    const createdBody = (await created.body.json()) as { event_id: string };
-    if (created.statusCode !== 201) throw new Error(`POST /v1/events answered ${created.statusCode}`);
-    const eventId = createdBody.event_id;
+    if (created.status !== 201) throw new Error(`POST /v1/events answered ${created.status}`);
+    const eventId: string = created.body.event_id;
     const seats = seatCountOf(shape);
     log(
       `event ${eventId} (${seats} seats); ${options.sessions} sessions for ${options.seconds} s, ` +
@@ -481,8 +448,7 @@ async function main() {
       Promise.all(
         Array.from({ length: options.sessions }, (_, index) =>
           buyerSession(index, {
-            origin: server!.origin,
-            agent,
+            send: rig.send,
             eventId,
             tokens,
             options,
@@ -583,7 +549,7 @@ async function main() {
     writeResult(options.out, run, root, log);
     return problems.length === 0 ? 0 : 1;
   } finally {
-    await cleanUp();
+    await rig.cleanUp();
   }
 }
 

@@ -16,28 +16,17 @@
 // - attendees.csv of the whole sale: time to the last byte, its size.
 // Checked: once drained, the figures equal SQL over bookings, seats and refunds, and the CSV
 // has a line per seat booked or refunded. No 5xx.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
-import {
-  cleanUpOnStop,
-  parseChildArgs,
-  runAsScript,
-  stopRequested,
-  writeResult,
-  type ChildOptions,
-} from './child-scenario.ts';
+import { parseChildArgs, runAsScript, stopRequested, writeResult, type ChildOptions } from './child-scenario.ts';
 import { eventBody, mintTokenSync, seatId, type SeatMapShape } from './fixtures.ts';
 import { round } from './load.ts';
 import { markdownTable, right } from './markdown.ts';
 import { type OutboxFigures, outboxFigures } from './outbox-figures.ts';
-import { ServerProcess } from './server.ts';
+import { startServiceRig } from './service-rig.ts';
 import { summarize, type Summary } from './stats.ts';
-import { createDatabase, dropDatabase, withPostgres } from './verify.ts';
+import { withPostgres } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'stats-bench-secret-0123456789abcdef-012345';
@@ -90,35 +79,17 @@ async function main() {
   if (options.bookings * 4 > options.seats) throw new Error('usage: at most a booking per 4 seats');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '').toLowerCase();
   const database = `bench_stats_${stamp}`;
-  const databaseUrl = await createDatabase(adminUrl, database);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-stats-'));
-  let server: ServerProcess | null = null;
-  const agent = new Agent({ connections: bookingConcurrency + 8, keepAliveTimeout: 30_000 });
-  let cleaning: Promise<void> | null = null;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      await server?.stop().catch(() => {});
-      await agent.close().catch(() => {});
-      rmSync(dataDir, { recursive: true, force: true });
-      await dropDatabase(adminUrl, database).then(
-        () => log(`dropped database ${database}`),
-        (error: unknown) => log(`dropping ${database}: ${String(error)}`),
-      );
-    })());
-  cleanUpOnStop(cleanUp, log);
+  const rig = await startServiceRig({
+    root,
+    adminUrl,
+    database,
+    authSecret,
+    connections: bookingConcurrency + 8,
+    requestTimeoutMs,
+    log,
+  });
+  const { databaseUrl } = rig;
   try {
-    server = await ServerProcess.start({
-      root,
-      env: {
-        DATABASE_URL: databaseUrl,
-        DATA_DIR: dataDir,
-        AUTH_SECRET: authSecret,
-        LOG_LEVEL: 'warn',
-        DEMO_EVENT: 'off',
-        PAYMENT_PROVIDER: 'test',
-      },
-    });
-    const origin = server.origin;
     const problems: string[] = [];
     const anomalies: string[] = [];
     const statuses = new Map<string, number>();
@@ -130,32 +101,12 @@ async function main() {
       body?: unknown,
       headers: Record<string, string> = {},
     ): Promise<Answer | null> => {
-      const startedMs = performance.now();
       try {
-        const response = await request(`${origin}${url}`, {
-          method,
-          dispatcher: agent,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...headers,
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headersTimeout: requestTimeoutMs,
-          bodyTimeout: requestTimeoutMs,
-        });
-        const text = await response.body.text();
-        const key = `${label} ${response.statusCode}`;
+        const answer = await rig.send(method, url, token, body, headers);
+        const key = `${label} ${answer.status}`;
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        if (response.statusCode >= 500)
-          problems.push(`${label} answered ${response.statusCode}: ${text.slice(0, 200)}`);
-        const json = (response.headers['content-type'] ?? '').toString().includes('json');
-        return {
-          status: response.statusCode,
-          body: json && text ? JSON.parse(text) : text,
-          ms: performance.now() - startedMs,
-          bytes: Buffer.byteLength(text),
-        };
+        if (answer.status >= 500) problems.push(`${label} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        return answer;
       } catch (error) {
         anomalies.push(`${label}: ${(error as { code?: string }).code ?? (error as Error).message}`);
         return null;
@@ -347,7 +298,7 @@ async function main() {
     writeResult(options.out, run, root, log);
     return run.checks.ok ? 0 : 1;
   } finally {
-    await cleanUp();
+    await rig.cleanUp();
   }
 }
 
