@@ -112,7 +112,7 @@ describe(
      * answered with a pending charge, before anything of that answer is written. Returns the
      * provider's payment id the process was told.
      */
-    const confirmAndKill = async (user: string, reservationId: string, key: string) => {
+    const confirmAndKill = async (user: string, reservationId: string, key: string, paymentMethod = threeDSecure) => {
       const child = spawn(
         process.execPath,
         [
@@ -122,7 +122,7 @@ describe(
           user,
           reservationId,
           key,
-          threeDSecure,
+          paymentMethod,
           String(clock.offsetMs),
         ],
         {
@@ -467,6 +467,47 @@ describe(
         atProvider(reservationId).map(({ id, received, refunded }) => ({ id, received, refunded })),
         [{ id: chargeId, received: 0, refunded: 0 }],
         'no money taken',
+      );
+      await assertAllWell();
+    });
+
+    test("when a payer is killed mid-payment on an event with a limit per card, then the card's pending seats count until the bank answers, and another account's payment with that card goes through once the bank said no", async () => {
+      const cardEvent = await createEvent(t, { max_seats_per_card: 1 });
+      const card = (method: string) => `${method}.killed-payer-card`;
+      const first = await holdSeats(t, cardEvent, 'card-first', ['s0']);
+      const chargeId = await confirmAndKill('card-first', first, 'pay', card(threeDSecure));
+      const { rows } = await t.runtime.db.query<{ status: string; card_fingerprint: string | null }>(
+        'SELECT status, card_fingerprint FROM payments WHERE reservation_id = $1',
+        [first],
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.status, 'started', 'killed before the pending answer was written');
+      assert.ok(rows[0]!.card_fingerprint, "the payment row names its card from the begin step's commit");
+
+      // Another account, the same card: the killed payer's seat may still be paid for.
+      const second = await holdSeats(t, cardEvent, 'card-second', ['s1']);
+      const refused = await confirmReservation(t, 'card-second', second, 'pay-1', card('pm_card_visa'));
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.equal(refused.json().code, 'CARD_LIMIT_REACHED');
+
+      // The bank says no: the dead payer's hold ends, and the card's count with it.
+      assert.equal(standIn.complete(chargeId, 'failed'), 'requires_payment_method');
+      await deliverWebhooks();
+      assert.equal((await ledgerOf(first)).status, 'cancelled');
+      const paid = await confirmReservation(t, 'card-second', second, 'pay-2', card('pm_card_visa'));
+      assert.equal(paid.statusCode, 201, paid.body);
+      pastStale();
+      await sweepAndSettle();
+      await deliverWebhooks();
+      const { rows: booked } = await t.runtime.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM bookings WHERE event_id = $1',
+        [cardEvent],
+      );
+      assert.equal(booked[0]!.n, 1, 'one booking: the second account');
+      assert.deepEqual(
+        atProvider(first).map(({ received, refunded }) => ({ received, refunded })),
+        [{ received: 0, refunded: 0 }],
+        'the declined charge took nothing',
       );
       await assertAllWell();
     });
