@@ -121,7 +121,7 @@ export class QueueFeedHub {
       for (const [eventId, room] of this.rooms) {
         const event = await this.deps.events.findEvent(eventId);
         if (!event) continue;
-        const admission = await admissionOf(this.deps, event);
+        const admission = await admissionOf(this.deps, event, 'fresh');
         const subscribers = [...room];
         for (let start = 0; start < subscribers.length; start += statesPerCall) {
           const batch = subscribers.slice(start, start + statesPerCall);

@@ -54,10 +54,28 @@ function unavailable(error: unknown): never {
  */
 export type Admission = 'open' | 'paused' | 'sold_out';
 
-export async function admissionOf(deps: Deps, event: EventRecord): Promise<Admission> {
-  if (event.waitingRoom.paused) return 'paused';
-  const map = await readSeatMap(deps, event);
-  return seatsLeft(map.bits, event.seatCount) === 0 ? 'sold_out' : 'open';
+/** How long a reading of the map answers the crowd's joins and status reads (real time). */
+const sharedReadingMs = 250;
+/** Each event's last reading of whether anything is left, and when it was taken. */
+const readings = new Map<string, { atMs: number; soldOut: Promise<boolean> }>();
+
+/**
+ * A crowd's joins and status reads share one reading of the map per event for
+ * sharedReadingMs (a 100,000-seat map is 25 KB to read and count: not once per join).
+ * The admitter and the queue stream's passes read afresh ('fresh'), and their reading is
+ * then the shared one: what the streams push and whom the admitter lets in never lags.
+ */
+export async function admissionOf(deps: Deps, event: EventRecord, read: 'shared' | 'fresh' = 'shared') {
+  if (event.waitingRoom.paused) return 'paused' as const;
+  const nowMs = performance.now();
+  let reading = readings.get(event.id);
+  if (read === 'fresh' || !reading || nowMs - reading.atMs >= sharedReadingMs) {
+    const soldOut = readSeatMap(deps, event).then((map) => seatsLeft(map.bits, event.seatCount) === 0);
+    reading = { atMs: nowMs, soldOut };
+    readings.set(event.id, reading);
+    soldOut.catch(() => readings.delete(event.id));
+  }
+  return (await reading.soldOut) ? ('sold_out' as const) : ('open' as const);
 }
 
 /** email: the sign-in token's address, where "it is your turn" is sent (none: not sent). */
@@ -219,6 +237,7 @@ export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<nu
     const nowMs = deps.clock.nowMs();
     if (!event || event.status !== 'published' || !event.waitingRoom.enabled || event.startsAtMs <= nowMs) {
       await deps.waitingRoom.closeRoom(eventId);
+      readings.delete(eventId);
       continue;
     }
     const retainedAtMs = retained.get(eventId);
@@ -230,7 +249,7 @@ export async function admitDue(deps: Deps, options: AdmitterOptions): Promise<nu
     if (nowMs < event.saleOpensAtMs) continue;
     // Paused or sold out: nobody is let in (the meter still fills, to its burst at most, so
     // resuming admits at the set rate, never a flood).
-    if ((await admissionOf(deps, event)) !== 'open') continue;
+    if ((await admissionOf(deps, event, 'fresh')) !== 'open') continue;
     admitted += await deps.waitingRoom.admit(eventId, admissionLimits(event.waitingRoom, nowMs, options));
     await handOnNotices(deps, eventId);
   }
