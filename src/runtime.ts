@@ -36,6 +36,7 @@ import { sendDueMails } from './app/notifications.ts';
 import { DatabaseBus } from './adapters/postgres/outbox.ts';
 import { PostgresMailQueue, notificationsConsumer } from './adapters/postgres/mail-queue.ts';
 import { PostgresTicketStore } from './adapters/postgres/ticket-store.ts';
+import { PostgresSeatBlockStore } from './adapters/postgres/seat-block-store.ts';
 import { PostgresEventStats, statsConsumer } from './adapters/postgres/event-stats.ts';
 import { RedisStreamBus } from './adapters/bus/redis-stream-bus.ts';
 import type { FactBus, FactConsumer } from './adapters/bus/fact-bus.ts';
@@ -313,6 +314,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     mailQueue: new PostgresMailQueue(db),
     mailer,
     stats: new PostgresEventStats(db),
+    seatBlocks: new PostgresSeatBlockStore(db),
   };
   const bus = (overrides.wrapBus ?? ((bus: FactBus) => bus))(createFactBus(config, db));
   const facts = new FactWorkers({

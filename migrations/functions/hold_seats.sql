@@ -3,7 +3,8 @@
 --
 -- Claims the requested seats of one event for a new reservation, or refuses:
 -- - 'conflict' (one row per seat that is not free), answered before the per-user cap
---   (the order the hold gate answers in). A seat is free when it is not booked and its
+--   (the order the hold gate answers in). A seat is free when it is not booked, not in an
+--   organizer's block (block_id, migration 016), and its
 --   hold has ended (hold_expires_at <= p_now: a hold ends exactly at its expiry, the rule
 --   of domain/holds.ts isHoldLive). Seats other requests are touching right now (locked)
 --   count as taken: a hold never waits on another buyer (FOR UPDATE SKIP LOCKED).
@@ -31,7 +32,7 @@ BEGIN
   SELECT array_agg(free.seat_no) INTO v_free FROM (
     SELECT s.seat_no FROM seats s
     WHERE s.event_id = p_event AND s.seat_no = ANY(p_seat_nos)
-      AND s.booking_id IS NULL AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= p_now)
+      AND s.booking_id IS NULL AND s.block_id IS NULL AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= p_now)
     ORDER BY s.seat_no
     FOR UPDATE SKIP LOCKED) AS free;
   IF coalesce(cardinality(v_free), 0) <> cardinality(p_seat_nos) THEN

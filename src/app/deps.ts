@@ -1,3 +1,4 @@
+import type { SeatBlockStore } from './ports/seat-blocks.ts';
 import type { SeatMapLimits } from '../domain/seat-map.ts';
 import type { AdmissionTokens } from './ports/admission-tokens.ts';
 import type { BookingStore } from './ports/bookings.ts';
@@ -80,4 +81,6 @@ export interface Deps {
   mailer: Mailer;
   /** An event's sales (kept by the stats consumer of the fact bus) and attendees. */
   stats: EventStatsStore;
+  /** Organizer holds: seats off sale until released. */
+  seatBlocks: SeatBlockStore;
 }

@@ -28,13 +28,18 @@ export interface StatsViewer {
  * FORBIDDEN for a published (or cancelled) event, whose existence is public; a draft, like
  * an unknown event, does not exist to them (404), as everywhere else.
  */
-export async function requireStatsViewer(deps: Deps, viewer: StatsViewer, eventId: string): Promise<EventRecord> {
+export async function requireStatsViewer(
+  deps: Deps,
+  viewer: StatsViewer,
+  eventId: string,
+  action = 'sees its sales',
+): Promise<EventRecord> {
   const event = await deps.events.findEvent(eventId);
   if (!event || (event.status === 'draft' && event.organizerId !== viewer.userId && viewer.role !== 'admin')) {
     throw new DomainError('EVENT_NOT_FOUND', `no event ${eventId}`);
   }
   if (viewer.role !== 'admin' && event.organizerId !== viewer.userId) {
-    throw new DomainError('FORBIDDEN', "only the event's organizer (or an admin) sees its sales");
+    throw new DomainError('FORBIDDEN', `only the event's organizer (or an admin) ${action}`);
   }
   return event;
 }
@@ -74,8 +79,7 @@ export async function statsOf(deps: Deps, event: EventRecord) {
       sold: seats.booked,
       held: seats.held,
       available: seats.available,
-      // Organizer holds (blocked seats) do not exist yet: nothing can be blocked.
-      blocked: 0,
+      blocked: seats.blocked,
       source: map.source,
     },
     sales: {

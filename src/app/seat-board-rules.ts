@@ -1,24 +1,27 @@
 // The hold gate's rules, one specification for both seat boards: the in-process board
 // (adapters/memory/seat-board.ts) calls these functions, the Redis board implements them in
-// Lua (adapters/redis/lua/gate.lua, abandon.lua, apply.lua). Both are checked against a
+// Lua (adapters/redis/lua/gate.lua, best.lua, abandon.lua, apply.lua). Both are checked against a
 // reference built on them by test/integration/seat-board-rules.test.ts.
 
 /**
  * A gate entry per seat: F free, H held (until expiresAtMs, by holder), P provisionally
- * taken by a gate pass (until expiresAtMs), B booked. version is the PostgreSQL seat
+ * taken by a gate pass (until expiresAtMs), B booked, K blocked (an organizer's hold). version is the PostgreSQL seat
  * version the entry reflects (a P entry keeps the version it replaced).
  */
 export interface GateEntry {
-  state: 'F' | 'H' | 'P' | 'B';
+  state: 'F' | 'H' | 'P' | 'B' | 'K';
   version: number;
   expiresAtMs: number;
   holder: string;
 }
 
+/** The gate entry state of a seat PostgreSQL reports in a status. */
+export const gateLetter = { available: 'F', held: 'H', booked: 'B', blocked: 'K' } as const;
+
 /** Whether an entry refuses a new hold at nowMs: holds and passes lapse at their expiry. */
 export function isBlocking(entry: GateEntry | undefined, nowMs: number): boolean {
   if (!entry) return false;
-  if (entry.state === 'B') return true;
+  if (entry.state === 'B' || entry.state === 'K') return true;
   return (entry.state === 'H' || entry.state === 'P') && entry.expiresAtMs > nowMs;
 }
 

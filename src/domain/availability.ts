@@ -3,8 +3,8 @@
 // BITFIELD u2 #n layout, so the Redis map and the in-process one are the same bytes.
 import type { SeatStatus } from './holds.ts';
 
-export const statusCode: Record<SeatStatus, number> = { available: 0, held: 1, booked: 2 };
-const statusOfCode: SeatStatus[] = ['available', 'held', 'booked', 'booked'];
+export const statusCode: Record<SeatStatus, number> = { available: 0, held: 1, booked: 2, blocked: 3 };
+const statusOfCode: SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
 
 export function availabilityBytes(seatCount: number): number {
   return Math.ceil(seatCount / 4);
@@ -30,7 +30,8 @@ export function sizedBits(bits: Uint8Array, seatCount: number): Uint8Array {
 
 /**
  * How many seats are still for sale in some sense: available now, or held (a hold may
- * lapse or be released). Booked (and any higher code) seats are gone. Zero means the
+ * lapse or be released). Booked and blocked seats are gone (a block may be released,
+ * but that is the organizer's call, not the crowd's). Zero means the
  * sale has nothing left: the waiting room says "sold out".
  */
 export function seatsLeft(bits: Uint8Array, seatCount: number): number {

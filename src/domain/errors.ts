@@ -50,6 +50,8 @@ export const ErrorCodes = [
   'ALREADY_CHECKED_IN',
   'TICKET_NOT_FOUND',
   'TICKETS_CHECKED_IN',
+  'NOT_ENOUGH_SEATS',
+  'BLOCK_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

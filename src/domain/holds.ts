@@ -2,7 +2,8 @@
 import { DomainError } from './errors.ts';
 import { seatNoOf } from './seat-map.ts';
 
-export type SeatStatus = 'available' | 'held' | 'booked';
+/** blocked: taken off sale by the organizer (press, production, sponsors) until released. */
+export type SeatStatus = 'available' | 'held' | 'booked' | 'blocked';
 export type ReservationStatus = 'active' | 'confirmed' | 'cancelled' | 'expired';
 
 /**

@@ -5,9 +5,10 @@ export interface SeatStatusCounts {
   available: number;
   held: number;
   booked: number;
+  blocked: number;
 }
 
-/** Seats by status; a code of 3 (not written by anything) counts as booked, as readSeatStatus reads it. */
+/** Seats by status (codes of domain/availability.ts). */
 export function countSeatStatuses(bits: Uint8Array, seatCount: number): SeatStatusCounts {
   const counts = [0, 0, 0, 0];
   const wholeBytes = seatCount >> 2;
@@ -23,5 +24,5 @@ export function countSeatStatuses(bits: Uint8Array, seatCount: number): SeatStat
     const byte = bits[seatNo >> 2] ?? 0;
     counts[(byte >> (6 - 2 * (seatNo & 3))) & 3]! += 1;
   }
-  return { available: counts[0]!, held: counts[1]!, booked: counts[2]! + counts[3]! };
+  return { available: counts[0]!, held: counts[1]!, booked: counts[2]!, blocked: counts[3]! };
 }

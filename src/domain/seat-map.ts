@@ -13,9 +13,20 @@ export interface PriceTier {
 export interface SectionInput {
   name: string;
   price_tier: string;
-  rows: { label: string; seats: number }[];
+  rows: RowInput[];
   /** Where the section sits on the plan (seat widths; degrees clockwise); drawing only. */
   position?: { x: number; y: number; angle?: number };
+  /** Best available tries sections of a lower rank first (see domain/best-available.ts). */
+  rank?: number;
+}
+
+export interface RowInput {
+  label: string;
+  seats: number;
+  /** Seat numbers (from 1) that are wheelchair spaces: offered to accessible requests only. */
+  accessible?: number[];
+  /** Seat numbers (from 1) kept for the companions of wheelchair users, likewise. */
+  companion?: number[];
 }
 
 export interface SeatMapLimits {
@@ -33,6 +44,9 @@ export interface ExpandedRow {
   firstSeatNo: number;
   priceTierId: string;
   priceCents: number;
+  /** Seat numbers (from 1) of wheelchair spaces and of companion seats, when the row has any. */
+  accessible?: number[];
+  companion?: number[];
 }
 
 export const seatMapErrorsShownMax = 20;
@@ -93,6 +107,7 @@ export function expandSeatMap(
         errors.push({ path: `${rowAt}/seats`, message: `at most ${limits.seatsPerRowMax} seats per row are allowed` });
         return;
       }
+      errors.push(...reservedSeatErrors(row, rowAt));
       rows.push({
         sectionName: section.name,
         rowLabel: row.label,
@@ -100,6 +115,8 @@ export function expandSeatMap(
         firstSeatNo: seatCount,
         priceTierId: section.price_tier,
         priceCents: tier?.price_cents ?? 0,
+        ...(row.accessible?.length ? { accessible: row.accessible } : {}),
+        ...(row.companion?.length ? { companion: row.companion } : {}),
       });
       seatCount += row.seats;
     });
@@ -121,6 +138,23 @@ export function expandSeatMap(
     });
   }
   return { rows, seatCount, currency: priceTiers[0]?.currency ?? 'USD' };
+}
+
+/** Accessible and companion seat numbers must name seats of the row, once, in one list only. */
+function reservedSeatErrors(row: RowInput, rowAt: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const seen = new Set<number>();
+  for (const list of ['accessible', 'companion'] as const) {
+    for (const number of row[list] ?? []) {
+      if (!Number.isInteger(number) || number < 1 || number > row.seats) {
+        errors.push({ path: `${rowAt}/${list}`, message: `seat ${number} is not a seat of this row (1–${row.seats})` });
+      } else if (seen.has(number)) {
+        errors.push({ path: `${rowAt}/${list}`, message: `seat ${number} is listed more than once` });
+      }
+      seen.add(number);
+    }
+  }
+  return errors;
 }
 
 // Seat ids are opaque to clients, stable, and cheap to parse: "s" + seat number.

@@ -29,6 +29,7 @@ import { type LimitOptions, registerLimits } from './plugins/limits.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { StatsFeedHub } from '../app/stats-feed-hub.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { blockRoutes } from './routes/blocks.ts';
 
 // ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -170,6 +171,7 @@ export async function buildApp(options: AppOptions) {
   ticketRoutes(app, options.deps);
   queueRoutes(app, options.deps, queueHub, streamSlots);
   statsRoutes(app, options.deps, statsHub, streamSlots);
+  blockRoutes(app, options.deps);
   operationsRoutes(app, options.deps, options.authenticator, metrics);
   const page = options.webAppDir ? await registerWebApp(app, options.webAppDir) : null;
   if (page) appPage = (request, reply) => (wantsAppPage(request) ? page(request, reply) : null);

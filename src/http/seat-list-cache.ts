@@ -25,7 +25,12 @@ const unlimited = {
   rowsPerSectionMax: Infinity,
   seatsPerRowMax: Infinity,
 };
-const statusJson: Record<SeatStatus, string> = { available: '"available"', held: '"held"', booked: '"booked"' };
+const statusJson: Record<SeatStatus, string> = {
+  available: '"available"',
+  held: '"held"',
+  booked: '"booked"',
+  blocked: '"blocked"',
+};
 
 /** A built GET …/seats answer: the JSON as bytes, and the ETag of the map it shows. */
 export interface SeatList {
@@ -113,10 +118,17 @@ class SeatListRenderer {
     layout.rows.forEach((row, index) => {
       const prefix = layout.sectionJson[index]!;
       const price = layout.priceJson[index]!;
+      const accessible = new Set(row.accessible);
+      const companion = new Set(row.companion);
       for (let offset = 0; offset < row.seatCount; offset += 1) {
         const seatNo = row.firstSeatNo + offset;
         const status = statusJson[readSeatStatus(state.bits, seatNo)];
-        parts.push(`{"seat_id":"s${seatNo}",${prefix},"number":${offset + 1},${price},"status":${status}}`);
+        const mark = accessible.has(offset + 1)
+          ? ',"accessible":true'
+          : companion.has(offset + 1)
+            ? ',"companion":true'
+            : '';
+        parts.push(`{"seat_id":"s${seatNo}",${prefix},"number":${offset + 1},${price},"status":${status}${mark}}`);
       }
     });
     return `{"event_id":${JSON.stringify(state.event.id)},"version":${state.version},"seats":[${parts.join(',')}]}`;

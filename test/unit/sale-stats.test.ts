@@ -14,16 +14,16 @@ describe('seat counts from the compact map', () => {
     const random = seededRandom(seed);
     for (const seatCount of [1, 3, 4, 5, 97, 1_000, 100_001]) {
       const bits = new Uint8Array(availabilityBytes(seatCount));
-      const statuses: SeatStatus[] = ['available', 'held', 'booked'];
+      const statuses: SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
       for (let seatNo = 0; seatNo < seatCount; seatNo += 1) writeSeatStatus(bits, seatNo, random.pick(statuses));
-      const expected = { available: 0, held: 0, booked: 0 };
+      const expected = { available: 0, held: 0, booked: 0, blocked: 0 };
       for (let seatNo = 0; seatNo < seatCount; seatNo += 1) expected[readSeatStatus(bits, seatNo)] += 1;
       assert.deepEqual(countSeatStatuses(bits, seatCount), expected, `seed ${seed}, ${seatCount} seats`);
     }
   });
 
   test('when the map is shorter than the event (not warmed), then the missing seats are available', () => {
-    assert.deepEqual(countSeatStatuses(new Uint8Array(0), 10), { available: 10, held: 0, booked: 0 });
+    assert.deepEqual(countSeatStatuses(new Uint8Array(0), 10), { available: 10, held: 0, booked: 0, blocked: 0 });
   });
 });
 

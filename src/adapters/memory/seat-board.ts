@@ -3,8 +3,10 @@
 import { availabilityBytes, readSeatStatus, writeSeatStatus } from '../../domain/availability.ts';
 import type { Clock } from '../../app/ports/clock.ts';
 import type { SeatState } from '../../app/ports/events.ts';
+import { chooseSeats, type CandidateRow } from '../../domain/best-available.ts';
 import type {
   Availability,
+  BestAnswer,
   FeedMessage,
   GateAnswer,
   SeatBoard,
@@ -12,7 +14,7 @@ import type {
   SeatChangeBatch,
   SeatStateLoader,
 } from '../../app/ports/seat-board.ts';
-import { epochVersion, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
+import { epochVersion, gateLetter, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
 
 interface EventBoard {
   entries: Map<number, GateEntry>;
@@ -50,12 +52,38 @@ export class MemorySeatBoard implements SeatBoard {
     const board = this.boardOf(eventId);
     const conflicts = seatNos.filter((seatNo) => isBlocking(board.entries.get(seatNo), nowMs));
     if (conflicts.length > 0) return { kind: 'conflict', seatNos: conflicts };
+    this.takeProvisionally(board, seatNos, holder, nowMs);
+    return { kind: 'passed' };
+  }
+
+  private takeProvisionally(board: EventBoard, seatNos: number[], holder: string, nowMs: number): void {
     const pendingUntilMs = nowMs + this.options.pendingMs;
     for (const seatNo of seatNos) {
       const version = board.entries.get(seatNo)?.version ?? 0;
       board.entries.set(seatNo, { state: 'P', version, expiresAtMs: pendingUntilMs, holder });
     }
-    return { kind: 'passed' };
+  }
+
+  async tryHoldBest(
+    eventId: string,
+    _seatCount: number,
+    rows: readonly CandidateRow[],
+    choice: { count: number; together: boolean },
+    holder: string,
+    nowMs: number,
+  ): Promise<BestAnswer> {
+    const board = this.boardOf(eventId);
+    // A choice needs the whole map: before the first build the entries know only recent changes.
+    if (!board.warm) await this.warmed(eventId, board);
+    const seatNos = chooseSeats(
+      rows,
+      (seatNo) => !isBlocking(board.entries.get(seatNo), nowMs),
+      choice.count,
+      choice.together,
+    );
+    if (!seatNos) return { kind: 'none' };
+    this.takeProvisionally(board, seatNos, holder, nowMs);
+    return { kind: 'passed', seatNos };
   }
 
   async abandon(eventId: string, seatNos: number[], holder: string): Promise<void> {
@@ -74,12 +102,7 @@ export class MemorySeatBoard implements SeatBoard {
 
   async availability(eventId: string, seatCount: number, nowMs: number): Promise<Availability | null> {
     const board = this.boardOf(eventId);
-    if (!board.warm) {
-      board.warming ??= this.warm(eventId, board).finally(() => {
-        board.warming = null;
-      });
-      await board.warming;
-    }
+    if (!board.warm) await this.warmed(eventId, board);
     const bits = new Uint8Array(availabilityBytes(seatCount));
     bits.set(board.bits.subarray(0, bits.length));
     const lapsedSeatNos: number[] = [];
@@ -121,6 +144,13 @@ export class MemorySeatBoard implements SeatBoard {
     return board;
   }
 
+  private async warmed(eventId: string, board: EventBoard): Promise<void> {
+    board.warming ??= this.warm(eventId, board).finally(() => {
+      board.warming = null;
+    });
+    await board.warming;
+  }
+
   private async warm(eventId: string, board: EventBoard): Promise<void> {
     const { seatCount, states } = await this.options.loader(eventId);
     this.ensureCapacity(board, seatCount - 1);
@@ -139,7 +169,7 @@ export class MemorySeatBoard implements SeatBoard {
       if (entry && entry.version >= state.version) continue;
       const held = state.status === 'held';
       board.entries.set(state.seatNo, {
-        state: state.status === 'booked' ? 'B' : held ? 'H' : 'F',
+        state: gateLetter[state.status],
         version: state.version,
         expiresAtMs: held ? (state.expiresAtMs ?? 0) : 0,
         holder: held ? (state.holder ?? '') : '',

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../../domain/ids.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
-import type { ExpandedRow } from '../../domain/seat-map.ts';
+import type { ExpandedRow, SectionInput } from '../../domain/seat-map.ts';
 import type {
   EventPatch,
   EventRecord,
@@ -97,18 +97,29 @@ export async function setPerformers(tx: Executor, eventId: string, performerIds:
 /** A seat map edit found a reservation: the transaction is rolled back. */
 class SeatMapLocked extends Error {}
 
+/** The map as created, with only the fields a section and a row have (and none left empty). */
+function storedSections(sections: SectionInput[]): SectionInput[] {
+  return sections.map((section) => ({
+    name: section.name,
+    price_tier: section.price_tier,
+    rows: section.rows.map((row) => ({
+      label: row.label,
+      seats: row.seats,
+      ...(row.accessible?.length ? { accessible: row.accessible } : {}),
+      ...(row.companion?.length ? { companion: row.companion } : {}),
+    })),
+    ...(section.position ? { position: section.position } : {}),
+    ...(section.rank !== undefined ? { rank: section.rank } : {}),
+  }));
+}
+
 export class PostgresEventStore implements EventStore {
   constructor(private readonly db: Database) {}
 
   async createEvent(event: NewEvent): Promise<string> {
     const id = randomUUID();
     const { seatCount, currency } = event.seatMap;
-    const sections = event.sections.map((section) => ({
-      name: section.name,
-      price_tier: section.price_tier,
-      rows: section.rows.map((row) => ({ label: row.label, seats: row.seats })),
-      ...(section.position ? { position: section.position } : {}),
-    }));
+    const sections = storedSections(event.sections);
     await this.db.transaction(async (tx) => {
       const prices = event.priceTiers.map((tier) => tier.price_cents);
       await tx.query(
@@ -193,7 +204,7 @@ export class PostgresEventStore implements EventStore {
           await insertSeats(tx, eventId, patch.seatMap.expanded.rows);
           const prices = patch.seatMap.priceTiers.map((tier) => tier.price_cents);
           set('price_tiers', JSON.stringify(patch.seatMap.priceTiers));
-          set('sections', JSON.stringify(patch.seatMap.sections));
+          set('sections', JSON.stringify(storedSections(patch.seatMap.sections)));
           set('seat_count', patch.seatMap.expanded.seatCount);
           set('currency', patch.seatMap.expanded.currency);
           set('price_min_cents', Math.min(...prices));
@@ -219,15 +230,17 @@ export class PostgresEventStore implements EventStore {
   }
 
   async countSeats(eventId: string, nowMs: number): Promise<SeatCounts> {
-    const { rows } = await this.db.query<{ total: number; held: number; booked: number }>(
+    const { rows } = await this.db.query<{ total: number; held: number; booked: number; blocked: number }>(
       `SELECT count(*)::int AS total,
-              count(*) FILTER (WHERE ${seatHeldSql('$2')})::int AS held,
-              count(*) FILTER (WHERE booking_id IS NOT NULL)::int AS booked
+              count(*) FILTER (WHERE ${seatHeldSql('$2')} AND block_id IS NULL)::int AS held,
+              count(*) FILTER (WHERE booking_id IS NOT NULL)::int AS booked,
+              count(*) FILTER (WHERE booking_id IS NULL AND block_id IS NOT NULL)::int AS blocked
        FROM seats WHERE event_id = $1`,
       [eventId, ts(nowMs)],
     );
-    const row = rows[0] ?? { total: 0, held: 0, booked: 0 };
-    return { available: row.total - row.held - row.booked, held: row.held, booked: row.booked };
+    const row = rows[0] ?? { total: 0, held: 0, booked: 0, blocked: 0 };
+    const { held, booked, blocked } = row;
+    return { available: row.total - held - booked - blocked, held, booked, blocked };
   }
 
   async seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot> {

@@ -8,6 +8,7 @@ import type { Clock } from '../../app/ports/clock.ts';
 import type { SeatState } from '../../app/ports/events.ts';
 import type {
   Availability,
+  BestAnswer,
   FeedMessage,
   GateAnswer,
   SeatBoard,
@@ -15,15 +16,17 @@ import type {
   SeatChangeBatch,
   SeatStateLoader,
 } from '../../app/ports/seat-board.ts';
-import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
+import { readSeatStatus, sizedBits, writeSeatStatus } from '../../domain/availability.ts';
+import { rowsWorthAsking, type CandidateRow } from '../../domain/best-available.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
-import { epochVersion } from '../../app/seat-board-rules.ts';
+import { epochVersion, gateLetter } from '../../app/seat-board-rules.ts';
 import { commandClientOptions, connectRedis, type RedisClient, type RedisTarget, subscriberOptions } from './client.ts';
 import { loadLua } from './lua.ts';
 
 // The scripts in lua/, their KEYS and ARGV described at the top of each. Gate entries (the
 // seats hash) are "state|version|expiresAtMs|holder" (see app/seat-board-rules.ts).
 const gateLua = loadLua('gate');
+const bestLua = loadLua('best');
 const abandonLua = loadLua('abandon');
 const applyLua = loadLua('apply');
 const finishWarmLua = loadLua('finish-warm');
@@ -32,6 +35,7 @@ const changesLua = loadLua('changes');
 
 interface Scripts {
   bxGate(seats: string, meta: string, ...args: string[]): Promise<[number, string[]]>;
+  bxBest(seats: string, meta: string, ...args: string[]): Promise<[number, number[]]>;
   bxAbandon(seats: string, ...args: string[]): Promise<number>;
   bxApply(seats: string, map: string, meta: string, log: string, holds: string, ...args: string[]): Promise<number>;
   bxFinishWarm(meta: string, log: string, ...args: string[]): Promise<number>;
@@ -50,9 +54,14 @@ export interface RedisSeatBoardOptions extends RedisTarget {
 }
 
 const warmChunkSeats = 2_000;
+/** How old a reading of the map best available may judge rows from, and how many readings are kept. */
+const readingMaxAgeMs = 100;
+const readingsMax = 1_000;
+/** The rows with room sent to the chooser per request, and the readings it may take. */
+const bestRowsMax = 24;
+const bestAttemptsMax = 3;
 const rebuildRetryMs = 1_000;
-const codes: SeatStatus[] = ['available', 'held', 'booked'];
-const stateLetter: Record<SeatStatus, string> = { available: 'F', held: 'H', booked: 'B' };
+const codes: SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
 
 export class RedisSeatBoard implements SeatBoard {
   private readonly client: RedisClient;
@@ -65,6 +74,12 @@ export class RedisSeatBoard implements SeatBoard {
   private readonly dirty = new Set<string>();
   private closed = false;
   private rebuildTimer: NodeJS.Timeout | null = null;
+  /** Per event, the latest shared reading of the map that best available judges rows from. */
+  private readonly readings = new Map<
+    string,
+    { atMs: number; sequence: number; seatCount: number; reading: Promise<MapReading | null> }
+  >();
+  private readingSequence = 0;
 
   constructor(private readonly options: RedisSeatBoardOptions) {
     const redisOptions: RedisOptions = {
@@ -80,6 +95,7 @@ export class RedisSeatBoard implements SeatBoard {
     this.channel = `${options.keyPrefix}seat-changes`;
     for (const [name, numberOfKeys, lua] of [
       ['bxGate', 2, gateLua],
+      ['bxBest', 2, bestLua],
       ['bxAbandon', 1, abandonLua],
       ['bxApply', 5, applyLua],
       ['bxFinishWarm', 2, finishWarmLua],
@@ -126,6 +142,73 @@ export class RedisSeatBoard implements SeatBoard {
       this.options.onError(error, 'redis hold gate');
       return { kind: 'bypassed' };
     }
+  }
+
+  /**
+   * The Lua chooser sees the truth but is sent only the rows worth asking (rowsWorthAsking),
+   * judged from a reading of the map shared for readingMaxAgeMs, so a request costs a few
+   * rows of work in Redis, not the whole map. When those rows filled since the reading,
+   * it asks again from a fresh one.
+   */
+  async tryHoldBest(
+    eventId: string,
+    seatCount: number,
+    rows: readonly CandidateRow[],
+    choice: { count: number; together: boolean },
+    holder: string,
+    nowMs: number,
+  ): Promise<BestAnswer> {
+    const keys = this.keysOf(eventId);
+    try {
+      let staleBefore = 0;
+      for (let attempt = 0; attempt < bestAttemptsMax; attempt += 1) {
+        const reading = await this.reading(eventId, seatCount, nowMs, staleBefore);
+        if (!reading) return { kind: 'bypassed' };
+        staleBefore = reading.sequence + 1;
+        const worth = reading.worthAsking(rows, choice);
+        if (worth.length === 0) return { kind: 'none' };
+        const args = [String(nowMs), String(nowMs + this.options.pendingMs), holder, String(choice.count)];
+        args.push(choice.together ? '1' : '0', String(worth.length));
+        for (const row of worth) {
+          args.push(String(row.firstSeatNo), String(row.seatCount), String(row.runs.length));
+          for (const [first, length] of row.runs) args.push(String(first), String(length));
+        }
+        const [warm, chosen] = await this.scripts.bxBest(keys.seats, keys.meta, ...args);
+        if (warm !== 1) return { kind: 'bypassed' };
+        if (chosen.length > 0) return { kind: 'passed', seatNos: chosen.map(Number) };
+      }
+      return { kind: 'none' };
+    } catch (error) {
+      this.options.onError(error, 'redis best available');
+      return { kind: 'bypassed' };
+    }
+  }
+
+  /** A reading of the map at most readingMaxAgeMs old and not older than sequence staleBefore; null when Redis cannot give one. */
+  private async reading(
+    eventId: string,
+    seatCount: number,
+    nowMs: number,
+    staleBefore: number,
+  ): Promise<MapReading | null> {
+    const cached = this.readings.get(eventId);
+    if (
+      cached &&
+      cached.sequence >= staleBefore &&
+      nowMs - cached.atMs < readingMaxAgeMs &&
+      cached.seatCount === seatCount
+    ) {
+      return cached.reading;
+    }
+    const sequence = (this.readingSequence += 1);
+    const reading = this.availability(eventId, seatCount, nowMs).then((map) =>
+      map ? new MapReading(map.bits, sequence) : null,
+    );
+    this.readings.set(eventId, { atMs: nowMs, sequence, seatCount, reading });
+    if (this.readings.size > readingsMax) this.readings.delete(this.readings.keys().next().value!);
+    const settled = await reading;
+    if (!settled) this.readings.delete(eventId);
+    return settled;
   }
 
   async abandon(eventId: string, seatNos: number[], holder: string): Promise<void> {
@@ -228,7 +311,7 @@ export class RedisSeatBoard implements SeatBoard {
       const held = state.status === 'held';
       args.push(
         String(state.seatNo),
-        stateLetter[state.status],
+        gateLetter[state.status],
         String(state.version),
         held ? String(state.expiresAtMs ?? 0) : '',
         held ? (state.holder ?? '') : '',
@@ -302,6 +385,29 @@ export class RedisSeatBoard implements SeatBoard {
         ? { kind: 'reset', eventId, version }
         : { kind: 'changes', eventId, version, changes: parseChanges(body) };
     for (const listener of this.listeners) listener(parsed);
+  }
+}
+
+/** A reading of the map, and the rows worth asking for each request shape, worked out once per reading. */
+class MapReading {
+  private readonly worth = new WeakMap<readonly CandidateRow[], Map<string, CandidateRow[]>>();
+
+  constructor(
+    private readonly bits: Uint8Array,
+    readonly sequence: number,
+  ) {}
+
+  worthAsking(rows: readonly CandidateRow[], choice: { count: number; together: boolean }): CandidateRow[] {
+    let shapes = this.worth.get(rows);
+    if (!shapes) this.worth.set(rows, (shapes = new Map()));
+    const shape = `${choice.count}:${choice.together}`;
+    let worth = shapes.get(shape);
+    if (!worth) {
+      const isFree = (seatNo: number) => readSeatStatus(this.bits, seatNo) === 'available';
+      worth = rowsWorthAsking(rows, isFree, choice, bestRowsMax);
+      shapes.set(shape, worth);
+    }
+    return worth;
   }
 }
 

@@ -60,6 +60,8 @@ export interface SeatCounts {
   available: number;
   held: number;
   booked: number;
+  /** Off sale in an organizer's block. */
+  blocked: number;
 }
 
 export interface SeatDetail {

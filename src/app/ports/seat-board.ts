@@ -1,5 +1,6 @@
 // The hot path in front of PostgreSQL: the hold gate, the live seat map and the change
 // feed, played by one adapter (Redis, or in-process). Times are epoch milliseconds.
+import type { CandidateRow } from '../../domain/best-available.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
 import type { SeatState } from './events.ts';
 
@@ -22,6 +23,13 @@ export type GateAnswer =
   /** The gate could not answer (Redis unreachable): PostgreSQL alone decides. */
   | { kind: 'bypassed' };
 
+export type BestAnswer =
+  | { kind: 'passed'; seatNos: number[] }
+  /** No seats of the rows fit the request at this instant. */
+  | { kind: 'none' }
+  /** The gate could not choose (Redis unreachable, or its map not built yet): PostgreSQL's state decides. */
+  | { kind: 'bypassed' };
+
 /**
  * Refuses conflicting holds before PostgreSQL is asked. A pass takes the seats
  * provisionally, for a few seconds: the PostgreSQL decision then either settles them
@@ -30,6 +38,18 @@ export type GateAnswer =
  */
 export interface HoldGate {
   tryHold(eventId: string, seatNos: number[], holder: string, nowMs: number): Promise<GateAnswer>;
+  /**
+   * Best available: chooses seats from rows (best first) by domain/best-available.ts
+   * chooseSeats and takes them provisionally, in one atomic step, as tryHold takes named seats.
+   */
+  tryHoldBest(
+    eventId: string,
+    seatCount: number,
+    rows: readonly CandidateRow[],
+    choice: { count: number; together: boolean },
+    holder: string,
+    nowMs: number,
+  ): Promise<BestAnswer>;
   abandon(eventId: string, seatNos: number[], holder: string): Promise<void>;
 }
 

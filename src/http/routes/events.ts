@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../app/deps.ts';
 import { createEvent, eventsPageSizeDefault, getEvent, listEvents, updateEvent } from '../../app/events.ts';
-import { holdSeats } from '../../app/hold-seats.ts';
+import { holdBestAvailable, holdSeats } from '../../app/hold-seats.ts';
 import { requireRole, requireUser, signedIn } from '../plugins/auth.ts';
 import { bearerAuth, DateTime, responses, Text } from '../schemas/common.ts';
 import { Reservation } from './reservations.ts';
@@ -25,7 +25,26 @@ const Section = Type.Object(
     name: Text(1, 100),
     price_tier: Text(1, 64),
     rows: Type.Array(
-      Type.Object({ label: Text(1, 32), seats: Type.Integer({ minimum: 1, maximum: 100_000 }) }, strict),
+      Type.Object(
+        {
+          label: Text(1, 32),
+          seats: Type.Integer({ minimum: 1, maximum: 100_000 }),
+          accessible: Type.Optional(
+            Type.Array(Type.Integer({ minimum: 1, maximum: 100_000 }), {
+              maxItems: 1_000,
+              description:
+                'seat numbers (from 1) that are wheelchair spaces: best available offers them only to accessible requests',
+            }),
+          ),
+          companion: Type.Optional(
+            Type.Array(Type.Integer({ minimum: 1, maximum: 100_000 }), {
+              maxItems: 1_000,
+              description: 'seat numbers (from 1) kept for companions of wheelchair users, offered likewise',
+            }),
+          ),
+        },
+        strict,
+      ),
       {
         minItems: 1,
         maxItems: 10_000,
@@ -58,6 +77,15 @@ const Section = Type.Object(
             'where the section sits on the venue plan (the stage is at the top); sections without one are laid out automatically',
         },
       ),
+    ),
+    rank: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000,
+        description:
+          'best available tries sections of a lower rank first (sections of one rank share their front rows); ' +
+          'default: nearer the stage when every section is placed, else the order listed',
+      }),
     ),
   },
   strict,
@@ -233,8 +261,16 @@ const EventDetail = Type.Object({
     Type.Object({
       name: Type.String(),
       price_tier: Type.String(),
-      rows: Type.Array(Type.Object({ label: Type.String(), seats: Type.Integer() })),
+      rows: Type.Array(
+        Type.Object({
+          label: Type.String(),
+          seats: Type.Integer(),
+          accessible: Type.Optional(Type.Array(Type.Integer())),
+          companion: Type.Optional(Type.Array(Type.Integer())),
+        }),
+      ),
       position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), angle: Type.Optional(Type.Number()) })),
+      rank: Type.Optional(Type.Integer()),
     }),
   ),
   seat_ids: Type.Object(
@@ -246,12 +282,55 @@ const EventDetail = Type.Object({
         'availability alone, without the full seat list',
     },
   ),
-  counts: Type.Object({ available: Type.Integer(), held: Type.Integer(), booked: Type.Integer() }),
+  counts: Type.Object({
+    available: Type.Integer(),
+    held: Type.Integer(),
+    booked: Type.Integer(),
+    blocked: Type.Integer({ description: "off sale in the organizer's blocks" }),
+  }),
   created_at: Type.String(),
   updated_at: Type.String(),
 });
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+const HoldBody = Type.Union(
+  [
+    Type.Object(
+      { seat_ids: Type.Array(Text(1, 32), { minItems: 1, maxItems: 1_000, description: 'the seats to hold' }) },
+      strict,
+    ),
+    Type.Object(
+      {
+        best_available: Type.Object(
+          {
+            count: Type.Integer({ minimum: 1, maximum: 1_000, description: 'how many seats' }),
+            price_tier: Type.Optional(Text(1, 64)),
+            section: Type.Optional(Text(1, 100)),
+            accessible: Type.Optional(
+              Type.Boolean({
+                description: 'wheelchair spaces and companion seats, offered only when asked (default false)',
+              }),
+            ),
+            together: Type.Optional(
+              Type.Boolean({
+                description: 'adjacent in one row (default true); false: the best seats, apart when they must be',
+              }),
+            ),
+          },
+          {
+            ...strict,
+            description:
+              'the server chooses: best rows first (section rank, then row), nearest the middle, never stranding ' +
+              'a single seat when it can help it; 409 NOT_ENOUGH_SEATS when it cannot',
+          },
+        ),
+      },
+      strict,
+    ),
+  ],
+  { description: 'name the seats, or ask for the best available' },
+);
 
 export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { eventBodyLimitBytes: number }) {
   const app = untypedApp.withTypeProvider<TypeBoxTypeProvider>();
@@ -385,20 +464,31 @@ export function eventRoutes(untypedApp: FastifyInstance, deps: Deps, options: { 
         security: bearerAuth,
         params: EventParams,
         headers: AdmissionHeaders,
-        body: Type.Object({ seat_ids: Type.Array(Text(1, 32), { minItems: 1, maxItems: 1_000 }) }, strict),
+        body: HoldBody,
         response: responses({ 201: Reservation }),
       },
     },
     async (request, reply) => {
       const user = requireUser(request);
       const { event_id: eventId } = request.params;
-      const reservation = await holdSeats(
-        deps,
-        user.id,
-        eventId,
-        request.body.seat_ids,
-        request.headers['x-admission-token'],
-      );
+      const admissionToken = request.headers['x-admission-token'];
+      const { body } = request;
+      const reservation =
+        'seat_ids' in body
+          ? await holdSeats(deps, user.id, eventId, body.seat_ids, admissionToken)
+          : await holdBestAvailable(
+              deps,
+              user.id,
+              eventId,
+              {
+                count: body.best_available.count,
+                priceTier: body.best_available.price_tier,
+                section: body.best_available.section,
+                accessible: body.best_available.accessible ?? false,
+                together: body.best_available.together ?? true,
+              },
+              admissionToken,
+            );
       return reply.code(201).header('location', `/v1/reservations/${reservation.reservation_id}`).send(reservation);
     },
   );

@@ -13,9 +13,16 @@ import { Problem, responses, Seat } from '../schemas/common.ts';
 
 const EventParams = Type.Object({ event_id: Type.String({ minLength: 1, maxLength: 100 }) });
 
+const SeatStatusSchema = Type.Union(
+  [Type.Literal('available'), Type.Literal('held'), Type.Literal('booked'), Type.Literal('blocked')],
+  { description: "blocked: off sale in an organizer's block" },
+);
+
 const SeatWithStatus = Type.Object({
   ...Seat.properties,
-  status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
+  accessible: Type.Optional(Type.Literal(true, { description: 'a wheelchair space' })),
+  companion: Type.Optional(Type.Literal(true, { description: 'kept for the companion of a wheelchair user' })),
+  status: SeatStatusSchema,
 });
 
 const AvailabilityBody = Type.Object({
@@ -26,7 +33,7 @@ const AvailabilityBody = Type.Object({
     description:
       'data is base64 of the raw-DEFLATE (RFC 1951) compression of 2 bits per seat in seat order, ' +
       'most significant bits first (seat n is bits 2n and 2n+1 of the byte string): ' +
-      '0 available, 1 held, 2 booked',
+      '0 available, 1 held, 2 booked, 3 blocked',
   }),
   data: Type.String(),
 });
@@ -45,7 +52,7 @@ const AvailabilityChangesBody = Type.Object(
     changes: Type.Array(
       Type.Object({
         seat_id: Type.String(),
-        status: Type.Union([Type.Literal('available'), Type.Literal('held'), Type.Literal('booked')]),
+        status: SeatStatusSchema,
       }),
       { description: 'every seat whose status may differ from the map at `since`, with its status now, in seat order' },
     ),

@@ -31,7 +31,7 @@ export const EventStats = Type.Object({
       sold: Count('booked now'),
       held: Count('in a live hold (being bought)'),
       available: Count('for sale now'),
-      blocked: Count('set aside by the organizer: always 0, as organizer holds do not exist yet'),
+      blocked: Count("off sale in the organizer's blocks (POST …/blocks)"),
       source: Type.Union([Type.Literal('cache'), Type.Literal('database')], {
         description: 'cache: the live seat map; database: PostgreSQL, read while the seat map cannot answer',
       }),

@@ -3,11 +3,11 @@
 // list all read these arrays; nothing here touches the DOM, so it is built and tested
 // without a page. Units: plan coordinates are seat widths, the stage is at the top.
 
-export type SeatStatus = 'available' | 'held' | 'booked';
+export type SeatStatus = 'available' | 'held' | 'booked' | 'blocked';
 
 /** Status codes as the availability document packs them (2 bits per seat). */
-export const seatStatusCode = { available: 0, held: 1, booked: 2 } as const satisfies Record<SeatStatus, number>;
-const statusOfCode: readonly SeatStatus[] = ['available', 'held', 'booked', 'booked'];
+export const seatStatusCode = { available: 0, held: 1, booked: 2, blocked: 3 } as const satisfies Record<SeatStatus, number>;
+const statusOfCode: readonly SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
 
 export interface PriceTier {
   id: string;

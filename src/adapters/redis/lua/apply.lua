@@ -19,7 +19,7 @@ for i = 7, #ARGV, 5 do
     if holdEnds and tonumber(holdEnds) <= now then seen = 0 end
     if st == 'H' then redis.call('ZADD', KEYS[5], ARGV[i + 3], seat) else redis.call('ZREM', KEYS[5], seat) end
     local code = 0
-    if st == 'H' then code = 1 elseif st == 'B' then code = 2 end
+    if st == 'H' then code = 1 elseif st == 'B' then code = 2 elseif st == 'K' then code = 3 end
     if stored ~= code then redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. seat, code) end
     if stored ~= code or seen ~= code then changed[#changed + 1] = seat .. ':' .. code end
   end

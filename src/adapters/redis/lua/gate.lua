@@ -8,7 +8,7 @@ for i = 4, #ARGV do
   if entry then
     local st, ver, exp = string.match(entry, '^(%u)|(%d+)|(%d*)|')
     versions[i] = ver
-    if st == 'B' or ((st == 'H' or st == 'P') and tonumber(exp) > now) then
+    if st == 'B' or st == 'K' or ((st == 'H' or st == 'P') and tonumber(exp) > now) then
       conflicts[#conflicts + 1] = ARGV[i]
     end
   end
