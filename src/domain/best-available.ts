@@ -8,9 +8,10 @@
 // - Rows are tried best first: the section's rank (the organizer's, else the plan's
 //   order from the stage), then the row's order in its section (row 1 nearest the stage),
 //   so sections of one rank share their front rows before anyone gets a second row.
-// - Together: the first row with `count` adjacent free seats wins. Within it, a choice
-//   that strands no single free seat (between taken seats, or a taken seat and the row's
-//   end) beats one that does; then the one nearest the row's middle; then the lowest seat.
+// - Together: the first row with `count` adjacent free seats wins. Within it, the choice
+//   that leaves the fewest single free seats stranded (between taken seats, or a taken
+//   seat and the row's end: a single asked for fills such a seat first); then the one
+//   nearest the row's middle; then the lowest seat.
 // - Apart (together: false), when no row has room together: the best seats one by one, by
 //   row, then nearest the row's middle.
 // - Accessible (wheelchair) seats and their companions are offered only to a request for
@@ -149,7 +150,9 @@ function bestStretchIn(row: CandidateRow, isFree: (seatNo: number) => boolean, c
       while (freeEnd < runEnd && isFree(freeEnd)) freeEnd += 1;
       // A free stretch seatNo .. freeEnd - 1: every placement of count seats in it.
       for (let start = seatNo; start + count <= freeEnd; start += 1) {
-        const stranded = (start - seatNo === 1 ? 1 : 0) + (freeEnd - (start + count) === 1 ? 1 : 0);
+        // Seats left alone beside the choice, less a lone seat it fills (a single asked for).
+        const stranded =
+          (start - seatNo === 1 ? 1 : 0) + (freeEnd - (start + count) === 1 ? 1 : 0) - (freeEnd - seatNo === 1 ? 1 : 0);
         const distance = distanceFromMiddle(row, start, count);
         if (best === null || stranded < bestStranded || (stranded === bestStranded && distance < bestDistance)) {
           best = start;
@@ -165,13 +168,15 @@ function bestStretchIn(row: CandidateRow, isFree: (seatNo: number) => boolean, c
 
 /**
  * The seats best available takes, or null when the rows cannot give `count` seats
- * (together: in one row, adjacent). isFree says whether a seat may be taken now.
+ * (together: in one row, adjacent). isFree says whether a seat may be taken now. Seats
+ * apart come from the first apartRows rows only (see rowsWorthAsking).
  */
 export function chooseSeats(
   rows: readonly CandidateRow[],
   isFree: (seatNo: number) => boolean,
   count: number,
   together: boolean,
+  apartRows = rows.length,
 ): number[] | null {
   for (const row of rows) {
     const start = bestStretchIn(row, isFree, count);
@@ -179,7 +184,7 @@ export function chooseSeats(
   }
   if (together) return null;
   const chosen: number[] = [];
-  for (const row of rows) {
+  for (const row of rows.slice(0, apartRows)) {
     const free: number[] = [];
     for (const [runFirst, runLength] of row.runs) {
       for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) if (isFree(seatNo)) free.push(seatNo);
@@ -225,24 +230,30 @@ export function notEnoughSeats(request: BestAvailableRequest): DomainError {
 
 /**
  * The rows worth offering a chooser that sees the truth, judged from a reading that may be
- * a moment old: the first rowsMax rows with room together, and (apart) the first rows with
- * free seats enough for count, in their order. On an exact reading, chooseSeats over these
- * chooses as over all the rows (test/unit/best-available.test.ts).
+ * a moment old: the first `fittingRows` rows with room together and (apart) every row
+ * with a free seat until `freeSeats` free seats, in their order; apartRows is how many of
+ * them (from the first) hold those free seats, the only rows seats apart may come from
+ * (a row between them that is not sent would be skipped). On an exact reading,
+ * chooseSeats over these (freeSeats at least count) chooses as over all the rows
+ * (test/unit/best-available.test.ts); a reading that shows seats free that are not (taken
+ * since) may need more: ask again with larger limits.
  */
 export function rowsWorthAsking(
   rows: readonly CandidateRow[],
   isFree: (seatNo: number) => boolean,
   choice: { count: number; together: boolean },
-  rowsMax: number,
-): CandidateRow[] {
+  limits: { fittingRows: number; freeSeats: number },
+): { rows: CandidateRow[]; apartRows: number } {
   const worth: CandidateRow[] = [];
+  let apartRows = 0;
   let fitting = 0;
   let freeSeen = 0;
   for (const row of rows) {
-    if (fitting >= rowsMax && (choice.together || freeSeen >= choice.count)) break;
-    const fits = fitting < rowsMax && bestStretchIn(row, isFree, choice.count) !== null;
+    const counting = !choice.together && freeSeen < limits.freeSeats;
+    if (fitting >= limits.fittingRows && !counting) break;
+    const fits = fitting < limits.fittingRows && bestStretchIn(row, isFree, choice.count) !== null;
     let free = 0;
-    if (!choice.together && freeSeen < choice.count) {
+    if (counting) {
       for (const [runFirst, runLength] of row.runs) {
         for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) if (isFree(seatNo)) free += 1;
       }
@@ -250,6 +261,7 @@ export function rowsWorthAsking(
     if (fits) fitting += 1;
     freeSeen += free;
     if (fits || free > 0) worth.push(row);
+    if (counting) apartRows = worth.length;
   }
-  return worth;
+  return { rows: worth, apartRows };
 }

@@ -42,7 +42,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
     op: fc.constant('apply' as const),
     seatNo: fc.integer({ min: 0, max: seatCount - 1 }),
-    status: fc.constantFrom<SeatStatus>('available', 'held', 'booked'),
+    status: fc.constantFrom<SeatStatus>('available', 'held', 'booked', 'blocked'),
     expiresInMs: fc.constantFrom(-1, 0, 1, pendingMs, 10_000),
     holder: holderArb,
     stale: fc.boolean(),
@@ -76,7 +76,7 @@ class ReferenceBoard {
   apply(state: SeatState): void {
     if (state.version <= (this.entries.get(state.seatNo)?.version ?? 0)) return; // newest version wins
     const held = state.status === 'held';
-    const letter = state.status === 'booked' ? 'B' : held ? 'H' : 'F';
+    const letter = ({ available: 'F', held: 'H', booked: 'B', blocked: 'K' } as const)[state.status];
     this.entries.set(state.seatNo, {
       state: letter,
       version: state.version,

@@ -312,5 +312,10 @@ export async function checkInvariants(target: { runtime: Runtime } | Database, n
     [now],
   );
   if (orphanHolds.rowCount > 0) problems.push(`${orphanHolds.rowCount} seats held by no active reservation`);
+  const blockedTaken = await db.query(
+    `SELECT s.seat_no FROM seats s WHERE s.block_id IS NOT NULL AND (s.booking_id IS NOT NULL OR s.hold_expires_at > $1)`,
+    [now],
+  );
+  if (blockedTaken.rowCount > 0) problems.push(`${blockedTaken.rowCount} blocked seats held or booked`);
   return problems;
 }

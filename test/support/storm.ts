@@ -80,11 +80,24 @@ export interface StormOptions {
   seed: number;
   /** Called (not awaited by the buyers) once this many holds have been answered. */
   midway?: { afterHolds: number; run: () => Promise<void> };
+  /** Rounds that ask for the best available instead of naming seats: their share (0–1) and the request. */
+  bestAvailable?: { share: number; draw: (random: ReturnType<typeof seededRandom>) => Record<string, unknown> };
+  /** Seats off sale in organizer blocks when the storm is checked (they show blocked, not available). */
+  blockedSeatIds?: () => Set<string>;
 }
 
 export interface StormResult {
   statuses: Map<number, number>;
-  expected: Map<string, { userIndex: number; seatIds: string[]; status: 'active' | 'confirmed' | 'cancelled' }>;
+  expected: Map<
+    string,
+    {
+      userIndex: number;
+      seatIds: string[];
+      status: 'active' | 'confirmed' | 'cancelled';
+      /** The best-available request the server chose these seats for. */
+      best?: Record<string, unknown>;
+    }
+  >;
   problems: string[];
 }
 
@@ -100,8 +113,13 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       const count = 1 + random.int(4);
       const seats = new Set<number>();
       while (seats.size < count) seats.add(random.int(options.seatsInEvent));
+      const best =
+        options.bestAvailable && random.next() < options.bestAvailable.share
+          ? options.bestAvailable.draw(random)
+          : undefined;
       return {
         seatIds: random.shuffle([...seats].map((seatNo) => `s${seatNo}`)),
+        best,
         then: random.pick(['confirm', 'cancel', 'keep'] as const),
       };
     }),
@@ -115,13 +133,20 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   await Promise.all(
     plans.map(async (plan, userIndex) => {
       for (const [roundIndex, round] of plan.rounds.entries()) {
-        const held = await call(plan.base, 'POST', `/v1/events/${eventId}/reservations`, plan.token, {
-          seat_ids: round.seatIds,
-        });
+        const held = await call(
+          plan.base,
+          'POST',
+          `/v1/events/${eventId}/reservations`,
+          plan.token,
+          round.best ? { best_available: round.best } : { seat_ids: round.seatIds },
+        );
         count(held.status);
         holdsAnswered += 1;
         if (options.midway && holdsAnswered === options.midway.afterHolds) midway = options.midway.run();
-        if (held.status === 409 && held.body.code === 'SEAT_UNAVAILABLE') {
+        if (round.best && held.status === 409 && held.body.code !== 'NOT_ENOUGH_SEATS') {
+          result.problems.push(`best available answered 409 ${held.body.code}: ${JSON.stringify(held.body)}`);
+        }
+        if (!round.best && held.status === 409 && held.body.code === 'SEAT_UNAVAILABLE') {
           const conflicting: string[] = held.body.conflicting_seat_ids;
           if (conflicting.length === 0 || conflicting.some((seatId) => !round.seatIds.includes(seatId))) {
             result.problems.push(`409 names seats not asked for: ${JSON.stringify(held.body)}`);
@@ -129,7 +154,10 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         }
         if (held.status !== 201) continue;
         const id: string = held.body.reservation_id;
-        result.expected.set(id, { userIndex, seatIds: round.seatIds, status: 'active' });
+        const seatIds = round.best
+          ? (held.body.seats as { seat_id: string }[]).map((seat) => seat.seat_id)
+          : round.seatIds;
+        result.expected.set(id, { userIndex, seatIds, status: 'active', best: round.best });
         if (round.then === 'confirm') {
           const confirmed = await call(
             plan.base,
@@ -195,15 +223,14 @@ export async function verifyStorm(db: Database, options: StormOptions, result: S
   const taken = new Set<string>();
   for (const want of expected.values())
     if (want.status !== 'cancelled') want.seatIds.forEach((seatId) => taken.add(seatId));
+  const blocked = options.blockedSeatIds?.() ?? new Set<string>();
   for (const base of options.urls) {
     const map = await options.call(base, 'GET', `/v1/events/${options.eventId}/seats`);
     assert.equal(map.status, 200);
     for (const seat of map.body.seats as { seat_id: string; status: string }[]) {
-      assert.equal(
-        seat.status !== 'available',
-        taken.has(seat.seat_id),
-        `${base}: seat ${seat.seat_id} is ${seat.status}`,
-      );
+      const want = blocked.has(seat.seat_id) ? 'blocked' : taken.has(seat.seat_id) ? 'taken' : 'available';
+      const shown = seat.status === 'held' || seat.status === 'booked' ? 'taken' : seat.status;
+      assert.equal(shown, want, `${base}: seat ${seat.seat_id} is ${seat.status}`);
     }
   }
 }

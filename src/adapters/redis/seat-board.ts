@@ -165,11 +165,18 @@ export class RedisSeatBoard implements SeatBoard {
         const reading = await this.reading(eventId, seatCount, nowMs, staleBefore);
         if (!reading) return { kind: 'bypassed' };
         staleBefore = reading.sequence + 1;
-        const worth = reading.worthAsking(rows, choice);
-        if (worth.length === 0) return { kind: 'none' };
+        // Wider each time: seats the reading shows free may have been taken since (the
+        // last attempt sends every row the reading shows a free seat in).
+        const last = attempt === bestAttemptsMax - 1;
+        const widen = 4 ** attempt;
+        const limits = last
+          ? { fittingRows: Infinity, freeSeats: Infinity }
+          : { fittingRows: bestRowsMax * widen, freeSeats: choice.count * widen };
+        const worth = reading.worthAsking(rows, choice, limits);
+        if (worth.rows.length === 0) return { kind: 'none' };
         const args = [String(nowMs), String(nowMs + this.options.pendingMs), holder, String(choice.count)];
-        args.push(choice.together ? '1' : '0', String(worth.length));
-        for (const row of worth) {
+        args.push(choice.together ? '1' : '0', String(worth.apartRows), String(worth.rows.length));
+        for (const row of worth.rows) {
           args.push(String(row.firstSeatNo), String(row.seatCount), String(row.runs.length));
           for (const [first, length] of row.runs) args.push(String(first), String(length));
         }
@@ -390,21 +397,25 @@ export class RedisSeatBoard implements SeatBoard {
 
 /** A reading of the map, and the rows worth asking for each request shape, worked out once per reading. */
 class MapReading {
-  private readonly worth = new WeakMap<readonly CandidateRow[], Map<string, CandidateRow[]>>();
+  private readonly worth = new WeakMap<readonly CandidateRow[], Map<string, ReturnType<typeof rowsWorthAsking>>>();
 
   constructor(
     private readonly bits: Uint8Array,
     readonly sequence: number,
   ) {}
 
-  worthAsking(rows: readonly CandidateRow[], choice: { count: number; together: boolean }): CandidateRow[] {
+  worthAsking(
+    rows: readonly CandidateRow[],
+    choice: { count: number; together: boolean },
+    limits: { fittingRows: number; freeSeats: number },
+  ): ReturnType<typeof rowsWorthAsking> {
     let shapes = this.worth.get(rows);
     if (!shapes) this.worth.set(rows, (shapes = new Map()));
-    const shape = `${choice.count}:${choice.together}`;
+    const shape = `${choice.count}:${choice.together}:${limits.fittingRows}:${limits.freeSeats}`;
     let worth = shapes.get(shape);
     if (!worth) {
       const isFree = (seatNo: number) => readSeatStatus(this.bits, seatNo) === 'available';
-      worth = rowsWorthAsking(rows, isFree, choice, bestRowsMax);
+      worth = rowsWorthAsking(rows, isFree, choice, limits);
       shapes.set(shape, worth);
     }
     return worth;

@@ -3,16 +3,18 @@
 -- ("state|version|expiresAtMs|holder", see app/seat-board-rules.ts): a seat is free unless
 -- booked, blocked, or held or provisionally taken until after now. The chosen seats are
 -- taken provisionally, as gate.lua takes named seats.
--- KEYS: seats, meta. ARGV: now, pendingUntil, holder, count, together (1|0), rowCount, then
--- per row: firstSeatNo, seatCount, runCount, then (runFirstSeatNo, runLength) per run.
+-- KEYS: seats, meta. ARGV: now, pendingUntil, holder, count, together (1|0), apartRows (seats
+-- apart come from the first apartRows rows only), rowCount, then per row: firstSeatNo,
+-- seatCount, runCount, then (runFirstSeatNo, runLength) per run.
 -- Returns {warm, chosen seat numbers (empty: none)}; nothing is taken unless warm.
 local now = tonumber(ARGV[1])
 local count = tonumber(ARGV[4])
 local together = ARGV[5] == '1'
 if redis.call('HEXISTS', KEYS[2], 'warm') ~= 1 then return {0, {}} end
 
-local rows, at = {}, 7
-for r = 1, tonumber(ARGV[6]) do
+local apartRows = tonumber(ARGV[6])
+local rows, at = {}, 8
+for r = 1, tonumber(ARGV[7]) do
   local row = { first = tonumber(ARGV[at]), size = tonumber(ARGV[at + 1]), runs = {} }
   local runCount = tonumber(ARGV[at + 2])
   at = at + 3
@@ -64,6 +66,7 @@ local function bestStretch(row)
           local stranded = 0
           if start - seat == 1 then stranded = stranded + 1 end
           if freeEnd - (start + count) == 1 then stranded = stranded + 1 end
+          if freeEnd - seat == 1 then stranded = stranded - 1 end
           local d = distance(row, start, count)
           if best == nil or stranded < bestStranded or (stranded == bestStranded and d < bestDistance) then
             best, bestStranded, bestDistance = start, stranded, d
@@ -86,7 +89,8 @@ for _, row in ipairs(rows) do
   end
 end
 if #chosen == 0 and not together then
-  for _, row in ipairs(rows) do
+  for r = 1, apartRows do
+    local row = rows[r]
     local seats = {}
     for _, run in ipairs(row.runs) do
       for seat = run[1], run[1] + run[2] - 1 do
