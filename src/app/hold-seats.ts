@@ -152,7 +152,10 @@ async function chooseFromStore(
   refused: Set<number>,
   nowMs: number,
 ): Promise<number[] | null> {
-  const states = await deps.events.seatStates(event.id, nowMs);
+  if (rows.length === 0) return null;
+  const from = Math.min(...rows.map((row) => row.firstSeatNo));
+  const to = Math.max(...rows.map((row) => row.firstSeatNo + row.seatCount - 1));
+  const states = await deps.events.seatStates(event.id, nowMs, { from, to });
   const taken = new Set(refused);
   for (const state of states) if (state.status !== 'available') taken.add(state.seatNo);
   if (refused.size > 0)

@@ -502,7 +502,48 @@ const createEventCases = (): Case[] => {
       400,
       'VALIDATION_FAILED',
     ),
+    event('a section rank of 0', withValue(valid, ['seat_map', 'sections', 0, 'rank'], 0), 400, 'VALIDATION_FAILED'),
+    event(
+      'a section rank as a string',
+      withValue(valid, ['seat_map', 'sections', 0, 'rank'], 'first'),
+      400,
+      'VALIDATION_FAILED',
+    ),
+    event(
+      'accessible seats as a string',
+      withValue(valid, ['seat_map', 'sections', 0, 'rows', 0, 'accessible'], '1,2'),
+      400,
+      'VALIDATION_FAILED',
+    ),
+    event(
+      'an accessible seat 0',
+      withValue(valid, ['seat_map', 'sections', 0, 'rows', 0, 'accessible'], [0]),
+      400,
+      'VALIDATION_FAILED',
+    ),
     // Seat maps that are well typed and still wrong.
+    event(
+      'an accessible seat past the end of its row',
+      withValue(valid, ['seat_map', 'sections', 0, 'rows', 0, 'accessible'], [99]),
+      400,
+      'INVALID_SEAT_MAP',
+    ),
+    event(
+      'an accessible seat listed twice',
+      withValue(valid, ['seat_map', 'sections', 0, 'rows', 0, 'accessible'], [1, 1]),
+      400,
+      'INVALID_SEAT_MAP',
+    ),
+    event(
+      'a seat both accessible and a companion',
+      withValue(
+        withValue(valid, ['seat_map', 'sections', 0, 'rows', 0, 'accessible'], [1]),
+        ['seat_map', 'sections', 0, 'rows', 0, 'companion'],
+        [1],
+      ),
+      400,
+      'INVALID_SEAT_MAP',
+    ),
     event(
       'a section naming an unknown tier',
       withValue(valid, ['seat_map', 'sections', 0, 'price_tier'], 'gold'),
@@ -624,6 +665,37 @@ const createEventCases = (): Case[] => {
   ];
 };
 
+/** Best available asked wrongly: refused before anything is chosen. */
+const bestAvailableCases = (): Case[] => {
+  const best = (name: string, body: unknown, expect = 400, code = 'VALIDATION_FAILED'): Case => ({
+    ...holdPost,
+    name: `best available: ${name}`,
+    body,
+    expect,
+    code,
+  });
+  const ask = (request: unknown) => ({ best_available: request });
+  return [
+    best('as null', ask(null)),
+    best('as an array', ask([2])),
+    best('without a count', ask({})),
+    best('a count of 0', ask({ count: 0 })),
+    best('a negative count', ask({ count: -1 })),
+    best('a fractional count', ask({ count: 1.5 })),
+    best('a count as a string', ask({ count: '2' })),
+    best('a count of 1,001', ask({ count: 1001 })),
+    best('21 seats (over the per-hold maximum)', ask({ count: 21 }), 400, 'TOO_MANY_SEATS'),
+    best('9 seats (over the per-buyer maximum of 8)', ask({ count: 9 }), 409, 'USER_SEAT_LIMIT_EXCEEDED'),
+    best('an unknown field', ask({ count: 2, row: '1' })),
+    best('seat ids as well', { ...ask({ count: 2 }), seat_ids: ['s5'] }),
+    best('an unknown price tier', ask({ count: 2, price_tier: 'gold' })),
+    best('an unknown section', ask({ count: 2, section: sqlStrings[0] })),
+    best('an empty section name', ask({ count: 2, section: '' })),
+    best('accessible as a string', ask({ count: 2, accessible: 'yes' })),
+    best('together as null', ask({ count: 2, together: null })),
+  ];
+};
+
 const holdCases = (): Case[] => {
   const hold = (name: string, seatIds: unknown, expect: number | number[] = 400, code?: string): Case => ({
     ...holdPost,
@@ -679,6 +751,7 @@ const holdCases = (): Case[] => {
       409,
       'USER_SEAT_LIMIT_EXCEEDED',
     ),
+    ...bestAvailableCases(),
     { ...hold('a seat someone else holds', ['s5', 's0'], 409, 'SEAT_UNAVAILABLE'), as: 'bob' },
     { ...hold('a seat someone else booked', ['s5', 's2'], 409, 'SEAT_UNAVAILABLE'), as: 'bob' },
     unknownSeat('upper case', 'S5'),

@@ -283,6 +283,26 @@ describe(`organizer holds on ${testDb}`, () => {
     assert.equal(buyer.statusCode, 403, buyer.body);
     const unknown = await block(eventId, ['s999']);
     assert.equal(unknown.statusCode, 400, unknown.body);
+    const organizer = auth(await t.token('organizer-1', 'organizer'));
+    for (const payload of [
+      {},
+      { seat_ids: ids(20) },
+      { seat_ids: [], label: 'press' },
+      { seat_ids: ids(20, 20), label: 'press' },
+      { seat_ids: ids(20), label: '' },
+      { seat_ids: ids(20), label: 'x'.repeat(101) },
+      { seat_ids: ids(20), label: 'press', extra: true },
+      { seat_ids: 's20', label: 'press' },
+    ]) {
+      const bad = await t.app.inject({
+        method: 'POST',
+        url: `/v1/events/${eventId}/blocks`,
+        headers: organizer,
+        payload,
+      });
+      assert.equal(bad.statusCode, 400, `${JSON.stringify(payload)}: ${bad.body}`);
+      assert.match(String(bad.headers['content-type']), /^application\/problem\+json/);
+    }
     const badId = await t.app.inject({
       method: 'DELETE',
       url: `/v1/events/${eventId}/blocks/not-a-uuid`,

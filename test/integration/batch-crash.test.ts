@@ -2,6 +2,7 @@
 // confirmations, in one statement): every 201 it sent is in PostgreSQL, nothing it did not
 // acknowledge is half-written (a batch commits whole or not at all), and the buyers whose
 // confirmations were cut off finish them on a new server with the same keys, booked once.
+// Half the buyers name their seats, half ask for the best available (chosen in Redis Lua).
 // PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -98,7 +99,10 @@ describe(
       assert.fail('the killed server still has backends in PostgreSQL after 5 s');
     };
 
-    /** Buyers that hold 1–2 seats and confirm, until the server stops answering. */
+    /**
+     * Buyers that hold 1–2 seats and confirm, until the server stops answering: every other
+     * buyer names seats (from a shared shuffled order), the others ask for the best available.
+     */
     const buy = async (server: ServerProcess, eventId: string, seats: number, round: number, seed: number) => {
       const random = seededRandom(seed);
       const acknowledged: Acknowledged = { holds: new Map(), bookings: new Map(), cutOff: new Map() };
@@ -109,16 +113,25 @@ describe(
         const token = await signToken(user);
         for (let turn = 0; next < order.length; turn += 1) {
           const count = Math.min(1 + random.int(2), order.length - next);
-          const seatIds = order.slice(next, next + count).map((seatNo) => `s${seatNo}`);
+          const named = order.slice(next, next + count).map((seatNo) => `s${seatNo}`);
           next += count;
+          const best = index % 2 === 1;
           let held;
           try {
-            held = await call(server.url, 'POST', `/v1/events/${eventId}/reservations`, token, { seat_ids: seatIds });
+            held = await call(
+              server.url,
+              'POST',
+              `/v1/events/${eventId}/reservations`,
+              token,
+              best ? { best_available: { count } } : { seat_ids: named },
+            );
           } catch {
             return; // the server is gone
           }
-          if (held.status !== 201) continue; // over the per-user cap: the next turn tries other seats
+          if (held.status !== 201) continue; // taken, or over the per-user cap: the next turn tries again
           const reservationId: string = held.body.reservation_id;
+          const seatIds = (held.body.seats as { seat_id: string }[]).map((seat) => seat.seat_id);
+          if (!best) assert.deepEqual(seatIds.sort(), [...named].sort());
           acknowledged.holds.set(reservationId, { user, seatIds });
           const key = `crash-${round}-${index}-${turn}`;
           acknowledged.cutOff.set(reservationId, { user, key });

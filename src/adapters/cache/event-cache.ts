@@ -96,8 +96,8 @@ export class CachedEventStore implements EventStore {
     return this.inner.seatDetails(eventId, seatNos);
   }
 
-  seatStates(eventId: string, nowMs: number) {
-    return this.inner.seatStates(eventId, nowMs);
+  seatStates(eventId: string, nowMs: number, range?: { from: number; to: number }) {
+    return this.inner.seatStates(eventId, nowMs, range);
   }
 
   hasEvents() {

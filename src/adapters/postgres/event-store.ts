@@ -266,7 +266,7 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toSeatDetail);
   }
 
-  async seatStates(eventId: string, nowMs: number): Promise<SeatState[]> {
+  async seatStates(eventId: string, nowMs: number, range?: { from: number; to: number }): Promise<SeatState[]> {
     const { rows } = await this.db.query<{
       seat_no: number;
       version: number;
@@ -277,8 +277,9 @@ export class PostgresEventStore implements EventStore {
       `SELECT s.seat_no, s.version, ${seatStatusSql('$2', 's.')} AS status, r.id AS holder, s.hold_expires_at AS expires_at
        FROM seats s
        LEFT JOIN reservations r ON r.fencing_token = s.hold_token AND s.hold_expires_at > $2
-       WHERE s.event_id = $1 AND (s.version > 0 OR s.booking_id IS NOT NULL OR s.hold_token IS NOT NULL)`,
-      [eventId, ts(nowMs)],
+       WHERE s.event_id = $1 AND s.seat_no BETWEEN $3 AND $4
+         AND (s.version > 0 OR s.booking_id IS NOT NULL OR s.hold_token IS NOT NULL)`,
+      [eventId, ts(nowMs), range?.from ?? 0, range?.to ?? 2_147_483_647],
     );
     return rows.map((row) => ({
       seatNo: row.seat_no,

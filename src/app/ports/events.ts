@@ -128,7 +128,10 @@ export interface EventStore {
   countSeats(eventId: string, nowMs: number): Promise<SeatCounts>;
   seatSnapshot(eventId: string, nowMs: number): Promise<SeatSnapshot>;
   seatDetails(eventId: string, seatNos: number[]): Promise<SeatDetail[]>;
-  /** Every seat that is not in its initial state (available, never changed), as of nowMs. */
-  seatStates(eventId: string, nowMs: number): Promise<SeatState[]>;
+  /**
+   * Every seat that is not in its initial state (available, never changed), as of nowMs;
+   * within seat numbers from..to (inclusive) when given.
+   */
+  seatStates(eventId: string, nowMs: number, range?: { from: number; to: number }): Promise<SeatState[]>;
   hasEvents(): Promise<boolean>;
 }
