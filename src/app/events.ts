@@ -180,6 +180,7 @@ export async function updateEvent(deps: Deps, organizerId: string, eventId: stri
       'the seat map can change only before the sale opens and before any seat was held',
     );
   }
+  await deps.board.apply(event.id, outcome.changes);
   return eventDetailView(outcome.event, await deps.events.countSeats(event.id, nowMs), nowMs, true);
 }
 

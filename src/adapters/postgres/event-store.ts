@@ -174,6 +174,7 @@ export class PostgresEventStore implements EventStore {
         );
         if (!current.rows[0]) return { kind: 'not_found' };
         const { status } = current.rows[0];
+        let changes: SeatState[] = [];
         if (patch.status && !patch.status.from.includes(status)) return { kind: 'status_conflict', status };
         const params = new Params();
         const sets: string[] = [];
@@ -198,10 +199,34 @@ export class PostgresEventStore implements EventStore {
           // opens (as it stood) and before any reservation. Deleting the seats first locks
           // them, so a hold racing this edit is refused by its SKIP LOCKED.
           if (current.rows[0].sale_opens_at.getTime() <= nowMs) return { kind: 'seat_map_locked' };
-          await tx.query('DELETE FROM seats WHERE event_id = $1', [eventId]);
+          const removed = await tx.query<{ seat_no: number; blocked: boolean }>(
+            'DELETE FROM seats WHERE event_id = $1 RETURNING seat_no, block_id IS NOT NULL AS blocked',
+            [eventId],
+          );
           const held = await tx.query('SELECT 1 FROM reservations WHERE event_id = $1 LIMIT 1', [eventId]);
           if (held.rows.length > 0) throw new SeatMapLocked();
           await insertSeats(tx, eventId, patch.seatMap.expanded.rows);
+          // Organizer holds name seats of the map replaced: they end with it, and the seats
+          // of the new map at their numbers take new versions, so the live map shows them free.
+          await tx.query('UPDATE seat_blocks SET released_at = $2 WHERE event_id = $1 AND released_at IS NULL', [
+            eventId,
+            ts(nowMs),
+          ]);
+          const unblocked = removed.rows.filter((row) => row.blocked).map((row) => row.seat_no);
+          if (unblocked.length > 0) {
+            const renewed = await tx.query<{ seat_no: number; version: number }>(
+              `UPDATE seats SET version = nextval('seat_version_seq') WHERE event_id = $1 AND seat_no = ANY($2::int[])
+               RETURNING seat_no, version`,
+              [eventId, unblocked],
+            );
+            changes = renewed.rows.map((row) => ({
+              seatNo: row.seat_no,
+              version: Number(row.version),
+              status: 'available' as const,
+              holder: null,
+              expiresAtMs: null,
+            }));
+          }
           const prices = patch.seatMap.priceTiers.map((tier) => tier.price_cents);
           set('price_tiers', JSON.stringify(patch.seatMap.priceTiers));
           set('sections', JSON.stringify(storedSections(patch.seatMap.sections)));
@@ -217,7 +242,7 @@ export class PostgresEventStore implements EventStore {
         if (patch.performerIds !== undefined) await setPerformers(tx, eventId, patch.performerIds);
         await tx.query('SELECT refresh_event_search($1)', [eventId]);
         const { rows } = await tx.query<EventRow>(`SELECT ${eventColumns} FROM events e WHERE e.id = $1`, [eventId]);
-        return { kind: 'updated', event: toEvent(rows[0]!) };
+        return { kind: 'updated', event: toEvent(rows[0]!), changes };
       })
       .then(async (update) => {
         if (update.kind === 'updated' && patch.seatMap) await refreshSeatStatistics(this.db);

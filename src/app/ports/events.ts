@@ -111,7 +111,8 @@ export interface EventPatch {
 }
 
 export type EventUpdate =
-  | { kind: 'updated'; event: EventRecord }
+  /** changes: seats whose state the live map must take anew (blocked seats of a replaced map, now free). */
+  | { kind: 'updated'; event: EventRecord; changes: SeatState[] }
   | { kind: 'seat_map_locked' }
   | { kind: 'status_conflict'; status: EventStatus }
   | { kind: 'not_found' };
