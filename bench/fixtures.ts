@@ -12,14 +12,18 @@ export interface SeatMapShape {
 
 export const seatCountOf = (shape: SeatMapShape) => shape.sections * shape.rowsPerSection * shape.seatsPerRow;
 
+const tiers = [
+  { id: 'front', name: 'Front', price_cents: 12000, currency: 'USD' },
+  { id: 'middle', name: 'Middle', price_cents: 8000, currency: 'USD' },
+  { id: 'back', name: 'Back', price_cents: 4500, currency: 'USD' },
+];
+
+/** The price tier of an eventBody section (from 0): front, middle, back, front, … */
+export const priceTierOfSection = (sectionIndex: number) => tiers[sectionIndex % tiers.length]!.id;
+
 /** A valid POST /v1/events body whose seat map has the given shape; on sale since a minute ago. */
 export function eventBody(shape: SeatMapShape, options: { name: string; maxSeatsPerUser: number }) {
   const nowMs = Date.now();
-  const tiers = [
-    { id: 'front', name: 'Front', price_cents: 12000, currency: 'USD' },
-    { id: 'middle', name: 'Middle', price_cents: 8000, currency: 'USD' },
-    { id: 'back', name: 'Back', price_cents: 4500, currency: 'USD' },
-  ];
   const rows = Array.from({ length: shape.rowsPerSection }, (_, index) => ({
     label: String(index + 1),
     seats: shape.seatsPerRow,
@@ -35,7 +39,7 @@ export function eventBody(shape: SeatMapShape, options: { name: string; maxSeats
     seat_map: {
       sections: Array.from({ length: shape.sections }, (_, index) => ({
         name: `S${String(index + 1).padStart(3, '0')}`,
-        price_tier: tiers[index % tiers.length]!.id,
+        price_tier: priceTierOfSection(index),
         rows,
       })),
     },

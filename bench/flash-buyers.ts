@@ -1,24 +1,32 @@
 // The buyers of the flash-sale benchmark (bench/flash-sale.ts): a bounded pool of buyer
 // sessions working through a list of buyers, each buyer joining the waiting room (when the
-// event has one), reading availability, holding 1 to 4 adjacent seats with a preference for
-// the front rows, retrying on 409 from fresh availability (the changes since the map it has,
-// or 304, where the server offers them), then confirming (80%) or walking
-// away (20%: the hold expires and the seats are sold again). Every loop is bounded in count
-// (the buyer list, the tries of a buyer) and in time (the run's deadline); every request has
-// a timeout. Only the origin given (127.0.0.1) is ever asked.
+// event has one), then holding seats one of two ways (the design's `buyers`):
+// - pick: reading availability, holding 1 to 4 adjacent seats with a preference for the
+//   front rows, retrying on 409 from fresh availability (the changes since the map it has,
+//   or 304, where the server offers them);
+// - best: asking the server for the best 1 to 6 seats, mostly of a price tier
+//   (bench/flash-best.ts), without reading the map;
+// then confirming (80%) or walking away (20%: the hold expires and the seats are sold
+// again). Every loop is bounded in count (the buyer list, the tries of a buyer) and in time
+// (the run's deadline); every request has a timeout. Only the origin given (127.0.0.1) is
+// ever asked.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inflateRawSync } from 'node:zlib';
-import { request as undiciRequest } from 'undici';
 import { mintTokenSync, seededRandom } from './fixtures.ts';
+import { type BestHold, bestWish, holdBestAvailable, tiersOf } from './flash-best.ts';
+import { type BuyerMode, type HoldAttempt, type HoldContext, type HoldOutcome, holdPicked } from './flash-hold.ts';
+import {
+  type AvailabilityAnswer,
+  availabilityAnswerKind,
+  type BuyerMap,
+  takeAvailability,
+  type VenueLayout,
+} from './flash-map.ts';
+import { ChangeLag, subscribe } from './flash-sse-lag.ts';
 import { newPool, Recorder, round, type LoadResult } from './load.ts';
 import { summarize, type Summary } from './stats.ts';
 
-export interface VenueLayout {
-  sections: number;
-  rows: number;
-  seatsPerRow: number;
-}
+export type { VenueLayout } from './flash-map.ts';
 
 export interface BuyerRunOptions {
   origin: string;
@@ -36,6 +44,8 @@ export interface BuyerRunOptions {
   /** User ids are `${userPrefix}-<buyer>`: distinct per event, so no per-user cap is shared. */
   userPrefix: string;
   seed: number;
+  /** Pick seats from the map, or ask for the best available (bench/flash-best.ts). */
+  mode: BuyerMode;
   confirmShare: number;
   holdTriesMax: number;
   /** How long a buyer who sees no free seat (but some held) keeps looking, reading every patienceStepMs. */
@@ -55,6 +65,9 @@ export interface SecondFigures {
 }
 
 export interface BuyerRunResult {
+  mode: BuyerMode;
+  /** When the first request could go (epoch ms, Date.now's clock): the zero of the scope judge's times. */
+  started_at_ms: number;
   /** From the first request to the last answer. */
   elapsed_s: number;
   stopped_by: 'sold-out' | 'buyers' | 'time' | 'abort';
@@ -83,8 +96,16 @@ export interface BuyerRunResult {
   abandoned_seats_resold: number;
   /** Seats answered 201 by more than one confirm (from the answers the buyers read). */
   oversold_by_answers: number;
-  /** reservation id → booking id of every confirm answered 201. */
+  /** reservation id → booking id of every confirm answered 201 (not in the JSON, as the next two). */
   confirmed: Map<string, string>;
+  /** Every hold request, for the scope judge (bench/flash-scope.ts). */
+  hold_attempts: HoldAttempt[];
+  /** Best available: every hold answered 201, for the check in the store. */
+  best_holds: BestHold[];
+  /** Best available: 201s whose seats are not as asked (fewer, not adjacent in one row, another tier); must be 0. */
+  best_holds_not_as_asked: number;
+  /** The first few of them. */
+  best_hold_problems: string[];
   confirm_errors: number;
   requests: Record<'join' | 'poll' | 'availability' | 'hold' | 'confirm', LoadResult>;
   hold_requests: number;
@@ -96,146 +117,6 @@ export interface BuyerRunResult {
   requests_per_s: number;
   sse: { subscribers: number; connected: number; lag_ms: Summary; unmatched_holds: number } | null;
   timeline: SecondFigures[];
-}
-
-/** A seat's status in the availability bits (the service's layout): 0 free, 1 held, 2 booked. */
-const statusAt = (bits: Uint8Array, seatNo: number) => ((bits[seatNo >> 2] ?? 0) >> (6 - 2 * (seatNo & 3))) & 3;
-const statusCodes: Record<string, number> = { available: 0, held: 1, booked: 2 };
-const setStatus = (bits: Uint8Array, seatNo: number, code: number) => {
-  const shift = 6 - 2 * (seatNo & 3);
-  if (seatNo >> 2 < bits.length) bits[seatNo >> 2] = (bits[seatNo >> 2]! & ~(3 << shift)) | (code << shift);
-};
-
-/** GET …/availability answers: the full map, or (asked with `since`, the service only) the changes since. */
-type AvailabilityAnswer =
-  /** 2 bits a seat, raw DEFLATE, base64: the service's layout (the classic designs name it 2bit-msb-…). */
-  | { encoding: '2bit-deflate-raw-base64' | '2bit-msb-deflate-raw-base64'; version?: number; data: string }
-  | { encoding: 'seat-changes'; version: number; changes: { seat_id: string; status: string }[] };
-
-/** Which kind of availability answer a buyer got (the requests' labels). */
-const availabilityAnswerKind = (status: number, body: string) =>
-  status === 304 ? 'not-modified' : body.includes('"encoding":"seat-changes"') ? 'changes' : 'full';
-
-/**
- * A buyer's copy of the map: updated from the changes since its version when the server
- * sends them, replaced by a full document otherwise. The classic designs send no version
- * and no ETag: their buyers read the whole map every time.
- */
-function takeAvailability(map: BuyerMap | null, answer: AvailabilityAnswer, etag: string | null): BuyerMap {
-  if (answer.encoding === 'seat-changes') {
-    if (!map) throw new Error('changes answered to a buyer who asked for the whole map');
-    for (const change of answer.changes)
-      setStatus(map.bits, Number(change.seat_id.slice(1)), statusCodes[change.status]!);
-    return { bits: map.bits, version: answer.version, etag };
-  }
-  return {
-    bits: new Uint8Array(inflateRawSync(Buffer.from(answer.data, 'base64'))),
-    version: answer.version ?? null,
-    etag,
-  };
-}
-
-interface BuyerMap {
-  bits: Uint8Array;
-  version: number | null;
-  etag: string | null;
-}
-
-/**
- * 1 to 4 adjacent free seats: a row drawn with a preference for the front (row r with
- * probability falling as r grows), a section at random; the first row in that order, from
- * front to back, with a run of `want` free seats gets them (at a random place in a random
- * such run); with no such run anywhere, the longest run there is. Null when nothing is free.
- */
-export function pickSeats(bits: Uint8Array, layout: VenueLayout, want: number, random: () => number): number[] | null {
-  const firstRow = Math.floor(layout.rows * random() ** 3);
-  const firstSection = Math.floor(layout.sections * random());
-  let longest: { start: number; length: number } | null = null;
-  for (let r = 0; r < layout.rows; r += 1) {
-    const row = (firstRow + r) % layout.rows;
-    for (let s = 0; s < layout.sections; s += 1) {
-      const section = (firstSection + s) % layout.sections;
-      const base = (section * layout.rows + row) * layout.seatsPerRow;
-      const fits: { start: number; length: number }[] = [];
-      let runStart = -1;
-      for (let k = 0; k <= layout.seatsPerRow; k += 1) {
-        const free = k < layout.seatsPerRow && statusAt(bits, base + k) === 0;
-        if (free && runStart < 0) runStart = k;
-        if (!free && runStart >= 0) {
-          const run = { start: base + runStart, length: k - runStart };
-          if (run.length >= want) fits.push(run);
-          else if (!longest || run.length > longest.length) longest = run;
-          runStart = -1;
-        }
-      }
-      if (fits.length > 0) {
-        const run = fits[Math.floor(random() * fits.length)]!;
-        const start = run.start + Math.floor(random() * (run.length - want + 1));
-        return Array.from({ length: want }, (_, i) => start + i);
-      }
-    }
-  }
-  return longest ? Array.from({ length: longest.length }, (_, i) => longest.start + i) : null;
-}
-
-/** 1 seat 25%, 2 seats 40%, 3 seats 20%, 4 seats 15%. */
-const seatsWanted = (random: () => number) => {
-  const u = random();
-  return u < 0.25 ? 1 : u < 0.65 ? 2 : u < 0.85 ? 3 : 4;
-};
-
-/** Matches each hold's 201 with the SSE message that shows its seats held: the change lag. */
-class ChangeLag {
-  readonly lags: number[] = [];
-  private readonly answered = new Map<string, number>(); // seat → when its 201 was read
-  private readonly seen = new Map<string, number>(); // seat → when the stream said "held" first
-  unmatched = 0;
-  answer(seatId: string, atMs: number) {
-    const seenAt = this.seen.get(seatId);
-    if (seenAt !== undefined && atMs - seenAt < 5_000) {
-      this.seen.delete(seatId);
-      this.lags.push(0); // the stream was faster than the answer
-    } else this.answered.set(seatId, atMs);
-  }
-  held(seatId: string, atMs: number) {
-    const answeredAt = this.answered.get(seatId);
-    if (answeredAt !== undefined) {
-      this.answered.delete(seatId);
-      this.lags.push(atMs - answeredAt);
-    } else this.seen.set(seatId, atMs);
-  }
-  finish() {
-    this.unmatched += this.answered.size;
-  }
-}
-
-/** One SSE subscriber: reads `seat` messages until aborted; calls onHeld for every seat shown held. */
-async function subscribe(origin: string, eventId: string, lag: ChangeLag, signal: AbortSignal, onOpen: () => void) {
-  const response = await undiciRequest(`${origin}/v1/events/${eventId}/seats/stream`, {
-    signal,
-    headersTimeout: 10_000,
-    bodyTimeout: 0,
-  });
-  if (response.statusCode !== 200) throw new Error(`seats/stream answered ${response.statusCode}`);
-  onOpen();
-  let buffer = '';
-  try {
-    for await (const chunk of response.body) {
-      buffer += (chunk as Buffer).toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const message = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (!message.startsWith('event: seat')) continue;
-        const data = message.slice(message.indexOf('data: ') + 6);
-        const now = performance.now();
-        const { changes } = JSON.parse(data) as { changes: { seat_id: string; status: string }[] };
-        for (const change of changes) if (change.status === 'held') lag.held(change.seat_id, now);
-      }
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  }
 }
 
 type Outcome = 'bought' | 'abandoned' | 'gave-up' | 'none' | 'failed' | 'not-admitted' | 'cut-off';
@@ -283,6 +164,11 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
   const resold = new Set<number>();
   const confirmed = new Map<string, string>();
   let confirmErrors = 0;
+  const holdAttempts: HoldAttempt[] = [];
+  const bestHolds: BestHold[] = [];
+  let bestNotAsAsked = 0;
+  const bestProblems: string[] = [];
+  const tiers = tiersOf(layout);
   let admitted = 0;
   let joined = 0; // buyers 0 … joined-1 have had their join answered (or failed)
   const joinedUpTo: boolean[] = [];
@@ -318,6 +204,8 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
   ]);
 
   const startedAt = performance.now();
+  /** performance.now() + this = Date.now(): the hold log's clock, the server's. */
+  const clockOffsetMs = Date.now() - performance.now();
   const deadline = startedAt + options.durationMs;
   const over = () => {
     if (stoppedBy) return true;
@@ -334,7 +222,7 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
     headers: Record<string, string>,
     body?: unknown,
     via = pool,
-  ): Promise<{ status: number; body: string; headers: Record<string, unknown>; at: number } | null> {
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown>; sentAt: number; at: number } | null> {
     sent[kind] += 1;
     const sentAt = performance.now();
     try {
@@ -355,7 +243,7 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
         if (response.statusCode === 201) second.holds201 += 1;
         if (response.statusCode === 409) second.holds409 += 1;
       }
-      return { status: response.statusCode, body: text, headers: response.headers, at };
+      return { status: response.statusCode, body: text, headers: response.headers, sentAt, at };
     } catch (error) {
       recorders[kind].failure(error, performance.now() - sentAt);
       return null;
@@ -415,57 +303,79 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
     return null;
   }
 
+  /** Sends one hold request and logs it for the scope judge (times on Date.now's clock, as the server's). */
+  async function sendHold(
+    headers: Record<string, string>,
+    body: unknown,
+    scope: { tier: string | null; count: number },
+  ) {
+    const answer = await send('hold', 'POST', `/v1/events/${eventId}/reservations`, headers, body);
+    if (answer) {
+      let parsed: { code?: string; detail?: string; reservation_id?: string } = {};
+      try {
+        parsed = JSON.parse(answer.body) as typeof parsed;
+      } catch {
+        // not JSON: neither a code nor a reservation
+      }
+      holdAttempts.push({
+        sentMs: clockOffsetMs + answer.sentAt,
+        answeredMs: clockOffsetMs + answer.at,
+        status: answer.status,
+        code: answer.status >= 300 ? (parsed.code ?? null) : null,
+        detail: answer.status >= 300 ? (parsed.detail ?? null) : null,
+        reservationId: answer.status === 201 ? (parsed.reservation_id ?? null) : null,
+        ...scope,
+      });
+    }
+    return answer;
+  }
+
+  /** The buyer's copy of the map: the whole map first, then what changed since (304 when nothing did); null on failure. */
+  async function readMap(map: BuyerMap | null, headers: Record<string, string>): Promise<BuyerMap | null> {
+    const since = map?.version != null ? `?since=${map.version}` : '';
+    const read = await send('availability', 'GET', `/v1/events/${eventId}/availability${since}`, {
+      ...headers,
+      ...(map?.etag ? { 'if-none-match': map.etag } : {}),
+    });
+    if (!read || (read.status !== 200 && read.status !== 304) || (read.status === 304 && !map)) return null;
+    if (read.status === 304) return map;
+    const etag = typeof read.headers.etag === 'string' ? read.headers.etag : null;
+    return takeAvailability(map, JSON.parse(read.body) as AvailabilityAnswer, etag);
+  }
+
+  /** A buyer's hold: picked from the map, or the best available (checked against what was asked). */
+  async function holdOf(random: () => number, headers: Record<string, string>): Promise<HoldOutcome> {
+    let map: BuyerMap | null = null;
+    const context: HoldContext = {
+      layout,
+      seatCount,
+      triesMax: options.holdTriesMax,
+      patienceEndMs: performance.now() + options.patienceMs,
+      over,
+      hold: (body, scope) => sendHold(headers, body, scope),
+      readMap: async () => (map = await readMap(map, headers)),
+    };
+    if (options.mode === 'pick') return holdPicked(context, random);
+    const wish = bestWish(random, tiers);
+    const outcome = await holdBestAvailable(context, wish);
+    if (typeof outcome === 'string') return outcome;
+    bestHolds.push({ reservationId: outcome.reservationId, count: wish.count, seatNos: outcome.seatNos });
+    if (outcome.problem) {
+      bestNotAsAsked += 1;
+      if (bestProblems.length < 10) bestProblems.push(`${outcome.reservationId}: ${outcome.problem}`);
+    }
+    return outcome;
+  }
+
   async function buyer(index: number, admissionToken: string | null): Promise<Outcome> {
     const random = seededRandom((options.seed ^ Math.imul(index + 1, 2_654_435_761)) >>> 0);
     const headers: Record<string, string> = { authorization: `Bearer ${tokenOf(index)}` };
     if (admissionToken) headers['x-admission-token'] = admissionToken;
-    const want = seatsWanted(random);
-    let tries = 0;
-    const patienceEnd = performance.now() + options.patienceMs;
-    // A new buyer reads the whole map; before a retry it asks for what changed since (304
-    // when nothing did), as a client that keeps its map does.
-    let map: BuyerMap | null = null;
-    let hold: { reservationId: string; seats: number[] } | null = null;
-    while (!hold) {
-      if (over()) return 'cut-off';
-      const since = map?.version != null ? `?since=${map.version}` : '';
-      const read = await send('availability', 'GET', `/v1/events/${eventId}/availability${since}`, {
-        ...headers,
-        ...(map?.etag ? { 'if-none-match': map.etag } : {}),
-      });
-      if (!read || (read.status !== 200 && read.status !== 304) || (read.status === 304 && !map)) return 'failed';
-      if (read.status === 200) {
-        const etag = typeof read.headers.etag === 'string' ? read.headers.etag : null;
-        map = takeAvailability(map, JSON.parse(read.body) as AvailabilityAnswer, etag);
-      }
-      const bits = map!.bits;
-      const seats = pickSeats(bits, layout, want, random);
-      if (!seats) {
-        // Nothing free: held seats may come back (abandoned holds expire); a buyer keeps looking a while.
-        let anyHeld = false;
-        for (let n = 0; n < seatCount && !anyHeld; n += 1) anyHeld = statusAt(bits, n) === 1;
-        if (!anyHeld || performance.now() >= patienceEnd) return 'none';
-        await sleep(500);
-        continue;
-      }
-      const answer = await send('hold', 'POST', `/v1/events/${eventId}/reservations`, headers, {
-        seat_ids: seats.map((n) => `s${n}`),
-      });
-      if (!answer) return 'failed';
-      if (answer.status === 201) {
-        hold = { reservationId: (JSON.parse(answer.body) as { reservation_id: string }).reservation_id, seats };
-        for (const seat of seats) lag.answer(`s${seat}`, answer.at);
-      } else if (answer.status === 409) {
-        // The seats named taken are marked held in the buyer's map (as the web app does): the
-        // next read may be up to one interval old (every design caches it), or a 304.
-        const taken = (JSON.parse(answer.body) as { conflicting_seat_ids?: string[] }).conflicting_seat_ids ?? [];
-        for (const seatId of taken) setStatus(bits, Number(seatId.slice(1)), 1);
-        tries += 1;
-        if (tries >= options.holdTriesMax) return 'gave-up';
-      } else return 'failed';
-    }
+    const hold = await holdOf(random, headers);
+    if (typeof hold === 'string') return hold;
+    for (const seat of hold.seatNos) lag.answer(`s${seat}`, hold.answeredAt);
     if (random() >= options.confirmShare) {
-      for (const seat of hold.seats) abandonedSeats.add(seat); // walks away: the hold expires by itself
+      for (const seat of hold.seatNos) abandonedSeats.add(seat); // walks away: the hold expires by itself
       return 'abandoned';
     }
     const answer = await send(
@@ -483,7 +393,7 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
     confirmed.set(hold.reservationId, (JSON.parse(answer.body) as { booking_id: string }).booking_id);
     const second = secondOf(answer.at);
     second.confirms201 += 1;
-    for (const seat of hold.seats) {
+    for (const seat of hold.seatNos) {
       if (!booked.has(seat)) second.seatsBooked += 1;
       booked.set(seat, (booked.get(seat) ?? 0) + 1);
       if (abandonedSeats.has(seat)) resold.add(seat);
@@ -567,6 +477,8 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
   let cumulative = 0;
   const allRequests = kinds.reduce((sum, kind) => sum + sent[kind], 0);
   return {
+    mode: options.mode,
+    started_at_ms: round(clockOffsetMs + startedAt, 1),
     elapsed_s: round(elapsed, 3),
     stopped_by: stoppedBy ?? 'time',
     sold_out: soldOutAt !== null,
@@ -590,6 +502,10 @@ export async function runBuyers(options: BuyerRunOptions): Promise<BuyerRunResul
     abandoned_seats_resold: resold.size,
     oversold_by_answers: [...booked.values()].filter((count) => count > 1).length,
     confirmed,
+    hold_attempts: holdAttempts,
+    best_holds: bestHolds,
+    best_holds_not_as_asked: bestNotAsAsked,
+    best_hold_problems: bestProblems,
     confirm_errors: confirmErrors,
     requests: Object.fromEntries(
       kinds.map((kind) => [

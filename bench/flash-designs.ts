@@ -1,5 +1,6 @@
 // The designs the flash sale (bench/flash-sale.ts) runs the same buyers against, in the order
 // they run, and their traits: everything the run, its checks and its report need to know of one.
+import type { BuyerMode } from './flash-hold.ts';
 
 /**
  * Where a design runs: bench/baseline-server.ts (the load generator's ceiling and the classic
@@ -26,9 +27,14 @@ export interface Design {
    * same server and workers share one server process; 1 for the baseline and embedded servers.
    */
   workers: number;
+  /**
+   * How its buyers ask for seats: pick them from the map they read, or ask the server for the
+   * best available (issue 19; the service only: the classic designs have no such request).
+   */
+  buyers: BuyerMode;
 }
 
-const baseline = { server: 'baseline', waitingRoom: false, sse: false, workers: 1 } as const;
+const baseline = { server: 'baseline', waitingRoom: false, sse: false, workers: 1, buyers: 'pick' } as const;
 
 export const designs = {
   generator: {
@@ -51,6 +57,19 @@ export const designs = {
     waitingRoom: true,
     sse: true,
     workers: 1,
+    buyers: 'pick',
+  },
+  // The same service and event settings, its buyers asking for the best available (same server process).
+  'service-best': {
+    label: 'Boxoffice, PostgreSQL + Redis, waiting room, best available',
+    server: 'service',
+    postgres: true,
+    redis: true,
+    atomic: true,
+    waitingRoom: true,
+    sse: true,
+    workers: 1,
+    buyers: 'best',
   },
   'service-direct': {
     label: 'Boxoffice, PostgreSQL + Redis, no waiting room',
@@ -61,6 +80,7 @@ export const designs = {
     waitingRoom: false,
     sse: true,
     workers: 1,
+    buyers: 'pick',
   },
   // The service as one would deploy it on this 2-core machine: one process per core.
   'service-direct-workers': {
@@ -72,6 +92,7 @@ export const designs = {
     waitingRoom: false,
     sse: true,
     workers: 2,
+    buyers: 'pick',
   },
   embedded: {
     label: 'Boxoffice embedded (PGlite, in-process), waiting room',
@@ -82,6 +103,7 @@ export const designs = {
     waitingRoom: true,
     sse: true,
     workers: 1,
+    buyers: 'pick',
   },
 } as const satisfies Record<string, Design>;
 

@@ -1,6 +1,7 @@
 // The flash-sale scenario's tables (markdown) and chart (SVG), from its JSON result.
 import { designs } from './flash-designs.ts';
 import type { FlashSaleRun, TargetRun } from './flash-sale.ts';
+import { renderBuyerModes } from './flash-scope-report.ts';
 import { dashes, markdownTable, right } from './markdown.ts';
 import { outboxTable } from './outbox-figures.ts';
 
@@ -149,6 +150,12 @@ export function renderFlashMarkdown(run: FlashSaleRun): string {
     '',
     ...renderBar(run),
     '',
+    ...(() => {
+      const modes = renderBuyerModes(run);
+      return modes.length > 0
+        ? ['## Pick from the map against best available (issue 19): every hold request judged', '', ...modes, '']
+        : [];
+    })(),
     '## The service',
     '',
   ];

@@ -6,16 +6,21 @@
 //   pessimistic, optimistic, setnx, lua   the classic designs (bench/baseline-server.ts)
 //   service         the service on PostgreSQL + Redis, the event behind its waiting room
 //                   (every buyer joins it; admitted at --admit-per-minute)
+//   service-best    the same, its buyers asking for the best available (issue 19) instead
+//                   of picking seats from the map (bench/flash-best.ts)
 //   service-direct  the same service process, an event without a waiting room: the like-for-like
 //                   row for the baselines, which have none
 //   service-direct-workers  the same event on the service started with WORKERS=2 (two
 //                   processes, as one would deploy it on this 2-core machine)
 //   embedded        the service on PGlite with its Redis roles in-process, waiting room on
 // (bench/flash-designs.ts: the table of these designs and their traits), and writes <out>.json, <out>.md (the tables) and <out>.svg (throughput, sell-out and latency).
-// After each target it checks the end state (PostgreSQL for the service, PGlite for embedded,
-// the baseline server's own store): no seat oversold, no partial hold. Any failed check of the
-// service or of an atomic design exits 1; the setnx design's partial holds are its known flaw
-// and are counted, not judged. Timings never fail the run.
+// After each target it checks the end state (bench/flash-checks.ts: PostgreSQL for the service,
+// PGlite for embedded, the baseline server's own store): no seat oversold, no partial hold, no
+// best-available hold other than asked. Any failed check of the service or of an atomic design
+// exits 1; the setnx design's partial holds are its known flaw and are counted, not judged.
+// Timings never fail the run. For the service designs every hold request is also judged
+// against the reservations' history (bench/flash-scope.ts): was it refused while its scope
+// still had seats?
 // For the service on PostgreSQL it also reads the event's facts in the transactional outbox
 // once the backlog has drained (bench/outbox-figures.ts): the relay's throughput and lag, and
 // the notifications consumer's; a booking without its fact fails the run, a fact left
@@ -37,13 +42,14 @@ import {
   writeResult,
 } from './child-scenario.ts';
 import { eventBody, mintTokenSync } from './fixtures.ts';
+import { checkBaseline, checkService, type StoreCheck } from './flash-checks.ts';
 import { type BuyerRunResult, runBuyers, type VenueLayout } from './flash-buyers.ts';
 import { type Design, type DesignServer, designs, type TargetName, targetNames } from './flash-designs.ts';
 import { renderFlashMarkdown, renderFlashSvg } from './flash-report.ts';
 import { round, runLoad, type LoadResult } from './load.ts';
 import { type OutboxFigures, outboxFigures } from './outbox-figures.ts';
 import { type CpuFigures, machineBusyBefore, ServerProcess, startCpuMeter } from './server.ts';
-import { countOversold, countPartialHolds, createDatabase, type Query, withPglite, withPostgres } from './verify.ts';
+import { createDatabase, type Query, withPglite, withPostgres } from './verify.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const authSecret = 'flash-sale-bench-secret-0123456789abcdef';
@@ -52,6 +58,7 @@ const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const log = (message: string) =>
   process.stderr.write(`[flash-sale ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
+export type { StoreCheck } from './flash-checks.ts';
 export type { TargetName } from './flash-designs.ts';
 
 interface Options extends ChildOptions {
@@ -139,19 +146,6 @@ function parseArgs(argv: string[]): Options {
 const layoutFor = (seats: number): VenueLayout => ({ sections: Math.ceil(seats / 1_000), rows: 20, seatsPerRow: 50 });
 const seatCountOf = (layout: VenueLayout) => layout.sections * layout.rows * layout.seatsPerRow;
 
-export interface StoreCheck {
-  ok: boolean;
-  /** Judged (its problems fail the run) for the service and the atomic designs, reported for setnx. */
-  judged: boolean;
-  oversold_seats: number;
-  partial_holds: number;
-  /** setnx: holds that took some of their seats before meeting a taken one. */
-  partial_hold_attempts: number;
-  bookings: number;
-  booked_seats: number;
-  problems: string[];
-}
-
 export interface TargetRun {
   name: TargetName;
   label: string;
@@ -160,7 +154,7 @@ export interface TargetRun {
   error: string | null;
   event_id: string | null;
   seats: number;
-  figures: Omit<BuyerRunResult, 'confirmed'> | null;
+  figures: Omit<BuyerRunResult, Ledger> | null;
   /** generator only: the trivial endpoint's closed loop. */
   generator: { load: LoadResult; requests_per_s: number } | null;
   check: StoreCheck | null;
@@ -232,82 +226,6 @@ export interface FlashSaleRun {
   cleanup: { redis_keys_deleted: number | null; database_dropped: boolean; data_dir_removed: boolean };
 }
 
-// ---------------------------------------------------------------- end-state checks
-
-/**
- * The service's end state in its database: no seat in two live or confirmed reservations, no
- * live hold missing a seat, no seat in two bookings, and every confirm the buyers read as 201
- * is a booking (a confirm that got no answer may or may not have booked).
- */
-async function checkService(query: Query, eventId: string, result: BuyerRunResult): Promise<StoreCheck> {
-  const now = new Date(Date.now() + 200); // holds ending this instant may be mid-expiry: judged just after
-  const oversold = await countOversold(query, eventId, now);
-  const partial = await countPartialHolds(query, eventId, now);
-  const one = async (text: string) => (await query<{ n: number }>(text, [eventId]))[0]?.n ?? 0;
-  const inTwoBookings = await one(
-    `SELECT count(*)::int AS n FROM (SELECT s FROM bookings, unnest(seat_nos) s WHERE event_id = $1
-     GROUP BY s HAVING count(*) > 1) d`,
-  );
-  const bookingIds = new Set(
-    (await query<{ id: string }>(`SELECT id::text AS id FROM bookings WHERE event_id = $1`, [eventId])).map(
-      (row) => row.id,
-    ),
-  );
-  const bookedSeats = await one(`SELECT count(*)::int AS n FROM booked_seats WHERE event_id = $1`);
-  const problems: string[] = [];
-  if (oversold > 0) problems.push(`${oversold} seats in more than one live or confirmed reservation (oversold)`);
-  if (partial > 0) problems.push(`${partial} live holds do not hold all their seats (partial holds)`);
-  if (inTwoBookings > 0) problems.push(`${inTwoBookings} seats in two bookings`);
-  if (result.oversold_by_answers > 0) problems.push(`${result.oversold_by_answers} seats confirmed 201 twice`);
-  const missing = [...result.confirmed.values()].filter((id) => !bookingIds.has(id)).length;
-  if (missing > 0) problems.push(`${missing} confirms answered 201 have no booking`);
-  if (bookingIds.size > result.confirmed.size + result.confirm_errors)
-    problems.push(`${bookingIds.size} bookings for ${result.confirmed.size} confirm 201s`);
-  if (bookedSeats < result.seats_booked)
-    problems.push(`${bookedSeats} booked seats in booked_seats, the buyers were answered ${result.seats_booked}`);
-  return {
-    ok: problems.length === 0,
-    judged: true,
-    oversold_seats: Math.max(oversold, inTwoBookings, result.oversold_by_answers),
-    partial_holds: partial,
-    partial_hold_attempts: 0,
-    bookings: bookingIds.size,
-    booked_seats: bookedSeats,
-    problems,
-  };
-}
-
-/** A baseline's end state from its own store (GET /v1/bench/check) and the buyers' answers. */
-async function checkBaseline(origin: string, mode: BaselineMode, eventId: string, result: BuyerRunResult) {
-  const response = await request(`${origin}/v1/bench/check?event_id=${eventId}`, { headersTimeout: 60_000 });
-  const body = (await response.body.json()) as {
-    bookings: number;
-    booked_seats: number;
-    oversold_seats: number;
-    partial_holds_live: number;
-    partial_hold_attempts: number;
-  };
-  const oversold = Math.max(body.oversold_seats, result.oversold_by_answers);
-  const partial = body.partial_holds_live + body.partial_hold_attempts;
-  const problems: string[] = [];
-  if (oversold > 0) problems.push(`${oversold} seats sold twice (oversold)`);
-  if (body.partial_holds_live > 0) problems.push(`${body.partial_holds_live} live holds miss some of their seats`);
-  if (body.partial_hold_attempts > 0)
-    problems.push(`${body.partial_hold_attempts} holds held part of their seats before giving them back`);
-  if (body.bookings < result.confirmed.size)
-    problems.push(`${body.bookings} bookings for ${result.confirmed.size} confirm 201s`);
-  return {
-    ok: problems.length === 0,
-    judged: designs[mode].atomic,
-    oversold_seats: oversold,
-    partial_holds: partial,
-    partial_hold_attempts: body.partial_hold_attempts,
-    bookings: body.bookings,
-    booked_seats: body.booked_seats,
-    problems,
-  };
-}
-
 // ---------------------------------------------------------------- runs
 
 /** A kind of server the designs run on (see DesignServer): how it starts, a design's event on it, its check. */
@@ -326,8 +244,9 @@ interface ServerKind {
   outbox?: (eventId: string, loadEndedAtMs: number) => Promise<OutboxFigures>;
 }
 
-const withoutLedger = (result: BuyerRunResult): Omit<BuyerRunResult, 'confirmed'> => {
-  const { confirmed: _confirmed, ...figures } = result;
+type Ledger = 'confirmed' | 'hold_attempts' | 'best_holds';
+const withoutLedger = (result: BuyerRunResult): Omit<BuyerRunResult, Ledger> => {
+  const { confirmed: _confirmed, hold_attempts: _attempts, best_holds: _best, ...figures } = result;
   return figures;
 };
 
@@ -367,7 +286,13 @@ function summaryLine(run: TargetRun): string {
   return (
     `${run.name}: ${f.seats_booked}/${run.seats} seats booked, ${f.sold_out ? `sold out in ${f.sell_out_s} s` : 'not sold out'}; ` +
     `${f.hold_requests_per_s} hold req/s, reserve p99 ${f.requests.hold.latency_ms.all.p99} ms, ` +
-    `409 rate ${round(f.hold_409_rate * 100, 1)}%; oversold ${run.check?.oversold_seats ?? '?'}, ` +
+    `409 rate ${round(f.hold_409_rate * 100, 1)}%` +
+    (run.check?.holds
+      ? ` (with a free seat in the scope ${run.check.holds.refused_with_seats_free}, ` +
+        `${round((run.check.holds.rate_with_seats_free ?? 0) * 100, 2)}%; every seat taken at ` +
+        `${run.check.holds.all_taken_s ?? '–'} s)`
+      : '') +
+    `; oversold ${run.check?.oversold_seats ?? '?'}, ` +
     `partial ${run.check?.partial_holds ?? '?'}${run.check && !run.check.ok ? ` (${run.check.problems.join('; ')})` : ''}`
   );
 }
@@ -437,6 +362,7 @@ async function main(): Promise<number> {
     authSecret,
     userPrefix: `fs-${name}`,
     seed: options.seed,
+    mode: designs[name].buyers,
     confirmShare: 0.8,
     holdTriesMax: 5,
     patienceMs: Math.max(2_000, options.holdTtlSeconds * 2_000),
@@ -607,7 +533,7 @@ async function main(): Promise<number> {
         },
         eventBody: (name, seats) => eventFor(name, designs[name].waitingRoom, seats),
         check: (_server, _name, eventId, result) =>
-          withPostgres(databaseUrl.toString(), (query) => checkService(query, eventId, result)),
+          withPostgres(databaseUrl.toString(), (query) => checkService(query, eventId, result, layout)),
         outbox: (eventId, loadEndedAtMs) =>
           withPostgres(databaseUrl.toString(), (query) => outboxFigures(query, eventId, loadEndedAtMs)),
       },
@@ -619,7 +545,8 @@ async function main(): Promise<number> {
           return ServerProcess.start({ root, env: { ...serviceEnv, DATA_DIR: dataDir } });
         },
         eventBody: (name, seats) => eventFor(name, designs[name].waitingRoom, seats),
-        checkAfterStop: (eventId, result) => withPglite(dataDir!, (query) => checkService(query, eventId, result)),
+        checkAfterStop: (eventId, result) =>
+          withPglite(dataDir!, (query) => checkService(query, eventId, result, layout)),
       },
     };
 
