@@ -1146,7 +1146,7 @@ describe('catalog management', () => {
     assert.equal(changed.json().price_to_cents, 9_000);
     const detail = (await getEvent(eventId)).json();
     assert.equal(detail.seat_count, 24);
-    assert.deepEqual(detail.counts, { available: 24, held: 0, booked: 0 });
+    assert.deepEqual(detail.counts, { available: 24, held: 0, booked: 0, blocked: 0 });
     assert.deepEqual(
       detail.sections.map((s: { name: string }) => s.name),
       ['S0', 'S1'],

@@ -46,7 +46,7 @@ describe('booking flow over HTTP', () => {
   test('when a buyer holds, pays and looks, then seats go held → booked and the booking is theirs', async () => {
     const event = await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` });
     assert.equal(event.statusCode, 200);
-    assert.deepEqual(event.json().counts, { available: 40, held: 0, booked: 0 });
+    assert.deepEqual(event.json().counts, { available: 40, held: 0, booked: 0, blocked: 0 });
     assert.equal(event.json().venue.city, 'Berlin');
 
     const seats = await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}/seats` });
@@ -109,7 +109,7 @@ describe('booking flow over HTTP', () => {
     assert.equal(after.json().booking_id, booking.booking_id);
 
     const counts = (await t.app.inject({ method: 'GET', url: `/v1/events/${eventId}` })).json().counts;
-    assert.deepEqual(counts, { available: 38, held: 0, booked: 2 });
+    assert.deepEqual(counts, { available: 38, held: 0, booked: 2, blocked: 0 });
   });
 
   test('when someone else asks for your reservation or booking, then it does not exist for them', async () => {

@@ -170,7 +170,7 @@ async function assertSeatMap(m: Model, real: Real, context: string) {
   const expected = Array.from({ length: seatCount }, (_, seatNo) => `${seatId(seatNo)}:${seatStatus(m, seatNo)}`);
   assert.deepEqual(actual, expected, `${context}: seat map at model time ${iso(m.now)}`);
   const event = await request(real, 'GET', `/v1/events/${real.eventId}`);
-  const counts = { available: 0, held: 0, booked: 0 };
+  const counts = { available: 0, held: 0, booked: 0, blocked: 0 };
   for (let seatNo = 0; seatNo < seatCount; seatNo += 1) counts[seatStatus(m, seatNo)] += 1;
   assert.deepEqual(event.body.counts, counts, `${context}: event counts`);
 }
