@@ -11,7 +11,7 @@ import { decodeAvailability, SeatMapModel, type EventSeatPlan, type SeatList } f
 import { SeatSelection } from '../../web/src/seat-map/selection.ts';
 import { seedFromEnv } from '../support/random.ts';
 
-const statuses: SeatStatus[] = ['available', 'held', 'booked'];
+const statuses: SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
 const seed = seedFromEnv();
 
 function planOf(sectionShapes: { rows: number; seats: number }[], positioned = false): EventSeatPlan {

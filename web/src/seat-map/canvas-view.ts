@@ -5,10 +5,11 @@
 // once they are large enough to be circles, only seats inside the viewport are drawn,
 // batched into one path per colour. Every change only marks the view dirty; drawing
 // happens once per animation frame. Hit-testing goes through a uniform grid.
-import { seatLabel, seatPlace, seatPrice } from './describe.ts';
+import { seatLabel, seatPlace, seatPrice, seatStatusText } from './describe.ts';
 import type { PriceTier, SeatChange, SeatMapModel, SeatStatus } from './model.ts';
 import { packedColor, seatColors, tierColorAt } from './palette.ts';
 import { SeatSelection, type SelectionCallbacks } from './selection.ts';
+import { SeatSymbols, type SeatLayer, type SeatViewport } from './seat-symbols.ts';
 
 export { tierColors, seatColors } from './palette.ts';
 
@@ -80,7 +81,7 @@ export class SeatMapView {
   private readonly tierCss: string[];
   /** Colour slot by (status << 8 | tier index), so the pixel loop does one lookup per seat. */
   private readonly slotOfCode: Uint8Array;
-  /** Per slot: CSS colour and packed (ImageData) colour. Slots: tiers, unknown tier, held, booked. */
+  /** Per slot: CSS colour and packed (ImageData) colour. Slots: tiers, unknown tier, held, booked, blocked. */
   private readonly slotCss: string[];
   private readonly slotPacked: Uint32Array;
   private stamp: {
@@ -93,6 +94,9 @@ export class SeatMapView {
   } | null = null;
   /** Built on the first pointer move: not on the way to the first paint. */
   private grid: Grid | null = null;
+  /** Shapes for wheelchair spaces, companion seats and blocked seats; then the page's layers. */
+  private readonly symbols: SeatSymbols;
+  private readonly layers = new Set<SeatLayer>();
 
   private selectable: boolean;
   private pixelRatio = 1;
@@ -145,14 +149,16 @@ export class SeatMapView {
       return tierColorAt(position >= 0 ? position : index);
     });
     this.tierCss.push(seatColors.unknownTier);
-    this.slotCss = [...this.tierCss, seatColors.held, seatColors.booked];
+    this.slotCss = [...this.tierCss, seatColors.held, seatColors.booked, seatColors.blocked];
     this.slotPacked = Uint32Array.from(this.slotCss, packedColor);
     const unknownSlot = this.tierCss.length - 1;
     this.slotOfCode = new Uint8Array(4 << 8);
     this.slotOfCode.fill(unknownSlot, 0, 256);
     for (let tier = 0; tier < unknownSlot; tier += 1) this.slotOfCode[tier] = tier;
     this.slotOfCode.fill(unknownSlot + 1, 1 << 8, 2 << 8);
-    this.slotOfCode.fill(unknownSlot + 2, 2 << 8, 4 << 8);
+    this.slotOfCode.fill(unknownSlot + 2, 2 << 8, 3 << 8);
+    this.slotOfCode.fill(unknownSlot + 3, 3 << 8, 4 << 8);
+    this.symbols = new SeatSymbols(this.model);
 
     if (getComputedStyle(container).position === 'static') container.style.position = 'relative';
     this.canvas = document.createElement('canvas');
@@ -260,6 +266,35 @@ export class SeatMapView {
   /** Every status from a `snapshot` event (see decodeAvailability). */
   applySnapshot(statuses: Uint8Array): void {
     this.model.applySnapshot(statuses);
+  }
+
+  /** Draws over the seats every frame, under the hover and focus marks; returns the function that removes it. */
+  addLayer(layer: SeatLayer): () => void {
+    this.layers.add(layer);
+    this.invalidate();
+    return () => {
+      this.layers.delete(layer);
+      this.invalidate();
+    };
+  }
+
+  /** Draws again in the next frame (a layer's content changed). */
+  redraw(): void {
+    this.invalidate();
+  }
+
+  /** Pans (and zooms in, when seats are tiny) so the seats are in view. */
+  showSeats(seats: readonly number[]): void {
+    if (seats.length === 0) return;
+    const inView = seats.every((seat) => {
+      const x = this.model.xs[seat]! * this.scale + this.offsetX;
+      const y = this.model.ys[seat]! * this.scale + this.offsetY;
+      return x >= 0 && y >= 0 && x <= this.widthPx && y <= this.heightPx;
+    });
+    if (inView && this.scale >= keyboardScaleMinCss * this.pixelRatio) return;
+    this.scale = Math.max(this.scale, keyboardScaleMinCss * this.pixelRatio);
+    const middle = seats[Math.floor(seats.length / 2)]!;
+    this.centerOn(middle);
   }
 
   /** Shows the whole venue. */
@@ -441,7 +476,7 @@ export class SeatMapView {
     if (outcome === 'selected') this.announce(`Selected ${place}. ${count}`);
     else if (outcome === 'deselected') this.announce(`Removed ${place}. ${count}`);
     else if (outcome === 'limit') this.announce(`You can select at most ${this.selection.limit} seats.`);
-    else this.announce(`${place} is ${this.model.statusOf(seat)}, not available.`);
+    else this.announce(`${place} is ${seatStatusText(this.model, seat)}, not available.`);
     this.invalidate();
   }
 
@@ -496,7 +531,7 @@ export class SeatMapView {
 
   private describe(seat: number): string {
     const selected = this.selection.has(seat) ? ', selected' : '';
-    return `${seatLabel(this.model, seat)}, ${this.model.statusOf(seat)}${selected}`;
+    return `${seatLabel(this.model, seat)}, ${seatStatusText(this.model, seat)}${selected}`;
   }
 
   private announce(text: string): void {
@@ -526,7 +561,7 @@ export class SeatMapView {
       this.tooltip.style.display = 'none';
       return;
     }
-    const status = this.selection.has(seat) ? 'selected' : this.model.statusOf(seat);
+    const status = this.selection.has(seat) ? 'selected' : seatStatusText(this.model, seat);
     this.tooltip.textContent = `${seatPlace(this.model, seat)}\n${seatPrice(this.model, seat)} · ${status}`;
     this.tooltip.style.display = 'block';
     const box = this.container.getBoundingClientRect();
@@ -660,9 +695,19 @@ export class SeatMapView {
       context.fillRect(0, 0, this.widthPx, this.heightPx);
       this.drawSeatPaths();
     }
+    const viewport: SeatViewport = {
+      scale: this.scale,
+      offsetX: this.offsetX,
+      offsetY: this.offsetY,
+      pixelRatio: this.pixelRatio,
+      widthPx: this.widthPx,
+      heightPx: this.heightPx,
+    };
+    this.symbols.draw(context, viewport);
     this.drawStage();
     this.drawSectionLabels();
     if (this.scale >= 14 * this.pixelRatio) this.drawRowLabels();
+    for (const layer of this.layers) layer(context, viewport);
     this.drawMarks();
     const spent = performance.now() - started;
     this.stats.draws += 1;
@@ -842,7 +887,8 @@ export class SeatMapView {
     context.textAlign = 'center';
     context.textBaseline = 'middle';
     for (const seat of seats) {
-      if (this.selection.has(seat)) continue;
+      // A blocked seat is crossed out (seat-symbols.ts), not numbered.
+      if (this.selection.has(seat) || statuses[seat] === 3) continue;
       context.fillStyle = statuses[seat] === 1 ? '#4b5260' : '#ffffff';
       context.fillText(
         String(numbers[seat]),

@@ -1,5 +1,6 @@
 // How a seat is said to a person: in the tooltip, the live region and the list's labels.
 import type { SeatMapModel } from './model.ts';
+import { seatKindOf, seatKindText } from './seat-kinds.ts';
 
 const priceFormats = new Map<string, { format: Intl.NumberFormat; minorUnit: number }>();
 
@@ -23,10 +24,17 @@ export function seatPrice(model: SeatMapModel, seat: number): string {
   return formatPrice(model.priceCents[seat]!, seatCurrency(model, seat));
 }
 
-/** "Section Floor A, row 3, seat 12" */
+/** "Section Floor A, row 3, seat 12", and ", wheelchair space" or ", companion seat" when it is one. */
 export function seatPlace(model: SeatMapModel, seat: number): string {
   const section = model.sections[model.sectionOfSeat[seat]!]!;
-  return `Section ${section.name}, row ${model.rowLabels[model.rowOfSeat[seat]!]}, seat ${model.numbers[seat]}`;
+  const kind = seatKindText[seatKindOf(model.kinds, seat)];
+  return `Section ${section.name}, row ${model.rowLabels[model.rowOfSeat[seat]!]}, seat ${model.numbers[seat]}${kind ? `, ${kind}` : ''}`;
+}
+
+/** The seat's status as a buyer reads it: a blocked seat is "not for sale". */
+export function seatStatusText(model: SeatMapModel, seat: number): string {
+  const status = model.statusOf(seat);
+  return status === 'blocked' ? 'not for sale' : status;
 }
 
 /** "Section Floor A, row 3, seat 12, $250.00" */

@@ -5,6 +5,7 @@
 import { formatPrice, seatLabel, seatPrice } from './describe.ts';
 import type { PriceTier, SeatMapModel } from './model.ts';
 import { SeatSelection, type SelectionCallbacks } from './selection.ts';
+import { seatKindOf, seatKindText } from './seat-kinds.ts';
 
 export interface SeatListViewOptions extends SelectionCallbacks {
   model: SeatMapModel;
@@ -25,6 +26,8 @@ export class SeatListView {
   private readonly root: HTMLDivElement;
   private readonly sectionFilter: HTMLSelectElement;
   private readonly priceFilter: HTMLSelectElement;
+  /** Only wheelchair spaces and companion seats; null when the event has none. */
+  private readonly accessibleFilter: HTMLInputElement | null;
   private readonly summary: HTMLParagraphElement;
   private readonly body: HTMLTableSectionElement;
   private readonly more: HTMLButtonElement;
@@ -70,6 +73,14 @@ export class SeatListView {
       );
     });
     filters.append(labelled('Section', this.sectionFilter), labelled('Price', this.priceFilter));
+    this.accessibleFilter = this.model.kinds.some((kind) => kind !== 0) ? document.createElement('input') : null;
+    if (this.accessibleFilter) {
+      this.accessibleFilter.type = 'checkbox';
+      const label = document.createElement('label');
+      Object.assign(label.style, { display: 'flex', gap: '6px', alignItems: 'center' });
+      label.append(this.accessibleFilter, 'Wheelchair spaces and companion seats only');
+      filters.append(label);
+    }
 
     this.summary = document.createElement('p');
     const table = document.createElement('table');
@@ -104,6 +115,7 @@ export class SeatListView {
     };
     this.sectionFilter.addEventListener('change', refilter);
     this.priceFilter.addEventListener('change', refilter);
+    this.accessibleFilter?.addEventListener('change', refilter);
     this.body.addEventListener('change', (event) => this.onTick(event));
     this.cleanups.push(this.model.onStatusChange(() => this.invalidate()));
     this.cleanups.push(this.selection.subscribe((changed) => this.syncTicks(changed)));
@@ -199,7 +211,8 @@ export class SeatListView {
   private matching(): { wanted: number[]; total: number } {
     const sectionIndex = Number(this.sectionFilter.value);
     const tierIndex = Number(this.priceFilter.value);
-    const { statuses, tierOfSeat } = this.model;
+    const { statuses, tierOfSeat, kinds } = this.model;
+    const accessibleOnly = this.accessibleFilter?.checked ?? false;
     const section = this.model.sections[sectionIndex];
     const start = section ? section.firstSeat : 0;
     const end = section ? section.firstSeat + section.seatCount : this.model.seatCount;
@@ -207,6 +220,7 @@ export class SeatListView {
     let total = 0;
     for (let seat = start; seat < end; seat += 1) {
       if (statuses[seat] !== 0 || (tierIndex >= 0 && tierOfSeat[seat] !== tierIndex)) continue;
+      if (accessibleOnly && kinds[seat] === 0) continue;
       total += 1;
       if (wanted.length < this.limit) wanted.push(seat);
     }
@@ -226,10 +240,11 @@ export class SeatListView {
     const tick = document.createElement('td');
     tick.append(box);
     row.append(tick);
+    const kind = seatKindText[seatKindOf(model.kinds, seat)];
     for (const text of [
       model.sections[model.sectionOfSeat[seat]!]!.name,
       model.rowLabels[model.rowOfSeat[seat]!]!,
-      String(model.numbers[seat]),
+      kind ? `${model.numbers[seat]} (${kind})` : String(model.numbers[seat]),
       seatPrice(model, seat),
     ]) {
       const cell = document.createElement('td');

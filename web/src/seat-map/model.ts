@@ -2,11 +2,15 @@
 // and the seat list (ids and statuses, in seat order). Drawing, hit-testing and the seat
 // list all read these arrays; nothing here touches the DOM, so it is built and tested
 // without a page. Units: plan coordinates are seat widths, the stage is at the top.
+import { seatKindsOf } from './seat-kinds.ts';
 
 export type SeatStatus = 'available' | 'held' | 'booked' | 'blocked';
 
 /** Status codes as the availability document packs them (2 bits per seat). */
-export const seatStatusCode = { available: 0, held: 1, booked: 2, blocked: 3 } as const satisfies Record<SeatStatus, number>;
+export const seatStatusCode = { available: 0, held: 1, booked: 2, blocked: 3 } as const satisfies Record<
+  SeatStatus,
+  number
+>;
 const statusOfCode: readonly SeatStatus[] = ['available', 'held', 'booked', 'blocked'];
 
 export interface PriceTier {
@@ -28,8 +32,11 @@ export interface SectionPosition {
 export interface EventSection {
   name: string;
   price_tier: string;
-  rows: { label: string; seats: number }[];
+  /** accessible, companion: seat numbers (from 1) that are wheelchair spaces and companion seats. */
+  rows: { label: string; seats: number; accessible?: number[]; companion?: number[] }[];
   position?: SectionPosition;
+  /** Best available's order of sections (lower first), when the organizer set one. */
+  rank?: number;
 }
 
 /** The part of GET /v1/events/{id} the seat map needs. */
@@ -128,6 +135,8 @@ export class SeatMapModel {
   readonly priceCents: Float64Array;
   /** Index into tiers, 255 when unknown. */
   readonly tierOfSeat: Uint8Array;
+  /** seatKindCode per seat: a wheelchair space, a companion seat, or neither (seat-kinds.ts). */
+  readonly kinds: Uint8Array;
   /** Per row (over all sections, in seat order). */
   readonly rowLabels: readonly string[];
   readonly rowFirstSeat: Uint32Array;
@@ -152,6 +161,7 @@ export class SeatMapModel {
     numbers: Uint32Array;
     priceCents: Float64Array;
     tierOfSeat: Uint8Array;
+    kinds: Uint8Array;
     rowLabels: string[];
     rowFirstSeat: Uint32Array;
     rowSeatCount: Uint32Array;
@@ -172,6 +182,7 @@ export class SeatMapModel {
     this.numbers = parts.numbers;
     this.priceCents = parts.priceCents;
     this.tierOfSeat = parts.tierOfSeat;
+    this.kinds = parts.kinds;
     this.rowLabels = parts.rowLabels;
     this.rowFirstSeat = parts.rowFirstSeat;
     this.rowSeatCount = parts.rowSeatCount;
@@ -199,7 +210,7 @@ export class SeatMapModel {
           seatIds[seat] = entry.seat_id;
           // Compared, not looked up: a keyed lookup would hash each parsed string.
           const status = entry.status;
-          statuses[seat] = status === 'available' ? 0 : status === 'held' ? 1 : 2;
+          statuses[seat] = status === 'available' ? 0 : status === 'held' ? 1 : status === 'blocked' ? 3 : 2;
           numbers[seat] = entry.number;
           priceCents[seat] = entry.price_cents;
         }
@@ -247,7 +258,7 @@ export class SeatMapModel {
 
   private static build(plan: EventSeatPlan, source: SeatSource): SeatMapModel {
     const seatCount = source.count;
-    // Tier indexes are bytes (255: unknown), and the view's colour slots add three: the API allows 100.
+    // Tier indexes are bytes (255: unknown), and the view's colour slots add four: the API allows 100.
     const tiers = plan.price_tiers.slice(0, 250);
     const tierIndexById = new Map(tiers.map((tier, index) => [tier.id, index]));
     const planSections = new Map(plan.sections.map((section) => [section.name, section]));
@@ -362,6 +373,7 @@ export class SeatMapModel {
       numbers,
       priceCents,
       tierOfSeat,
+      kinds: seatKindsOf(planSections, sections, { rowLabels, rowFirstSeat, rowSeatCount }, numbers),
       rowLabels,
       rowFirstSeat,
       rowSeatCount,
@@ -493,7 +505,7 @@ function rowsOfSeatList(seats: readonly SeatListEntry[]): SeatRows {
   return rows;
 }
 
-/** Statuses per seat (0 available, 1 held, 2 booked) from an availability document. */
+/** Statuses per seat (0 available, 1 held, 2 booked, 3 blocked) from an availability document. */
 export async function decodeAvailability(document: AvailabilityDocument): Promise<Uint8Array> {
   if (document.encoding !== '2bit-deflate-raw-base64') {
     throw new Error(`unknown availability encoding "${document.encoding}"`);
@@ -510,8 +522,7 @@ export function unpackStatuses(packed: Uint8Array, seatCount: number): Uint8Arra
   const statuses = new Uint8Array(seatCount);
   for (let seat = 0; seat < seatCount; seat += 1) {
     const byte = packed[seat >> 2] ?? 0;
-    const code = (byte >> (6 - 2 * (seat & 3))) & 3;
-    statuses[seat] = code === 3 ? 2 : code;
+    statuses[seat] = (byte >> (6 - 2 * (seat & 3))) & 3;
   }
   return statuses;
 }

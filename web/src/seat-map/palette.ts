@@ -19,6 +19,11 @@ const tierPalette = [
 export const seatColors = {
   held: '#b4b9c1',
   booked: '#5c6370',
+  /** Off sale (an organizer's block): pale, crossed out when seats are large enough (seat-symbols.ts). */
+  blocked: '#e1e3e8',
+  blockedMark: '#6b7280',
+  /** Wheelchair spaces and companion seats are outlined and badged in this blue (the access symbol's). */
+  accessible: '#1f5fbf',
   /** Available seats of a section whose tier the event does not list. */
   unknownTier: '#7a8aa0',
   selected: '#111827',
