@@ -83,7 +83,8 @@ export interface EventDetail extends EventSummary {
   sections: Section[];
   /** Seat i (in seat order) is prefix + i. */
   seat_ids?: { kind: 'prefix-index'; prefix: string };
-  counts: { available: number; held: number; booked: number };
+  /** blocked: off sale in the organizer's blocks. */
+  counts: { available: number; held: number; booked: number; blocked: number };
 }
 export interface BookedSeat {
   seat_id: string;

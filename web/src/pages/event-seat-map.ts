@@ -10,6 +10,7 @@ import {
   type SeatChangesMessage,
 } from '../seat-map/model.ts';
 import { SeatSelection } from '../seat-map/selection.ts';
+import { drawOwnSeats } from '../seat-map/seat-symbols.ts';
 
 export interface SeatMapHandle {
   selected(): string[];
@@ -17,6 +18,13 @@ export interface SeatMapHandle {
   describe(seatId: string): { section: string; row: string; number: number; price_cents: number };
   /** Seats a hold was refused for: shown taken until the stream says otherwise. */
   markTaken(seatIds: string[]): void;
+  /**
+   * Seats held for this buyer (best available chose them): drawn as theirs and brought into
+   * view; [] clears. onReleased: the live map says they are all available again (the hold ran out).
+   */
+  showOwn(seatIds: string[], onReleased?: () => void): void;
+  /** Available seats, of one price tier (null: any), and only (or never) wheelchair spaces and companion seats. */
+  countAvailable(tierId: string | null, accessible: boolean): number;
   close(): void;
 }
 
@@ -27,6 +35,8 @@ export interface SeatMapOptions {
   mapHost: HTMLElement;
   listHost: HTMLElement;
   selectable: boolean;
+  /** How many seats may be selected at once (default: the event's seats per buyer). */
+  maxSelectable?: number;
   onSelectionChange(seatIds: string[]): void;
   onSelectionLost(seatIds: string[]): void;
   onLimit(): void;
@@ -57,7 +67,7 @@ export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandl
   performance.mark('seat-map:model');
   let quiet = false; // a refused hold already said which seats were taken
   const selection = new SeatSelection(model, {
-    maxSelectable: options.selectable ? options.event.max_seats_per_user : 0,
+    maxSelectable: options.selectable ? (options.maxSelectable ?? options.event.max_seats_per_user) : 0,
     onSelectionChange: options.onSelectionChange,
     onSelectionLost: (seatIds) => {
       if (!quiet) options.onSelectionLost(seatIds);
@@ -72,6 +82,20 @@ export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandl
   const canvas = new SeatMapView(options.mapHost, { model, selection });
   canvas.setSelectable(options.selectable);
   const list = new SeatListView(options.listHost, { model, selection });
+  let own: number[] = [];
+  let ownReleased: (() => void) | undefined;
+  // Seats of the buyer's hold the live map has shown taken: the answer to the hold may come
+  // before the stream says so, and an own seat still shown available is not yet released.
+  const ownSeenTaken = new Set<number>();
+  canvas.addLayer((context, viewport) => drawOwnSeats(context, model, own, viewport));
+  model.onStatusChange(() => {
+    if (own.length === 0) return;
+    for (const seat of own) if (model.statuses[seat] !== 0) ownSeenTaken.add(seat);
+    if (!own.every((seat) => ownSeenTaken.has(seat) && model.statuses[seat] === 0)) return;
+    own = [];
+    canvas.redraw();
+    ownReleased?.();
+  });
   list.setSelectable(options.selectable);
 
   // Messages are applied in order: a snapshot is decoded asynchronously, and a change that
@@ -123,6 +147,24 @@ export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandl
       } finally {
         quiet = false;
       }
+    },
+    showOwn(seatIds, onReleased) {
+      own = seatIds.map((seatId) => model.indexOf(seatId)).filter((seat) => seat >= 0);
+      ownReleased = onReleased;
+      ownSeenTaken.clear();
+      for (const seat of own) if (model.statuses[seat] !== 0) ownSeenTaken.add(seat);
+      canvas.redraw();
+      canvas.showSeats(own);
+    },
+    countAvailable(tierId, accessible) {
+      const tier = tierId === null ? -1 : model.tiers.findIndex((candidate) => candidate.id === tierId);
+      if (tierId !== null && tier < 0) return 0;
+      let available = 0;
+      for (let seat = 0; seat < model.seatCount; seat++) {
+        if (model.statuses[seat] !== 0 || (model.kinds[seat] !== 0) !== accessible) continue;
+        if (tier < 0 || model.tierOfSeat[seat] === tier) available++;
+      }
+      return available;
     },
     close() {
       stream.close();

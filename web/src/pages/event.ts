@@ -8,6 +8,9 @@ import type { PageContext } from '../main.ts';
 import { admissionFor, currentSession } from '../session.ts';
 import { seatLabel } from '../seat-labels.ts';
 import { seatColors, tierColors } from '../seat-map/palette.ts';
+import { hasAccessibleSeating } from '../seat-map/seat-kinds.ts';
+import { legendSymbol } from '../seat-map/seat-symbols.ts';
+import { createBestAvailable } from './best-available.ts';
 import { openSeatMap, type SeatMapHandle } from './event-seat-map.ts';
 
 export async function renderEvent(context: PageContext) {
@@ -105,6 +108,15 @@ export async function renderEvent(context: PageContext) {
     }
   });
 
+  const bestAvailable = createBestAvailable({
+    context,
+    event,
+    canBuy,
+    map: () => map,
+    beforeAsking: () => map?.clearSelection(),
+  });
+  const firstTierColor = colors[event.price_tiers[0]?.id ?? ''];
+
   viewToggle.addEventListener('click', () => {
     const showList = listHost.hidden;
     listHost.hidden = !showList;
@@ -167,7 +179,8 @@ export async function renderEvent(context: PageContext) {
     ),
     h(
       'div',
-      { class: 'event-layout' },
+      { class: 'event-layout with-best-available' },
+      bestAvailable.element,
       h(
         'section',
         { class: 'panel map-panel', 'aria-label': 'Seats' },
@@ -193,10 +206,18 @@ export async function renderEvent(context: PageContext) {
         ),
         h(
           'ul',
-          { class: 'legend', 'aria-label': 'Other colors on the map' },
+          { class: 'legend', 'aria-label': 'Other colors and marks on the map' },
           h('li', {}, swatch(seatColors.selected), 'Your selection'),
+          h('li', {}, legendSymbol('own'), 'Held for you'),
           h('li', {}, swatch(seatColors.held), 'Held'),
           h('li', {}, swatch(seatColors.booked), 'Sold'),
+          h('li', {}, legendSymbol('blocked'), 'Not for sale'),
+          hasAccessibleSeating(event.sections)
+            ? [
+                h('li', {}, legendSymbol('accessible', firstTierColor), 'Wheelchair space'),
+                h('li', {}, legendSymbol('companion', firstTierColor), 'Companion seat'),
+              ]
+            : null,
         ),
         counts,
         h('h2', {}, 'Your seats'),
