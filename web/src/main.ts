@@ -15,6 +15,7 @@ import { renderOrganize } from './pages/organize.ts';
 import { renderBank } from './pages/bank.ts';
 import { renderScan } from './pages/scan.ts';
 import { renderSaleStats } from './pages/sale-stats.ts';
+import { renderSeatBlocks } from './pages/seat-blocks.ts';
 
 /** What a page gets: where to draw, its path parameters, and the shell's services. */
 export interface PageContext {
@@ -40,6 +41,7 @@ const routes: [RegExp, string[], Page][] = [
   [/^\/bookings$/, [], renderBookings],
   [/^\/organize$/, [], renderOrganize],
   [/^\/organize\/events\/([^/]+)\/stats$/, ['eventId'], renderSaleStats],
+  [/^\/organize\/events\/([^/]+)\/blocks$/, ['eventId'], renderSeatBlocks],
   [/^\/bank\/([^/]+)$/, ['paymentId'], renderBank],
   [/^\/scan$/, [], renderScan],
   [/^\/scan\/([^/]+)$/, ['eventId'], renderScan],

@@ -104,6 +104,19 @@ export function createMyEvents(context: PageContext, signal: AbortSignal) {
               'Live sale',
             )
           : null,
+        // Seats taken off sale (press, production, sponsors), chosen on its map (pages/seat-blocks.ts).
+        event.status === 'published'
+          ? h(
+              'a',
+              {
+                href: `/organize/events/${encodeURIComponent(event.event_id)}/blocks`,
+                'data-link': true,
+                class: 'organize-scan-link',
+                'data-testid': 'block-seats-link',
+              },
+              'Block seats',
+            )
+          : null,
       ),
       event.status === 'published' ? createWaitingRoomControls(event, signal) : null,
       afterSale,
