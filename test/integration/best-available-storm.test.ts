@@ -12,24 +12,9 @@
 // test/integration/best-available-rules.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';
-import {
-  createSchema,
-  deleteRedisKeys,
-  dropSchema,
-  eventBody,
-  postgresUrl,
-  postgresUrlFor,
-  redisUrl,
-  signToken,
-  startTestApp,
-  testDb,
-  testSecret,
-  type TestApp,
-} from '../support/harness.ts';
-import { startServerProcess, type ServerProcess } from '../support/processes.ts';
+import { eventBody, signToken, testDb } from '../support/harness.ts';
 import { seedFromEnv } from '../support/random.ts';
-import { httpCaller, runStorm, verifyStorm } from '../support/storm.ts';
+import { httpCaller, runStorm, startStormServers, type StormServers, verifyStorm } from '../support/storm.ts';
 
 const rowsPerSection = 8;
 const seatsPerRow = 10;
@@ -58,45 +43,20 @@ const rowOf = (seatNo: number) => Math.floor(seatNo / seatsPerRow);
 const sectionOf = (seatNo: number) => (seatNo < rowsPerSection * seatsPerRow ? 'Stalls' : 'Circle');
 
 describe(`best available in a storm on ${testDb}`, () => {
-  let urls: string[] = [];
-  let db: Database;
-  let servers: ServerProcess[] = [];
-  let inProcess: TestApp | undefined;
-  let schema: string | undefined;
+  let servers: StormServers;
   const call = httpCaller();
 
   before(async () => {
-    if (testDb === 'postgres') {
-      schema = await createSchema();
-      const env = {
-        DATABASE_URL: postgresUrlFor(schema),
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: `bxt:${schema}:`,
-        AUTH_SECRET: testSecret,
-        DATABASE_POOL_MAX: '20',
-      };
-      servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
-      urls = servers.map((server) => server.url);
-      db = connectPostgres({ url: postgresUrl, poolMax: 4, searchPath: schema });
-    } else {
-      inProcess = await startTestApp();
-      urls = [await inProcess.app.listen({ port: 0, host: '127.0.0.1' })];
-      db = inProcess.runtime.db;
-    }
+    servers = await startStormServers();
   });
 
   after(async () => {
     await call.close();
-    await Promise.all(servers.map((server) => server.stop()));
-    if (inProcess) await inProcess.close();
-    else await db.close();
-    if (schema) {
-      await dropSchema(schema);
-      await deleteRedisKeys(redisUrl, `bxt:${schema}:`);
-    }
+    await servers.close();
   });
 
   test('when 180 buyers race best-available and named holds while the organizer blocks seats, then nothing is held twice or in part, and every choice keeps its rules', async () => {
+    const { urls, db } = servers;
     const seed = seedFromEnv();
     console.log(`best available storm seed: ${seed} (replay with TEST_SEED=${seed})`);
     const organizer = await signToken('organizer-race', 'organizer');

@@ -4,9 +4,64 @@
 // Used by the concurrency test, the Redis chaos test and the Redis Cluster test.
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
-import type { Database } from '../../src/adapters/postgres/database.ts';
-import { checkInvariants, eventBody, signToken } from './harness.ts';
+import { connectPostgres, type Database } from '../../src/adapters/postgres/database.ts';
+import {
+  checkInvariants,
+  createSchema,
+  deleteRedisKeys,
+  dropSchema,
+  eventBody,
+  postgresUrl,
+  postgresUrlFor,
+  redisUrl,
+  signToken,
+  startTestApp,
+  testDb,
+  testSecret,
+  type TestApp,
+} from './harness.ts';
+import { startServerProcess, type ServerProcess } from './processes.ts';
 import { seededRandom } from './random.ts';
+
+export interface StormServers {
+  urls: string[];
+  /** The database the servers write, to check afterwards. */
+  db: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * The servers a storm races: on PostgreSQL three server processes sharing one Redis (the
+ * hot path), in a schema of their own; on PGlite, one process's embedded database, one
+ * server, still real sockets.
+ */
+export async function startStormServers(): Promise<StormServers> {
+  if (testDb !== 'postgres') {
+    const inProcess: TestApp = await startTestApp();
+    const url = await inProcess.app.listen({ port: 0, host: '127.0.0.1' });
+    return { urls: [url], db: inProcess.runtime.db, close: () => inProcess.close() };
+  }
+  const schema = await createSchema();
+  const env = {
+    DATABASE_URL: postgresUrlFor(schema),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `bxt:${schema}:`,
+    AUTH_SECRET: testSecret,
+    DATABASE_POOL_MAX: '20',
+  };
+  const servers: ServerProcess[] = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
+  const db = connectPostgres({ url: postgresUrl, poolMax: 4, searchPath: schema });
+  return {
+    urls: servers.map((server) => server.url),
+    db,
+    async close() {
+      await Promise.all(servers.map((server) => server.stop()));
+      await db.close();
+      await dropSchema(schema);
+      await deleteRedisKeys(redisUrl, `bxt:${schema}:`);
+    },
+  };
+}
 
 export interface Caller {
   (
