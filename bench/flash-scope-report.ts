@@ -48,6 +48,10 @@ export function renderBuyerModes(run: FlashSaleRun): string[] {
       if (designs[t.name].buyers !== 'best' || h.rate_with_seats_free === null) return text;
       return `${text} (bar < ${pct(bestRefusedWithSeatsFreeMax)}: ${h.rate_with_seats_free < bestRefusedWithSeatsFreeMax ? 'met' : 'MISSED'})`;
     }),
+    row('… of the requests sent while more than a tenth of their scope was free', (t) => {
+      const b = t.check.holds.before_last_tenth;
+      return `${n0(b.refused_with_seats_free)} of ${n0(b.requests - b.refused_scope_full)} (${pct(b.rate)})`;
+    }),
     row(
       '409 while the scope had room (as many seats together in a row)',
       (t) => `${n0(t.check.holds.refused_with_room)} (${pct(t.check.holds.rate_with_room)})`,

@@ -48,6 +48,17 @@ export interface HoldJudgement extends Omit<ScopeTally, 'scope' | 'seats' | 'fir
   rate_with_room: number | null;
   /** First instant no seat of the event was free (every seat held or booked), s after the run's first request. */
   all_taken_s: number | null;
+  /**
+   * The same for the requests sent while more than a tenth of their scope was free: the sale
+   * before the last tenth of each scope, where a scope fragmented into lone seats (no room for
+   * a group together) cannot weigh.
+   */
+  before_last_tenth: {
+    requests: number;
+    refused_scope_full: number;
+    refused_with_seats_free: number;
+    rate: number | null;
+  };
   /** Per price tier asked for, and `any` (no tier; every pick-from-the-map request). */
   scopes: ScopeTally[];
   /**
@@ -199,13 +210,19 @@ export async function judgeHolds(
   const scopeOfAttempt = attempts.map((attempt) => state.scopeOf(attempt.tier));
   const sawFull = new Uint8Array(attempts.length);
   const sawNoRoom = new Uint8Array(attempts.length);
+  const early = new Uint8Array(attempts.length); // sent while more than a tenth of its scope was free
   const firstFullMs: (number | null)[] = state.scopeNames.map(() => null);
   let open: number[] = [];
   let next = 0;
   for (let c = 0; ;) {
     const untilMs = c < changes.length ? changes[c]!.atMs : Infinity;
     // The state holds until untilMs: every request whose window overlaps it is looked at.
-    while (next < order.length && attempts[order[next]!]!.sentMs < untilMs) open.push(order[next++]!);
+    while (next < order.length && attempts[order[next]!]!.sentMs < untilMs) {
+      const index = order[next++]!;
+      const scope = scopeOfAttempt[index]!;
+      if (state.freeIn[scope]! * 10 > state.seatsIn[scope]!) early[index] = 1;
+      open.push(index);
+    }
     for (const index of open) {
       const scope = scopeOfAttempt[index]!;
       if (state.freeIn[scope] === 0) sawFull[index] = 1;
@@ -241,7 +258,13 @@ export async function judgeHolds(
     refused_with_room: 0,
   };
   const byDetail: HoldJudgement['refused_with_seats_free_by_detail'] = {};
+  const beforeLastTenth = { requests: 0, refused_scope_full: 0, refused_with_seats_free: 0 };
   attempts.forEach((attempt, index) => {
+    if (early[index]) {
+      beforeLastTenth.requests += 1;
+      if (attempt.status === 409 && sawFull[index]) beforeLastTenth.refused_scope_full += 1;
+      if (attempt.status === 409 && !sawFull[index]) beforeLastTenth.refused_with_seats_free += 1;
+    }
     if (attempt.status === 409 && !sawFull[index]) {
       const shape = detailShape(attempt.detail);
       byDetail[shape] ??= { refused: 0, with_room: 0 };
@@ -274,6 +297,16 @@ export async function judgeHolds(
   return {
     reservations: createdMs.size,
     refused_with_seats_free_by_detail: byDetail,
+    before_last_tenth: {
+      ...beforeLastTenth,
+      rate:
+        beforeLastTenth.requests === beforeLastTenth.refused_scope_full
+          ? null
+          : round(
+              beforeLastTenth.refused_with_seats_free / (beforeLastTenth.requests - beforeLastTenth.refused_scope_full),
+              4,
+            ),
+    },
     clock_check: clock,
     ...total,
     rate_with_seats_free: rate(total.refused_with_seats_free, total.refused_scope_full),

@@ -67,6 +67,13 @@ describe('the flash sale judge of hold answers', () => {
     assert.equal(judged.refused_scope_full, 2);
     assert.equal(judged.refused_with_seats_free, 3);
     assert.equal(judged.rate_with_seats_free, 0.6); // 3 of the 5 requests not refused rightly
+    // Sent while more than a tenth of the 8 seats was free: not those sent at 1,600 and 1,900 (all taken).
+    assert.deepEqual(judged.before_last_tenth, {
+      requests: 4,
+      refused_scope_full: 0,
+      refused_with_seats_free: 3,
+      rate: 0.75,
+    });
   });
 
   test('when the scope had free seats but not as many together, then the 409 is without room', async () => {
