@@ -47,9 +47,10 @@ const bestAttemptsMax = 3;
 /**
  * A hold of seats the server chooses (domain/best-available.ts): chosen and taken in one
  * step by the gate (Lua in Redis, or the in-process board), recorded by PostgreSQL as any
- * hold. Without the gate (Redis down, or the gate off), chosen from PostgreSQL's state and
- * recorded by the same conditional write, which refuses a seat taken meanwhile: then it
- * chooses again without it.
+ * hold. A seat PostgreSQL refuses (the gate did not know its state) is taught to the gate,
+ * which chooses again. Without the gate (Redis down, or the gate off), chosen from
+ * PostgreSQL's state and recorded by the same conditional write, which refuses a seat
+ * taken meanwhile: then it chooses again without it.
  */
 export async function holdBestAvailable(
   deps: Deps,
@@ -73,8 +74,7 @@ export async function holdBestAvailable(
   const refused = new Set<number>();
   for (let attempt = 0; attempt < bestAttemptsMax; attempt += 1) {
     const reservationId = randomUUID();
-    const useGate = deps.settings.holdGate && refused.size === 0;
-    const gate = useGate
+    const gate = deps.settings.holdGate
       ? await deps.board.tryHoldBest(event.id, event.seatCount, rows, request, reservationId, nowMs)
       : ({ kind: 'bypassed' } as const);
     if (gate.kind === 'none') throw notEnoughSeats(request);
@@ -84,6 +84,7 @@ export async function holdBestAvailable(
     const outcome = await record(deps, event, userId, reservationId, seatNos, gate.kind === 'passed', nowMs);
     if (outcome.kind === 'held') return reservationView(outcome.reservation, outcome.seats, nowMs);
     for (const seatNo of outcome.seatNos) refused.add(seatNo);
+    if (gate.kind === 'passed') await teachGate(deps, event.id, outcome.seatNos, nowMs);
   }
   throw new DomainError(
     'NOT_ENOUGH_SEATS',
@@ -137,6 +138,17 @@ async function record(
   }
   if (outcome.kind === 'held') await deps.board.apply(event.id, outcome.changes);
   return outcome;
+}
+
+/** PostgreSQL's state of seats it refused goes to the gate, which did not know it (a missed change). */
+async function teachGate(deps: Deps, eventId: string, seatNos: number[], nowMs: number): Promise<void> {
+  const refused = new Set(seatNos);
+  const range = { from: Math.min(...seatNos), to: Math.max(...seatNos) };
+  const states = await deps.events.seatStates(eventId, nowMs, range);
+  await deps.board.apply(
+    eventId,
+    states.filter((state) => refused.has(state.seatNo)),
+  );
 }
 
 /**

@@ -15,7 +15,7 @@ import { MemorySeatBoard } from '../../src/adapters/memory/seat-board.ts';
 import { RedisSeatBoard } from '../../src/adapters/redis/seat-board.ts';
 import type { SeatState } from '../../src/app/ports/events.ts';
 import type { SeatBoard } from '../../src/app/ports/seat-board.ts';
-import { isBlocking, type GateEntry } from '../../src/app/seat-board-rules.ts';
+import { appliedEntry, isBlocking, type GateEntry } from '../../src/app/seat-board-rules.ts';
 import { candidateRows, chooseSeats, seatPlanOf, type BestAvailableRequest } from '../../src/domain/best-available.ts';
 import { deleteRedisKeys, redisUrl, testDb } from '../support/harness.ts';
 import { seedFromEnv } from '../support/random.ts';
@@ -47,14 +47,9 @@ const caseArb = sectionsArb.chain((sections) => {
 class ReferenceGate {
   readonly entries = new Map<number, GateEntry>();
 
-  apply(state: SeatState): void {
-    const letter = ({ available: 'F', held: 'H', booked: 'B', blocked: 'K' } as const)[state.status];
-    this.entries.set(state.seatNo, {
-      state: letter,
-      version: state.version,
-      expiresAtMs: state.expiresAtMs ?? 0,
-      holder: state.holder ?? '',
-    });
+  apply(state: SeatState, nowMs: number): void {
+    const entry = appliedEntry(this.entries.get(state.seatNo), state, nowMs);
+    if (entry) this.entries.set(state.seatNo, entry);
   }
 
   take(seatNos: number[], holder: string, nowMs: number): void {
@@ -126,12 +121,25 @@ describe(`best available: the boards choose as the specification (${onRedis ? 'R
             expiresAtMs: setUp === 'held' ? nowMs + 600_000 : setUp === 'lapsed' ? nowMs - 1 : null,
           });
         });
-        for (const state of states) reference.apply(state);
+        for (const state of states) reference.apply(state, nowMs);
         reference.take(passes, 'earlier', nowMs);
+        // Reports that some passed seats are free (a hold on them lapsed and was swept while
+        // the pass was being recorded): the passes keep them.
+        const freed: SeatState[] = passes
+          .filter((_, index) => index % 2 === 0)
+          .map((seatNo) => ({
+            seatNo,
+            version: seats.length + seatNo + 1,
+            status: 'available',
+            holder: null,
+            expiresAtMs: null,
+          }));
+        for (const state of freed) reference.apply(state, nowMs);
         for (const { board } of boards) {
           assert.ok(await board.availability(eventId, seats.length, nowMs), 'the map warms');
           await board.apply(eventId, states);
           if (passes.length > 0) assert.equal((await board.tryHold(eventId, passes, 'earlier', nowMs)).kind, 'passed');
+          await board.apply(eventId, freed);
         }
         const plan = seatPlanOf(sections);
         for (const [index, shape] of requests.entries()) {

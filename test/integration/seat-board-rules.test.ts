@@ -73,16 +73,24 @@ class ReferenceBoard {
     }
   }
 
-  apply(state: SeatState): void {
-    if (state.version <= (this.entries.get(state.seatNo)?.version ?? 0)) return; // newest version wins
+  apply(state: SeatState, nowMs: number): void {
+    const current = this.entries.get(state.seatNo);
+    if (state.version <= (current?.version ?? 0)) return; // newest version wins
     const held = state.status === 'held';
     const letter = ({ available: 'F', held: 'H', booked: 'B', blocked: 'K' } as const)[state.status];
-    this.entries.set(state.seatNo, {
-      state: letter,
-      version: state.version,
-      expiresAtMs: held ? state.expiresAtMs! : 0,
-      holder: held ? state.holder! : '',
-    });
+    // A report that the seat is free leaves a live gate pass in place, at the new version.
+    const passKept = state.status === 'available' && current?.state === 'P' && current.expiresAtMs > nowMs;
+    this.entries.set(
+      state.seatNo,
+      passKept
+        ? { ...current, version: state.version }
+        : {
+            state: letter,
+            version: state.version,
+            expiresAtMs: held ? state.expiresAtMs! : 0,
+            holder: held ? state.holder! : '',
+          },
+    );
     this.applied.set(state.seatNo, { status: state.status, expiresAtMs: held ? state.expiresAtMs! : 0 });
   }
 
@@ -164,7 +172,7 @@ describe(`seat board rules (${kind})`, () => {
               holder: held ? command.holder : null,
               expiresAtMs: held ? clock.now + command.expiresInMs : null,
             };
-            model.apply(state);
+            model.apply(state, clock.now);
             await board.apply(eventId, [state]);
           } else {
             clock.now += command.ms;

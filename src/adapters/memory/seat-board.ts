@@ -14,7 +14,7 @@ import type {
   SeatChangeBatch,
   SeatStateLoader,
 } from '../../app/ports/seat-board.ts';
-import { epochVersion, gateLetter, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
+import { appliedEntry, epochVersion, isBlocking, type GateEntry } from '../../app/seat-board-rules.ts';
 
 interface EventBoard {
   entries: Map<number, GateEntry>;
@@ -165,15 +165,10 @@ export class MemorySeatBoard implements SeatBoard {
     const changed: SeatChange[] = [];
     const nowMs = this.options.clock.nowMs();
     for (const state of states) {
-      const entry = board.entries.get(state.seatNo);
-      if (entry && entry.version >= state.version) continue;
+      const entry = appliedEntry(board.entries.get(state.seatNo), state, nowMs);
+      if (!entry) continue;
       const held = state.status === 'held';
-      board.entries.set(state.seatNo, {
-        state: gateLetter[state.status],
-        version: state.version,
-        expiresAtMs: held ? (state.expiresAtMs ?? 0) : 0,
-        holder: held ? (state.holder ?? '') : '',
-      });
+      board.entries.set(state.seatNo, entry);
       this.ensureCapacity(board, state.seatNo);
       // Readers see a hold that has ended as available, swept or not: a change is one
       // that moves the stored bits or what readers see (a lapsed hold held again).

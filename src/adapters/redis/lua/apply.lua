@@ -9,10 +9,19 @@ local now = tonumber(ARGV[6])
 for i = 7, #ARGV, 5 do
   local seat, st = ARGV[i], ARGV[i + 1]
   local entry = redis.call('HGET', KEYS[1], seat)
-  local current = 0
-  if entry then current = tonumber(string.match(entry, '^%u|(%d+)|')) end
+  local current, was, wasExp, wasRest = 0, nil, nil, nil
+  if entry then
+    was, current, wasExp, wasRest = string.match(entry, '^(%u)|(%d+)|(%d*)|(.*)$')
+    current = tonumber(current)
+  end
   if tonumber(ARGV[i + 2]) > current then
-    redis.call('HSET', KEYS[1], seat, st .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4])
+    if st == 'F' and was == 'P' and tonumber(wasExp) > now then
+      -- A live gate pass keeps the seat a report of it being free would undo (see
+      -- appliedEntry in app/seat-board-rules.ts), at the report's version.
+      redis.call('HSET', KEYS[1], seat, 'P|' .. ARGV[i + 2] .. '|' .. wasExp .. '|' .. wasRest)
+    else
+      redis.call('HSET', KEYS[1], seat, st .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4])
+    end
     local stored = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. seat)[1]
     local seen = stored
     local holdEnds = redis.call('ZSCORE', KEYS[5], seat)
