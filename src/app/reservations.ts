@@ -25,6 +25,38 @@ export async function getReservation(deps: Deps, userId: string, reservationId: 
   };
 }
 
+export const myReservationsMax = 50;
+
+/**
+ * The user's reservations, newest first, each as getReservation shows it plus its event's
+ * name. activeOnly: those still holding seats now (active and before their expiry).
+ */
+export async function listMyReservations(deps: Deps, userId: string, activeOnly: boolean) {
+  const nowMs = deps.clock.nowMs();
+  const reservations = await deps.reservations.listUserReservations(userId, {
+    ...(activeOnly ? { liveAt: nowMs } : {}),
+    limit: myReservationsMax,
+  });
+  const eventIds = [...new Set(reservations.map((reservation) => reservation.eventId))];
+  const events = new Map(
+    await Promise.all(eventIds.map(async (eventId) => [eventId, await deps.events.findEvent(eventId)] as const)),
+  );
+  const items = await Promise.all(
+    reservations.map(async (reservation) => {
+      const [payment, seats] = await Promise.all([
+        deps.ledger.latestPayment(reservation.id),
+        deps.events.seatDetails(reservation.eventId, reservation.seatNos),
+      ]);
+      return {
+        ...reservationView(reservation, seats, nowMs),
+        event_name: events.get(reservation.eventId)?.name ?? '',
+        ...(payment ? { payment_status: payment.status } : {}),
+      };
+    }),
+  );
+  return { reservations: items };
+}
+
 /** Frees the seats at once. Cancelling an ended hold is a no-op; a confirmed one is refused. */
 export async function cancelReservation(deps: Deps, userId: string, reservationId: string): Promise<void> {
   const reservation = await requireOwnReservation(deps, userId, reservationId);

@@ -183,6 +183,17 @@ export class PostgresReservationStore implements ReservationStore {
     return rows[0]?.live === true;
   }
 
+  async listUserReservations(userId: string, options: { liveAt?: number; limit: number }) {
+    // reservations_by_buyer (migration 017) serves both: the live ones are among the newest.
+    const live = options.liveAt === undefined ? '' : `AND r.status = 'active' AND r.expires_at > $3`;
+    const { rows } = await this.db.query<ReservationRow>(
+      `SELECT ${reservationColumns} FROM reservations r LEFT JOIN bookings b ON b.reservation_id = r.id
+       WHERE r.user_id = $1 ${live} ORDER BY r.created_at DESC, r.id LIMIT $2`,
+      options.liveAt === undefined ? [userId, options.limit] : [userId, options.limit, ts(options.liveAt)],
+    );
+    return rows.map(toReservation);
+  }
+
   async cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome> {
     return this.db.transaction(async (tx): Promise<CancelOutcome> => {
       const { rows } = await tx.query<{ status: ReservationStatus; expires_at: Date }>(

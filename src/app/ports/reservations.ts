@@ -52,6 +52,11 @@ export interface ReservationStore {
   findReservation(reservationId: string): Promise<ReservationRecord | null>;
   /** Whether the user holds seats of the event at nowMs (an active, unexpired reservation). */
   hasLiveHold(eventId: string, userId: string, nowMs: number): Promise<boolean>;
+  /**
+   * The user's reservations, newest first, at most limit: with liveAt, only those active and
+   * unexpired at that instant.
+   */
+  listUserReservations(userId: string, options: { liveAt?: number; limit: number }): Promise<ReservationRecord[]>;
   cancel(reservation: ReservationRecord, nowMs: number): Promise<CancelOutcome>;
   /** Ends up to batchSize reservations whose hold has passed. */
   expireDue(nowMs: number, batchSize: number): Promise<ExpiredHolds>;

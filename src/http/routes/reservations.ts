@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox';
 import { getBooking, listMyBookings } from '../../app/bookings.ts';
 import { confirmReservation } from '../../app/confirm-reservation.ts';
 import type { Deps } from '../../app/deps.ts';
-import { cancelReservation, getReservation } from '../../app/reservations.ts';
+import { cancelReservation, getReservation, listMyReservations, myReservationsMax } from '../../app/reservations.ts';
 import { requireUser, signedIn } from '../plugins/auth.ts';
 import { bearerAuth, responses, Seat, Text } from '../schemas/common.ts';
 
@@ -80,6 +80,8 @@ const PendingPayment = Type.Object({
     ),
   }),
 });
+
+const MyReservation = Type.Object({ ...Reservation.properties, event_name: Type.String() });
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 const ReservationParams = Type.Object({ reservation_id: Id });
@@ -208,5 +210,26 @@ export function reservationRoutes(untypedApp: FastifyInstance, deps: Deps) {
       },
     },
     async (request) => listMyBookings(deps, requireUser(request).id),
+  );
+
+  app.get(
+    '/v1/me/reservations',
+    {
+      preValidation: signedIn(),
+      schema: {
+        tags: ['reservations'],
+        summary: 'Your reservations, newest first',
+        description:
+          `At most ${myReservationsMax}. status=active (the default): the holds that still keep seats for you now, ` +
+          'active and before expires_at; status=all: every reservation, whatever became of it.',
+        security: bearerAuth,
+        querystring: Type.Object(
+          { status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('all')], { default: 'active' })) },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ reservations: Type.Array(MyReservation) }) }),
+      },
+    },
+    async (request) => listMyReservations(deps, requireUser(request).id, request.query.status !== 'all'),
   );
 }
