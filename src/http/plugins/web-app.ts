@@ -34,8 +34,13 @@ const pageHeaders = {
   'x-frame-options': 'DENY',
 };
 
+/** The file a precompressed copy (`index.html.br`, built by web-app-precompress.ts) stands for. */
+function servedFile(filePath: string): string {
+  return filePath.replace(/\.(br|gz)$/, '');
+}
+
 function setSecurityHeaders(response: { setHeader(name: string, value: string): unknown }, filePath: string) {
-  for (const [name, value] of Object.entries(filePath.endsWith('.html') ? pageHeaders : fileHeaders)) {
+  for (const [name, value] of Object.entries(servedFile(filePath).endsWith('.html') ? pageHeaders : fileHeaders)) {
     response.setHeader(name, value);
   }
 }
@@ -72,11 +77,18 @@ export async function registerWebApp(
     wildcard: true,
     index: ['index.html'],
     cacheControl: false,
+    // The build writes brotli and gzip copies (file.js.br, file.js.gz): sent as they are
+    // to a browser that accepts them, so nothing is compressed per request. Each copy has
+    // its own ETag (from its own size and time), so a 304 never mixes encodings.
+    preCompressed: true,
     // Vite names assets by content hash: they never change under one name. Called for
-    // the fallback's sendFile('index.html') and for 304 answers too.
+    // the fallback's sendFile('index.html') and for 304 answers too, with the path of the
+    // copy actually sent (index.html.br): servedFile() names the file it stands for.
     setHeaders: (response, filePath) => {
       const immutable = filePath.includes(`${path.sep}assets${path.sep}`);
       response.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      // Whether or not this answer was compressed, another Accept-Encoding may get another.
+      response.setHeader('vary', 'accept-encoding');
       setSecurityHeaders(response, filePath);
     },
   });
