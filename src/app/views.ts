@@ -74,6 +74,8 @@ export function eventSummaryView(event: EventRecord) {
     performers: event.performers.map((performer) => ({ performer_id: performer.id, name: performer.name })),
     sale_opens_at: iso(event.saleOpensAtMs),
     seat_count: event.seatCount,
+    // For the event list's "Waiting room" badge; the settings in full are in the detail.
+    waiting_room_enabled: event.waitingRoom.enabled,
     currency: event.currency,
     price_from_cents: event.priceMinCents,
     price_to_cents: event.priceMaxCents,

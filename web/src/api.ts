@@ -61,6 +61,8 @@ export interface EventSummary {
   performers: { performer_id: string; name: string }[];
   sale_opens_at: string;
   seat_count: number;
+  /** Buyers join a waiting room before they may hold seats. */
+  waiting_room_enabled: boolean;
   currency: string;
   price_from_cents: number;
   price_to_cents: number;

@@ -238,6 +238,7 @@ const EventSummary = Type.Object({
   performers: Type.Array(Type.Object({ performer_id: Type.String(), name: Type.String() })),
   sale_opens_at: Type.String(),
   seat_count: Type.Integer(),
+  waiting_room_enabled: Type.Boolean({ description: 'buyers join a waiting room before they may hold seats' }),
   currency: Type.String(),
   price_from_cents: Type.Integer(),
   price_to_cents: Type.Integer(),

@@ -2,6 +2,7 @@
 import { api, describeError, query, type EventSummary } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, money } from '../format.ts';
+import { saleBadges } from '../sale-badges.ts';
 import type { PageContext } from '../main.ts';
 
 interface EventsPage {
@@ -109,6 +110,13 @@ function eventCard(event: EventSummary) {
     { class: 'event-card', 'data-event-id': event.event_id },
     h('a', { href: `/events/${event.event_id}`, 'data-link': true, class: 'event-name' }, event.name),
     h('div', { class: 'event-meta' }, `${dateTime(event.starts_at)} · ${event.venue.name}, ${event.venue.city}`),
+    h(
+      'div',
+      { class: 'sale-badges', 'data-testid': 'sale-badges' },
+      ...saleBadges(event, Date.now()).map((badge) =>
+        h('span', { class: `sale-badge sale-badge-${badge.kind}` }, badge.text),
+      ),
+    ),
     h(
       'div',
       { class: 'event-meta' },
