@@ -93,6 +93,8 @@ describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () =
         buyers: 300,
         rounds: 4,
         seed,
+        // A third of the rounds ask for the best available: chosen in Lua, or from PostgreSQL's state while Redis is down.
+        bestAvailable: { share: 0.3, draw: (random: { int(max: number): number }) => ({ count: 1 + random.int(3) }) },
         midway: {
           afterHolds: 300,
           run: async () => {
@@ -108,6 +110,10 @@ describe(`the hot path when Redis fails, and on Redis Cluster (${testDb})`, () =
                 seat_ids: [`s${index}`],
               });
               assert.equal(held.status, 201, JSON.stringify(held.body));
+              const best = await call(base, 'POST', `/v1/events/${sideEventId}/reservations`, token, {
+                best_available: { count: 1 },
+              });
+              assert.equal(best.status, 201, JSON.stringify(best.body));
               outage.holdsWhileDown += 1;
               const map = await call(base, 'GET', `/v1/events/${sideEventId}/availability`);
               assert.equal(map.status, 200);
