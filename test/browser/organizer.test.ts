@@ -3,7 +3,7 @@
 // it in the list with the right seat count.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
+import { saveScreenshot, startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
 import { signToken } from '../support/harness.ts';
 
 // On both databases, unlike the other browser files: each pass signs in its own way (demo login
@@ -103,6 +103,40 @@ describe('organizer in the browser', () => {
           .locator(`li[data-event-id="${eventId}"][data-status="published"]`)
           .waitFor();
         assert.deepEqual(await listed(), [eventId]);
+      },
+    );
+  });
+
+  it('when an organizer marks wheelchair spaces, companion seats and a section rank, then the event carries them', async () => {
+    const { page } = await rig.personAs('oona', 'organizer');
+    await withScreenshots(
+      'organizer-accessible',
+      () => [page],
+      async () => {
+        await page.goto('/organize');
+        await page.getByTestId('builder-name').fill('Access For All Evening');
+        const section = page.getByTestId('builder-section').first();
+        await section.getByTestId('section-rows').fill('2');
+        await section.getByTestId('section-seats-per-row').fill('8');
+        await section.getByText(/Edit rows one by one/).click();
+        await section.getByLabel('wheelchair spaces').first().fill('1-2');
+        await section.getByLabel('companion seats').first().fill('3');
+        await section.getByText('Best available (optional)').click();
+        await section.getByTestId('section-rank').fill('2');
+        await saveScreenshot(page, 'organizer-accessible-form');
+        await page.getByTestId('create-publish').click();
+        await page
+          .getByTestId('builder-outcome')
+          .filter({ hasText: /published/i })
+          .waitFor();
+        const mine = page.getByTestId('my-events').locator('li', { hasText: 'Access For All Evening' });
+        const eventId = await mine.getAttribute('data-event-id');
+        const event = (await (await fetch(`${rig.base}/v1/events/${eventId}`)).json()) as {
+          sections: { rank?: number; rows: { accessible?: number[]; companion?: number[] }[] }[];
+        };
+        assert.equal(event.sections[0]!.rank, 2);
+        assert.deepEqual(event.sections[0]!.rows[0], { label: 'A', seats: 8, accessible: [1, 2], companion: [3] });
+        assert.deepEqual(event.sections[0]!.rows[1], { label: 'B', seats: 8 });
       },
     );
   });

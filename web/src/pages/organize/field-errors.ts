@@ -10,8 +10,13 @@ interface FieldError {
   message: string;
 }
 
-const sectionFields: Record<string, string> = { name: 'name', price_tier: 'price tier', rows: 'rows' };
-const rowFields: Record<string, string> = { label: 'label', seats: 'seats' };
+const sectionFields: Record<string, string> = { name: 'name', price_tier: 'price tier', rows: 'rows', rank: 'rank' };
+const rowFields: Record<string, string> = {
+  label: 'label',
+  seats: 'seats',
+  accessible: 'wheelchair spaces',
+  companion: 'companion seats',
+};
 const tierFields: Record<string, string> = {
   id: 'id (from the name)',
   name: 'name',
@@ -65,7 +70,8 @@ function readablePath(path: string, body: Partial<CreateEventBody>): string {
     if (row) {
       const rowIndex = Number(row[1]);
       text += `, row ${rowIndex + 1}${quoted(sent?.rows[rowIndex]?.label)}`;
-      if (row[2]) text += `: ${rowFields[row[2]] ?? row[2]}`;
+      const field = row[2]?.replace(/\/\d+$/, '');
+      if (field) text += `: ${rowFields[field] ?? field}`;
     } else if (rest.startsWith('position')) {
       text += `: position${rest.slice('position'.length).replace(/\//g, ' ')}`;
     } else if (rest) {

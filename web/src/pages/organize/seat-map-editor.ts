@@ -1,6 +1,7 @@
 // The builder's seat map: sections of rows, each row a label and a seat count. A generator
 // (rows × seats per row, row label style) makes the rows, which can then be edited one by one;
-// a section may be placed on the plan, else it is arranged facing the stage.
+// a section may be placed on the plan, else it is arranged facing the stage. Rows may name
+// their wheelchair spaces and companion seats, and a section its rank for best available.
 import type { Section } from '../../api.ts';
 import { h, replace } from '../../dom.ts';
 import { type FieldTargets, rowsPerSectionMax, seatsPerRowMax } from './event-body.ts';
@@ -9,6 +10,8 @@ import { field, fieldId, integerOf } from './fields.ts';
 interface RowDraft {
   label: HTMLInputElement;
   seats: HTMLInputElement;
+  wheelchair: HTMLInputElement;
+  companion: HTMLInputElement;
 }
 
 interface SectionDraft {
@@ -27,7 +30,28 @@ interface SectionDraft {
   y: HTMLInputElement;
   angle: HTMLInputElement;
   positionEditor: HTMLDetailsElement;
+  rank: HTMLInputElement;
   remove: HTMLButtonElement;
+}
+
+/** The most seat numbers a typed range gives: a row's seats at most. */
+const seatNumbersMax = seatsPerRowMax;
+
+/**
+ * "1, 2, 5-7" -> [1, 2, 5, 6, 7]; empty -> []. A part that is not a number or a range gives
+ * NaN (sent as null), so the service names the field that is wrong.
+ */
+export function seatNumbersOf(text: string): number[] {
+  const numbers: number[] = [];
+  for (const part of text.split(/[\s,;]+/).filter(Boolean)) {
+    const range = /^(\d+)\s*[-–]\s*(\d+)$/.exec(part);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from || to - from >= seatNumbersMax) numbers.push(NaN);
+      else for (let number = from; number <= to; number += 1) numbers.push(number);
+    } else numbers.push(/^\d+$/.test(part) ? Number(part) : NaN);
+  }
+  return numbers;
 }
 
 /** 0 -> "A", 25 -> "Z", 26 -> "AA": the letters venues print on row ends. */
@@ -79,7 +103,20 @@ export function createSeatMapEditor(parts: {
       class: 'organize-row-seats',
     });
     seatsInput.value = seats;
-    return { label: labelInput, seats: seatsInput };
+    const numbersInput = (name: string) =>
+      h('input', {
+        name,
+        inputmode: 'numeric',
+        placeholder: 'e.g. 1, 2',
+        maxlength: 200,
+        class: 'organize-row-numbers',
+      });
+    return {
+      label: labelInput,
+      seats: seatsInput,
+      wheelchair: numbersInput('row-wheelchair'),
+      companion: numbersInput('row-companion'),
+    };
   };
 
   const renderRows = (section: SectionDraft) => {
@@ -88,6 +125,8 @@ export function createSeatMapEditor(parts: {
       ...section.rows.map((row, index) => {
         row.label.id ||= fieldId('organize');
         row.seats.id ||= fieldId('organize');
+        row.wheelchair.id ||= fieldId('organize');
+        row.companion.id ||= fieldId('organize');
         return h(
           'div',
           { class: 'organize-row' },
@@ -95,6 +134,10 @@ export function createSeatMapEditor(parts: {
           row.label,
           h('label', { for: row.seats.id }, 'seats'),
           row.seats,
+          h('label', { for: row.wheelchair.id }, 'wheelchair spaces'),
+          row.wheelchair,
+          h('label', { for: row.companion.id }, 'companion seats'),
+          row.companion,
         );
       }),
     );
@@ -179,6 +222,26 @@ export function createSeatMapEditor(parts: {
       ),
       h('div', { class: 'organize-inline' }, field('Left (x)', x), field('Top (y)', y), field('Angle', angle)),
     );
+    const rank = h('input', {
+      type: 'number',
+      name: 'section-rank',
+      min: 1,
+      max: 1_000,
+      step: 1,
+      class: 'organize-short',
+      'data-testid': 'section-rank',
+    });
+    const rankEditor = h(
+      'details',
+      { class: 'organize-position' },
+      h('summary', {}, 'Best available (optional)'),
+      h(
+        'p',
+        { class: 'organize-hint' },
+        'Buyers who ask for the best available are offered sections of a lower rank first; sections of one rank share their front rows. Without ranks: nearer the stage first when every section is placed, else in the order listed. Wheelchair spaces and companion seats (in each row, above) go only to buyers who ask for accessible seating.',
+      ),
+      h('div', { class: 'organize-inline' }, field('Rank', rank)),
+    );
     const legend = h('legend', {});
     const remove = h('button', { type: 'button', class: 'organize-remove' }, 'Remove section');
     const element = h(
@@ -197,6 +260,7 @@ export function createSeatMapEditor(parts: {
       rowNote,
       rowEditor,
       positionEditor,
+      rankEditor,
       h('div', { class: 'organize-section-foot' }, remove),
     );
     const section: SectionDraft = {
@@ -215,6 +279,7 @@ export function createSeatMapEditor(parts: {
       y,
       angle,
       positionEditor,
+      rank,
       remove,
     };
     parts.fillTierSelect(tierSelect);
@@ -246,7 +311,16 @@ export function createSeatMapEditor(parts: {
         targets.set(`${at}/rows/${rowIndex}/label`, row.label);
         targets.set(`${at}/rows/${rowIndex}/seats`, row.seats);
         targets.set(`${at}/rows/${rowIndex}`, row.seats);
-        return { label: row.label.value.trim(), seats: integerOf(row.seats) };
+        targets.set(`${at}/rows/${rowIndex}/accessible`, row.wheelchair);
+        targets.set(`${at}/rows/${rowIndex}/companion`, row.companion);
+        const accessible = seatNumbersOf(row.wheelchair.value);
+        const companion = seatNumbersOf(row.companion.value);
+        return {
+          label: row.label.value.trim(),
+          seats: integerOf(row.seats),
+          ...(accessible.length > 0 ? { accessible } : {}),
+          ...(companion.length > 0 ? { companion } : {}),
+        };
       });
       const drawn: Section = {
         name: section.name.value.trim(),
@@ -261,6 +335,10 @@ export function createSeatMapEditor(parts: {
         targets.set(`${at}/position/angle`, section.angle);
         // Partly filled: sent as typed (empty as null) so the server says which part is missing.
         drawn.position = { x: x ? Number(x) : NaN, y: y ? Number(y) : NaN, ...(angle ? { angle: Number(angle) } : {}) };
+      }
+      if (section.rank.value.trim()) {
+        targets.set(`${at}/rank`, section.rank);
+        drawn.rank = integerOf(section.rank);
       }
       return drawn;
     });
