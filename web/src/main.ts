@@ -16,6 +16,7 @@ import { renderBank } from './pages/bank.ts';
 import { renderScan } from './pages/scan.ts';
 import { renderSaleStats } from './pages/sale-stats.ts';
 import { renderSeatBlocks } from './pages/seat-blocks.ts';
+import { createHoldBanner } from './hold-banner.ts';
 
 /** What a page gets: where to draw, its path parameters, and the shell's services. */
 export interface PageContext {
@@ -55,6 +56,9 @@ const linkRoles: Record<string, Role[]> = {
 
 const main = document.getElementById('main')!;
 const notice = document.getElementById('notice')!;
+// Under the top bar, on every page: the buyer's running hold and the way back to its checkout.
+const holdBanner = createHoldBanner();
+document.querySelector('.top-bar')!.after(holdBanner.element);
 let cleanup: (() => void) | void = undefined;
 let renderCount = 0;
 let noticeTimer: number | undefined;
@@ -121,6 +125,7 @@ async function render() {
   renderSessionBar();
   const here = currentPath();
   const path = here.path.replace(/\/+$/, '') || '/';
+  holdBanner.refresh(path);
   main.replaceChildren();
   main.className = '';
   for (const [pattern, names, page] of routes) {

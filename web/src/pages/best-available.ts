@@ -10,6 +10,7 @@ import { money, timeOfDay } from '../format.ts';
 import type { PageContext } from '../main.ts';
 import { hasAccessibleSeating } from '../seat-map/seat-kinds.ts';
 import { admissionFor, currentSession } from '../session.ts';
+import { seatLimitNotice } from '../my-holds.ts';
 import { seatRuns } from '../seat-labels.ts';
 import type { SeatMapHandle } from './event-seat-map.ts';
 
@@ -211,7 +212,7 @@ export function createBestAvailable(options: BestAvailableOptions) {
       if (error instanceof ApiError && error.code === 'NOT_ENOUGH_SEATS') notEnough(request);
       else if (error instanceof ApiError && error.code === 'ADMISSION_REQUIRED') {
         context.navigate(`/events/${event.event_id}/queue`);
-      } else replace(message, h('p', {}, describeError(error)));
+      } else replace(message, h('p', {}, (await seatLimitNotice(error, event.event_id)) ?? describeError(error)));
     } finally {
       find.disabled = !canBuy;
       find.textContent = 'Find seats';

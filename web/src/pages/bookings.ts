@@ -10,6 +10,7 @@ import { cancelWindow, refundQuote } from '../refund-policy.ts';
 import { seatLabel } from '../seat-labels.ts';
 import { currentSession } from '../session.ts';
 import { createBookingTickets } from './booking-tickets.ts';
+import { createHeldSeatsList } from './held-seats-list.ts';
 
 type EventFacts = Pick<EventDetail, 'name' | 'starts_at' | 'status' | 'refund_policy'>;
 
@@ -18,10 +19,12 @@ export async function renderBookings(context: PageContext) {
   context.setTitle('My bookings');
   const list = h('ul', { class: 'booking-list', 'data-testid': 'booking-list' });
   const email = currentSession()?.email;
+  const held = createHeldSeatsList();
   replace(
     context.root,
     h('h1', {}, 'My bookings'),
     email ? h('p', { class: 'hint', 'data-testid': 'mail-to' }, `Confirmations are mailed to ${email}.`) : null,
+    held.element,
     list,
   );
   try {
@@ -31,7 +34,7 @@ export async function renderBookings(context: PageContext) {
         list,
         h('li', { class: 'hint' }, 'No bookings yet. ', h('a', { href: '/', 'data-link': true }, 'Find an event')),
       );
-      return;
+      return held.stop;
     }
     const events = new Map<string, EventFacts | null>();
     await Promise.all(
@@ -43,6 +46,7 @@ export async function renderBookings(context: PageContext) {
   } catch (error) {
     replace(list, h('li', { class: 'form-error', role: 'alert' }, describeError(error)));
   }
+  return held.stop;
 }
 
 const eventLine = (event: EventFacts | null) =>

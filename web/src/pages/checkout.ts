@@ -15,6 +15,7 @@ import { admissionFor, currentSession } from '../session.ts';
 import { seatLabel } from '../seat-labels.ts';
 import { forgetPendingPayment, pendingPaymentFor, rememberPendingPayment } from '../pending-payments.ts';
 import { bookingCard } from './bookings.ts';
+import { createReleaseControl } from './release-hold.ts';
 
 const paymentMethods = [
   { id: 'pm_card_visa', label: 'Test card that is accepted (Visa …4242)' },
@@ -53,6 +54,7 @@ export async function renderCheckout(context: PageContext) {
   const eventLink = `/events/${reservation.event_id}`;
 
   const timer = h('strong', { class: 'countdown', 'data-testid': 'countdown', role: 'timer', 'aria-live': 'off' });
+  const timerLine = h('p', { class: 'timer-line' }, 'Your seats are held for ', timer, '.');
   const timerNote = h('p', { class: 'hint', 'aria-live': 'polite' });
   const message = h('p', { class: 'form-error', role: 'alert' });
   const result = h('div', { 'aria-live': 'polite' });
@@ -73,7 +75,19 @@ export async function renderCheckout(context: PageContext) {
     { type: 'submit', class: 'primary', 'data-testid': 'pay' },
     `Pay ${money(reservation.total_cents, reservation.currency)}`,
   );
-  const releaseButton = h('button', { type: 'button' }, 'Release these seats');
+  const seatCount = reservation.seats.length;
+  const release = createReleaseControl({
+    seatCount,
+    release: async () => {
+      try {
+        await api(`/v1/reservations/${encodeURIComponent(reservationId)}`, { method: 'DELETE' });
+        context.notify('Your seats were released.', 'info');
+        context.navigate(eventLink);
+      } catch (error) {
+        message.textContent = describeError(error);
+      }
+    },
+  });
   const form = h(
     'form',
     { class: 'form', 'aria-labelledby': 'payment-title' },
@@ -91,7 +105,7 @@ export async function renderCheckout(context: PageContext) {
         ),
       ),
     ),
-    h('div', { class: 'actions' }, payButton, releaseButton),
+    h('div', { class: 'actions' }, payButton, release.button),
     message,
   );
   let tick: number | undefined;
@@ -141,7 +155,10 @@ export async function renderCheckout(context: PageContext) {
     stopWatching();
     forgetPendingPayment(reservationId);
     window.clearInterval(tick);
-    timer.textContent = '0:00';
+    // Only the ending is said: no "held for 0:00", no "less than a minute left".
+    timerLine.hidden = true;
+    timerNote.hidden = true;
+    release.dialog.close();
     setFormEnabled(false);
     replace(
       result,
@@ -327,15 +344,6 @@ export async function renderCheckout(context: PageContext) {
       }
     }
   });
-  releaseButton.addEventListener('click', async () => {
-    try {
-      await api(`/v1/reservations/${encodeURIComponent(reservationId)}`, { method: 'DELETE' });
-      context.notify('Your seats were released.', 'info');
-      context.navigate(eventLink);
-    } catch (error) {
-      message.textContent = describeError(error);
-    }
-  });
 
   replace(
     context.root,
@@ -344,7 +352,7 @@ export async function renderCheckout(context: PageContext) {
       { class: 'panel checkout', 'aria-labelledby': 'checkout-title' },
       h('h1', { id: 'checkout-title' }, 'Checkout'),
       h('p', {}, h('a', { href: eventLink, 'data-link': true }, event.name)),
-      h('p', { class: 'timer-line' }, 'Your seats are held for ', timer, '.'),
+      timerLine,
       timerNote,
       h(
         'ul',
@@ -357,6 +365,7 @@ export async function renderCheckout(context: PageContext) {
       form,
       pendingPanel,
       result,
+      release.dialog,
     ),
   );
 

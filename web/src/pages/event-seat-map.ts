@@ -23,6 +23,11 @@ export interface SeatMapHandle {
    * view; [] clears. onReleased: the live map says they are all available again (the hold ran out).
    */
   showOwn(seatIds: string[], onReleased?: () => void): void;
+  /**
+   * Seats of the buyer's holds made earlier (GET /v1/me/reservations): drawn as theirs, where
+   * they are, until the live map shows them available again (the hold ended).
+   */
+  showHeld(seatIds: string[]): void;
   /** Available seats, of one price tier (null: any), and only (or never) wheelchair spaces and companion seats. */
   countAvailable(tierId: string | null, accessible: boolean): number;
   close(): void;
@@ -88,6 +93,15 @@ export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandl
   // before the stream says so, and an own seat still shown available is not yet released.
   const ownSeenTaken = new Set<number>();
   canvas.addLayer((context, viewport) => drawOwnSeats(context, model, own, viewport));
+  let held: number[] = [];
+  canvas.addLayer((context, viewport) => drawOwnSeats(context, model, held, viewport));
+  model.onStatusChange(() => {
+    if (held.length === 0) return;
+    const still = held.filter((seat) => model.statuses[seat] !== 0);
+    if (still.length === held.length) return;
+    held = still;
+    canvas.redraw();
+  });
   model.onStatusChange(() => {
     if (own.length === 0) return;
     for (const seat of own) if (model.statuses[seat] !== 0) ownSeenTaken.add(seat);
@@ -155,6 +169,10 @@ export async function openSeatMap(options: SeatMapOptions): Promise<SeatMapHandl
       for (const seat of own) if (model.statuses[seat] !== 0) ownSeenTaken.add(seat);
       canvas.redraw();
       canvas.showSeats(own);
+    },
+    showHeld(seatIds) {
+      held = seatIds.map((seatId) => model.indexOf(seatId)).filter((seat) => seat >= 0 && model.statuses[seat] !== 0);
+      canvas.redraw();
     },
     countAvailable(tierId, accessible) {
       const tier = tierId === null ? -1 : model.tiers.findIndex((candidate) => candidate.id === tierId);

@@ -12,6 +12,7 @@ import { hasAccessibleSeating } from '../seat-map/seat-kinds.ts';
 import { legendSymbol } from '../seat-map/seat-symbols.ts';
 import { createBestAvailable } from './best-available.ts';
 import { openSeatMap, type SeatMapHandle } from './event-seat-map.ts';
+import { checkoutPath, loadActiveHolds, seatLimitNotice } from '../my-holds.ts';
 
 export async function renderEvent(context: PageContext) {
   const eventId = context.params.eventId!;
@@ -39,6 +40,7 @@ export async function renderEvent(context: PageContext) {
   const selectionList = h('ul', { class: 'seat-chips', 'data-testid': 'selection' });
   const selectionTotal = h('p', { class: 'total' });
   const holdMessage = h('p', { class: 'form-error', role: 'alert' });
+  const heldNote = h('p', { class: 'hint', 'data-testid': 'held-note', hidden: true });
   const holdButton = h(
     'button',
     { type: 'button', class: 'primary', disabled: true, 'data-testid': 'hold' },
@@ -101,7 +103,9 @@ export async function renderEvent(context: PageContext) {
       } else if (error instanceof ApiError && error.code === 'ADMISSION_REQUIRED') {
         context.navigate(`/events/${eventId}/queue`);
       } else {
-        holdMessage.textContent = describeError(error);
+        const limit = await seatLimitNotice(error, eventId);
+        if (limit) replace(holdMessage, limit);
+        else holdMessage.textContent = describeError(error);
       }
     } finally {
       holding.clear();
@@ -220,6 +224,7 @@ export async function renderEvent(context: PageContext) {
             : null,
         ),
         counts,
+        heldNote,
         h('h2', {}, 'Your seats'),
         selectionList,
         selectionTotal,
@@ -249,7 +254,29 @@ export async function renderEvent(context: PageContext) {
     },
   });
   showSelection([]);
-  return () => map?.close();
+  // The buyer's holds made earlier (before leaving checkout): their seats drawn as theirs,
+  // and the way back to pay for them.
+  let left = false;
+  if (session) {
+    void loadActiveHolds()
+      .then((holds) => {
+        const mine = holds.filter((hold) => hold.event_id === eventId);
+        if (left || mine.length === 0) return;
+        map?.showHeld(mine.flatMap((hold) => hold.seats.map((seat) => seat.seat_id)));
+        const seats = mine.reduce((sum, hold) => sum + hold.seats.length, 0);
+        replace(
+          heldNote,
+          `You hold ${seats} seat${seats === 1 ? '' : 's'} here (drawn as yours on the map). `,
+          h('a', { href: checkoutPath(mine[0]!.reservation_id), 'data-link': true }, 'Return to checkout'),
+        );
+        heldNote.hidden = false;
+      })
+      .catch(() => {}); // the banner says it too; the page works without it
+  }
+  return () => {
+    left = true;
+    map?.close();
+  };
 }
 
 function swatch(color: string) {
