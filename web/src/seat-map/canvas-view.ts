@@ -218,7 +218,8 @@ export class SeatMapView {
     this.toolbar.append(
       this.button('+', 'Zoom in', () => this.zoomBy(zoomStep)),
       this.button('−', 'Zoom out', () => this.zoomBy(1 / zoomStep)),
-      this.button('Fit', 'Show the whole venue', () => this.fit()),
+      // The accessible name starts with the visible word, so "click Fit" works by voice.
+      this.button('Fit', 'Fit: show the whole venue', () => this.fit()),
     );
 
     container.append(this.canvas, this.toolbar, this.tooltip, this.live);
