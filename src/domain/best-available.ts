@@ -240,7 +240,7 @@ export function notEnoughSeats(request: BestAvailableRequest): DomainError {
  */
 export function rowsWorthAsking(
   rows: readonly CandidateRow[],
-  isFree: (seatNo: number) => boolean,
+  factsOf: (row: CandidateRow) => RowFacts,
   choice: { count: number; together: boolean },
   limits: { fittingRows: number; freeSeats: number },
 ): { rows: CandidateRow[]; apartRows: number } {
@@ -251,17 +251,36 @@ export function rowsWorthAsking(
   for (const row of rows) {
     const counting = !choice.together && freeSeen < limits.freeSeats;
     if (fitting >= limits.fittingRows && !counting) break;
-    const fits = fitting < limits.fittingRows && bestStretchIn(row, isFree, choice.count) !== null;
-    let free = 0;
-    if (counting) {
-      for (const [runFirst, runLength] of row.runs) {
-        for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) if (isFree(seatNo)) free += 1;
-      }
-    }
+    const facts = factsOf(row);
+    const fits = fitting < limits.fittingRows && facts.longestFree >= choice.count;
+    const free = counting ? facts.free : 0;
     if (fits) fitting += 1;
     freeSeen += free;
     if (fits || free > 0) worth.push(row);
     if (counting) apartRows = worth.length;
   }
   return { rows: worth, apartRows };
+}
+
+/** What rowsWorthAsking needs of a row: its free seats, and its longest stretch of them. */
+export interface RowFacts {
+  free: number;
+  longestFree: number;
+}
+
+/** A row's facts at a reading (worked out once per row and reading by the caller, for every request shape). */
+export function rowFactsOf(row: CandidateRow, isFree: (seatNo: number) => boolean): RowFacts {
+  let free = 0;
+  let longestFree = 0;
+  for (const [runFirst, runLength] of row.runs) {
+    let stretch = 0;
+    for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) {
+      if (isFree(seatNo)) {
+        free += 1;
+        stretch += 1;
+        if (stretch > longestFree) longestFree = stretch;
+      } else stretch = 0;
+    }
+  }
+  return { free, longestFree };
 }

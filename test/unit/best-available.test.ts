@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import {
   candidateRows,
   chooseSeats,
+  rowFactsOf,
   rowsWorthAsking,
   seatPlanOf,
   strandedBy,
@@ -114,7 +115,8 @@ describe('best available, the chooser', () => {
         const rows = rowsOf(sections, request);
         if (!rows) return;
         const isFree = (seatNo: number) => !taken[seatNo];
-        const worth = rowsWorthAsking(rows, isFree, request, { fittingRows: rowsMax, freeSeats: request.count });
+        const factsOf = (row: CandidateRow) => rowFactsOf(row, isFree);
+        const worth = rowsWorthAsking(rows, factsOf, request, { fittingRows: rowsMax, freeSeats: request.count });
         assert.deepEqual(
           chooseSeats(worth.rows, isFree, request.count, request.together, worth.apartRows),
           chooseSeats(rows, isFree, request.count, request.together),

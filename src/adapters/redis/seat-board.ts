@@ -16,8 +16,8 @@ import type {
   SeatChangeBatch,
   SeatStateLoader,
 } from '../../app/ports/seat-board.ts';
-import { readSeatStatus, sizedBits, writeSeatStatus } from '../../domain/availability.ts';
-import { rowsWorthAsking, type CandidateRow } from '../../domain/best-available.ts';
+import { sizedBits, writeSeatStatus } from '../../domain/availability.ts';
+import { rowFactsOf, rowsWorthAsking, type CandidateRow, type RowFacts } from '../../domain/best-available.ts';
 import type { SeatStatus } from '../../domain/holds.ts';
 import { epochVersion, gateLetter } from '../../app/seat-board-rules.ts';
 import { commandClientOptions, connectRedis, type RedisClient, type RedisTarget, subscriberOptions } from './client.ts';
@@ -398,6 +398,17 @@ export class RedisSeatBoard implements SeatBoard {
 /** A reading of the map, and the rows worth asking for each request shape, worked out once per reading. */
 class MapReading {
   private readonly worth = new WeakMap<readonly CandidateRow[], Map<string, ReturnType<typeof rowsWorthAsking>>>();
+  /** Each row's facts, read once per reading whatever the request shapes (a row is read at most once). */
+  private readonly facts = new WeakMap<CandidateRow, RowFacts>();
+  private readonly factsOf = (row: CandidateRow): RowFacts => {
+    let facts = this.facts.get(row);
+    if (!facts) {
+      facts = rowFactsOf(row, this.isFree);
+      this.facts.set(row, facts);
+    }
+    return facts;
+  };
+  private readonly isFree = (seatNo: number) => ((this.bits[seatNo >> 2]! >> (6 - 2 * (seatNo & 3))) & 3) === 0;
 
   constructor(
     private readonly bits: Uint8Array,
@@ -414,8 +425,7 @@ class MapReading {
     const shape = `${choice.count}:${choice.together}:${limits.fittingRows}:${limits.freeSeats}`;
     let worth = shapes.get(shape);
     if (!worth) {
-      const isFree = (seatNo: number) => readSeatStatus(this.bits, seatNo) === 'available';
-      worth = rowsWorthAsking(rows, isFree, choice, limits);
+      worth = rowsWorthAsking(rows, this.factsOf, choice, limits);
       shapes.set(shape, worth);
     }
     return worth;
