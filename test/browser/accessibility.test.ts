@@ -84,6 +84,11 @@ async function checkAtBothSizes(page: Page, name: string): Promise<string[]> {
     await page.setViewportSize({ width: size.width, height: size.height });
     await settled(page);
     await saveScreenshot(page, `a11y-${name}-${size.name}`);
+    // The top bar is one line at both sizes: its brand, links and session side by side.
+    const tops = await page
+      .locator('.top-bar > *:not([hidden])')
+      .evaluateAll((parts) => parts.map((part) => Math.round(part.getBoundingClientRect().top)));
+    if (Math.max(...tops) - Math.min(...tops) > 8) failures.push(`${name} (${size.name}): top bar wraps (${tops})`);
     const { findings, rulesPassed } = await runAxe(page);
     assert.ok(rulesPassed >= 10, `${name} (${size.name}): axe ran (${rulesPassed} rules passed)`);
     for (const finding of findings) {

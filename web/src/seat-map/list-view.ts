@@ -1,7 +1,8 @@
 // The seat map as a table of available seats, for keyboards and screen readers: filter by
 // section and price, tick seats. It shares the canvas's SeatSelection, so a seat ticked
 // here is selected there too. Only the first rows that match are in the DOM (200, and
-// "show more"), so 100,000 seats cost a scan of typed arrays, not 100,000 elements.
+// "Show 200 more", which moves focus to the first seat it adds), so 100,000 seats cost a
+// scan of typed arrays, not 100,000 elements.
 import { formatPrice, seatLabel, seatPrice } from './describe.ts';
 import type { PriceTier, SeatMapModel } from './model.ts';
 import { SeatSelection, type SelectionCallbacks } from './selection.ts';
@@ -102,8 +103,13 @@ export class SeatListView {
     this.more = document.createElement('button');
     this.more.type = 'button';
     this.more.addEventListener('click', () => {
+      const before = this.shown.length;
       this.limit += this.pageSize;
       this.render();
+      // A keyboard user goes on from the first seat added, not from the button now below
+      // them (or gone, on the last page).
+      const first = this.shown[before];
+      if (first !== undefined) checkboxOf(this.rows.get(first)!).focus();
     });
 
     this.root.append(filters, this.summary, table, this.more);
