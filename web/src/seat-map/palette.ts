@@ -2,22 +2,30 @@
 // the buyer cannot pick. The page draws its legend from the same values.
 import type { PriceTier } from './model.ts';
 
-/** Told apart by hue and lightness; none is grey, red or near-black (taken by the states below). */
+/**
+ * Told apart by hue; none is grey, red or near-black (taken by the states below). All of
+ * one relative luminance (about 0.22): at least 3:1 against the map's background and
+ * against held seats (WCAG 1.4.11, graphics), checked by test/unit/web-seat-colors.test.ts.
+ */
 const tierPalette = [
-  '#2f6fdb', // blue
-  '#e8871e', // orange
-  '#2e9e5b', // green
-  '#8e5bd6', // purple
-  '#16a3b8', // teal
-  '#c9a227', // gold
-  '#d6457a', // pink
-  '#8d6e4f', // brown
-  '#6b8e23', // olive
-  '#5b7cfa', // periwinkle
+  '#4981e0', // blue
+  '#c06e14', // orange
+  '#2b9456', // green
+  '#996bda', // purple
+  '#138fa2', // teal
+  '#9d7f1f', // gold
+  '#d95284', // pink
+  '#9e7c59', // brown
+  '#6b8d23', // olive
+  '#5778fa', // periwinkle
 ];
+/** The luminance every tier colour is drawn at; beyond the palette too (tierColorAt). */
+const tierLuminance = 0.225;
 
 export const seatColors = {
-  held: '#b4b9c1',
+  /** Dark, so it stands 3:1 apart from every tier colour and from the background. */
+  held: '#33363c',
+  /** Mid grey: 3:1 on the background, and apart from held and "your selection" (near-black, with a white dot). */
   booked: '#5c6370',
   /** Off sale (an organizer's block): pale, crossed out when seats are large enough (seat-symbols.ts). */
   blocked: '#e1e3e8',
@@ -47,9 +55,33 @@ export function tierColorAt(index: number): string {
   if (index < 0) return seatColors.unknownTier;
   const fixed = tierPalette[index];
   if (fixed) return fixed;
-  // Beyond the palette: golden-angle hues keep neighbours apart.
+  // Beyond the palette: golden-angle hues keep neighbours apart, each at the palette's
+  // luminance (a yellow is lighter than a blue at the same HSL lightness).
   const hue = Math.round((index * 137.508) % 360);
-  return hslToHex(hue, 0.6, 0.47);
+  let darker = 0;
+  let lighter = 1;
+  for (let step = 0; step < 20; step += 1) {
+    const lightness = (darker + lighter) / 2;
+    if (relativeLuminance(hslToHex(hue, 0.6, lightness)) < tierLuminance) darker = lightness;
+    else lighter = lightness;
+  }
+  return hslToHex(hue, 0.6, darker);
+}
+
+/** WCAG 2 relative luminance of '#rrggbb' (0 black … 1 white). */
+export function relativeLuminance(hex: string): number {
+  const value = Number.parseInt(hex.slice(1), 16);
+  const linear = (channel: number) => {
+    const c = channel / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear((value >> 16) & 255) + 0.7152 * linear((value >> 8) & 255) + 0.0722 * linear(value & 255);
+}
+
+/** WCAG 2 contrast ratio of two colours (1 … 21). */
+export function contrastRatio(first: string, second: string): number {
+  const [lighter, darker] = [relativeLuminance(first), relativeLuminance(second)].sort((a, b) => b - a);
+  return (lighter! + 0.05) / (darker! + 0.05);
 }
 
 /** '#rrggbb' → 0xAABBGGRR, the byte order of ImageData on little-endian machines. */
