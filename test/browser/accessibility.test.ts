@@ -124,7 +124,13 @@ describe('the web app with axe-core', { skip: postgresOnly }, () => {
           await visitorPage.goto('/login');
           failures.push(...(await checkAtBothSizes(visitorPage, 'login')));
 
+          // The real build, as Chromium gets it: its script precompressed with brotli, cached for good.
+          const script = page.waitForResponse((response) => /\/assets\/index-[^/]+\.js$/.test(response.url()));
           await page.goto('/');
+          const scriptHeaders = await (await script).allHeaders();
+          assert.equal(scriptHeaders['content-encoding'], 'br');
+          assert.equal(scriptHeaders['cache-control'], 'public, max-age=31536000, immutable');
+          assert.equal(scriptHeaders.vary, 'accept-encoding');
           await page.getByTestId('event-list').locator('li', { hasText: 'Accessible Night' }).waitFor();
           failures.push(...(await checkAtBothSizes(page, 'events')));
 
