@@ -4,6 +4,8 @@
 // first; at expiry only "Time is up" is said. At phone size (390×844) and on a desktop.
 // PostgreSQL only: test/run.mjs leaves this file out of the PGlite pass.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { saveScreenshot, startBrowserRig, withScreenshots, type BrowserRig } from '../support/browser.ts';
@@ -28,6 +30,28 @@ const colorAt = (page: Page, seatId: string) =>
     hooks.reveal(id);
     return hooks.colorAt(id);
   }, seatId);
+
+/** axe-core's serious and critical violations on the page as it stands (as test/browser/accessibility.test.ts runs it). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  // Through the DevTools protocol: the page's Content-Security-Policy refuses an inline script.
+  await page.evaluate(await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+            options: object,
+          ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
+    const results = await axe.run(document, { resultTypes: ['violations'] });
+    return results.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+  });
+}
 
 const mainNav = (page: Page, name: string) =>
   page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
@@ -103,6 +127,7 @@ describe('a hold that stays visible in the browser', { skip: postgresOnly }, () 
           await assertBannerCounts(page);
           await assertFits(page, viewport.width);
           await saveScreenshot(page, `hold-banner-events-${size}`);
+          assert.deepEqual(await seriousViolations(page), [], 'axe: the events page with the banner');
 
           // My bookings lists the hold above the bookings.
           await mainNav(page, 'My bookings').click();
@@ -115,6 +140,7 @@ describe('a hold that stays visible in the browser', { skip: postgresOnly }, () 
           assert.match(cardText, /\$180\.00 · held for (9|10):\d\d more/);
           await assertBannerCounts(page);
           await saveScreenshot(page, `hold-banner-bookings-${size}`);
+          assert.deepEqual(await seriousViolations(page), [], 'axe: My bookings with a hold');
 
           // The event page draws the held seats as the buyer's.
           await card.getByRole('link', { name: 'Browser Test Night' }).click();
@@ -130,6 +156,7 @@ describe('a hold that stays visible in the browser', { skip: postgresOnly }, () 
           }
           assert.notEqual(await colorAt(page, seatIds[2]!), ownColor, 'a free seat is not drawn as theirs');
           await saveScreenshot(page, `hold-banner-event-${size}`);
+          assert.deepEqual(await seriousViolations(page), [], 'axe: the event page with the held seats');
 
           if (size === 'desktop') {
             // Over the limit of 4 per buyer: the message leads back to the hold.
@@ -158,6 +185,7 @@ describe('a hold that stays visible in the browser', { skip: postgresOnly }, () 
           await dialog.waitFor();
           assert.match((await dialog.textContent()) ?? '', /Your 2 seats go back on sale/);
           await saveScreenshot(page, `hold-banner-release-dialog-${size}`);
+          assert.deepEqual(await seriousViolations(page), [], 'axe: the release dialog');
           await dialog.getByTestId('keep-seats').click();
           await dialog.waitFor({ state: 'hidden' });
           assert.equal(await status(reservationId), 'active', 'keeping the seats keeps the hold');
@@ -233,6 +261,7 @@ describe('a hold that runs out while it is shown', { skip: postgresOnly }, () =>
         assert.doesNotMatch(text, /held for|0:00|Less than a minute/i, text);
         assert.equal(await page.getByTestId('countdown').isVisible(), false);
         await saveScreenshot(page, 'hold-banner-expired-checkout-phone');
+        assert.deepEqual(await seriousViolations(page), [], 'axe: checkout after the hold ended');
         assert.equal(await page.getByTestId('hold-banner').isHidden(), true);
       },
     );
