@@ -1,6 +1,7 @@
 // The event page: details and price tiers, the live seat map (canvas, or an accessible
 // list of available seats), the selection and the hold that starts the checkout.
 import { api, ApiError, describeError, type EventDetail, type Reservation } from '../api.ts';
+import { createSeatMapPanel } from './seat-map-panel.ts';
 import type { AvailabilityDocument } from '../seat-map/model.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, money } from '../format.ts';
@@ -46,15 +47,8 @@ export async function renderEvent(context: PageContext) {
     { type: 'button', class: 'primary', disabled: true, 'data-testid': 'hold' },
     'Hold seats',
   );
-  const live = h(
-    'span',
-    { class: 'hint', 'data-testid': 'live-status' },
-    h('span', { class: 'live-dot' }),
-    'connecting…',
-  );
-  const mapHost = h('div', { class: 'map-host', 'data-testid': 'seat-map' });
-  const listHost = h('div', { class: 'list-host', hidden: true });
-  const viewToggle = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Show a list of available seats');
+  const mapPanel = createSeatMapPanel();
+  const { live, mapHost, listHost } = mapPanel;
   let map: SeatMapHandle | null = null;
   // Seats of the hold being sent: the stream may report them held (by this buyer) before the
   // answer arrives, which is not "someone else took them".
@@ -121,14 +115,6 @@ export async function renderEvent(context: PageContext) {
   });
   const firstTierColor = colors[event.price_tiers[0]?.id ?? ''];
 
-  viewToggle.addEventListener('click', () => {
-    const showList = listHost.hidden;
-    listHost.hidden = !showList;
-    mapHost.hidden = showList;
-    viewToggle.setAttribute('aria-pressed', String(showList));
-    viewToggle.textContent = showList ? 'Show the seat map' : 'Show a list of available seats';
-  });
-
   const saleLine =
     event.status === 'cancelled'
       ? h('p', { class: 'form-error' }, 'This event was cancelled.')
@@ -185,13 +171,7 @@ export async function renderEvent(context: PageContext) {
       'div',
       { class: 'event-layout with-best-available' },
       bestAvailable.element,
-      h(
-        'section',
-        { class: 'panel map-panel', 'aria-label': 'Seats' },
-        h('div', { class: 'map-toolbar' }, live, viewToggle),
-        mapHost,
-        listHost,
-      ),
+      mapPanel.element,
       h(
         'aside',
         { class: 'panel selection-panel', 'aria-label': 'Your selection' },

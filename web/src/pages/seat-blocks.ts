@@ -4,6 +4,7 @@
 // Release each (pages/organize/block-list.ts). Buyers' maps show the seats "not for sale"
 // at once, through the same live stream that brings them here.
 import './organize.css';
+import { createSeatMapPanel } from './seat-map-panel.ts';
 import './seat-blocks.css';
 import { api, ApiError, describeError, type EventDetail } from '../api.ts';
 import { h, replace } from '../dom.ts';
@@ -58,22 +59,8 @@ export async function renderSeatBlocks(context: PageContext) {
   const outcome = h('p', { class: 'organize-outcome', role: 'status', 'data-testid': 'block-outcome' });
   const problem = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'block-error' });
   const counts = h('p', { class: 'hint', 'data-testid': 'seat-counts' });
-  const live = h(
-    'span',
-    { class: 'hint', 'data-testid': 'live-status' },
-    h('span', { class: 'live-dot' }),
-    'connecting…',
-  );
-  const mapHost = h('div', { class: 'map-host', 'data-testid': 'seat-map' });
-  const listHost = h('div', { class: 'list-host', hidden: true });
-  const viewToggle = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Show a list of available seats');
-  viewToggle.addEventListener('click', () => {
-    const showList = listHost.hidden;
-    listHost.hidden = !showList;
-    mapHost.hidden = showList;
-    viewToggle.setAttribute('aria-pressed', String(showList));
-    viewToggle.textContent = showList ? 'Show the seat map' : 'Show a list of available seats';
-  });
+  const mapPanel = createSeatMapPanel();
+  const { live, mapHost, listHost } = mapPanel;
 
   const blocks = createBlockList({
     eventId,
@@ -166,13 +153,7 @@ export async function renderSeatBlocks(context: PageContext) {
     h(
       'div',
       { class: 'event-layout seat-block-layout' },
-      h(
-        'section',
-        { class: 'panel map-panel', 'aria-label': 'Seats' },
-        h('div', { class: 'map-toolbar' }, live, viewToggle),
-        mapHost,
-        listHost,
-      ),
+      mapPanel.element,
       h(
         'aside',
         { class: 'panel selection-panel', 'aria-label': 'Blocks' },
