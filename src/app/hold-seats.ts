@@ -13,7 +13,7 @@ import { assertSaleOpen, assertWithinUserLimit, holdExpiresAt, parseHoldRequest 
 import { seatIdOf } from '../domain/seat-map.ts';
 import type { Deps } from './deps.ts';
 import { requireEventOnSale } from './events.ts';
-import type { EventRecord } from './ports/events.ts';
+import type { EventRecord, SeatState } from './ports/events.ts';
 import type { HoldOutcome } from './ports/reservations.ts';
 import { reservationView } from './views.ts';
 import { requireAdmission } from './waiting-room.ts';
@@ -144,11 +144,16 @@ async function record(
 async function teachGate(deps: Deps, eventId: string, seatNos: number[], nowMs: number): Promise<void> {
   const refused = new Set(seatNos);
   const range = { from: Math.min(...seatNos), to: Math.max(...seatNos) };
-  const states = await deps.events.seatStates(eventId, nowMs, range);
-  await deps.board.apply(
-    eventId,
-    states.filter((state) => refused.has(state.seatNo)),
-  );
+  await applyRefused(deps, eventId, await deps.events.seatStates(eventId, nowMs, range), refused);
+}
+
+/** Of states read from PostgreSQL, those of the seats it refused go to the live map. */
+async function applyRefused(deps: Deps, eventId: string, states: SeatState[], refused: Set<number>): Promise<void> {
+  if (refused.size > 0)
+    await deps.board.apply(
+      eventId,
+      states.filter((state) => refused.has(state.seatNo)),
+    );
 }
 
 /**
@@ -170,11 +175,7 @@ async function chooseFromStore(
   const states = await deps.events.seatStates(event.id, nowMs, { from, to });
   const taken = new Set(refused);
   for (const state of states) if (state.status !== 'available') taken.add(state.seatNo);
-  if (refused.size > 0)
-    await deps.board.apply(
-      event.id,
-      states.filter((state) => refused.has(state.seatNo)),
-    );
+  await applyRefused(deps, event.id, states, refused);
   return chooseSeats(rows, (seatNo) => !taken.has(seatNo), request.count, request.together);
 }
 

@@ -198,21 +198,6 @@ export function chooseSeats(
   return null;
 }
 
-/** The seats a choice strands: free seats left alone between taken seats or walls. */
-export function strandedBy(row: CandidateRow, isFree: (seatNo: number) => boolean, chosen: readonly number[]): number {
-  const taken = new Set(chosen);
-  const freeAfter = (seatNo: number) => isFree(seatNo) && !taken.has(seatNo);
-  let stranded = 0;
-  for (const [runFirst, runLength] of row.runs) {
-    for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) {
-      const leftWall = seatNo === runFirst || !freeAfter(seatNo - 1);
-      const rightWall = seatNo === runFirst + runLength - 1 || !freeAfter(seatNo + 1);
-      if (freeAfter(seatNo) && leftWall && rightWall) stranded += 1;
-    }
-  }
-  return stranded;
-}
-
 export function notEnoughSeats(request: BestAvailableRequest): DomainError {
   const where = [
     request.section !== undefined ? `in section "${request.section}"` : '',

@@ -16,7 +16,6 @@ import {
   rowFactsOf,
   rowsWorthAsking,
   seatPlanOf,
-  strandedBy,
   type BestAvailableRequest,
   type CandidateRow,
 } from '../../src/domain/best-available.ts';
@@ -49,6 +48,21 @@ function placements(row: CandidateRow, isFree: (seatNo: number) => boolean, coun
     if (seats.every((seatNo) => mine.has(seatNo) && isFree(seatNo))) found.push(seats);
   }
   return found;
+}
+
+/** The seats a choice strands: free seats left alone between taken seats or walls. */
+function strandedBy(row: CandidateRow, isFree: (seatNo: number) => boolean, chosen: readonly number[]): number {
+  const taken = new Set(chosen);
+  const freeAfter = (seatNo: number) => isFree(seatNo) && !taken.has(seatNo);
+  let stranded = 0;
+  for (const [runFirst, runLength] of row.runs) {
+    for (let seatNo = runFirst; seatNo < runFirst + runLength; seatNo += 1) {
+      const leftWall = seatNo === runFirst || !freeAfter(seatNo - 1);
+      const rightWall = seatNo === runFirst + runLength - 1 || !freeAfter(seatNo + 1);
+      if (freeAfter(seatNo) && leftWall && rightWall) stranded += 1;
+    }
+  }
+  return stranded;
 }
 
 describe('best available, the chooser', () => {
