@@ -220,6 +220,13 @@ export async function renderCheckout(context: PageContext) {
       declinedLooksLeft -= 1;
       return true;
     }
+    // The payment is read before the reservation (GET /v1/reservations/{id}), so a webhook
+    // between the two reads shows a hold already ended with its payment still waiting: the
+    // payment's end is on its way, and the next look shows it.
+    if (latest.status !== 'active' && waitingPaymentStatuses.has(latest.payment_status) && declinedLooksLeft > 0) {
+      declinedLooksLeft -= 1;
+      return true;
+    }
     if (latest.status === 'active') {
       // Declined, and the hold is still there: another card may be tried.
       forgetPendingPayment(reservationId);
